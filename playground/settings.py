@@ -1,0 +1,114 @@
+"""Generation settings, validated before any work is done.
+
+API callers bypass the UI's sliders, so every value is checked here: type, finiteness and
+range. A bad value raises :class:`~playground.errors.SettingsError` (a ``ValueError``)
+whose message starts with the field's name, e.g. ``temperature: 2.5 is out of range [0, 2]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from playground.errors import SettingsError
+
+MAX_STOP_STRINGS = 4
+MAX_STOP_CHARS = 64
+MAX_SEED = 2**63 - 1
+
+
+def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingsError(f"{name}: must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise SettingsError(f"{name}: must be a finite number, got {value!r}")
+    if value < low or value > high or (low_open and value == low):
+        left = "(" if low_open else "["
+        raise SettingsError(f"{name}: {value:g} is out of range {left}{low:g}, {high:g}]")
+    return value
+
+
+def _integer(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON clients send 50.0 for 50
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(f"{name}: must be an integer, got {type(value).__name__} {value!r}")
+    if value < low or value > high:
+        raise SettingsError(f"{name}: {value} is out of range [{low}, {high}]")
+    return value
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How to pick the next tokens. Build with :meth:`from_dict` or :meth:`validated`."""
+
+    temperature: float = 0.0  # 0 = greedy (argmax); up to 2 flattens the distribution
+    top_p: float = 1.0  # nucleus sampling: smallest set of tokens whose mass >= top_p, in (0, 1]
+    top_k: int = 0  # keep the k most likely tokens; 0 = no top-k filter
+    max_new_tokens: int = 64  # tokens to generate at most, 1..the server's cap
+    repetition_penalty: float = 1.0  # > 1 discourages tokens already present (CTRL paper); > 0
+    no_repeat_ngram_size: int = 0  # forbid repeating any n-gram of this size; 0 = off
+    stop: tuple[str, ...] = ()  # up to 4 non-empty strings that end generation, never shown
+    seed: int | None = None  # sampling seed; None = a fresh random seed, reported back
+
+    @property
+    def greedy(self) -> bool:
+        """True when decoding is deterministic argmax."""
+        return self.temperature == 0.0
+
+    @classmethod
+    def from_dict(
+        cls, data: Any, max_new_tokens_cap: int = 512, defaults: GenerationSettings | None = None
+    ) -> GenerationSettings:
+        """Validate a mapping of settings; missing keys come from ``defaults``.
+
+        Unknown keys are refused by name.
+        """
+        if not isinstance(data, dict):
+            raise SettingsError(f"settings: expected a mapping, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(k for k in data if k not in known)
+        if unknown:
+            raise SettingsError(f"{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
+        return replace(defaults or cls(), **data).validated(max_new_tokens_cap)
+
+    def validated(self, max_new_tokens_cap: int = 512) -> GenerationSettings:
+        """Return a normalised copy, or raise SettingsError naming the first bad field."""
+        stop = self.stop
+        if stop is None:
+            stop = ()
+        if isinstance(stop, str):
+            stop = (stop,)
+        if not isinstance(stop, (list, tuple)):
+            raise SettingsError(f"stop: must be a list of strings, got {type(stop).__name__}")
+        if len(stop) > MAX_STOP_STRINGS:
+            raise SettingsError(f"stop: at most {MAX_STOP_STRINGS} stop strings, got {len(stop)}")
+        for i, s in enumerate(stop):
+            if not isinstance(s, str):
+                raise SettingsError(f"stop[{i}]: must be a string, got {type(s).__name__}")
+            if s == "":
+                raise SettingsError(f"stop[{i}]: must not be empty")
+            if len(s) > MAX_STOP_CHARS:
+                raise SettingsError(f"stop[{i}]: at most {MAX_STOP_CHARS} characters, got {len(s)}")
+        seed = self.seed
+        if seed is not None:
+            seed = _integer("seed", seed, 0, MAX_SEED)
+        return replace(
+            self,
+            temperature=_number("temperature", self.temperature, 0.0, 2.0),
+            top_p=_number("top_p", self.top_p, 0.0, 1.0, low_open=True),
+            top_k=_integer("top_k", self.top_k, 0, 1_000_000),
+            max_new_tokens=_integer("max_new_tokens", self.max_new_tokens, 1, max_new_tokens_cap),
+            repetition_penalty=_number("repetition_penalty", self.repetition_penalty, 0.0, 10.0, low_open=True),
+            no_repeat_ngram_size=_integer("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64),
+            stop=tuple(stop),
+            seed=seed,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly mapping (stop strings as a list)."""
+        out = asdict(self)
+        out["stop"] = list(self.stop)
+        return out

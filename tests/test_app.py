@@ -1,0 +1,107 @@
+"""The app end to end: ``python app.py`` on the tiny registry, driven by gradio_client."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tiny_hub, tmp_path_factory):
+    registry = tmp_path_factory.mktemp("app") / "registry.yaml"
+    registry.write_text(yaml.safe_dump(tiny_hub.registry_dict()), encoding="utf-8")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PLAYGROUND_REGISTRY": str(registry),
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+    }
+    log = tmp_path_factory.mktemp("app-log") / "app.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"app.py exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"app.py did not start:\n{log.read_text()}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+    assert "default model tiny ready, from Hub playground-test/tiny-gpt2@" in log.read_text()
+
+
+def _args(**overrides):
+    args = {
+        "model_name": "tiny",
+        "text": "The sea otter is",
+        "wrap": False,
+        "temp": 0,
+        "p": 1,
+        "k": 0,
+        "n": 20,
+        "rep": 1,
+        "stops": "",
+        "seed_value": None,
+    }
+    args.update(overrides)
+    return list(args.values())
+
+
+def test_generate_streams_over_the_api(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    job = client.submit(*_args(), api_name="/generate")
+    updates = list(job)
+    text, details = job.outputs()[-1]
+    assert len(updates) > 3  # streamed, not sent at once
+    assert updates[0][0] != text and text.startswith(updates[0][0])
+    assert "**Model:** tiny" in details and "Hub playground\\-test/tiny\\-gpt2@" in details
+    assert "20 tokens" in details
+
+
+def test_api_errors_name_the_field_and_the_server_keeps_serving(app_url):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(app_url, verbose=False)
+    with pytest.raises(AppError, match="greater than maximum value 2"):  # Gradio's slider check
+        client.predict(*_args(temp=5), api_name="/generate")
+    with pytest.raises(AppError, match="stop: at most 4 stop strings, got 5"):
+        client.predict(*_args(stops="a\nb\nc\nd\ne"), api_name="/generate")
+    with pytest.raises(AppError, match="gpt-5 is not in the list of choices"):  # Gradio's own check
+        client.predict(*_args(model_name="gpt-5"), api_name="/generate")
+    text, _ = client.predict(*_args(n=5), api_name="/generate")
+    assert text
+
+
+def test_greedy_is_reproducible_over_the_api(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    first = client.predict(*_args(), api_name="/generate")[0]
+    assert client.predict(*_args(), api_name="/generate")[0] == first

