@@ -164,10 +164,18 @@ class Engine:
             raise SettingsError(f"prompt: {len(prompt)} characters, more than the limit of {limit}")
         return prompt
 
-    def encode(self, loaded: LoadedModel, prompt: str, use_prompt_style: bool) -> list[int]:
-        """Token ids of ``prompt``, through the model's prompt style when asked."""
+    def prompt_style(self, model: str, adapter: str | None = None) -> str:
+        """The prompt style of a model, or of the adapter when it was trained with another."""
+        spec = self.registry.model(model)
+        if adapter is not None:
+            return self.registry.adapter(adapter, base=model).prompt_style or spec.prompt_style
+        return spec.prompt_style
+
+    def encode(self, loaded: LoadedModel, prompt: str, use_prompt_style: bool, adapter: str | None = None) -> list[int]:
+        """Token ids of ``prompt``, through the model's (or adapter's) prompt style when asked."""
         if use_prompt_style:
-            return get_style(loaded.spec.prompt_style).encode(loaded.tokenizer, prompt)
+            style = self.prompt_style(loaded.spec.name, adapter)
+            return get_style(style).encode(loaded.tokenizer, prompt)
         return list(loaded.tokenizer(prompt)["input_ids"])
 
     # -- generation -------------------------------------------------------------
@@ -205,7 +213,7 @@ class Engine:
         if adapter is not None:
             license_ = f"{spec.license} (base), {self.registry.adapters[adapter].license} (adapter)"
         result = GenerationResult(model=model, adapter=adapter, source=loaded.source, license=license_)
-        prompt_ids = self.encode(loaded, prompt, use_prompt_style)
+        prompt_ids = self.encode(loaded, prompt, use_prompt_style, adapter)
         if not prompt_ids:
             raise SettingsError("prompt: encodes to no tokens")
         room = spec.context_length - checked.max_new_tokens

@@ -179,6 +179,7 @@ class AdapterSpec:
     revision: str | None = None  # ... at this pinned commit sha
     label: str = ""  # what the UI shows; defaults to the name
     description: str = ""  # one line for the UI
+    prompt_style: str | None = None  # the template it was trained with; None = its base's
 
     @classmethod
     def from_dict(cls, where: str, data: Any) -> AdapterSpec:
@@ -199,6 +200,9 @@ class AdapterSpec:
             if repo_id is None:
                 raise ConfigError(f"{where}.revision: set without repo_id")
             _str(f"{where}.revision", revision, _SHA_RE, "must be a 40-character commit sha")
+        style = data.get("prompt_style")
+        if style is not None and style not in PROMPT_STYLES:
+            raise ConfigError(f"{where}.prompt_style: {style!r} is not one of {', '.join(PROMPT_STYLES)}")
         return cls(
             name=name,
             base=_str(f"{where}.base", data["base"]),
@@ -210,6 +214,7 @@ class AdapterSpec:
             revision=revision,
             label=str(data.get("label") or name),
             description=str(data.get("description", "")),
+            prompt_style=style,
         )
 
 

@@ -57,6 +57,7 @@ def app_url(tiny_hub, tmp_path_factory):
 def _args(**overrides):
     args = {
         "model_name": "tiny",
+        "adapter_name": "(base)",
         "text": "The sea otter is",
         "wrap": False,
         "temp": 0,
@@ -97,6 +98,17 @@ def test_api_errors_name_the_field_and_the_server_keeps_serving(app_url):
         client.predict(*_args(model_name="gpt-5"), api_name="/generate")
     text, _ = client.predict(*_args(n=5), api_name="/generate")
     assert text
+
+
+def test_adapter_is_chosen_per_request_over_the_api(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    base = client.predict(*_args(), api_name="/generate")
+    styled = client.predict(*_args(adapter_name="style-a"), api_name="/generate")
+    assert styled[0] != base[0]
+    assert "adapter style\\-a" in styled[1] and "mit \\(adapter\\)" in styled[1]
+    assert client.predict(*_args(), api_name="/generate")[0] == base[0]
 
 
 def test_greedy_is_reproducible_over_the_api(app_url):

@@ -216,3 +216,19 @@ def test_prompt_style_is_applied_when_asked(engine):
         "tiny-local", "Translate to French: sea otter", {"max_new_tokens": 4}, use_prompt_style=True
     )
     assert result.prompt_tokens == len(ids)
+
+
+def test_adapter_prompt_style_overrides_its_base(tiny_hub):
+    from playground.engine import Engine
+
+    data = tiny_hub.registry_dict()
+    data["adapters"][0]["prompt_style"] = "alpaca"
+    from playground.registry import Registry
+
+    engine = Engine(Registry.from_dict(data, root=tiny_hub.root))
+    assert engine.prompt_style("tiny") == "plain"
+    assert engine.prompt_style("tiny", "style-a") == "alpaca"
+    loaded = engine.cache.get("tiny")
+    with_style = engine.encode(loaded, "Say hi.", use_prompt_style=True, adapter="style-a")
+    assert loaded.tokenizer.decode(with_style).endswith("### Instruction:\nSay hi.\n\n### Response:\n")
+    assert engine.encode(loaded, "Say hi.", use_prompt_style=True) == loaded.tokenizer("Say hi.")["input_ids"]

@@ -45,6 +45,9 @@ def test_shipped_registry_is_valid_and_has_the_default_models():
     assert "fr" in registry.model("qwen2.5-0.5b-instruct").languages
     for spec in registry.models.values():
         assert spec.license and spec.context_length >= 1024
+    for adapter in registry.adapters.values():  # every shipped adapter comes with its recipe
+        assert (registry.resolve_path(adapter.path) / "recipe.yaml").is_file()
+        assert registry.models[adapter.base].bundled is not None  # trained on the offline base
 
 
 def test_model_and_adapter_lookup_errors_name_what_is_known():
@@ -88,6 +91,7 @@ def _mutate(path: str, value):
         ("adapters.0.repo_id", "org/ad", r"adapters\[0\]: needs exactly one source"),
         ("adapters.0.language", "fra!", r"adapters\[0\]\.language: 'fra!' must be an ISO 639 code"),
         ("adapters.0.name", "m", r"adapters\[0\]\.name: duplicate name 'm'"),
+        ("adapters.0.prompt_style", "chatty", r"adapters\[0\]\.prompt_style: 'chatty' is not one of"),
         ("default_model", "nope", "default_model: 'nope' is not a model of the registry"),
         ("limits", {"time_limit_s": float("inf")}, "limits.time_limit_s: must be a positive number"),
         ("limits", {"max_new_tokens": 0}, r"limits\.max_new_tokens: 0 is out of range"),

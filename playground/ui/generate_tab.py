@@ -19,6 +19,15 @@ def parse_stop_strings(text: str) -> list[str]:
     return [line.replace("\\n", "\n").replace("\\t", "\t") for line in lines]
 
 
+NO_ADAPTER = "(base)"  # dropdown value for "no adapter"; registry names cannot contain parentheses
+
+
+def adapter_choices(engine: Engine, model: str) -> list[tuple[str, str]]:
+    """Dropdown choices: the base alone, then each registered adapter of ``model``."""
+    adapters = engine.registry.adapters_of(model)
+    return [("none (base model)", NO_ADAPTER)] + [(f"{a.label} ({a.language})", a.name) for a in adapters]
+
+
 def build_generate_tab(engine: Engine) -> None:
     """Add the Generate tab's components and events to the current Blocks."""
     registry = engine.registry
@@ -28,7 +37,11 @@ def build_generate_tab(engine: Engine) -> None:
 
     with gr.Row():
         with gr.Column(scale=3):
-            model = gr.Dropdown(choices=choices, value=default.name, label="Model")
+            with gr.Row():
+                model = gr.Dropdown(choices=choices, value=default.name, label="Model")
+                adapter = gr.Dropdown(
+                    choices=adapter_choices(engine, default.name), value=NO_ADAPTER, label="Adapter (LoRA)"
+                )
             prompt = gr.Textbox(label="Prompt", lines=4, value="What is the capital of France?", elem_id="prompt")
             use_style = gr.Checkbox(
                 value=default.prompt_style != "plain",
@@ -54,6 +67,7 @@ def build_generate_tab(engine: Engine) -> None:
         spec = registry.model(name)
         g = spec.generation
         return (
+            gr.update(choices=adapter_choices(engine, name), value=NO_ADAPTER),
             gr.update(value=spec.prompt_style != "plain"),
             g.temperature,
             g.top_p,
@@ -65,13 +79,20 @@ def build_generate_tab(engine: Engine) -> None:
     model.change(
         on_model_change,
         inputs=model,
-        outputs=[use_style, temperature, top_p, top_k, max_new_tokens, repetition_penalty],
+        outputs=[adapter, use_style, temperature, top_p, top_k, max_new_tokens, repetition_penalty],
         api_name=False,
     )
+
+    def on_adapter_change(model_name: str, adapter_name: str) -> Any:
+        style = engine.prompt_style(model_name, None if adapter_name == NO_ADAPTER else adapter_name)
+        return gr.update(value=style != "plain")
+
+    adapter.change(on_adapter_change, inputs=[model, adapter], outputs=use_style, api_name=False)
 
     @on_gpu()
     def run(
         model_name: str,
+        adapter_name: str,
         text: str,
         wrap: bool,
         temp: float,
@@ -97,6 +118,7 @@ def build_generate_tab(engine: Engine) -> None:
                 model_name,
                 text,
                 settings,
+                adapter=None if adapter_name in (NO_ADAPTER, "", None) else adapter_name,
                 use_prompt_style=bool(wrap),
                 progress=lambda message: progress(None, desc=message),
             )

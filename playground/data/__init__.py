@@ -1,0 +1,5 @@
+"""Data preparation for the adapters' recipes: Gutenberg books, Alpaca, Tatoeba pairs.
+
+Every loader reads the real source by default (a download) and takes a local file or
+folder instead when given one; nothing here downloads at import time.
+"""

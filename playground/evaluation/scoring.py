@@ -1,0 +1,75 @@
+"""Score held-out examples with a loaded model (optionally through one of its adapters).
+
+For every labelled position, the negative log-likelihood of the true next token and the
+model's argmax prediction are collected; :func:`summarise` turns them into perplexity and
+next-token accuracy with the project's ``evaluate`` modules.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from playground.evaluation.metrics import load_metric
+from playground.training.examples import Example, batches, collate
+
+
+@dataclass
+class TokenScores:
+    """Per-token results of one model on one set of examples."""
+
+    nll: list[float]  # negative log-likelihood of each true next token
+    predictions: list[int]  # argmax next-token id at each position
+    references: list[int]  # the true next-token id
+    seconds: float  # wall-clock time of the scoring
+
+
+def score_examples(
+    model: Any, examples: list[Example], pad_id: int, batch_size: int = 8, forward_kwargs: dict | None = None
+) -> TokenScores:
+    """Run ``model`` over ``examples`` (no gradients) and collect per-token scores."""
+    nll: list[float] = []
+    predictions: list[int] = []
+    references: list[int] = []
+    start = time.perf_counter()
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for batch_examples in batches(examples, batch_size):
+                batch = collate(batch_examples, pad_id)
+                kwargs = dict(forward_kwargs or {})
+                if "adapter_names" in kwargs:
+                    kwargs["adapter_names"] = kwargs["adapter_names"][:1] * len(batch_examples)
+                logits = model(
+                    input_ids=batch["input_ids"].to(model.device),
+                    attention_mask=batch["attention_mask"].to(model.device),
+                    **kwargs,
+                ).logits.float()
+                shift_logits = logits[:, :-1, :]
+                targets = batch["labels"][:, 1:].to(logits.device)
+                keep = targets != -100
+                logprobs = torch.log_softmax(shift_logits, dim=-1)
+                true_lp = logprobs.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+                nll += (-true_lp[keep]).tolist()
+                predictions += shift_logits.argmax(-1)[keep].tolist()
+                references += targets[keep].tolist()
+    finally:
+        model.train(was_training)
+    return TokenScores(nll, predictions, references, time.perf_counter() - start)
+
+
+def summarise(scores: TokenScores) -> dict[str, float]:
+    """Perplexity, mean NLL, next-token accuracy, token count and seconds."""
+    ppl = load_metric("perplexity").compute(nll=scores.nll)
+    acc = load_metric("next_token_accuracy").compute(predictions=scores.predictions, references=scores.references)
+    return {
+        "perplexity": ppl["perplexity"],
+        "mean_nll": ppl["mean_nll"],
+        "accuracy": acc["accuracy"],
+        "tokens": ppl["tokens"],
+        "seconds": scores.seconds,
+    }

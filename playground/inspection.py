@@ -1,0 +1,88 @@
+"""Looking inside a prompt: its tokens, and the model's next-token distribution.
+
+For the prompting lab: :func:`prompt_tokens` shows how the tokenizer splits the exact
+prompt (ids and pieces, as in seed 003's exercise); :func:`next_token_distribution` gives
+the most likely next tokens at the end of the prompt, before and after temperature, top-k
+and top-p reshape the distribution, with the same processors the engine samples with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from playground.loader import LoadedModel
+from playground.sampling import build_processors
+from playground.settings import GenerationSettings
+
+
+@dataclass(frozen=True)
+class TokenPiece:
+    """One token of a prompt: its id and the text it stands for."""
+
+    id: int  # token id in the vocabulary
+    piece: str  # the text of this token alone ("\ufffd" parts when it splits a character)
+    special: bool  # a special token such as <|im_start|>
+
+
+def prompt_tokens(tokenizer: Any, ids: list[int]) -> list[TokenPiece]:
+    """The pieces of ``ids``, each decoded on its own (so splits inside words show)."""
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    return [
+        TokenPiece(
+            i, tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False), i in special
+        )
+        for i in ids
+    ]
+
+
+@dataclass(frozen=True)
+class NextToken:
+    """One candidate next token."""
+
+    id: int  # token id
+    piece: str  # its text
+    probability: float  # under the raw model distribution (temperature 1, no filter)
+    adjusted: float  # after the settings' penalties, temperature, top-k and top-p (0 = filtered out)
+
+
+def next_token_distribution(
+    loaded: LoadedModel,
+    ids: list[int],
+    settings: GenerationSettings,
+    adapter: str | None = None,
+    top: int = 10,
+) -> list[NextToken]:
+    """The ``top`` most likely next tokens after ``ids``, raw and as the settings reshape them.
+
+    Greedy settings (temperature 0) put all the adjusted mass on the argmax.
+    """
+    if not ids:
+        raise ValueError("prompt: encodes to no tokens")
+    if not isinstance(top, int) or not 1 <= top <= 100:
+        raise ValueError(f"top: {top!r} must be an integer in [1, 100]")
+    input_ids = torch.tensor([ids], device=loaded.device)
+    with loaded.forward_lock, torch.inference_mode():
+        logits = loaded.model(input_ids=input_ids, **loaded.forward_kwargs(adapter)).logits[:, -1, :].float()
+    with torch.inference_mode():
+        raw = torch.softmax(logits, dim=-1)[0]
+        scores = build_processors(settings)(input_ids, logits.clone())
+        if settings.greedy:
+            adjusted = torch.zeros_like(raw)
+            adjusted[int(torch.argmax(scores, dim=-1)[0])] = 1.0
+        else:
+            adjusted = torch.softmax(scores, dim=-1)[0]
+    # candidates: the raw top tokens, plus any token the settings promoted into their top
+    candidates = dict.fromkeys(torch.topk(raw, top).indices.tolist() + torch.topk(adjusted, top).indices.tolist())
+    ranked = sorted(candidates, key=lambda i: (-float(adjusted[i]), -float(raw[i])))[:top]
+    return [
+        NextToken(
+            i,
+            loaded.tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False),
+            float(raw[i]),
+            float(adjusted[i]),
+        )
+        for i in ranked
+    ]

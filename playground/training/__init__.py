@@ -1,0 +1,1 @@
+"""LoRA training recipes: ``python -m playground.training.train adapters/<name>/recipe.yaml``."""
