@@ -1,0 +1,107 @@
+"""Prompting-lab presets: data in ``presets.yaml``, checked into dataclasses.
+
+A bad entry raises :class:`~playground.errors.ConfigError` naming the key, e.g.
+``presets[3].examples[1]: must be a pair [input, output]``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from playground.errors import ConfigError
+from playground.fewshot import Shot, build_prompt
+from playground.settings import MAX_STOP_STRINGS
+
+DEFAULT_PRESETS_PATH = Path(__file__).with_name("presets.yaml")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+_KEYS = {"id", "language", "title", "task", "examples", "query", "separator", "input_prefix", "stop", "max_new_tokens"}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One ready-made prompting setup."""
+
+    id: str  # stable id, used in deep links
+    language: str  # UI language it is written for ("en" or "fr")
+    title: str  # what the preset menu shows
+    task: str  # task description, the first line of the prompt
+    examples: tuple[Shot, ...]  # worked examples, in order
+    query: str  # the input the model must complete
+    separator: str = " => "  # between an input and its output
+    input_prefix: str = ""  # written before each input ("Q: ")
+    stop: tuple[str, ...] = field(default_factory=tuple)  # stop strings
+    max_new_tokens: int = 32  # new tokens for an answer
+
+    def prompt(self, shots: int | None = None) -> str:
+        """The exact prompt with the first ``shots`` examples (all when None)."""
+        chosen = self.examples if shots is None else self.examples[:shots]
+        prefixed = [Shot(self.input_prefix + s.input, s.output) for s in chosen]
+        return build_prompt(self.task, prefixed, self.input_prefix + self.query, self.separator)
+
+    @classmethod
+    def from_dict(cls, where: str, data: Any) -> Preset:
+        """Build from a mapping; raises ConfigError naming the bad key."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        unknown = sorted(set(data) - _KEYS)
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}: unknown key")
+        for key in ("id", "language", "title", "task", "query"):
+            if not isinstance(data.get(key), str) or not data[key].strip():
+                raise ConfigError(f"{where}.{key}: required, a non-empty string")
+        if not _ID_RE.match(data["id"]):
+            raise ConfigError(f"{where}.id: {data['id']!r} must be lower-case letters, digits and '-'")
+        if data["language"] not in ("en", "fr"):
+            raise ConfigError(f"{where}.language: {data['language']!r} is not one of en, fr")
+        examples = data.get("examples")
+        if not isinstance(examples, list) or not examples:
+            raise ConfigError(f"{where}.examples: must be a non-empty list of [input, output] pairs")
+        shots = []
+        for i, pair in enumerate(examples):
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) and x.strip() for x in pair)):
+                raise ConfigError(f"{where}.examples[{i}]: must be a pair [input, output] of non-empty strings")
+            shots.append(Shot(pair[0], pair[1]))
+        stop = data.get("stop", [])
+        if (
+            not isinstance(stop, list)
+            or len(stop) > MAX_STOP_STRINGS
+            or not all(isinstance(s, str) and s for s in stop)
+        ):
+            raise ConfigError(f"{where}.stop: at most {MAX_STOP_STRINGS} non-empty strings")
+        n = data.get("max_new_tokens", 32)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 512:
+            raise ConfigError(f"{where}.max_new_tokens: must be an integer in [1, 512]")
+        for key in ("separator", "input_prefix"):
+            if key in data and not isinstance(data[key], str):
+                raise ConfigError(f"{where}.{key}: must be a string")
+        return cls(
+            id=data["id"],
+            language=data["language"],
+            title=data["title"],
+            task=data["task"],
+            examples=tuple(shots),
+            query=data["query"],
+            separator=data.get("separator", " => "),
+            input_prefix=data.get("input_prefix", ""),
+            stop=tuple(stop),
+            max_new_tokens=n,
+        )
+
+
+def load_presets(path: str | Path = DEFAULT_PRESETS_PATH) -> dict[str, Preset]:
+    """All presets of a YAML file, by id."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("presets"), list):
+        raise ConfigError("presets: expected a list under 'presets'")
+    out: dict[str, Preset] = {}
+    for i, item in enumerate(data["presets"]):
+        preset = Preset.from_dict(f"presets[{i}]", item)
+        if preset.id in out:
+            raise ConfigError(f"presets[{i}].id: duplicate id {preset.id!r}")
+        out[preset.id] = preset
+    return out

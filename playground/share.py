@@ -1,0 +1,161 @@
+"""Deep links: a prepared setup written into, and read back from, URL query parameters.
+
+A teacher prepares the prompting lab (a preset or their own task, examples and query, a
+model, settings, a language) and shares a link; opening it restores the same setup.
+
+    ?tab=lab&lang=fr&preset=en-fr-translation&model=gpt2&temperature=0&seed=1
+    ?tab=lab&task=...&examples=[["sea otter","loutre de mer"]]&query=cheese&embed=1
+
+Reading never fails: a bad or unknown parameter is dropped with a warning (the link still
+opens, with defaults for what could not be read), and every kept value is validated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from playground.errors import PlaygroundError
+from playground.presets import Preset
+from playground.registry import Registry
+from playground.settings import GenerationSettings
+
+TABS = ("lab", "style", "instructions", "compare", "generate")
+LANGUAGES = ("en", "fr")
+SETTING_KEYS = ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "no_repeat_ngram_size", "seed")
+MAX_EXAMPLES = 16
+MAX_TEXT = 2000
+
+
+@dataclass
+class SharedSetup:
+    """What a deep link can carry; None means "the default"."""
+
+    tab: str | None = None  # which tab opens
+    lang: str | None = None  # UI language
+    embed: bool = False  # compact view with only this tab (for course pages)
+    model: str | None = None  # registry model name
+    adapter: str | None = None  # registry adapter name
+    preset: str | None = None  # preset id
+    task: str | None = None  # prompting lab: task description
+    examples: list[tuple[str, str]] | None = None  # prompting lab: worked examples
+    query: str | None = None  # prompting lab: the query
+    stop: list[str] | None = None  # stop strings
+    settings: dict[str, Any] = field(default_factory=dict)  # generation settings given in the link
+    warnings: list[str] = field(default_factory=list)  # parameters that were dropped, and why
+
+    def to_query(self) -> str:
+        """The query string (without '?') that reproduces this setup."""
+        params: dict[str, str] = {}
+        for key in ("tab", "lang", "model", "adapter", "preset", "task", "query"):
+            value = getattr(self, key)
+            if value is not None:
+                params[key] = value
+        if self.embed:
+            params["embed"] = "1"
+        if self.examples is not None:
+            params["examples"] = json.dumps([list(e) for e in self.examples], ensure_ascii=False)
+        if self.stop is not None:
+            params["stop"] = json.dumps(self.stop, ensure_ascii=False)
+        for key, value in self.settings.items():
+            params[key] = json.dumps(value)
+        return urlencode(params)
+
+
+def _text(value: str, name: str, warnings: list[str]) -> str | None:
+    if len(value) > MAX_TEXT:
+        warnings.append(f"{name}: longer than {MAX_TEXT} characters; ignored")
+        return None
+    return value
+
+
+def from_query(params: Mapping[str, str], registry: Registry, presets: Mapping[str, Preset]) -> SharedSetup:
+    """Read a setup from query parameters, dropping (with a warning) what is not valid."""
+    setup = SharedSetup()
+    w = setup.warnings
+    for key, value in params.items():
+        if key == "tab":
+            if value in TABS:
+                setup.tab = value
+            else:
+                w.append(f"tab: {value!r} is not one of {', '.join(TABS)}; ignored")
+        elif key in ("lang", "__lang"):
+            if value in LANGUAGES:
+                setup.lang = value
+            else:
+                w.append(f"lang: {value!r} is not one of {', '.join(LANGUAGES)}; ignored")
+        elif key == "embed":
+            setup.embed = value.lower() in ("1", "true", "yes")
+        elif key == "model":
+            if value in registry.models:
+                setup.model = value
+            else:
+                w.append(f"model: unknown model {value!r}; ignored")
+        elif key == "preset":
+            if value in presets:
+                setup.preset = value
+            else:
+                w.append(f"preset: unknown preset {value!r}; ignored")
+        elif key in ("task", "query"):
+            setattr(setup, key, _text(value, key, w))
+        elif key == "examples":
+            setup.examples = _examples(value, w)
+        elif key == "stop":
+            setup.stop = _stop(value, w)
+        elif key in SETTING_KEYS:
+            _setting(setup, key, value, registry)
+        elif key != "adapter":
+            w.append(f"{key}: unknown parameter; ignored")
+    if "adapter" in params:
+        _adapter(setup, params["adapter"], registry)
+    return setup
+
+
+def _examples(value: str, w: list[str]) -> list[tuple[str, str]] | None:
+    try:
+        data = json.loads(value)
+        if not isinstance(data, list) or len(data) > MAX_EXAMPLES:
+            raise ValueError(f"a list of at most {MAX_EXAMPLES} pairs")
+        pairs = []
+        for pair in data:
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                raise ValueError("each example must be a pair [input, output]")
+            if any(len(x) > MAX_TEXT for x in pair):
+                raise ValueError(f"an example is longer than {MAX_TEXT} characters")
+            pairs.append((pair[0], pair[1]))
+        return pairs
+    except ValueError as exc:
+        w.append(f"examples: {exc}; ignored")
+        return None
+
+
+def _stop(value: str, w: list[str]) -> list[str] | None:
+    try:
+        stop = json.loads(value)
+        return list(GenerationSettings(stop=stop).validated().stop)
+    except (ValueError, PlaygroundError) as exc:
+        w.append(f"stop: {exc}; ignored")
+        return None
+
+
+def _setting(setup: SharedSetup, key: str, value: str, registry: Registry) -> None:
+    try:
+        parsed = json.loads(value)
+        GenerationSettings.from_dict({key: parsed}, max_new_tokens_cap=registry.limits.max_new_tokens)
+        setup.settings[key] = parsed
+    except (ValueError, PlaygroundError) as exc:
+        setup.warnings.append(f"{exc if str(exc).startswith(key) else f'{key}: {exc}'}; ignored")
+
+
+def _adapter(setup: SharedSetup, value: str, registry: Registry) -> None:
+    spec = registry.adapters.get(value)
+    if spec is None:
+        setup.warnings.append(f"adapter: unknown adapter {value!r}; ignored")
+    elif setup.model is not None and spec.base != setup.model:
+        setup.warnings.append(f"adapter: {value!r} belongs to {spec.base!r}, not {setup.model!r}; ignored")
+    else:
+        setup.adapter = value
+        setup.model = spec.base

@@ -1,0 +1,51 @@
+"""Prompting-lab presets: the shipped file, prompts, and validation errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground.errors import ConfigError
+from playground.presets import Preset, load_presets
+
+
+def test_shipped_presets_cover_the_lessons_in_both_languages():
+    presets = load_presets()
+    assert {"en-fr-translation", "question-answering", "sentiment", "arithmetic"} <= set(presets)
+    assert {p.language for p in presets.values()} == {"en", "fr"}
+    assert presets["question-answering"].stop == ("\n",)
+
+
+def test_the_gpt3_translation_prompts():
+    p = load_presets()["en-fr-translation"]
+    assert p.prompt(0) == "Translate English to French:\ncheese =>"
+    assert p.prompt(1) == "Translate English to French:\nsea otter => loutre de mer\ncheese =>"
+    assert p.prompt().count("\n") == 4
+
+
+def test_input_prefix_and_multiline_separator():
+    p = load_presets()["question-answering"]
+    assert p.prompt(1).endswith(
+        "Q: What is human life expectancy in the United States?\n"
+        "A: Human life expectancy in the United States is 78 years.\n"
+        "Q: What is the capital of France?\nA:"
+    )
+
+
+GOOD = {"id": "x", "language": "en", "title": "X", "task": "T", "examples": [["a", "b"]], "query": "q"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("examples", [["a"]], r"presets\[0\].examples\[0\]: must be a pair"),
+        ("examples", [], r"presets\[0\].examples: must be a non-empty list"),
+        ("language", "de", "presets\\[0\\].language: 'de' is not one of en, fr"),
+        ("stop", ["", "x"], r"presets\[0\].stop: at most 4 non-empty strings"),
+        ("max_new_tokens", 0, r"presets\[0\].max_new_tokens: must be an integer in \[1, 512\]"),
+        ("id", "Bad Id", r"presets\[0\].id: 'Bad Id' must be"),
+        ("colour", "red", r"presets\[0\].colour: unknown key"),
+    ],
+)
+def test_bad_presets_name_the_key(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        Preset.from_dict("presets[0]", {**GOOD, key: value})

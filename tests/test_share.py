@@ -1,0 +1,63 @@
+"""Deep links: a setup survives the round trip through a URL; bad parameters are dropped."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from playground.presets import load_presets
+from playground.share import SharedSetup, from_query
+
+
+def _read(query: str, tiny_hub):
+    return from_query(dict(parse_qsl(query)), tiny_hub.registry(), load_presets())
+
+
+def test_round_trip_of_a_prepared_few_shot_demo(tiny_hub):
+    setup = SharedSetup(
+        tab="lab",
+        lang="fr",
+        embed=True,
+        model="tiny",
+        task="Traduire en français :",
+        examples=[("sea otter", "loutre de mer"), ("cheese => x", "a&b=c")],
+        query="peppermint",
+        stop=["\n"],
+        settings={"temperature": 0.7, "top_k": 40, "seed": 3},
+    )
+    back = _read(setup.to_query(), tiny_hub)
+    assert back == setup
+    assert back.warnings == []
+
+
+def test_adapter_sets_its_base_model(tiny_hub):
+    back = _read("adapter=style-a", tiny_hub)
+    assert (back.model, back.adapter) == ("tiny", "style-a")
+
+
+def test_bad_parameters_are_dropped_with_named_warnings(tiny_hub):
+    back = _read(
+        'tab=admin&lang=de&model=gpt-9&preset=nope&temperature=7&top_k=abc&examples=[1]&stop=[""]&x=1&adapter=nope',
+        tiny_hub,
+    )
+    assert back == SharedSetup(warnings=back.warnings)
+    text = " | ".join(back.warnings)
+    for expected in (
+        "tab: 'admin'",
+        "lang: 'de'",
+        "model: unknown model 'gpt-9'",
+        "preset: unknown preset 'nope'",
+        "temperature: 7 is out of range",
+        "top_k:",
+        "examples: each example must be a pair",
+        "stop[0]: must not be empty",
+        "x: unknown parameter",
+        "adapter: unknown adapter 'nope'",
+    ):
+        assert expected in text, expected
+
+
+def test_preset_and_boundary_settings_are_kept(tiny_hub):
+    back = _read("preset=en-fr-translation&temperature=2&top_p=1&max_new_tokens=64", tiny_hub)
+    assert back.preset == "en-fr-translation"
+    assert back.settings == {"temperature": 2, "top_p": 1, "max_new_tokens": 64}
+    assert back.warnings == []
