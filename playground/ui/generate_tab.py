@@ -130,37 +130,17 @@ def build_generate_tab(engine: Engine) -> None:
             raise gr.Error(str(exc)) from None
         yield stream.result.text, describe(stream.result)
 
+    inputs = [model, adapter, prompt, use_style, temperature, top_p, top_k, max_new_tokens, repetition_penalty]
+    inputs += [stop_strings, seed]
     event = generate.click(
         run,
-        inputs=[
-            model,
-            prompt,
-            use_style,
-            temperature,
-            top_p,
-            top_k,
-            max_new_tokens,
-            repetition_penalty,
-            stop_strings,
-            seed,
-        ],
+        inputs=inputs,
         outputs=[output, details],
         api_name="generate",
     )
     prompt.submit(
         run,
-        inputs=[
-            model,
-            prompt,
-            use_style,
-            temperature,
-            top_p,
-            top_k,
-            max_new_tokens,
-            repetition_penalty,
-            stop_strings,
-            seed,
-        ],
+        inputs=inputs,
         outputs=[output, details],
         api_name=False,
     )
