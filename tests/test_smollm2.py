@@ -57,3 +57,44 @@ def test_french_stop_string_on_the_real_model(smol_engine):
     )
     assert result.finish_reason == "stop_string"
     assert "\n" not in result.text and result.text.strip()
+
+
+def test_shipped_adapters_attach_beside_their_base(smol_engine):
+    loaded = smol_engine.cache.get("smollm2-135m-instruct")
+    assert set(loaded.adapters) == {"george-sand", "alpaca"}
+    assert loaded.adapter_errors == {}
+    opening = "Cette femme était assise"
+    base = smol_engine.generate("smollm2-135m-instruct", opening, {"temperature": 0, "max_new_tokens": 24})
+    sand = smol_engine.generate(
+        "smollm2-135m-instruct", opening, {"temperature": 0, "max_new_tokens": 24}, adapter="george-sand"
+    )
+    assert sand.text != base.text and sand.adapter == "george-sand"
+
+
+def test_george_sand_adapter_lowers_perplexity_on_the_held_out_book(smol_engine):
+    from pathlib import Path
+
+    from playground.data.gutenberg import load_book
+    from playground.data.sentences import split_sentences
+    from playground.evaluation.compare import compare
+    from playground.training.examples import token_windows
+
+    loaded = smol_engine.cache.get("smollm2-135m-instruct")
+    excerpt = load_book(23582, Path(__file__).parent / "fixtures" / "gutenberg")  # La mare au diable, held out
+    windows = token_windows(loaded.tokenizer, split_sentences(excerpt), 128)
+    assert len(windows) >= 4
+    results = compare(loaded, ["george-sand"], windows)
+    assert results["george-sand"]["perplexity"] < 0.9 * results["base"]["perplexity"]
+
+
+def test_alpaca_adapter_follows_the_template_and_stops(smol_engine):
+    result = smol_engine.generate(
+        "smollm2-135m-instruct",
+        "Give three tips for staying healthy.",
+        {"temperature": 0, "max_new_tokens": 200},
+        adapter="alpaca",
+        use_prompt_style=True,  # the adapter's own style: Alpaca
+    )
+    assert result.prompt_tokens > 30  # the Alpaca preamble was added
+    assert result.finish_reason == "eos", result.text  # it learned to end its answer
+    assert result.text.strip()
