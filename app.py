@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - optional outside Spaces
 from playground.engine import Engine  # noqa: E402
 from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
+from playground.ui.i18n import I18N  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -42,5 +43,5 @@ demo = build_app(create_engine())
 
 if __name__ == "__main__":
     demo.queue(default_concurrency_limit=4, max_size=64).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0")
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), i18n=I18N
     )

@@ -41,3 +41,47 @@ def build_prompt(task: str, shots: Sequence[Shot], query: str, separator: str = 
     lines += [f"{s.input.strip()}{separator}{s.output.strip()}" for s in shots]
     lines.append(f"{query.strip()}{separator.rstrip()}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class FewShotSetup:
+    """A task, its worked examples and a query: everything a zero/one/few-shot run needs."""
+
+    task: str  # task description, the first line ("" for none)
+    examples: tuple[Shot, ...]  # worked examples, in order
+    query: str  # the input the model must complete
+    separator: str = " => "  # between an input and its output
+    input_prefix: str = ""  # written before each input ("Q: ")
+
+    def prompt(self, shots: int | None = None) -> str:
+        """The exact prompt with the first ``shots`` examples (all when None)."""
+        chosen = self.examples if shots is None else self.examples[:shots]
+        prefixed = [Shot(self.input_prefix + s.input, s.output) for s in chosen]
+        return build_prompt(self.task, prefixed, self.input_prefix + self.query, self.separator)
+
+    @classmethod
+    def from_rows(
+        cls, task: str, rows: Sequence[Sequence[object]], query: str, separator: str = " => ", input_prefix: str = ""
+    ) -> FewShotSetup:
+        """Build from a table of [input, output] rows (UI or API); blank rows are skipped.
+
+        Raises ValueError naming the row when only one side of an example is filled in.
+        """
+        shots = []
+        for i, row in enumerate(rows or []):
+            cells = ["" if c is None else str(c).strip() for c in list(row)[:2]] + ["", ""]
+            inp, out = cells[0], cells[1]
+            if not inp and not out:
+                continue
+            if not inp or not out:
+                raise ValueError(f"examples[{i}]: needs both an input and an output")
+            shots.append(Shot(inp, out))
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError("query: must not be empty")
+        if not isinstance(separator, str) or separator == "":
+            raise ValueError("separator: must not be empty")
+        return cls(task or "", tuple(shots), query, separator, input_prefix)
+
+    def shot_counts(self) -> list[int]:
+        """The comparison a class sees: zero, one and all examples (without repeats)."""
+        return sorted({0, min(1, len(self.examples)), len(self.examples)})

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from playground.errors import ConfigError
-from playground.fewshot import Shot, build_prompt
+from playground.fewshot import FewShotSetup, Shot
 from playground.settings import MAX_STOP_STRINGS
 
 DEFAULT_PRESETS_PATH = Path(__file__).with_name("presets.yaml")
@@ -37,11 +37,13 @@ class Preset:
     stop: tuple[str, ...] = field(default_factory=tuple)  # stop strings
     max_new_tokens: int = 32  # new tokens for an answer
 
+    def setup(self) -> FewShotSetup:
+        """The preset as a few-shot setup."""
+        return FewShotSetup(self.task, self.examples, self.query, self.separator, self.input_prefix)
+
     def prompt(self, shots: int | None = None) -> str:
         """The exact prompt with the first ``shots`` examples (all when None)."""
-        chosen = self.examples if shots is None else self.examples[:shots]
-        prefixed = [Shot(self.input_prefix + s.input, s.output) for s in chosen]
-        return build_prompt(self.task, prefixed, self.input_prefix + self.query, self.separator)
+        return self.setup().prompt(shots)
 
     @classmethod
     def from_dict(cls, where: str, data: Any) -> Preset:

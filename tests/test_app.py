@@ -117,3 +117,60 @@ def test_greedy_is_reproducible_over_the_api(app_url):
     client = Client(app_url, verbose=False)
     first = client.predict(*_args(), api_name="/generate")[0]
     assert client.predict(*_args(), api_name="/generate")[0] == first
+
+
+def _lab_args(**overrides):
+    rows = {"headers": ["input", "output"], "data": [["sea otter", "loutre de mer"], ["cheese", "fromage"]]}
+    args = {
+        "model_name": "tiny",
+        "adapter_name": "(base)",
+        "task_text": "Translate English to French:",
+        "rows": rows,
+        "query_text": "peppermint",
+        "sep": " => ",
+        "temp": 0,
+        "p": 1,
+        "k": 0,
+        "n": 8,
+        "rep": 1,
+        "stops": "",
+        "seed_value": None,
+    }
+    args.update(overrides)
+    return list(args.values())
+
+
+def test_lab_runs_zero_one_and_few_shot_side_by_side(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    job = client.submit(*_lab_args(), api_name="/lab_run")
+    frames = list(job)
+    zero, one, few = job.outputs()[-1]
+    assert len(frames) > 3 and zero and one and few
+    assert any(0 < len(f[0]) < len(zero) and f[2] for f in frames)  # the panes grew together
+    assert zero != few  # the examples changed the answer of the tiny model too
+
+
+def test_lab_inspect_shows_prompt_tokens_and_distributions(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    args = _lab_args(temp=0.7)
+    prompt, tokens, raw, adjusted = client.predict(*args[:6], 0.7, 1, 3, 1, api_name="/lab_inspect")
+    assert prompt.endswith("cheese => fromage\npeppermint =>")
+    assert [t["token"] for t in tokens][:3] == ["Trans", "late", "␣English"]
+    assert all(t["class_or_confidence"].isdigit() for t in tokens)
+    assert len(raw["confidences"]) == 10
+    kept = [c for c in adjusted["confidences"] if c["confidence"] > 0]
+    assert len(kept) == 3  # top-k = 3
+
+
+def test_lab_refuses_half_filled_examples(app_url):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(app_url, verbose=False)
+    rows = {"headers": ["input", "output"], "data": [["sea otter", ""]]}
+    with pytest.raises(AppError, match=r"examples\[0\]: needs both an input and an output"):
+        client.predict(*_lab_args(rows=rows), api_name="/lab_run")

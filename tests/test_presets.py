@@ -49,3 +49,15 @@ GOOD = {"id": "x", "language": "en", "title": "X", "task": "T", "examples": [["a
 def test_bad_presets_name_the_key(key, value, message):
     with pytest.raises(ConfigError, match=message):
         Preset.from_dict("presets[0]", {**GOOD, key: value})
+
+
+def test_setup_from_table_rows_skips_blank_rows_and_names_half_rows():
+    from playground.fewshot import FewShotSetup
+
+    setup = FewShotSetup.from_rows("T:", [["a", "b"], ["", ""], [None, None], ["c", "d"]], "q")
+    assert setup.prompt() == "T:\na => b\nc => d\nq =>"
+    assert setup.shot_counts() == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"examples\[1\]: needs both an input and an output"):
+        FewShotSetup.from_rows("T:", [["a", "b"], ["c", ""]], "q")
+    with pytest.raises(ValueError, match="separator: must not be empty"):
+        FewShotSetup.from_rows("T:", [], "q", separator="")

@@ -6,6 +6,8 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.ui.generate_tab import build_generate_tab
+from playground.ui.i18n import I18N
+from playground.ui.lab_tab import build_lab_tab
 
 TITLE = "Playground: text generation, zero to few shots"
 
@@ -13,7 +15,9 @@ TITLE = "Playground: text generation, zero to few shots"
 def build_app(engine: Engine) -> gr.Blocks:
     """The whole app; every tab calls ``engine``."""
     with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(f"# {TITLE}")
-        with gr.Tab("Generate"):
+        gr.Markdown(I18N("title"), elem_id="title")
+        with gr.Tab(I18N("tab_lab"), id="lab"):
+            build_lab_tab(engine)
+        with gr.Tab(I18N("tab_generate"), id="generate"):
             build_generate_tab(engine)
     return demo

@@ -1,0 +1,100 @@
+"""The UI's words in English and French.
+
+Component labels use ``I18N(key)``: Gradio picks the browser's language (or the one chosen
+in its settings panel). Text produced on the server (status lines) uses :func:`tr` with the
+language of the request.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+TRANSLATIONS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "# Playground: text generation, zero to few shots",
+        "tab_lab": "Prompting lab",
+        "tab_generate": "Generate",
+        "model": "Model",
+        "adapter": "Adapter (LoRA)",
+        "prompt": "Prompt",
+        "wrap": "Wrap the prompt in the model's template (chat / instruction models)",
+        "generate": "Generate",
+        "stop": "Stop",
+        "settings": "Settings",
+        "temperature": "Temperature (0 = greedy)",
+        "top_p": "Top-p",
+        "top_k": "Top-k (0 = off)",
+        "max_new_tokens": "Max new tokens",
+        "repetition_penalty": "Repetition penalty",
+        "no_repeat_ngram_size": "No-repeat n-gram size (0 = off)",
+        "stop_strings": "Stop strings (one per line, \\n = newline)",
+        "seed": "Seed (empty = random)",
+        "output": "Output",
+        "preset": "Preset",
+        "task": "Task description",
+        "examples": "Examples (add, remove or edit rows)",
+        "example_input": "input",
+        "example_output": "output",
+        "query": "Query",
+        "separator": "Separator",
+        "run_shots": "Run zero-, one- and few-shot",
+        "move_row": "Example number",
+        "move_up": "Move up",
+        "move_down": "Move down",
+        "exact_prompt": "Exact few-shot prompt",
+        "tokens": "Its tokens (piece and id)",
+        "distribution_raw": "Next token: the model's distribution",
+        "distribution_adjusted": "Next token: after temperature, top-k and top-p",
+        "inspect": "Inspect the prompt",
+        "zero_shot": "Zero-shot",
+        "one_shot": "One-shot",
+        "few_shot": "Few-shot",
+    },
+    "fr": {
+        "title": "# Playground : génération de texte, de zéro à quelques exemples",
+        "tab_lab": "Labo de prompts",
+        "tab_generate": "Générer",
+        "model": "Modèle",
+        "adapter": "Adaptateur (LoRA)",
+        "prompt": "Prompt",
+        "wrap": "Mettre le prompt dans le modèle de conversation (modèles chat / instructions)",
+        "generate": "Générer",
+        "stop": "Arrêter",
+        "settings": "Réglages",
+        "temperature": "Température (0 = glouton)",
+        "top_p": "Top-p",
+        "top_k": "Top-k (0 = désactivé)",
+        "max_new_tokens": "Nombre maximal de nouveaux tokens",
+        "repetition_penalty": "Pénalité de répétition",
+        "no_repeat_ngram_size": "Taille des n-grammes non répétés (0 = désactivé)",
+        "stop_strings": "Chaînes d'arrêt (une par ligne, \\n = saut de ligne)",
+        "seed": "Graine (vide = aléatoire)",
+        "output": "Sortie",
+        "preset": "Exemple prêt à l'emploi",
+        "task": "Description de la tâche",
+        "examples": "Exemples (ajouter, supprimer ou modifier des lignes)",
+        "example_input": "entrée",
+        "example_output": "sortie",
+        "query": "Requête",
+        "separator": "Séparateur",
+        "run_shots": "Lancer en zero-, one- et few-shot",
+        "move_row": "Numéro de l'exemple",
+        "move_up": "Monter",
+        "move_down": "Descendre",
+        "exact_prompt": "Prompt few-shot exact",
+        "tokens": "Ses tokens (morceau et identifiant)",
+        "distribution_raw": "Token suivant : la distribution du modèle",
+        "distribution_adjusted": "Token suivant : après température, top-k et top-p",
+        "inspect": "Examiner le prompt",
+        "zero_shot": "Zero-shot (sans exemple)",
+        "one_shot": "One-shot (un exemple)",
+        "few_shot": "Few-shot (quelques exemples)",
+    },
+}
+
+I18N = gr.I18n(**TRANSLATIONS)
+
+
+def tr(key: str, lang: str = "en") -> str:
+    """The text of ``key`` in ``lang`` (English when the language or key is unknown)."""
+    return TRANSLATIONS.get(lang, TRANSLATIONS["en"]).get(key) or TRANSLATIONS["en"][key]

@@ -1,0 +1,208 @@
+"""The prompting lab: one query run zero-, one- and few-shot side by side (seed 004).
+
+Same model, seed and settings in the three panes, so a class sees at once what the
+examples change. The exact prompt, its tokens and the next-token distribution (raw and as
+temperature / top-k / top-p reshape it) are shown under the answers and follow the
+settings live.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from playground.engine import Engine
+from playground.errors import PlaygroundError
+from playground.fewshot import FewShotSetup
+from playground.inspection import next_token_distribution, prompt_tokens
+from playground.presets import Preset, load_presets
+from playground.side_by_side import interleave
+from playground.ui.generate_tab import NO_ADAPTER, adapter_choices, parse_stop_strings
+from playground.ui.gpu import on_gpu
+from playground.ui.i18n import I18N
+
+
+def _rows(preset: Preset) -> list[list[str]]:
+    return [[s.input, s.output] for s in preset.examples]
+
+
+def _stop_text(stop: tuple[str, ...]) -> str:
+    return "\n".join(s.replace("\n", "\\n").replace("\t", "\\t") for s in stop)
+
+
+def _label(piece: str) -> str:
+    """A token piece shown so that spaces and newlines are visible (and keys stay distinct)."""
+    return repr(piece)[1:-1].replace(" ", "␣") or "∅"
+
+
+def build_lab_tab(engine: Engine) -> dict[str, Any]:
+    """Add the lab's components and events; return the components deep links fill in."""
+    registry = engine.registry
+    presets = load_presets()
+    first = next(iter(presets.values()))
+    default = registry.model(registry.default_model)
+    models = [(spec.label, spec.name) for spec in registry.models.values()]
+
+    with gr.Row():
+        preset = gr.Dropdown(
+            choices=[(f"{p.title} ({p.language})", p.id) for p in presets.values()],
+            value=first.id,
+            label=I18N("preset"),
+            elem_id="lab-preset",
+        )
+        model = gr.Dropdown(choices=models, value=default.name, label=I18N("model"), elem_id="lab-model")
+        adapter = gr.Dropdown(choices=adapter_choices(engine, default.name), value=NO_ADAPTER, label=I18N("adapter"))
+    with gr.Row():
+        with gr.Column(scale=3):
+            task = gr.Textbox(value=first.task, label=I18N("task"), elem_id="lab-task")
+            examples = gr.Dataframe(
+                value=_rows(first),
+                headers=["input", "output"],
+                column_count=2,
+                type="array",
+                interactive=True,
+                label=I18N("examples"),
+                elem_id="lab-examples",
+            )
+            with gr.Row():
+                row = gr.Number(value=1, precision=0, minimum=1, label=I18N("move_row"), scale=1)
+                up = gr.Button(I18N("move_up"), size="sm", scale=1)
+                down = gr.Button(I18N("move_down"), size="sm", scale=1)
+            with gr.Row():
+                query = gr.Textbox(value=first.query, label=I18N("query"), elem_id="lab-query", scale=3)
+                separator = gr.Textbox(value=first.separator, label=I18N("separator"), scale=1)
+        with gr.Column(scale=2):
+            temperature = gr.Slider(0, 2, value=0, step=0.05, label=I18N("temperature"), elem_id="lab-temperature")
+            top_p = gr.Slider(0.01, 1, value=1, step=0.01, label=I18N("top_p"))
+            top_k = gr.Slider(0, 200, value=0, step=1, label=I18N("top_k"))
+            max_new_tokens = gr.Slider(
+                1, registry.limits.max_new_tokens, value=first.max_new_tokens, step=1, label=I18N("max_new_tokens")
+            )
+            repetition_penalty = gr.Slider(0.5, 2, value=1, step=0.05, label=I18N("repetition_penalty"))
+            stop_strings = gr.Textbox(value=_stop_text(first.stop), lines=2, label=I18N("stop_strings"))
+            seed = gr.Number(value=None, precision=0, label=I18N("seed"))
+    with gr.Row():
+        run = gr.Button(I18N("run_shots"), variant="primary", elem_id="lab-run")
+        stop = gr.Button(I18N("stop"), variant="stop")
+    with gr.Row():
+        zero = gr.Textbox(label=I18N("zero_shot"), lines=4, interactive=False, elem_id="lab-zero")
+        one = gr.Textbox(label=I18N("one_shot"), lines=4, interactive=False, elem_id="lab-one")
+        few = gr.Textbox(label=I18N("few_shot"), lines=4, interactive=False, elem_id="lab-few")
+    with gr.Accordion(I18N("inspect"), open=True):
+        exact_prompt = gr.Textbox(label=I18N("exact_prompt"), lines=6, interactive=False, elem_id="lab-prompt")
+        tokens = gr.HighlightedText(label=I18N("tokens"), elem_id="lab-tokens")
+        with gr.Row():
+            raw = gr.Label(num_top_classes=10, label=I18N("distribution_raw"), elem_id="lab-raw")
+            adjusted = gr.Label(num_top_classes=10, label=I18N("distribution_adjusted"), elem_id="lab-adjusted")
+
+    def on_preset(preset_id: str) -> tuple[Any, ...]:
+        p = presets[preset_id]
+        return p.task, _rows(p), p.query, p.separator, _stop_text(p.stop), p.max_new_tokens
+
+    preset.change(
+        on_preset,
+        inputs=preset,
+        outputs=[task, examples, query, separator, stop_strings, max_new_tokens],
+        api_name=False,
+    )
+    model.change(
+        lambda name: gr.update(choices=adapter_choices(engine, name), value=NO_ADAPTER),
+        inputs=model,
+        outputs=adapter,
+        api_name=False,
+    )
+
+    def move(rows: list[list[str]], number: float | None, delta: int) -> tuple[list[list[str]], int]:
+        rows = [list(r) for r in rows or []]
+        i = int(number or 1) - 1
+        j = i + delta
+        if 0 <= i < len(rows) and 0 <= j < len(rows):
+            rows[i], rows[j] = rows[j], rows[i]
+            return rows, j + 1
+        return rows, i + 1
+
+    up.click(lambda r, n: move(r, n, -1), inputs=[examples, row], outputs=[examples, row], api_name=False)
+    down.click(lambda r, n: move(r, n, +1), inputs=[examples, row], outputs=[examples, row], api_name=False)
+
+    def settings_of(
+        temp: float, p: float, k: float, n: float, rep: float, stops: str, seed_value: float | None
+    ) -> dict:
+        return {
+            "temperature": temp,
+            "top_p": p,
+            "top_k": k,
+            "max_new_tokens": n,
+            "repetition_penalty": rep,
+            "stop": parse_stop_strings(stops),
+            "seed": seed_value,
+        }
+
+    @on_gpu()
+    def run_lab(
+        model_name: str,
+        adapter_name: str,
+        task_text: str,
+        rows: list[list[str]],
+        query_text: str,
+        sep: str,
+        temp: float,
+        p: float,
+        k: float,
+        n: float,
+        rep: float,
+        stops: str,
+        seed_value: float | None,
+    ) -> Iterator[tuple[str, str, str]]:
+        adapter_arg = None if adapter_name in (NO_ADAPTER, "", None) else adapter_name
+        try:
+            setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
+            settings = settings_of(temp, p, k, n, rep, stops, seed_value)
+            if settings["seed"] is None and temp > 0:
+                settings["seed"] = secrets.randbits(31)  # one seed for the three panes
+            counts = [0, 1, len(setup.examples)]
+            streams = [engine.stream(model_name, setup.prompt(c), settings, adapter=adapter_arg) for c in counts]
+            for texts in interleave(streams):
+                yield texts[0], texts[1], texts[2]
+        except (PlaygroundError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+
+    def inspect_prompt(
+        model_name: str, adapter_name: str, task_text: str, rows: list[list[str]], query_text: str, sep: str,
+        temp: float, p: float, k: float, rep: float,
+    ) -> tuple[str, list[tuple[str, str]], dict[str, float], dict[str, float]]:  # fmt: skip
+        adapter_arg = None if adapter_name in (NO_ADAPTER, "", None) else adapter_name
+        try:
+            setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
+            settings = engine.settings_for(
+                model_name, {"temperature": temp, "top_p": p, "top_k": k, "repetition_penalty": rep}
+            )
+            loaded = engine.cache.get(model_name)
+            text = setup.prompt()
+            ids = engine.encode(loaded, text, use_prompt_style=False)
+            pieces = [(_label(t.piece), str(t.id)) for t in prompt_tokens(loaded.tokenizer, ids)]
+            dist = next_token_distribution(loaded, ids, settings, adapter=adapter_arg, top=10)
+        except (PlaygroundError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+        return (
+            text,
+            pieces,
+            {_label(t.piece): t.probability for t in dist},
+            {_label(t.piece): t.adjusted for t in dist},
+        )
+
+    run_inputs = [model, adapter, task, examples, query, separator, temperature, top_p, top_k]
+    run_inputs += [max_new_tokens, repetition_penalty, stop_strings, seed]
+    event = run.click(run_lab, inputs=run_inputs, outputs=[zero, one, few], api_name="lab_run")
+    stop.click(None, cancels=[event], api_name=False)
+
+    inspect_inputs = [model, adapter, task, examples, query, separator, temperature, top_p, top_k, repetition_penalty]
+    inspect_outputs = [exact_prompt, tokens, raw, adjusted]
+    run.click(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name="lab_inspect")
+    for control in (temperature, top_p, top_k, repetition_penalty):
+        control.release(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
+    for control in (preset, query, separator, task):
+        control.change(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
+    return {"preset": preset, "model": model, "adapter": adapter, "task": task, "examples": examples, "query": query}
