@@ -171,11 +171,28 @@ class Engine:
             return self.registry.adapter(adapter, base=model).prompt_style or spec.prompt_style
         return spec.prompt_style
 
-    def encode(self, loaded: LoadedModel, prompt: str, use_prompt_style: bool, adapter: str | None = None) -> list[int]:
-        """Token ids of ``prompt``, through the model's (or adapter's) prompt style when asked."""
+    def render(self, model: str, prompt: str, adapter: str | None = None, prompt_input: str = "") -> str:
+        """The exact text given to the model when its (or the adapter's) prompt style is used."""
+        loaded = self.cache.get(model)
+        return get_style(self.prompt_style(model, adapter)).render(loaded.tokenizer, prompt, prompt_input)
+
+    def encode(
+        self,
+        loaded: LoadedModel,
+        prompt: str,
+        use_prompt_style: bool,
+        adapter: str | None = None,
+        prompt_input: str = "",
+    ) -> list[int]:
+        """Token ids of ``prompt``, through the model's (or adapter's) prompt style when asked.
+
+        ``prompt_input`` is the optional input of an instruction (Alpaca's "### Input:").
+        """
         if use_prompt_style:
             style = self.prompt_style(loaded.spec.name, adapter)
-            return get_style(style).encode(loaded.tokenizer, prompt)
+            return get_style(style).encode(loaded.tokenizer, prompt, prompt_input)
+        if prompt_input:
+            raise SettingsError("prompt_input: only used with the model's prompt style")
         return list(loaded.tokenizer(prompt)["input_ids"])
 
     # -- generation -------------------------------------------------------------
@@ -187,6 +204,7 @@ class Engine:
         adapter: str | None = None,
         *,
         use_prompt_style: bool = False,
+        prompt_input: str = "",
         cancel: threading.Event | None = None,
         time_limit_s: float | None = None,
         progress: Callable[[str], None] | None = None,
@@ -201,6 +219,8 @@ class Engine:
             self.registry.adapter(adapter, base=model)
         checked = self.settings_for(model, settings)
         prompt = self._check_prompt(prompt)
+        if not isinstance(prompt_input, str) or len(prompt_input) > self.registry.limits.max_prompt_chars:
+            raise SettingsError("prompt_input: must be a string within the prompt length limit")
         if checked.max_new_tokens >= spec.context_length:
             raise SettingsError(
                 f"max_new_tokens: {checked.max_new_tokens} leaves no room for a prompt in "
@@ -213,7 +233,7 @@ class Engine:
         if adapter is not None:
             license_ = f"{spec.license} (base), {self.registry.adapters[adapter].license} (adapter)"
         result = GenerationResult(model=model, adapter=adapter, source=loaded.source, license=license_)
-        prompt_ids = self.encode(loaded, prompt, use_prompt_style, adapter)
+        prompt_ids = self.encode(loaded, prompt, use_prompt_style, adapter, prompt_input)
         if not prompt_ids:
             raise SettingsError("prompt: encodes to no tokens")
         room = spec.context_length - checked.max_new_tokens

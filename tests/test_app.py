@@ -174,3 +174,37 @@ def test_lab_refuses_half_filled_examples(app_url):
     rows = {"headers": ["input", "output"], "data": [["sea otter", ""]]}
     with pytest.raises(AppError, match=r"examples\[0\]: needs both an input and an output"):
         client.predict(*_lab_args(rows=rows), api_name="/lab_run")
+
+
+def test_style_tab_streams_base_and_adapter_side_by_side(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    job = client.submit("style-a", "Cette femme était assise", 0, 1, 0, 12, 1, 0, "", 1, api_name="/style")
+    frames = list(job)
+    base, adapted, base_details, adapter_details = job.outputs()[-1]
+    assert len(frames) > 3 and base and adapted and base != adapted
+    assert "adapter style\\-a" in adapter_details and "adapter" not in base_details.split("·")[0]
+
+
+def test_instructions_tab_shows_each_exact_prompt(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    outputs = client.predict("style-b", "Say hello.", "to the class", 0, 1, 0, 8, 1, "", 1, api_name="/instructions")
+    base, adapted, _, _, base_prompt, adapter_prompt = outputs
+    assert base and adapted
+    assert base_prompt == adapter_prompt == "Say hello.\nto the class"  # both plain in the tiny registry
+
+
+def test_compare_tab_scores_two_models_on_the_same_text(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    text = "Cette femme était assise près de la fenêtre, et le soir elle se rappelait sa jeunesse. " * 3
+    table = client.predict("tiny", "tiny + noop", text, api_name="/compare")
+    (name_a, ppl_a, acc_a, tokens_a, _), (name_b, ppl_b, acc_b, tokens_b, _) = table["data"]
+    assert (name_a, name_b) == ("tiny", "tiny + noop")
+    assert ppl_a == ppl_b and acc_a == acc_b and tokens_a == tokens_b > 50  # a fresh LoRA changes nothing
+    styled = client.predict("tiny", "tiny + style-a", text, api_name="/compare")["data"][1]
+    assert styled[1] != ppl_a

@@ -73,3 +73,17 @@ def summarise(scores: TokenScores) -> dict[str, float]:
         "tokens": ppl["tokens"],
         "seconds": scores.seconds,
     }
+
+
+def text_examples(tokenizer: Any, text: str, window: int = 256, max_windows: int = 16) -> list[Example]:
+    """Cut a text into consecutive windows of ``window`` tokens (the last one may be shorter).
+
+    Raises ValueError when the text has fewer than two tokens (nothing to predict).
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("text: must not be empty")
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"][: window * max_windows]
+    if len(ids) < 2:
+        raise ValueError("text: needs at least two tokens to score next-token predictions")
+    chunks = [ids[i : i + window] for i in range(0, len(ids), window)]
+    return [Example(c, c) for c in chunks if len(c) >= 2]

@@ -49,6 +49,33 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "zero_shot": "Zero-shot",
         "one_shot": "One-shot",
         "few_shot": "Few-shot",
+        "tab_style": "George Sand",
+        "tab_instructions": "Instructions",
+        "tab_compare": "Compare",
+        "model_a": "Model A",
+        "model_b": "Model B",
+        "builtin_text": "Built-in held-out text",
+        "text_to_score": "Text to score (paste your own)",
+        "evaluate": "Evaluate",
+        "results": "Perplexity (lower is better) and next-token accuracy (higher is better)",
+        "opening": "Opening (the model continues it)",
+        "openings": "Openings",
+        "style_adapter": "Style adapter",
+        "instructions_adapter": "Instruction adapter",
+        "instruction": "Instruction",
+        "instruction_input": "Input (optional)",
+        "base_pane": "Base model",
+        "adapter_pane": "Base model + adapter",
+        "base_prompt": "Exact prompt given to the base",
+        "adapter_prompt": "Exact prompt given to base + adapter",
+        "style_intro": (
+            "The base model and the George Sand adapter continue the same French opening, "
+            "with the same settings and seed."
+        ),
+        "instructions_intro": (
+            "The base model with its own chat template, and the instruction adapter "
+            "with the template it was trained on."
+        ),
     },
     "fr": {
         "title": "# Playground : génération de texte, de zéro à quelques exemples",
@@ -89,6 +116,33 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "zero_shot": "Zero-shot (sans exemple)",
         "one_shot": "One-shot (un exemple)",
         "few_shot": "Few-shot (quelques exemples)",
+        "tab_style": "George Sand",
+        "tab_instructions": "Instructions",
+        "tab_compare": "Comparer",
+        "model_a": "Modèle A",
+        "model_b": "Modèle B",
+        "builtin_text": "Texte de test intégré",
+        "text_to_score": "Texte à évaluer (collez le vôtre)",
+        "evaluate": "Évaluer",
+        "results": "Perplexité (plus bas = mieux) et exactitude du token suivant (plus haut = mieux)",
+        "opening": "Début de texte (le modèle le continue)",
+        "openings": "Débuts de texte",
+        "style_adapter": "Adaptateur de style",
+        "instructions_adapter": "Adaptateur d'instructions",
+        "instruction": "Instruction",
+        "instruction_input": "Entrée (facultative)",
+        "base_pane": "Modèle de base",
+        "adapter_pane": "Modèle de base + adaptateur",
+        "base_prompt": "Prompt exact donné au modèle de base",
+        "adapter_prompt": "Prompt exact donné au modèle + adaptateur",
+        "style_intro": (
+            "Le modèle de base et l'adaptateur George Sand continuent le même début de texte, "
+            "avec les mêmes réglages et la même graine."
+        ),
+        "instructions_intro": (
+            "Le modèle de base avec son propre modèle de conversation, et l'adaptateur "
+            "d'instructions avec le gabarit de son entraînement."
+        ),
     },
 }
 

@@ -1,0 +1,82 @@
+"""Compare (seed 002): perplexity and next-token accuracy of two models or adapters on one text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from playground.engine import Engine
+from playground.errors import PlaygroundError
+from playground.evaluation.scoring import score_examples, summarise, text_examples
+from playground.ui.gpu import on_gpu
+from playground.ui.i18n import I18N
+
+HELDOUT_DIR = Path(__file__).resolve().parent.parent / "heldout"
+SEPARATOR = " + "
+
+
+def candidates(engine: Engine) -> list[tuple[str, str]]:
+    """Every base model, and every base + adapter, as dropdown choices."""
+    out = [(spec.label, spec.name) for spec in engine.registry.models.values()]
+    out += [(f"{a.base} + {a.label}", f"{a.base}{SEPARATOR}{a.name}") for a in engine.registry.adapters.values()]
+    return out
+
+
+def heldout_texts() -> dict[str, str]:
+    """The built-in held-out texts, by file name."""
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(HELDOUT_DIR.glob("*.txt"))}
+
+
+def build_compare_tab(engine: Engine) -> None:
+    """Add the Compare tab."""
+    choices = candidates(engine)
+    texts = heldout_texts()
+    first_adapter = next((v for _, v in choices if SEPARATOR in v), choices[-1][1])
+    with gr.Row():
+        first = gr.Dropdown(choices=choices, value=first_adapter.split(SEPARATOR)[0], label=I18N("model_a"))
+        second = gr.Dropdown(choices=choices, value=first_adapter, label=I18N("model_b"))
+    builtin = gr.Dropdown(choices=list(texts), value=next(iter(texts), None), label=I18N("builtin_text"))
+    text = gr.Textbox(
+        value=next(iter(texts.values()), ""), lines=8, label=I18N("text_to_score"), elem_id="compare-text"
+    )
+    run = gr.Button(I18N("evaluate"), variant="primary", elem_id="compare-run")
+    table = gr.Dataframe(
+        headers=["model", "perplexity", "next-token accuracy", "tokens", "seconds"],
+        interactive=False,
+        label=I18N("results"),
+        elem_id="compare-table",
+    )
+    builtin.change(lambda name: texts.get(name, ""), inputs=builtin, outputs=text, api_name=False)
+
+    @on_gpu()
+    def evaluate(a: str, b: str, body: str) -> list[list[object]]:
+        rows = []
+        try:
+            for choice in (a, b):
+                model, _, adapter = choice.partition(SEPARATOR)
+                spec = engine.registry.model(model)
+                if adapter:
+                    engine.registry.adapter(adapter, base=model)
+                loaded = engine.cache.get(spec.name)
+                examples = text_examples(loaded.tokenizer, body, window=256, max_windows=16)
+                pad = loaded.tokenizer.pad_token_id
+                if pad is None:
+                    pad = loaded.tokenizer.eos_token_id
+                with loaded.forward_lock:
+                    scores = score_examples(loaded.model, examples, pad, 4, loaded.forward_kwargs(adapter or None))
+                r = summarise(scores)
+                rows.append(
+                    [
+                        choice,
+                        round(r["perplexity"], 2),
+                        f"{100 * r['accuracy']:.1f}%",
+                        r["tokens"],
+                        round(r["seconds"], 1),
+                    ]
+                )
+        except (PlaygroundError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+        return rows
+
+    run.click(evaluate, inputs=[first, second, text], outputs=table, api_name="compare")

@@ -1,0 +1,88 @@
+"""Instructions (seed 001): the base with its chat template vs the instruction adapter, side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import gradio as gr
+
+from playground.engine import Engine
+from playground.errors import PlaygroundError
+from playground.ui.generate_tab import parse_stop_strings
+from playground.ui.gpu import on_gpu
+from playground.ui.i18n import I18N
+from playground.ui.pair import stream_pair
+
+INSTRUCTIONS = [
+    ("Give three tips for staying healthy.", ""),
+    ("Translate the sentence into French.", "The sea otter sleeps on its back."),
+    ("Write a haiku about autumn.", ""),
+    ("Classify the sentiment of the review as positive or negative.", "A boring, far too long film."),
+]
+
+
+def build_instructions_tab(engine: Engine) -> None:
+    """Add the Instructions tab (shown only when the registry has an instruction adapter)."""
+    adapters = [a for a in engine.registry.adapters.values() if a.task == "instructions"]
+    gr.Markdown(I18N("instructions_intro"))
+    adapter = gr.Dropdown(
+        choices=[(f"{a.label} ({a.base})", a.name) for a in adapters],
+        value=adapters[0].name,
+        label=I18N("instructions_adapter"),
+        elem_id="instructions-adapter",
+    )
+    instruction = gr.Textbox(value=INSTRUCTIONS[0][0], label=I18N("instruction"), elem_id="instructions-text")
+    instruction_input = gr.Textbox(value="", label=I18N("instruction_input"), elem_id="instructions-input")
+    gr.Examples([list(pair) for pair in INSTRUCTIONS], inputs=[instruction, instruction_input])
+    with gr.Accordion(I18N("settings"), open=False):
+        # seed 001's settings: sampling with temperature 0.8, top-p 0.95, top-k 50, 100 new tokens
+        temperature = gr.Slider(0, 2, value=0.8, step=0.05, label=I18N("temperature"))
+        top_p = gr.Slider(0.01, 1, value=0.95, step=0.01, label=I18N("top_p"))
+        top_k = gr.Slider(0, 200, value=50, step=1, label=I18N("top_k"))
+        max_new_tokens = gr.Slider(
+            1, engine.registry.limits.max_new_tokens, value=100, step=1, label=I18N("max_new_tokens")
+        )
+        repetition_penalty = gr.Slider(0.5, 2, value=1.0, step=0.05, label=I18N("repetition_penalty"))
+        stop_strings = gr.Textbox(label=I18N("stop_strings"), lines=1)
+        seed = gr.Number(value=1, precision=0, label=I18N("seed"))
+    with gr.Row():
+        run = gr.Button(I18N("generate"), variant="primary", elem_id="instructions-run")
+        stop = gr.Button(I18N("stop"), variant="stop")
+    with gr.Row():
+        with gr.Column():
+            base_out = gr.Textbox(label=I18N("base_pane"), lines=8, interactive=False, elem_id="instructions-base")
+            base_details = gr.Markdown()
+            base_prompt = gr.Textbox(label=I18N("base_prompt"), lines=4, interactive=False)
+        with gr.Column():
+            adapter_out = gr.Textbox(
+                label=I18N("adapter_pane"), lines=8, interactive=False, elem_id="instructions-adapted"
+            )
+            adapter_details = gr.Markdown()
+            adapter_prompt = gr.Textbox(label=I18N("adapter_prompt"), lines=4, interactive=False)
+
+    @on_gpu()
+    def run_instructions(
+        adapter_name: str, text: str, extra: str, temp: float, p: float, k: float, n: float, rep: float,
+        stops: str, seed_value: float | None,
+    ) -> Iterator[tuple[str, str, str, str, str, str]]:  # fmt: skip
+        try:
+            spec = engine.registry.adapter(adapter_name)
+            settings = {
+                "temperature": temp, "top_p": p, "top_k": k, "max_new_tokens": n, "repetition_penalty": rep,
+                "stop": parse_stop_strings(stops), "seed": seed_value,
+            }  # fmt: skip
+            pair = stream_pair(engine, spec.base, spec.name, text, settings, use_prompt_style=True, prompt_input=extra)
+            prompts = (
+                engine.render(spec.base, text, None, extra),
+                engine.render(spec.base, text, spec.name, extra),
+            )
+            for frame in pair:
+                yield (*frame, *prompts)
+        except (PlaygroundError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+
+    inputs = [adapter, instruction, instruction_input, temperature, top_p, top_k, max_new_tokens, repetition_penalty]
+    inputs += [stop_strings, seed]
+    outputs = [base_out, adapter_out, base_details, adapter_details, base_prompt, adapter_prompt]
+    event = run.click(run_instructions, inputs=inputs, outputs=outputs, api_name="instructions")
+    stop.click(None, cancels=[event], api_name=False)

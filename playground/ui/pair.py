@@ -1,0 +1,33 @@
+"""Base model and adapter side by side: the shared part of the Style and Instructions tabs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from playground.engine import Engine
+from playground.side_by_side import interleave
+from playground.ui.details import describe
+
+
+def stream_pair(
+    engine: Engine,
+    model: str,
+    adapter: str,
+    prompt: str,
+    settings: dict[str, Any],
+    use_prompt_style: bool,
+    prompt_input: str = "",
+) -> Iterator[tuple[str, str, str, str]]:
+    """Yield (base text, adapter text, base details, adapter details) as both panes stream.
+
+    Both requests are checked before either starts; with a seed they share it.
+    """
+    streams = [
+        engine.stream(model, prompt, settings, adapter=a, use_prompt_style=use_prompt_style, prompt_input=prompt_input)
+        for a in (None, adapter)
+    ]
+    texts = ["", ""]
+    for texts in interleave(streams):
+        yield texts[0], texts[1], describe(streams[0].result, running=True), describe(streams[1].result, running=True)
+    yield texts[0], texts[1], describe(streams[0].result), describe(streams[1].result)

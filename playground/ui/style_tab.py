@@ -1,0 +1,81 @@
+"""George Sand (seed 003): the base and the style adapter continue a French opening side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import gradio as gr
+
+from playground.engine import Engine
+from playground.errors import PlaygroundError
+from playground.ui.generate_tab import parse_stop_strings
+from playground.ui.gpu import on_gpu
+from playground.ui.i18n import I18N
+from playground.ui.pair import stream_pair
+
+OPENINGS = [
+    "Cette femme était assise",
+    "Le soir elle se rappelait",
+    "Au bord de l'étang, la petite Fadette",
+    "Je vous écris de la montagne, mon ami,",
+]
+
+
+def build_style_tab(engine: Engine) -> None:
+    """Add the Style tab (shown only when the registry has a style adapter)."""
+    adapters = [a for a in engine.registry.adapters.values() if a.task == "style"]
+    gr.Markdown(I18N("style_intro"))
+    with gr.Row():
+        adapter = gr.Dropdown(
+            choices=[(f"{a.label} ({a.base})", a.name) for a in adapters],
+            value=adapters[0].name,
+            label=I18N("style_adapter"),
+            elem_id="style-adapter",
+        )
+        examples = gr.Dropdown(choices=OPENINGS, value=OPENINGS[0], label=I18N("openings"))
+    opening = gr.Textbox(value=OPENINGS[0], label=I18N("opening"), lines=2, elem_id="style-opening")
+    with gr.Accordion(I18N("settings"), open=False):
+        temperature = gr.Slider(0, 2, value=0.8, step=0.05, label=I18N("temperature"))
+        top_p = gr.Slider(0.01, 1, value=0.95, step=0.01, label=I18N("top_p"))
+        top_k = gr.Slider(0, 200, value=50, step=1, label=I18N("top_k"))
+        max_new_tokens = gr.Slider(
+            1, engine.registry.limits.max_new_tokens, value=80, step=1, label=I18N("max_new_tokens")
+        )
+        repetition_penalty = gr.Slider(0.5, 2, value=1.2, step=0.05, label=I18N("repetition_penalty"))
+        no_repeat = gr.Slider(0, 8, value=3, step=1, label=I18N("no_repeat_ngram_size"))
+        stop_strings = gr.Textbox(label=I18N("stop_strings"), lines=1)
+        seed = gr.Number(value=1, precision=0, label=I18N("seed"))
+    with gr.Row():
+        run = gr.Button(I18N("generate"), variant="primary", elem_id="style-run")
+        stop = gr.Button(I18N("stop"), variant="stop")
+    with gr.Row():
+        with gr.Column():
+            base_out = gr.Textbox(label=I18N("base_pane"), lines=8, interactive=False, elem_id="style-base")
+            base_details = gr.Markdown()
+        with gr.Column():
+            adapter_out = gr.Textbox(label=I18N("adapter_pane"), lines=8, interactive=False, elem_id="style-adapted")
+            adapter_details = gr.Markdown()
+
+    examples.change(lambda text: text, inputs=examples, outputs=opening, api_name=False)
+
+    @on_gpu()
+    def run_style(
+        adapter_name: str, text: str, temp: float, p: float, k: float, n: float, rep: float, ngram: float,
+        stops: str, seed_value: float | None,
+    ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
+        try:
+            spec = engine.registry.adapter(adapter_name)
+            settings = {
+                "temperature": temp, "top_p": p, "top_k": k, "max_new_tokens": n, "repetition_penalty": rep,
+                "no_repeat_ngram_size": ngram, "stop": parse_stop_strings(stops), "seed": seed_value,
+            }  # fmt: skip
+            yield from stream_pair(engine, spec.base, spec.name, text, settings, use_prompt_style=False)
+        except (PlaygroundError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+
+    inputs = [adapter, opening, temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat]
+    inputs += [stop_strings, seed]
+    event = run.click(
+        run_style, inputs=inputs, outputs=[base_out, adapter_out, base_details, adapter_details], api_name="style"
+    )
+    stop.click(None, cancels=[event], api_name=False)
