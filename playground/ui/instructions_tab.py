@@ -33,7 +33,12 @@ def build_instructions_tab(engine: Engine) -> None:
     )
     instruction = gr.Textbox(value=INSTRUCTIONS[0][0], label=I18N("instruction"), elem_id="instructions-text")
     instruction_input = gr.Textbox(value="", label=I18N("instruction_input"), elem_id="instructions-input")
-    gr.Examples([list(pair) for pair in INSTRUCTIONS], inputs=[instruction, instruction_input])
+    ready = gr.Dropdown(
+        choices=[(f"{text} {extra}".strip(), i) for i, (text, extra) in enumerate(INSTRUCTIONS)],
+        value=0,
+        label=I18N("examples_menu"),
+    )
+    ready.change(lambda i: INSTRUCTIONS[int(i)], inputs=ready, outputs=[instruction, instruction_input], api_name=False)
     with gr.Accordion(I18N("settings"), open=False):
         # seed 001's settings: sampling with temperature 0.8, top-p 0.95, top-k 50, 100 new tokens
         temperature = gr.Slider(0, 2, value=0.8, step=0.05, label=I18N("temperature"))
