@@ -43,6 +43,7 @@ class SharedSetup:
     task: str | None = None  # prompting lab: task description
     examples: list[tuple[str, str]] | None = None  # prompting lab: worked examples
     query: str | None = None  # prompting lab: the query
+    separator: str | None = None  # prompting lab: between an input and its output
     stop: list[str] | None = None  # stop strings
     settings: dict[str, Any] = field(default_factory=dict)  # generation settings given in the link
     warnings: list[str] = field(default_factory=list)  # parameters that were dropped, and why
@@ -50,7 +51,7 @@ class SharedSetup:
     def to_query(self) -> str:
         """The query string (without '?') that reproduces this setup."""
         params: dict[str, str] = {}
-        for key in ("tab", "lang", "model", "adapter", "preset", "task", "query"):
+        for key in ("tab", "lang", "model", "adapter", "preset", "task", "query", "separator"):
             value = getattr(self, key)
             if value is not None:
                 params[key] = value
@@ -99,7 +100,7 @@ def from_query(params: Mapping[str, str], registry: Registry, presets: Mapping[s
                 setup.preset = value
             else:
                 w.append(f"preset: unknown preset {value!r}; ignored")
-        elif key in ("task", "query"):
+        elif key in ("task", "query", "separator"):
             setattr(setup, key, _text(value, key, w))
         elif key == "examples":
             setup.examples = _examples(value, w)

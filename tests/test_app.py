@@ -2,56 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
-import yaml
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(tiny_hub, tmp_path_factory):
-    registry = tmp_path_factory.mktemp("app") / "registry.yaml"
-    registry.write_text(yaml.safe_dump(tiny_hub.registry_dict()), encoding="utf-8")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PLAYGROUND_REGISTRY": str(registry),
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-    }
-    log = tmp_path_factory.mktemp("app-log") / "app.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"app.py exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"app.py did not start:\n{log.read_text()}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
-    assert "default model tiny ready, from Hub playground-test/tiny-gpt2@" in log.read_text()
 
 
 def _args(**overrides):

@@ -10,6 +10,7 @@ from playground.ui.generate_tab import build_generate_tab
 from playground.ui.i18n import I18N
 from playground.ui.instructions_tab import build_instructions_tab
 from playground.ui.lab_tab import build_lab_tab
+from playground.ui.links import wire_links
 from playground.ui.style_tab import build_style_tab
 
 TITLE = "Playground: text generation, zero to few shots"
@@ -17,19 +18,22 @@ TITLE = "Playground: text generation, zero to few shots"
 
 def build_app(engine: Engine) -> gr.Blocks:
     """The whole app; every tab calls ``engine``."""
+    tasks = {a.task for a in engine.registry.adapters.values()}
     with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(I18N("title"), elem_id="title")
-        with gr.Tab(I18N("tab_lab"), id="lab"):
-            build_lab_tab(engine)
-        tasks = {a.task for a in engine.registry.adapters.values()}
-        if "style" in tasks:
-            with gr.Tab(I18N("tab_style"), id="style"):
-                build_style_tab(engine)
-        if "instructions" in tasks:
-            with gr.Tab(I18N("tab_instructions"), id="instructions"):
-                build_instructions_tab(engine)
-        with gr.Tab(I18N("tab_compare"), id="compare"):
-            build_compare_tab(engine)
-        with gr.Tab(I18N("tab_generate"), id="generate"):
-            build_generate_tab(engine)
+        title = gr.Markdown(I18N("title"), elem_id="title")
+        tab_items: dict[str, gr.Tab] = {}
+        with gr.Tabs() as tabs:
+            with gr.Tab(I18N("tab_lab"), id="lab") as tab_items["lab"]:
+                lab = build_lab_tab(engine)
+            if "style" in tasks:
+                with gr.Tab(I18N("tab_style"), id="style") as tab_items["style"]:
+                    build_style_tab(engine)
+            if "instructions" in tasks:
+                with gr.Tab(I18N("tab_instructions"), id="instructions") as tab_items["instructions"]:
+                    build_instructions_tab(engine)
+            with gr.Tab(I18N("tab_compare"), id="compare") as tab_items["compare"]:
+                build_compare_tab(engine)
+            with gr.Tab(I18N("tab_generate"), id="generate") as tab_items["generate"]:
+                build_generate_tab(engine)
+        wire_links(demo, engine, tabs, tab_items, title, lab)
     return demo

@@ -59,7 +59,8 @@ def build_compare_tab(engine: Engine) -> None:
                 if adapter:
                     engine.registry.adapter(adapter, base=model)
                 loaded = engine.cache.get(spec.name)
-                examples = text_examples(loaded.tokenizer, body, window=256, max_windows=16)
+                window = min(256, spec.context_length)
+                examples = text_examples(loaded.tokenizer, body, window=window, max_windows=16)
                 pad = loaded.tokenizer.pad_token_id
                 if pad is None:
                     pad = loaded.tokenizer.eos_token_id

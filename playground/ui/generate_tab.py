@@ -11,6 +11,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.ui.details import describe
 from playground.ui.gpu import on_gpu
+from playground.ui.i18n import I18N
 
 
 def parse_stop_strings(text: str) -> list[str]:
@@ -38,29 +39,31 @@ def build_generate_tab(engine: Engine) -> None:
     with gr.Row():
         with gr.Column(scale=3):
             with gr.Row():
-                model = gr.Dropdown(choices=choices, value=default.name, label="Model")
+                model = gr.Dropdown(choices=choices, value=default.name, label=I18N("model"))
                 adapter = gr.Dropdown(
-                    choices=adapter_choices(engine, default.name), value=NO_ADAPTER, label="Adapter (LoRA)"
+                    choices=adapter_choices(engine, default.name), value=NO_ADAPTER, label=I18N("adapter")
                 )
-            prompt = gr.Textbox(label="Prompt", lines=4, value="What is the capital of France?", elem_id="prompt")
+            prompt = gr.Textbox(label=I18N("prompt"), lines=4, value="What is the capital of France?", elem_id="prompt")
             use_style = gr.Checkbox(
                 value=default.prompt_style != "plain",
-                label="Wrap the prompt in the model's template (chat / instruction models)",
+                label=I18N("wrap"),
             )
             with gr.Row():
-                generate = gr.Button("Generate", variant="primary", elem_id="generate")
-                stop = gr.Button("Stop", variant="stop", elem_id="stop")
-        with gr.Column(scale=2), gr.Accordion("Settings", open=False):
-            temperature = gr.Slider(0, 2, value=d.temperature, step=0.05, label="Temperature (0 = greedy)")
-            top_p = gr.Slider(0.01, 1, value=d.top_p, step=0.01, label="Top-p")
-            top_k = gr.Slider(0, 200, value=d.top_k, step=1, label="Top-k (0 = off)")
+                generate = gr.Button(I18N("generate"), variant="primary", elem_id="generate")
+                stop = gr.Button(I18N("stop"), variant="stop", elem_id="stop")
+        with gr.Column(scale=2), gr.Accordion(I18N("settings"), open=False):
+            temperature = gr.Slider(0, 2, value=d.temperature, step=0.05, label=I18N("temperature"))
+            top_p = gr.Slider(0.01, 1, value=d.top_p, step=0.01, label=I18N("top_p"))
+            top_k = gr.Slider(0, 200, value=d.top_k, step=1, label=I18N("top_k"))
             max_new_tokens = gr.Slider(
-                1, registry.limits.max_new_tokens, value=d.max_new_tokens, step=1, label="Max new tokens"
+                1, registry.limits.max_new_tokens, value=d.max_new_tokens, step=1, label=I18N("max_new_tokens")
             )
-            repetition_penalty = gr.Slider(0.5, 2, value=d.repetition_penalty, step=0.05, label="Repetition penalty")
-            stop_strings = gr.Textbox(label="Stop strings (one per line, \\n = newline)", lines=2)
-            seed = gr.Number(value=None, precision=0, label="Seed (empty = random)")
-    output = gr.Textbox(label="Output", lines=8, interactive=False, elem_id="output")
+            repetition_penalty = gr.Slider(
+                0.5, 2, value=d.repetition_penalty, step=0.05, label=I18N("repetition_penalty")
+            )
+            stop_strings = gr.Textbox(label=I18N("stop_strings"), lines=2)
+            seed = gr.Number(value=None, precision=0, label=I18N("seed"))
+    output = gr.Textbox(label=I18N("output"), lines=8, interactive=False, elem_id="output")
     details = gr.Markdown(elem_id="details")
 
     def on_model_change(name: str) -> tuple[Any, ...]:

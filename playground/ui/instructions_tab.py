@@ -45,7 +45,11 @@ def build_instructions_tab(engine: Engine) -> None:
         top_p = gr.Slider(0.01, 1, value=0.95, step=0.01, label=I18N("top_p"))
         top_k = gr.Slider(0, 200, value=50, step=1, label=I18N("top_k"))
         max_new_tokens = gr.Slider(
-            1, engine.registry.limits.max_new_tokens, value=100, step=1, label=I18N("max_new_tokens")
+            1,
+            engine.registry.limits.max_new_tokens,
+            value=min(100, engine.registry.limits.max_new_tokens),
+            step=1,
+            label=I18N("max_new_tokens"),
         )
         repetition_penalty = gr.Slider(0.5, 2, value=1.0, step=0.05, label=I18N("repetition_penalty"))
         stop_strings = gr.Textbox(label=I18N("stop_strings"), lines=1)

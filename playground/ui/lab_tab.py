@@ -19,6 +19,7 @@ from playground.errors import PlaygroundError
 from playground.fewshot import FewShotSetup
 from playground.inspection import next_token_distribution, prompt_tokens
 from playground.presets import Preset, load_presets
+from playground.share import SharedSetup
 from playground.side_by_side import interleave
 from playground.ui.generate_tab import NO_ADAPTER, adapter_choices, parse_stop_strings
 from playground.ui.gpu import on_gpu
@@ -79,7 +80,11 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             top_p = gr.Slider(0.01, 1, value=1, step=0.01, label=I18N("top_p"))
             top_k = gr.Slider(0, 200, value=0, step=1, label=I18N("top_k"))
             max_new_tokens = gr.Slider(
-                1, registry.limits.max_new_tokens, value=first.max_new_tokens, step=1, label=I18N("max_new_tokens")
+                1,
+                registry.limits.max_new_tokens,
+                value=min(first.max_new_tokens, registry.limits.max_new_tokens),
+                step=1,
+                label=I18N("max_new_tokens"),
             )
             repetition_penalty = gr.Slider(0.5, 2, value=1, step=0.05, label=I18N("repetition_penalty"))
             stop_strings = gr.Textbox(value=_stop_text(first.stop), lines=2, label=I18N("stop_strings"))
@@ -102,13 +107,13 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         p = presets[preset_id]
         return p.task, _rows(p), p.query, p.separator, _stop_text(p.stop), p.max_new_tokens
 
-    preset.change(
+    preset.input(  # .input: user choices only, so a deep link can set fields without this overwriting them
         on_preset,
         inputs=preset,
         outputs=[task, examples, query, separator, stop_strings, max_new_tokens],
         api_name=False,
     )
-    model.change(
+    model.input(
         lambda name: gr.update(choices=adapter_choices(engine, name), value=NO_ADAPTER),
         inputs=model,
         outputs=adapter,
@@ -203,6 +208,46 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     run.click(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name="lab_inspect")
     for control in (temperature, top_p, top_k, repetition_penalty):
         control.release(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
-    for control in (preset, query, separator, task):
+    for control in (query, separator, task):
         control.change(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
-    return {"preset": preset, "model": model, "adapter": adapter, "task": task, "examples": examples, "query": query}
+
+    share_inputs = [preset, model, adapter, task, examples, query, separator, temperature, top_p, top_k]
+    share_inputs += [max_new_tokens, repetition_penalty, stop_strings, seed]
+    with gr.Row():
+        share = gr.Button(I18N("share"), size="sm", elem_id="lab-share")
+        link = gr.Textbox(label=I18N("share_link"), interactive=False, buttons=["copy"], elem_id="lab-link", scale=4)
+
+    def share_setup(
+        preset_id: str, model_name: str, adapter_name: str, task_text: str, rows: list[list[str]], query_text: str,
+        sep: str, temp: float, p: float, k: float, n: float, rep: float, stops: str, seed_value: float | None,
+    ) -> str:  # fmt: skip
+        try:
+            setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+        settings = {"temperature": temp, "top_p": p, "top_k": int(k), "max_new_tokens": int(n)}
+        settings["repetition_penalty"] = rep
+        if seed_value is not None:
+            settings["seed"] = int(seed_value)
+        shared = SharedSetup(
+            tab="lab",
+            model=model_name,
+            adapter=None if adapter_name in (NO_ADAPTER, "", None) else adapter_name,
+            preset=preset_id,
+            task=setup.task,
+            examples=[(e.input, e.output) for e in setup.examples],
+            query=setup.query,
+            separator=sep,
+            stop=parse_stop_strings(stops),
+            settings=settings,
+        )
+        return "?" + shared.to_query()
+
+    share.click(share_setup, inputs=share_inputs, outputs=link, api_name="lab_share").then(
+        None, inputs=link, outputs=link, js="(q) => window.location.origin + window.location.pathname + q"
+    )
+    return {
+        "preset": preset, "model": model, "adapter": adapter, "task": task, "examples": examples, "query": query,
+        "separator": separator, "temperature": temperature, "top_p": top_p, "top_k": top_k,
+        "max_new_tokens": max_new_tokens, "repetition_penalty": repetition_penalty, "stop": stop_strings, "seed": seed,
+    }  # fmt: skip

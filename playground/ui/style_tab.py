@@ -39,7 +39,11 @@ def build_style_tab(engine: Engine) -> None:
         top_p = gr.Slider(0.01, 1, value=0.95, step=0.01, label=I18N("top_p"))
         top_k = gr.Slider(0, 200, value=50, step=1, label=I18N("top_k"))
         max_new_tokens = gr.Slider(
-            1, engine.registry.limits.max_new_tokens, value=80, step=1, label=I18N("max_new_tokens")
+            1,
+            engine.registry.limits.max_new_tokens,
+            value=min(80, engine.registry.limits.max_new_tokens),
+            step=1,
+            label=I18N("max_new_tokens"),
         )
         repetition_penalty = gr.Slider(0.5, 2, value=1.2, step=0.05, label=I18N("repetition_penalty"))
         no_repeat = gr.Slider(0, 8, value=3, step=1, label=I18N("no_repeat_ngram_size"))

@@ -1,0 +1,67 @@
+"""Opening the app from a deep link: select a tab, fill the lab, or show one tab compact (embed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from playground.engine import Engine
+from playground.presets import load_presets
+from playground.share import TABS, from_query
+from playground.ui.generate_tab import NO_ADAPTER, adapter_choices
+from playground.ui.lab_tab import _rows, _stop_text
+
+LAB_FIELDS = (
+    "preset", "model", "adapter", "task", "examples", "query", "separator", "temperature", "top_p", "top_k",
+    "max_new_tokens", "repetition_penalty", "stop", "seed",
+)  # fmt: skip
+
+
+def wire_links(
+    demo: gr.Blocks,
+    engine: Engine,
+    tabs: gr.Tabs,
+    tab_items: dict[str, gr.Tab],
+    title: gr.Markdown,
+    lab: dict[str, Any],
+) -> None:
+    """On page load, read the URL's query parameters and apply them (bad ones are ignored)."""
+    presets = load_presets()
+    tab_order = [t for t in TABS if t in tab_items]
+    outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS)]
+
+    def apply(request: gr.Request) -> list[Any]:
+        params = dict(request.query_params) if request is not None else {}
+        setup = from_query(params, engine.registry, presets)
+        if setup.warnings:
+            gr.Warning("; ".join(setup.warnings))
+        keep = gr.update()
+        tab = setup.tab if setup.tab in tab_items else None
+        updates: list[Any] = [gr.Tabs(selected=tab) if tab else keep, gr.update(visible=not setup.embed)]
+        for name in tab_order:
+            updates.append(gr.update(visible=(name == tab)) if setup.embed and tab else keep)
+        fields: dict[str, Any] = dict.fromkeys(LAB_FIELDS, keep)
+        if setup.preset:
+            p = presets[setup.preset]
+            fields.update(
+                preset=p.id, task=p.task, examples=_rows(p), query=p.query, separator=p.separator,
+                stop=_stop_text(p.stop), max_new_tokens=p.max_new_tokens,
+            )  # fmt: skip
+        if setup.model:
+            fields["model"] = setup.model
+            fields["adapter"] = gr.update(
+                choices=adapter_choices(engine, setup.model), value=setup.adapter or NO_ADAPTER
+            )
+        for key in ("task", "query", "separator"):
+            if getattr(setup, key) is not None:
+                fields[key] = getattr(setup, key)
+        if setup.examples is not None:
+            fields["examples"] = [list(e) for e in setup.examples]
+        if setup.stop is not None:
+            fields["stop"] = _stop_text(tuple(setup.stop))
+        for key, value in setup.settings.items():
+            fields[key] = value
+        return updates + [fields[f] for f in LAB_FIELDS]
+
+    demo.load(apply, inputs=None, outputs=outputs, api_name=False)

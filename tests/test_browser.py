@@ -1,0 +1,134 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright, on the tiny models.
+
+Each tab is clicked and its streamed text seen; a French-locale browser sees French labels;
+a deep link opens a prepared few-shot demo.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from urllib.parse import urlencode
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, url: str, locale: str = "en-US"):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale=locale)
+    page = context.new_page()
+    page.goto(url, wait_until="load")
+    page.locator("#lab-run").wait_for(timeout=30_000)
+    return context, page
+
+
+def _value(page, selector: str) -> str:
+    return page.locator(f"{selector} textarea, {selector} input").first.input_value()
+
+
+def _wait_text(page, selector: str, timeout: float = 30, settle: float = 1.5) -> list[str]:
+    """Poll a text box until it is non-empty and unchanged for ``settle`` s; return the values seen."""
+    seen: list[str] = []
+    changed = time.monotonic()
+    deadline = changed + timeout
+    while time.monotonic() < deadline:
+        value = _value(page, selector)
+        if not seen or value != seen[-1]:
+            seen.append(value)
+            changed = time.monotonic()
+        elif value.strip() and time.monotonic() - changed > settle:
+            break
+        time.sleep(0.1)
+    return seen
+
+
+def test_lab_runs_in_the_browser_and_shows_the_prompt(browser, app_url):
+    context, page = _open(browser, app_url)
+    page.locator("#lab-run").click()
+    seen = _wait_text(page, "#lab-few")
+    assert seen[-1].strip(), seen
+    assert _value(page, "#lab-zero").strip() and _value(page, "#lab-one").strip()
+    assert _value(page, "#lab-prompt").endswith("cheese =>")
+    assert "Trans" in page.locator("#lab-tokens").inner_text()
+    context.close()
+
+
+@pytest.mark.parametrize(
+    ("tab", "run", "outputs"),
+    [
+        (1, "#style-run", ["#style-base", "#style-adapted"]),
+        (2, "#instructions-run", ["#instructions-base", "#instructions-adapted"]),
+        (4, "#generate", ["#output"]),
+    ],
+)
+def test_each_generation_tab_streams_in_the_browser(browser, app_url, tab, run, outputs):
+    context, page = _open(browser, app_url)
+    page.get_by_role("tab").nth(tab).click()
+    page.locator(run).click()
+    for selector in outputs:
+        seen = _wait_text(page, selector)
+        assert seen[-1].strip(), (selector, seen)
+    context.close()
+
+
+def test_compare_tab_shows_the_table(browser, app_url):
+    context, page = _open(browser, app_url)
+    page.get_by_role("tab").nth(3).click()
+    page.locator("#compare-run").click()
+    page.get_by_text("tiny + style-a").last.wait_for(timeout=30_000)
+    assert "tiny + style-a" in page.locator("#compare-table").inner_text()
+    context.close()
+
+
+def test_french_browser_sees_french_labels(browser, app_url):
+    context, page = _open(browser, app_url, locale="fr-FR")
+    tabs = page.get_by_role("tab")
+    assert [tabs.nth(i).inner_text() for i in range(tabs.count())] == [
+        "Labo de prompts",
+        "George Sand",
+        "Instructions",
+        "Comparer",
+        "Générer",
+    ]
+    assert page.locator("#lab-run").inner_text() == "Lancer en zero-, one- et few-shot"
+    context.close()
+
+
+def test_deep_link_opens_a_prepared_few_shot_demo(browser, app_url):
+    query = urlencode({"tab": "lab", "preset": "fr-pluriel", "query": "un animal", "temperature": "0.7", "seed": "3"})
+    context, page = _open(browser, app_url + "?" + query)
+    time.sleep(2)
+    assert _value(page, "#lab-task") == "Mettre au pluriel :"
+    assert _value(page, "#lab-query") == "un animal"
+    assert page.locator("#lab-temperature input[type=number]").input_value() == "0.7"
+    page.locator("#lab-share").click()
+    page.wait_for_function(
+        "() => document.querySelector('#lab-link textarea, #lab-link input').value.startsWith('http')"
+    )
+    link = _value(page, "#lab-link")
+    assert "preset=fr-pluriel" in link and "query=un+animal" in link
+    context.close()
+    context, page = _open(browser, link)  # the shared link restores the same setup
+    time.sleep(2)
+    assert _value(page, "#lab-query") == "un animal" and _value(page, "#lab-task") == "Mettre au pluriel :"
+    context.close()
