@@ -54,6 +54,12 @@ class LoadedModel:
         return next(self.model.parameters()).device
 
     @property
+    def pad_token_id(self) -> int:
+        """The padding id for batches: the tokenizer's, else its end-of-sequence id."""
+        pad = self.tokenizer.pad_token_id
+        return int(pad if pad is not None else self.tokenizer.eos_token_id)
+
+    @property
     def eos_token_ids(self) -> set[int]:
         """Token ids that end a generation (generation config and tokenizer)."""
         ids: set[int] = set()

@@ -32,18 +32,22 @@ def registry_with_adapter(registry: Registry, spec: AdapterSpec) -> Registry:
     return dataclasses.replace(registry, adapters={spec.name: spec})
 
 
+def score(loaded: LoadedModel, adapter: str | None, examples: list[Example], batch_size: int = 8) -> dict[str, float]:
+    """Perplexity, next-token accuracy, tokens and seconds of the base or one adapter on ``examples``."""
+    from playground.evaluation.scoring import score_examples, summarise
+
+    with loaded.forward_lock:  # PEFT's adapter_names hooks: one forward of a model at a time
+        scores = score_examples(loaded.model, examples, loaded.pad_token_id, batch_size, loaded.forward_kwargs(adapter))
+    return summarise(scores)
+
+
 def compare(
     loaded: LoadedModel, adapters: list[str], examples: list[Example], batch_size: int = 8
 ) -> dict[str, dict[str, float]]:
     """Metrics of the loaded base (key ``"base"``) and of each of its adapters on ``examples``."""
-    from playground.evaluation.scoring import score_examples, summarise
-
-    pad = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else loaded.tokenizer.eos_token_id
-    results: dict[str, dict[str, float]] = {}
-    for name in [None, *adapters]:
-        scores = score_examples(loaded.model, examples, pad, batch_size, loaded.forward_kwargs(name))
-        results[name or "base"] = summarise(scores)
-        log.info("%s: %s", name or "base", results[name or "base"])
+    results = {name or "base": score(loaded, name, examples, batch_size) for name in [None, *adapters]}
+    for name, r in results.items():
+        log.info("%s: %s", name, r)
     return results
 
 

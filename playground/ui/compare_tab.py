@@ -8,7 +8,8 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.errors import PlaygroundError
-from playground.evaluation.scoring import score_examples, summarise, text_examples
+from playground.evaluation.compare import score
+from playground.evaluation.scoring import text_examples
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N
 
@@ -61,12 +62,7 @@ def build_compare_tab(engine: Engine) -> None:
                 loaded = engine.cache.get(spec.name)
                 window = min(256, spec.context_length)
                 examples = text_examples(loaded.tokenizer, body, window=window, max_windows=16)
-                pad = loaded.tokenizer.pad_token_id
-                if pad is None:
-                    pad = loaded.tokenizer.eos_token_id
-                with loaded.forward_lock:
-                    scores = score_examples(loaded.model, examples, pad, 4, loaded.forward_kwargs(adapter or None))
-                r = summarise(scores)
+                r = score(loaded, adapter or None, examples, batch_size=4)
                 rows.append(
                     [
                         choice,
