@@ -111,6 +111,10 @@ def test_french_browser_sees_french_labels(browser, app_url):
         "Générer",
     ]
     assert page.locator("#lab-run").inner_text() == "Lancer en zero-, one- et few-shot"
+    page.get_by_role("tab").nth(4).click()
+    page.locator("#generate").click()
+    page.get_by_text("Terminé").wait_for(timeout=30_000)  # the server's status line, in French
+    assert "Modèle:" in page.locator("#details").inner_text()
     context.close()
 
 

@@ -11,7 +11,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.ui.details import describe
 from playground.ui.gpu import on_gpu
-from playground.ui.i18n import I18N
+from playground.ui.i18n import I18N, request_language
 
 
 def parse_stop_strings(text: str) -> list[str]:
@@ -105,8 +105,10 @@ def build_generate_tab(engine: Engine) -> None:
         rep: float,
         stops: str,
         seed_value: float | None,
+        request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str]]:
+        lang = request_language(request)
         settings = {
             "temperature": temp,
             "top_p": p,
@@ -128,10 +130,10 @@ def build_generate_tab(engine: Engine) -> None:
             shown = ""
             for piece in stream:
                 shown += piece
-                yield shown, describe(stream.result, running=True)
+                yield shown, describe(stream.result, running=True, lang=lang)
         except (PlaygroundError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
-        yield stream.result.text, describe(stream.result)
+        yield stream.result.text, describe(stream.result, lang=lang)
 
     inputs = [model, adapter, prompt, use_style, temperature, top_p, top_k, max_new_tokens, repetition_penalty]
     inputs += [stop_strings, seed]

@@ -7,6 +7,9 @@ language of the request.
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
 import gradio as gr
 
 TRANSLATIONS: dict[str, dict[str, str]] = {
@@ -51,6 +54,21 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "few_shot": "Few-shot",
         "tab_style": "George Sand",
         "tab_instructions": "Instructions",
+        "d_model": "Model",
+        "d_adapter": "adapter",
+        "d_source": "Source",
+        "d_licence": "Licence",
+        "d_generating": "Generating…",
+        "d_done": "Done",
+        "d_tokens_in": "{n} tokens in {s:.1f} s ({r:.1f} tokens/s)",
+        "d_tokens": "{n} tokens",
+        "d_seed": "Seed",
+        "finish_eos": "the model ended its answer",
+        "finish_stop_string": "a stop string was reached",
+        "finish_length": "the token limit was reached",
+        "finish_cancelled": "stopped",
+        "finish_time_limit": "the time limit was reached",
+        "finish_error": "an error occurred",
         "tab_compare": "Compare",
         "share": "Share this setup",
         "share_link": "Link that opens this setup",
@@ -122,6 +140,21 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "few_shot": "Few-shot (quelques exemples)",
         "tab_style": "George Sand",
         "tab_instructions": "Instructions",
+        "d_model": "Modèle",
+        "d_adapter": "adaptateur",
+        "d_source": "Source",
+        "d_licence": "Licence",
+        "d_generating": "Génération…",
+        "d_done": "Terminé",
+        "d_tokens_in": "{n} tokens en {s:.1f} s ({r:.1f} tokens/s)",
+        "d_tokens": "{n} tokens",
+        "d_seed": "Graine",
+        "finish_eos": "le modèle a terminé sa réponse",
+        "finish_stop_string": "une chaîne d'arrêt a été atteinte",
+        "finish_length": "la limite de tokens a été atteinte",
+        "finish_cancelled": "arrêté",
+        "finish_time_limit": "la limite de temps a été atteinte",
+        "finish_error": "une erreur est survenue",
         "tab_compare": "Comparer",
         "share": "Partager cette configuration",
         "share_link": "Lien qui ouvre cette configuration",
@@ -155,6 +188,22 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
 }
 
 I18N = gr.I18n(**TRANSLATIONS)
+
+
+def request_language(request: Any) -> str:
+    """The UI language of a request: ``?lang=`` of the page, else the browser's Accept-Language."""
+    if request is None:
+        return "en"
+    headers = {k.lower(): v for k, v in dict(getattr(request, "headers", {}) or {}).items()}
+    query = parse_qs(urlparse(headers.get("referer", "")).query)
+    lang = (query.get("lang") or query.get("__lang") or [""])[0]
+    if lang in TRANSLATIONS:
+        return lang
+    for part in headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in TRANSLATIONS:
+            return code
+    return "en"
 
 
 def tr(key: str, lang: str = "en") -> str:

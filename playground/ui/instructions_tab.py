@@ -10,7 +10,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.ui.generate_tab import parse_stop_strings
 from playground.ui.gpu import on_gpu
-from playground.ui.i18n import I18N
+from playground.ui.i18n import I18N, request_language
 from playground.ui.pair import stream_pair
 
 INSTRUCTIONS = [
@@ -72,7 +72,7 @@ def build_instructions_tab(engine: Engine) -> None:
     @on_gpu()
     def run_instructions(
         adapter_name: str, text: str, extra: str, temp: float, p: float, k: float, n: float, rep: float,
-        stops: str, seed_value: float | None,
+        stops: str, seed_value: float | None, request: gr.Request,
     ) -> Iterator[tuple[str, str, str, str, str, str]]:  # fmt: skip
         try:
             spec = engine.registry.adapter(adapter_name)
@@ -80,7 +80,16 @@ def build_instructions_tab(engine: Engine) -> None:
                 "temperature": temp, "top_p": p, "top_k": k, "max_new_tokens": n, "repetition_penalty": rep,
                 "stop": parse_stop_strings(stops), "seed": seed_value,
             }  # fmt: skip
-            pair = stream_pair(engine, spec.base, spec.name, text, settings, use_prompt_style=True, prompt_input=extra)
+            pair = stream_pair(
+                engine,
+                spec.base,
+                spec.name,
+                text,
+                settings,
+                use_prompt_style=True,
+                prompt_input=extra,
+                lang=request_language(request),
+            )
             prompts = (
                 engine.render(spec.base, text, None, extra),
                 engine.render(spec.base, text, spec.name, extra),

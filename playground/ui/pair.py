@@ -18,6 +18,7 @@ def stream_pair(
     settings: dict[str, Any],
     use_prompt_style: bool,
     prompt_input: str = "",
+    lang: str = "en",
 ) -> Iterator[tuple[str, str, str, str]]:
     """Yield (base text, adapter text, base details, adapter details) as both panes stream.
 
@@ -29,5 +30,6 @@ def stream_pair(
     ]
     texts = ["", ""]
     for texts in interleave(streams):
-        yield texts[0], texts[1], describe(streams[0].result, running=True), describe(streams[1].result, running=True)
-    yield texts[0], texts[1], describe(streams[0].result), describe(streams[1].result)
+        running = [describe(s.result, running=True, lang=lang) for s in streams]
+        yield texts[0], texts[1], running[0], running[1]
+    yield texts[0], texts[1], describe(streams[0].result, lang=lang), describe(streams[1].result, lang=lang)

@@ -10,7 +10,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.ui.generate_tab import parse_stop_strings
 from playground.ui.gpu import on_gpu
-from playground.ui.i18n import I18N
+from playground.ui.i18n import I18N, request_language
 from playground.ui.pair import stream_pair
 
 OPENINGS = [
@@ -65,7 +65,7 @@ def build_style_tab(engine: Engine) -> None:
     @on_gpu()
     def run_style(
         adapter_name: str, text: str, temp: float, p: float, k: float, n: float, rep: float, ngram: float,
-        stops: str, seed_value: float | None,
+        stops: str, seed_value: float | None, request: gr.Request,
     ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
         try:
             spec = engine.registry.adapter(adapter_name)
@@ -73,7 +73,9 @@ def build_style_tab(engine: Engine) -> None:
                 "temperature": temp, "top_p": p, "top_k": k, "max_new_tokens": n, "repetition_penalty": rep,
                 "no_repeat_ngram_size": ngram, "stop": parse_stop_strings(stops), "seed": seed_value,
             }  # fmt: skip
-            yield from stream_pair(engine, spec.base, spec.name, text, settings, use_prompt_style=False)
+            yield from stream_pair(
+                engine, spec.base, spec.name, text, settings, use_prompt_style=False, lang=request_language(request)
+            )
         except (PlaygroundError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
 
