@@ -61,3 +61,14 @@ def test_status_line_in_french_escapes_values():
     assert "2 tokens en 0.5 s" in text and "une chaîne d'arrêt a été atteinte" in text and "**Graine:** 7" in text
     assert "<b>" not in text  # markup from a value is escaped
     assert "**Generating…** 2 tokens" in describe(result, running=True)
+
+
+def test_seed_box_values():
+    import pytest
+
+    from playground.ui.generate_tab import parse_seed
+
+    assert [parse_seed(v) for v in (None, "", "  ", "0", " 42 ", 7, 3.0)] == [None, None, None, 0, 42, 7, 3]
+    for bad in ("abc", "1.5", 2.5, True):
+        with pytest.raises(ValueError, match="seed: must be an integer"):
+            parse_seed(bad)

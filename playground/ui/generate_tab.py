@@ -20,6 +20,24 @@ def parse_stop_strings(text: str) -> list[str]:
     return [line.replace("\\n", "\n").replace("\\t", "\t") for line in lines]
 
 
+def parse_seed(value: object) -> int | None:
+    """The seed box's value: empty means a random seed (None); otherwise an integer.
+
+    A text box, not a number box: an empty gr.Number shows and sends 0, and 0 is a seed.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"seed: must be an integer, got {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise ValueError(f"seed: must be an integer or empty, got {value!r}")
+
+
 NO_ADAPTER = "(base)"  # dropdown value for "no adapter"; registry names cannot contain parentheses
 
 
@@ -62,7 +80,7 @@ def build_generate_tab(engine: Engine) -> None:
                 0.5, 2, value=d.repetition_penalty, step=0.05, label=I18N("repetition_penalty")
             )
             stop_strings = gr.Textbox(label=I18N("stop_strings"), lines=2)
-            seed = gr.Number(value=None, precision=0, label=I18N("seed"))
+            seed = gr.Textbox(value="", placeholder="random", label=I18N("seed"), max_lines=1)
     output = gr.Textbox(label=I18N("output"), lines=8, interactive=False, elem_id="output")
     details = gr.Markdown(elem_id="details")
 
@@ -104,7 +122,7 @@ def build_generate_tab(engine: Engine) -> None:
         n: float,
         rep: float,
         stops: str,
-        seed_value: float | None,
+        seed_value: str | None,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str]]:
@@ -116,9 +134,9 @@ def build_generate_tab(engine: Engine) -> None:
             "max_new_tokens": n,
             "repetition_penalty": rep,
             "stop": parse_stop_strings(stops),
-            "seed": None if seed_value is None else seed_value,
         }
         try:
+            settings["seed"] = parse_seed(seed_value)
             stream = engine.stream(
                 model_name,
                 text,

@@ -21,7 +21,7 @@ from playground.inspection import next_token_distribution, prompt_tokens
 from playground.presets import Preset, load_presets
 from playground.share import SharedSetup
 from playground.side_by_side import interleave
-from playground.ui.generate_tab import NO_ADAPTER, adapter_choices, parse_stop_strings
+from playground.ui.generate_tab import NO_ADAPTER, adapter_choices, parse_seed, parse_stop_strings
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N
 
@@ -88,7 +88,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             )
             repetition_penalty = gr.Slider(0.5, 2, value=1, step=0.05, label=I18N("repetition_penalty"))
             stop_strings = gr.Textbox(value=_stop_text(first.stop), lines=2, label=I18N("stop_strings"))
-            seed = gr.Number(value=None, precision=0, label=I18N("seed"))
+            seed = gr.Textbox(value="", placeholder="random", label=I18N("seed"), max_lines=1)
     with gr.Row():
         run = gr.Button(I18N("run_shots"), variant="primary", elem_id="lab-run")
         stop = gr.Button(I18N("stop"), variant="stop")
@@ -132,9 +132,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     up.click(lambda r, n: move(r, n, -1), inputs=[examples, row], outputs=[examples, row], api_name=False)
     down.click(lambda r, n: move(r, n, +1), inputs=[examples, row], outputs=[examples, row], api_name=False)
 
-    def settings_of(
-        temp: float, p: float, k: float, n: float, rep: float, stops: str, seed_value: float | None
-    ) -> dict:
+    def settings_of(temp: float, p: float, k: float, n: float, rep: float, stops: str, seed_value: str | None) -> dict:
         return {
             "temperature": temp,
             "top_p": p,
@@ -142,7 +140,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             "max_new_tokens": n,
             "repetition_penalty": rep,
             "stop": parse_stop_strings(stops),
-            "seed": seed_value,
+            "seed": parse_seed(seed_value),
         }
 
     @on_gpu()
@@ -159,7 +157,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         n: float,
         rep: float,
         stops: str,
-        seed_value: float | None,
+        seed_value: str | None,
     ) -> Iterator[tuple[str, str, str]]:
         adapter_arg = None if adapter_name in (NO_ADAPTER, "", None) else adapter_name
         try:
@@ -219,16 +217,17 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
 
     def share_setup(
         preset_id: str, model_name: str, adapter_name: str, task_text: str, rows: list[list[str]], query_text: str,
-        sep: str, temp: float, p: float, k: float, n: float, rep: float, stops: str, seed_value: float | None,
+        sep: str, temp: float, p: float, k: float, n: float, rep: float, stops: str, seed_value: str | None,
     ) -> str:  # fmt: skip
         try:
             setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
+            seed_number = parse_seed(seed_value)
         except ValueError as exc:
             raise gr.Error(str(exc)) from None
         settings = {"temperature": temp, "top_p": p, "top_k": int(k), "max_new_tokens": int(n)}
         settings["repetition_penalty"] = rep
-        if seed_value is not None:
-            settings["seed"] = int(seed_value)
+        if seed_number is not None:
+            settings["seed"] = seed_number
         shared = SharedSetup(
             tab="lab",
             model=model_name,

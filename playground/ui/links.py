@@ -61,7 +61,7 @@ def wire_links(
         if setup.stop is not None:
             fields["stop"] = _stop_text(tuple(setup.stop))
         for key, value in setup.settings.items():
-            fields[key] = value
+            fields[key] = str(value) if key == "seed" else value  # the seed box is a text box
         return updates + [fields[f] for f in LAB_FIELDS]
 
     demo.load(apply, inputs=None, outputs=outputs, api_name=False)

@@ -8,7 +8,7 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.errors import PlaygroundError
-from playground.ui.generate_tab import parse_stop_strings
+from playground.ui.generate_tab import parse_seed, parse_stop_strings
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.pair import stream_pair
@@ -48,7 +48,7 @@ def build_style_tab(engine: Engine) -> None:
         repetition_penalty = gr.Slider(0.5, 2, value=1.2, step=0.05, label=I18N("repetition_penalty"))
         no_repeat = gr.Slider(0, 8, value=3, step=1, label=I18N("no_repeat_ngram_size"))
         stop_strings = gr.Textbox(label=I18N("stop_strings"), lines=1)
-        seed = gr.Number(value=1, precision=0, label=I18N("seed"))
+        seed = gr.Textbox(value="1", placeholder="random", label=I18N("seed"), max_lines=1)
     with gr.Row():
         run = gr.Button(I18N("generate"), variant="primary", elem_id="style-run")
         stop = gr.Button(I18N("stop"), variant="stop")
@@ -65,13 +65,13 @@ def build_style_tab(engine: Engine) -> None:
     @on_gpu()
     def run_style(
         adapter_name: str, text: str, temp: float, p: float, k: float, n: float, rep: float, ngram: float,
-        stops: str, seed_value: float | None, request: gr.Request,
+        stops: str, seed_value: str | None, request: gr.Request,
     ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
         try:
             spec = engine.registry.adapter(adapter_name)
             settings = {
                 "temperature": temp, "top_p": p, "top_k": k, "max_new_tokens": n, "repetition_penalty": rep,
-                "no_repeat_ngram_size": ngram, "stop": parse_stop_strings(stops), "seed": seed_value,
+                "no_repeat_ngram_size": ngram, "stop": parse_stop_strings(stops), "seed": parse_seed(seed_value),
             }  # fmt: skip
             yield from stream_pair(
                 engine, spec.base, spec.name, text, settings, use_prompt_style=False, lang=request_language(request)
