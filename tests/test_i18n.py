@@ -66,7 +66,7 @@ def test_status_line_in_french_escapes_values():
 def test_seed_box_values():
     import pytest
 
-    from playground.ui.generate_tab import parse_seed
+    from playground.ui.controls import parse_seed
 
     assert [parse_seed(v) for v in (None, "", "  ", "0", " 42 ", 7, 3.0)] == [None, None, None, 0, 42, 7, 3]
     for bad in ("abc", "1.5", 2.5, True):

@@ -9,34 +9,10 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.errors import PlaygroundError
+from playground.ui.controls import settings_controls, settings_from
 from playground.ui.details import describe
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
-
-
-def parse_stop_strings(text: str) -> list[str]:
-    """One stop string per line; ``\\n`` and ``\\t`` stand for a newline and a tab."""
-    lines = [line for line in (text or "").splitlines() if line != ""]
-    return [line.replace("\\n", "\n").replace("\\t", "\t") for line in lines]
-
-
-def parse_seed(value: object) -> int | None:
-    """The seed box's value: empty means a random seed (None); otherwise an integer.
-
-    A text box, not a number box: an empty gr.Number shows and sends 0, and 0 is a seed.
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"seed: must be an integer, got {value!r}")
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise ValueError(f"seed: must be an integer or empty, got {value!r}")
-
 
 NO_ADAPTER = "(base)"  # dropdown value for "no adapter"; registry names cannot contain parentheses
 
@@ -70,17 +46,7 @@ def build_generate_tab(engine: Engine) -> None:
                 generate = gr.Button(I18N("generate"), variant="primary", elem_id="generate")
                 stop = gr.Button(I18N("stop"), variant="stop", elem_id="stop")
         with gr.Column(scale=2), gr.Accordion(I18N("settings"), open=False):
-            temperature = gr.Slider(0, 2, value=d.temperature, step=0.05, label=I18N("temperature"))
-            top_p = gr.Slider(0.01, 1, value=d.top_p, step=0.01, label=I18N("top_p"))
-            top_k = gr.Slider(0, 200, value=d.top_k, step=1, label=I18N("top_k"))
-            max_new_tokens = gr.Slider(
-                1, registry.limits.max_new_tokens, value=d.max_new_tokens, step=1, label=I18N("max_new_tokens")
-            )
-            repetition_penalty = gr.Slider(
-                0.5, 2, value=d.repetition_penalty, step=0.05, label=I18N("repetition_penalty")
-            )
-            stop_strings = gr.Textbox(label=I18N("stop_strings"), lines=2)
-            seed = gr.Textbox(value="", placeholder="random", label=I18N("seed"), max_lines=1)
+            controls = settings_controls(d, registry.limits.max_new_tokens, "generate")
     output = gr.Textbox(label=I18N("output"), lines=8, interactive=False, elem_id="output")
     details = gr.Markdown(elem_id="details")
 
@@ -100,7 +66,7 @@ def build_generate_tab(engine: Engine) -> None:
     model.change(
         on_model_change,
         inputs=model,
-        outputs=[adapter, use_style, temperature, top_p, top_k, max_new_tokens, repetition_penalty],
+        outputs=[adapter, use_style, *controls.inputs()[:5]],
         api_name=False,
     )
 
@@ -127,16 +93,8 @@ def build_generate_tab(engine: Engine) -> None:
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str]]:
         lang = request_language(request)
-        settings = {
-            "temperature": temp,
-            "top_p": p,
-            "top_k": k,
-            "max_new_tokens": n,
-            "repetition_penalty": rep,
-            "stop": parse_stop_strings(stops),
-        }
         try:
-            settings["seed"] = parse_seed(seed_value)
+            settings = settings_from(temp, p, k, n, rep, stops, seed_value)
             stream = engine.stream(
                 model_name,
                 text,
@@ -153,8 +111,7 @@ def build_generate_tab(engine: Engine) -> None:
             raise gr.Error(str(exc)) from None
         yield stream.result.text, describe(stream.result, lang=lang)
 
-    inputs = [model, adapter, prompt, use_style, temperature, top_p, top_k, max_new_tokens, repetition_penalty]
-    inputs += [stop_strings, seed]
+    inputs = [model, adapter, prompt, use_style, *controls.inputs()]
     event = generate.click(
         run,
         inputs=inputs,

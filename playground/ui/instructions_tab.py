@@ -8,7 +8,8 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.errors import PlaygroundError
-from playground.ui.generate_tab import parse_seed, parse_stop_strings
+from playground.settings import GenerationSettings
+from playground.ui.controls import settings_controls, settings_from
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.pair import stream_pair
@@ -41,19 +42,10 @@ def build_instructions_tab(engine: Engine) -> None:
     ready.change(lambda i: INSTRUCTIONS[int(i)], inputs=ready, outputs=[instruction, instruction_input], api_name=False)
     with gr.Accordion(I18N("settings"), open=False):
         # seed 001's settings: sampling with temperature 0.8, top-p 0.95, top-k 50, 100 new tokens
-        temperature = gr.Slider(0, 2, value=0.8, step=0.05, label=I18N("temperature"))
-        top_p = gr.Slider(0.01, 1, value=0.95, step=0.01, label=I18N("top_p"))
-        top_k = gr.Slider(0, 200, value=50, step=1, label=I18N("top_k"))
-        max_new_tokens = gr.Slider(
-            1,
-            engine.registry.limits.max_new_tokens,
-            value=min(100, engine.registry.limits.max_new_tokens),
-            step=1,
-            label=I18N("max_new_tokens"),
+        defaults = GenerationSettings(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=100, seed=1)
+        controls = settings_controls(
+            defaults, engine.registry.limits.max_new_tokens, "instructions", no_repeat=False, stop_lines=1
         )
-        repetition_penalty = gr.Slider(0.5, 2, value=1.0, step=0.05, label=I18N("repetition_penalty"))
-        stop_strings = gr.Textbox(label=I18N("stop_strings"), lines=1)
-        seed = gr.Textbox(value="1", placeholder="random", label=I18N("seed"), max_lines=1)
     with gr.Row():
         run = gr.Button(I18N("generate"), variant="primary", elem_id="instructions-run")
         stop = gr.Button(I18N("stop"), variant="stop")
@@ -76,10 +68,7 @@ def build_instructions_tab(engine: Engine) -> None:
     ) -> Iterator[tuple[str, str, str, str, str, str]]:  # fmt: skip
         try:
             spec = engine.registry.adapter(adapter_name)
-            settings = {
-                "temperature": temp, "top_p": p, "top_k": k, "max_new_tokens": n, "repetition_penalty": rep,
-                "stop": parse_stop_strings(stops), "seed": parse_seed(seed_value),
-            }  # fmt: skip
+            settings = settings_from(temp, p, k, n, rep, stops, seed_value)
             pair = stream_pair(
                 engine,
                 spec.base,
@@ -99,8 +88,7 @@ def build_instructions_tab(engine: Engine) -> None:
         except (PlaygroundError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
 
-    inputs = [adapter, instruction, instruction_input, temperature, top_p, top_k, max_new_tokens, repetition_penalty]
-    inputs += [stop_strings, seed]
+    inputs = [adapter, instruction, instruction_input, *controls.inputs()]
     outputs = [base_out, adapter_out, base_details, adapter_details, base_prompt, adapter_prompt]
     event = run.click(run_instructions, inputs=inputs, outputs=outputs, api_name="instructions")
     stop.click(None, cancels=[event], api_name=False)

@@ -19,19 +19,17 @@ from playground.errors import PlaygroundError
 from playground.fewshot import FewShotSetup
 from playground.inspection import next_token_distribution, prompt_tokens
 from playground.presets import Preset, load_presets
+from playground.settings import GenerationSettings
 from playground.share import SharedSetup
 from playground.side_by_side import interleave
-from playground.ui.generate_tab import NO_ADAPTER, adapter_choices, parse_seed, parse_stop_strings
+from playground.ui.controls import parse_seed, parse_stop_strings, settings_controls, settings_from, stop_text
+from playground.ui.generate_tab import NO_ADAPTER, adapter_choices
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N
 
 
 def _rows(preset: Preset) -> list[list[str]]:
     return [[s.input, s.output] for s in preset.examples]
-
-
-def _stop_text(stop: tuple[str, ...]) -> str:
-    return "\n".join(s.replace("\n", "\\n").replace("\t", "\\t") for s in stop)
 
 
 def _label(piece: str) -> str:
@@ -76,19 +74,11 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
                 query = gr.Textbox(value=first.query, label=I18N("query"), elem_id="lab-query", scale=3)
                 separator = gr.Textbox(value=first.separator, label=I18N("separator"), scale=1)
         with gr.Column(scale=2):
-            temperature = gr.Slider(0, 2, value=0, step=0.05, label=I18N("temperature"), elem_id="lab-temperature")
-            top_p = gr.Slider(0.01, 1, value=1, step=0.01, label=I18N("top_p"))
-            top_k = gr.Slider(0, 200, value=0, step=1, label=I18N("top_k"))
-            max_new_tokens = gr.Slider(
-                1,
-                registry.limits.max_new_tokens,
-                value=min(first.max_new_tokens, registry.limits.max_new_tokens),
-                step=1,
-                label=I18N("max_new_tokens"),
-            )
-            repetition_penalty = gr.Slider(0.5, 2, value=1, step=0.05, label=I18N("repetition_penalty"))
-            stop_strings = gr.Textbox(value=_stop_text(first.stop), lines=2, label=I18N("stop_strings"))
-            seed = gr.Textbox(value="", placeholder="random", label=I18N("seed"), max_lines=1)
+            greedy = GenerationSettings(max_new_tokens=first.max_new_tokens, stop=first.stop)  # greedy by default
+            controls = settings_controls(greedy, registry.limits.max_new_tokens, "lab")
+            temperature, top_p, top_k = controls.temperature, controls.top_p, controls.top_k
+            max_new_tokens, repetition_penalty = controls.max_new_tokens, controls.repetition_penalty
+            stop_strings, seed = controls.stop, controls.seed
     with gr.Row():
         run = gr.Button(I18N("run_shots"), variant="primary", elem_id="lab-run")
         stop = gr.Button(I18N("stop"), variant="stop")
@@ -105,7 +95,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
 
     def on_preset(preset_id: str) -> tuple[Any, ...]:
         p = presets[preset_id]
-        return p.task, _rows(p), p.query, p.separator, _stop_text(p.stop), p.max_new_tokens
+        return p.task, _rows(p), p.query, p.separator, stop_text(p.stop), p.max_new_tokens
 
     preset.input(  # .input: user choices only, so a deep link can set fields without this overwriting them
         on_preset,
@@ -132,17 +122,6 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     up.click(lambda r, n: move(r, n, -1), inputs=[examples, row], outputs=[examples, row], api_name=False)
     down.click(lambda r, n: move(r, n, +1), inputs=[examples, row], outputs=[examples, row], api_name=False)
 
-    def settings_of(temp: float, p: float, k: float, n: float, rep: float, stops: str, seed_value: str | None) -> dict:
-        return {
-            "temperature": temp,
-            "top_p": p,
-            "top_k": k,
-            "max_new_tokens": n,
-            "repetition_penalty": rep,
-            "stop": parse_stop_strings(stops),
-            "seed": parse_seed(seed_value),
-        }
-
     @on_gpu()
     def run_lab(
         model_name: str,
@@ -162,7 +141,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         adapter_arg = None if adapter_name in (NO_ADAPTER, "", None) else adapter_name
         try:
             setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
-            settings = settings_of(temp, p, k, n, rep, stops, seed_value)
+            settings = settings_from(temp, p, k, n, rep, stops, seed_value)
             if settings["seed"] is None and temp > 0:
                 settings["seed"] = secrets.randbits(31)  # one seed for the three panes
             counts = [0, 1, len(setup.examples)]
@@ -196,8 +175,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             {_label(t.piece): t.adjusted for t in dist},
         )
 
-    run_inputs = [model, adapter, task, examples, query, separator, temperature, top_p, top_k]
-    run_inputs += [max_new_tokens, repetition_penalty, stop_strings, seed]
+    run_inputs = [model, adapter, task, examples, query, separator, *controls.inputs()]
     event = run.click(run_lab, inputs=run_inputs, outputs=[zero, one, few], api_name="lab_run")
     stop.click(None, cancels=[event], api_name=False)
 
@@ -209,8 +187,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     for control in (query, separator, task):
         control.change(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
 
-    share_inputs = [preset, model, adapter, task, examples, query, separator, temperature, top_p, top_k]
-    share_inputs += [max_new_tokens, repetition_penalty, stop_strings, seed]
+    share_inputs = [preset, model, adapter, task, examples, query, separator, *controls.inputs()]
     with gr.Row():
         share = gr.Button(I18N("share"), size="sm", elem_id="lab-share")
         link = gr.Textbox(label=I18N("share_link"), interactive=False, buttons=["copy"], elem_id="lab-link", scale=4)

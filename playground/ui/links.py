@@ -9,8 +9,9 @@ import gradio as gr
 from playground.engine import Engine
 from playground.presets import load_presets
 from playground.share import TABS, from_query
+from playground.ui.controls import stop_text
 from playground.ui.generate_tab import NO_ADAPTER, adapter_choices
-from playground.ui.lab_tab import _rows, _stop_text
+from playground.ui.lab_tab import _rows
 
 LAB_FIELDS = (
     "preset", "model", "adapter", "task", "examples", "query", "separator", "temperature", "top_p", "top_k",
@@ -46,7 +47,7 @@ def wire_links(
             p = presets[setup.preset]
             fields.update(
                 preset=p.id, task=p.task, examples=_rows(p), query=p.query, separator=p.separator,
-                stop=_stop_text(p.stop), max_new_tokens=p.max_new_tokens,
+                stop=stop_text(p.stop), max_new_tokens=p.max_new_tokens,
             )  # fmt: skip
         if setup.model:
             fields["model"] = setup.model
@@ -59,7 +60,7 @@ def wire_links(
         if setup.examples is not None:
             fields["examples"] = [list(e) for e in setup.examples]
         if setup.stop is not None:
-            fields["stop"] = _stop_text(tuple(setup.stop))
+            fields["stop"] = stop_text(tuple(setup.stop))
         for key, value in setup.settings.items():
             fields[key] = str(value) if key == "seed" else value  # the seed box is a text box
         return updates + [fields[f] for f in LAB_FIELDS]

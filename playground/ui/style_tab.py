@@ -8,7 +8,8 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.errors import PlaygroundError
-from playground.ui.generate_tab import parse_seed, parse_stop_strings
+from playground.settings import GenerationSettings
+from playground.ui.controls import settings_controls, settings_from
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.pair import stream_pair
@@ -35,20 +36,18 @@ def build_style_tab(engine: Engine) -> None:
         examples = gr.Dropdown(choices=OPENINGS, value=OPENINGS[0], label=I18N("openings"))
     opening = gr.Textbox(value=OPENINGS[0], label=I18N("opening"), lines=2, elem_id="style-opening")
     with gr.Accordion(I18N("settings"), open=False):
-        temperature = gr.Slider(0, 2, value=0.8, step=0.05, label=I18N("temperature"))
-        top_p = gr.Slider(0.01, 1, value=0.95, step=0.01, label=I18N("top_p"))
-        top_k = gr.Slider(0, 200, value=50, step=1, label=I18N("top_k"))
-        max_new_tokens = gr.Slider(
-            1,
-            engine.registry.limits.max_new_tokens,
-            value=min(80, engine.registry.limits.max_new_tokens),
-            step=1,
-            label=I18N("max_new_tokens"),
+        defaults = GenerationSettings(
+            temperature=0.8,
+            top_p=0.95,
+            top_k=50,
+            max_new_tokens=80,
+            repetition_penalty=1.2,
+            no_repeat_ngram_size=3,
+            seed=1,
         )
-        repetition_penalty = gr.Slider(0.5, 2, value=1.2, step=0.05, label=I18N("repetition_penalty"))
-        no_repeat = gr.Slider(0, 8, value=3, step=1, label=I18N("no_repeat_ngram_size"))
-        stop_strings = gr.Textbox(label=I18N("stop_strings"), lines=1)
-        seed = gr.Textbox(value="1", placeholder="random", label=I18N("seed"), max_lines=1)
+        controls = settings_controls(
+            defaults, engine.registry.limits.max_new_tokens, "style", no_repeat=True, stop_lines=1
+        )
     with gr.Row():
         run = gr.Button(I18N("generate"), variant="primary", elem_id="style-run")
         stop = gr.Button(I18N("stop"), variant="stop")
@@ -69,18 +68,14 @@ def build_style_tab(engine: Engine) -> None:
     ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
         try:
             spec = engine.registry.adapter(adapter_name)
-            settings = {
-                "temperature": temp, "top_p": p, "top_k": k, "max_new_tokens": n, "repetition_penalty": rep,
-                "no_repeat_ngram_size": ngram, "stop": parse_stop_strings(stops), "seed": parse_seed(seed_value),
-            }  # fmt: skip
+            settings = settings_from(temp, p, k, n, rep, stops, seed_value, no_repeat_ngram_size=ngram)
             yield from stream_pair(
                 engine, spec.base, spec.name, text, settings, use_prompt_style=False, lang=request_language(request)
             )
         except (PlaygroundError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
 
-    inputs = [adapter, opening, temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat]
-    inputs += [stop_strings, seed]
+    inputs = [adapter, opening, *controls.inputs()]
     event = run.click(
         run_style, inputs=inputs, outputs=[base_out, adapter_out, base_details, adapter_details], api_name="style"
     )
