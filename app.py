@@ -25,6 +25,7 @@ from playground.engine import Engine  # noqa: E402
 from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
 from playground.ui.i18n import I18N  # noqa: E402
+from playground.ui.page import PAGE_CSS  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -43,5 +44,5 @@ demo = build_app(create_engine())
 
 if __name__ == "__main__":
     demo.queue(default_concurrency_limit=4, max_size=64).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), i18n=I18N
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), i18n=I18N, css=PAGE_CSS
     )

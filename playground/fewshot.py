@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from playground.messages import Message
+
 SHOT_NAMES = {0: "zero-shot", 1: "one-shot"}
 
 
@@ -36,7 +38,7 @@ def build_prompt(task: str, shots: Sequence[Shot], query: str, separator: str = 
     spaces, so the model's first token carries its own leading space, as in training text.
     """
     if not isinstance(query, str) or not query.strip():
-        raise ValueError("query: must not be empty")
+        raise ValueError(Message("empty", field="query"))
     lines = [task.strip()] if task and task.strip() else []
     lines += [f"{s.input.strip()}{separator}{s.output.strip()}" for s in shots]
     lines.append(f"{query.strip()}{separator.rstrip()}")
@@ -74,12 +76,12 @@ class FewShotSetup:
             if not inp and not out:
                 continue
             if not inp or not out:
-                raise ValueError(f"examples[{i}]: needs both an input and an output")
+                raise ValueError(Message("example_half", field=f"examples[{i}]"))
             shots.append(Shot(inp, out))
         if not isinstance(query, str) or not query.strip():
-            raise ValueError("query: must not be empty")
+            raise ValueError(Message("empty", field="query"))
         if not isinstance(separator, str) or separator == "":
-            raise ValueError("separator: must not be empty")
+            raise ValueError(Message("empty", field="separator"))
         return cls(task or "", tuple(shots), query, separator, input_prefix)
 
     def shot_counts(self) -> list[int]:

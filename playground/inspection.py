@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from playground.loader import LoadedModel
+from playground.messages import Message
 from playground.sampling import build_processors
 from playground.settings import GenerationSettings
 
@@ -60,7 +61,7 @@ def next_token_distribution(
     Greedy settings (temperature 0) put all the adjusted mass on the argmax.
     """
     if not ids:
-        raise ValueError("prompt: encodes to no tokens")
+        raise ValueError(Message("no_tokens", field="prompt"))
     if not isinstance(top, int) or not 1 <= top <= 100:
         raise ValueError(f"top: {top!r} must be an integer in [1, 100]")
     input_ids = torch.tensor([ids], device=loaded.device)

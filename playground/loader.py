@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.errors import ModelLoadError, PlaygroundError, UnknownModelError
+from playground.messages import Message
 from playground.registry import AdapterSpec, ModelSpec, Registry
 from playground.safety import HUB_ADAPTER_PATTERNS, check_adapter_folder
 from playground.sources import Progress, load_base_model
@@ -83,8 +84,10 @@ class LoadedModel:
         if adapter is not None and adapter not in self.adapters:
             reason = self.adapter_errors.get(adapter)
             if reason:
-                raise ModelLoadError(f"adapter {adapter!r} could not be loaded: {reason}")
-            raise UnknownModelError(f"adapter: {adapter!r} is not attached to model {self.spec.name!r}")
+                raise ModelLoadError(Message("adapter_refused", name=adapter, reason=reason))
+            raise UnknownModelError(
+                Message("adapter_not_attached", field="adapter", name=adapter, model=self.spec.name)
+            )
         if not self.adapters:
             return {}
         return {"adapter_names": [adapter or BASE_ADAPTER] * batch_size}
@@ -172,7 +175,7 @@ class ModelCache:
         adapters = self.registry.adapters_of(spec.name)
         if adapters:
             if progress:
-                progress(f"Attaching {len(adapters)} adapter(s) to {spec.label}")
+                progress(Message("progress_adapters", count=len(adapters), model=spec.label))
             attach_adapters(loaded, adapters, self.registry)
         loaded.supports_logits_to_keep = _accepts_logits_to_keep(loaded.model)
         return loaded

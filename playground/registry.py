@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from playground.errors import ConfigError, UnknownModelError
+from playground.messages import Message
 from playground.prompts import PROMPT_STYLES
 from playground.settings import GenerationSettings
 
@@ -288,17 +289,19 @@ class Registry:
     def model(self, name: str) -> ModelSpec:
         """Return a base model by name, or raise UnknownModelError listing the known ones."""
         if not isinstance(name, str) or name not in self.models:
-            raise UnknownModelError(f"model: unknown model {name!r} (known: {', '.join(self.models)})")
+            raise UnknownModelError(Message("unknown_model", field="model", name=name, known=", ".join(self.models)))
         return self.models[name]
 
     def adapter(self, name: str, base: str | None = None) -> AdapterSpec:
         """Return an adapter by name, checking it belongs to ``base`` when given."""
         if not isinstance(name, str) or name not in self.adapters:
             known = ", ".join(self.adapters) or "none"
-            raise UnknownModelError(f"adapter: unknown adapter {name!r} (known: {known})")
+            raise UnknownModelError(Message("unknown_adapter", field="adapter", name=name, known=known))
         spec = self.adapters[name]
         if base is not None and spec.base != base:
-            raise UnknownModelError(f"adapter: {name!r} belongs to model {spec.base!r}, not {base!r}")
+            raise UnknownModelError(
+                Message("adapter_other_base", field="adapter", name=name, base=spec.base, model=base)
+            )
         return spec
 
     def adapters_of(self, base: str) -> list[AdapterSpec]:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from playground.errors import SettingsError
+from playground.messages import Message
 
 MAX_STOP_STRINGS = 4
 MAX_STOP_CHARS = 64
@@ -20,13 +21,13 @@ MAX_SEED = 2**63 - 1
 
 def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(f"{name}: must be a number, got {type(value).__name__} {value!r}")
+        raise SettingsError(Message("not_a_number", field=name, type=type(value).__name__, value=value))
     value = float(value)
     if not math.isfinite(value):
-        raise SettingsError(f"{name}: must be a finite number, got {value!r}")
+        raise SettingsError(Message("not_finite", field=name, value=value))
     if value < low or value > high or (low_open and value == low):
         left = "(" if low_open else "["
-        raise SettingsError(f"{name}: {value:g} is out of range {left}{low:g}, {high:g}]")
+        raise SettingsError(Message("out_of_range", field=name, value=f"{value:g}", range=f"{left}{low:g}, {high:g}]"))
     return value
 
 
@@ -34,9 +35,9 @@ def _integer(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON clients send 50.0 for 50
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SettingsError(f"{name}: must be an integer, got {type(value).__name__} {value!r}")
+        raise SettingsError(Message("not_an_integer", field=name, type=type(value).__name__, value=value))
     if value < low or value > high:
-        raise SettingsError(f"{name}: {value} is out of range [{low}, {high}]")
+        raise SettingsError(Message("out_of_range", field=name, value=value, range=f"[{low}, {high}]"))
     return value
 
 
@@ -67,11 +68,11 @@ class GenerationSettings:
         Unknown keys are refused by name.
         """
         if not isinstance(data, dict):
-            raise SettingsError(f"settings: expected a mapping, got {type(data).__name__}")
+            raise SettingsError(Message("not_a_mapping", field="settings", type=type(data).__name__))
         known = {f.name for f in fields(cls)}
         unknown = sorted(k for k in data if k not in known)
         if unknown:
-            raise SettingsError(f"{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
+            raise SettingsError(Message("unknown_setting", field=unknown[0], known=", ".join(sorted(known))))
         return replace(defaults or cls(), **data).validated(max_new_tokens_cap)
 
     def validated(self, max_new_tokens_cap: int = 512) -> GenerationSettings:
@@ -82,16 +83,16 @@ class GenerationSettings:
         if isinstance(stop, str):
             stop = (stop,)
         if not isinstance(stop, (list, tuple)):
-            raise SettingsError(f"stop: must be a list of strings, got {type(stop).__name__}")
+            raise SettingsError(Message("not_a_list", field="stop", type=type(stop).__name__))
         if len(stop) > MAX_STOP_STRINGS:
-            raise SettingsError(f"stop: at most {MAX_STOP_STRINGS} stop strings, got {len(stop)}")
+            raise SettingsError(Message("too_many_stops", field="stop", limit=MAX_STOP_STRINGS, count=len(stop)))
         for i, s in enumerate(stop):
             if not isinstance(s, str):
-                raise SettingsError(f"stop[{i}]: must be a string, got {type(s).__name__}")
+                raise SettingsError(Message("not_a_string", field=f"stop[{i}]", type=type(s).__name__))
             if s == "":
-                raise SettingsError(f"stop[{i}]: must not be empty")
+                raise SettingsError(Message("empty", field=f"stop[{i}]"))
             if len(s) > MAX_STOP_CHARS:
-                raise SettingsError(f"stop[{i}]: at most {MAX_STOP_CHARS} characters, got {len(s)}")
+                raise SettingsError(Message("too_long_chars", field=f"stop[{i}]", limit=MAX_STOP_CHARS, count=len(s)))
         seed = self.seed
         if seed is not None:
             seed = _integer("seed", seed, 0, MAX_SEED)

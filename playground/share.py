@@ -19,12 +19,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from playground.errors import PlaygroundError
+from playground.messages import LANGUAGES, Message
 from playground.presets import Preset
 from playground.registry import Registry
 from playground.settings import GenerationSettings
 
 TABS = ("lab", "style", "instructions", "compare", "generate")
-LANGUAGES = ("en", "fr")
 SETTING_KEYS = ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "no_repeat_ngram_size", "seed")
 MAX_EXAMPLES = 16
 MAX_TEXT = 2000
@@ -66,9 +66,14 @@ class SharedSetup:
         return urlencode(params)
 
 
+def _ignored(reason: str) -> Message:
+    """The warning for a link parameter that was dropped."""
+    return Message("link_ignored", reason=reason)
+
+
 def _text(value: str, name: str, warnings: list[str]) -> str | None:
     if len(value) > MAX_TEXT:
-        warnings.append(f"{name}: longer than {MAX_TEXT} characters; ignored")
+        warnings.append(_ignored(Message("too_long_chars", field=name, limit=MAX_TEXT, count=len(value))))
         return None
     return value
 
@@ -82,24 +87,24 @@ def from_query(params: Mapping[str, str], registry: Registry, presets: Mapping[s
             if value in TABS:
                 setup.tab = value
             else:
-                w.append(f"tab: {value!r} is not one of {', '.join(TABS)}; ignored")
+                w.append(_ignored(Message("link_not_one_of", field="tab", value=value, choices=", ".join(TABS))))
         elif key in ("lang", "__lang"):
             if value in LANGUAGES:
                 setup.lang = value
             else:
-                w.append(f"lang: {value!r} is not one of {', '.join(LANGUAGES)}; ignored")
+                w.append(_ignored(Message("link_not_one_of", field="lang", value=value, choices=", ".join(LANGUAGES))))
         elif key == "embed":
             setup.embed = value.lower() in ("1", "true", "yes")
         elif key == "model":
             if value in registry.models:
                 setup.model = value
             else:
-                w.append(f"model: unknown model {value!r}; ignored")
+                w.append(_ignored(Message("link_unknown_model", field="model", value=value)))
         elif key == "preset":
             if value in presets:
                 setup.preset = value
             else:
-                w.append(f"preset: unknown preset {value!r}; ignored")
+                w.append(_ignored(Message("link_unknown_preset", field="preset", value=value)))
         elif key in ("task", "query", "separator"):
             setattr(setup, key, _text(value, key, w))
         elif key == "examples":
@@ -109,54 +114,68 @@ def from_query(params: Mapping[str, str], registry: Registry, presets: Mapping[s
         elif key in SETTING_KEYS:
             _setting(setup, key, value, registry)
         elif key != "adapter":
-            w.append(f"{key}: unknown parameter; ignored")
+            w.append(_ignored(Message("link_unknown_parameter", field=key)))
     if "adapter" in params:
         _adapter(setup, params["adapter"], registry)
     return setup
 
 
 def _examples(value: str, w: list[str]) -> list[tuple[str, str]] | None:
+    bad = _ignored(Message("link_bad_examples", field="examples", limit=MAX_EXAMPLES, chars=MAX_TEXT))
     try:
         data = json.loads(value)
-        if not isinstance(data, list) or len(data) > MAX_EXAMPLES:
-            raise ValueError(f"a list of at most {MAX_EXAMPLES} pairs")
-        pairs = []
-        for pair in data:
-            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
-                raise ValueError("each example must be a pair [input, output]")
-            if any(len(x) > MAX_TEXT for x in pair):
-                raise ValueError(f"an example is longer than {MAX_TEXT} characters")
-            pairs.append((pair[0], pair[1]))
-        return pairs
-    except ValueError as exc:
-        w.append(f"examples: {exc}; ignored")
+    except ValueError:
+        w.append(bad)
         return None
+    if not isinstance(data, list) or len(data) > MAX_EXAMPLES:
+        w.append(bad)
+        return None
+    pairs = []
+    for pair in data:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+            w.append(bad)
+            return None
+        if any(len(x) > MAX_TEXT for x in pair):
+            w.append(bad)
+            return None
+        pairs.append((pair[0], pair[1]))
+    return pairs
 
 
 def _stop(value: str, w: list[str]) -> list[str] | None:
     try:
         stop = json.loads(value)
+    except ValueError:
+        w.append(_ignored(Message("link_bad_json", field="stop", value=value)))
+        return None
+    try:
         return list(GenerationSettings(stop=stop).validated().stop)
     except (ValueError, PlaygroundError) as exc:
-        w.append(f"stop: {exc}; ignored")
+        w.append(_ignored(exc.args[0] if exc.args else str(exc)))
         return None
 
 
 def _setting(setup: SharedSetup, key: str, value: str, registry: Registry) -> None:
     try:
         parsed = json.loads(value)
+    except ValueError:
+        setup.warnings.append(_ignored(Message("link_bad_json", field=key, value=value)))
+        return
+    try:
         GenerationSettings.from_dict({key: parsed}, max_new_tokens_cap=registry.limits.max_new_tokens)
-        setup.settings[key] = parsed
     except (ValueError, PlaygroundError) as exc:
-        setup.warnings.append(f"{exc if str(exc).startswith(key) else f'{key}: {exc}'}; ignored")
+        setup.warnings.append(_ignored(exc.args[0] if exc.args else str(exc)))
+        return
+    setup.settings[key] = parsed
 
 
 def _adapter(setup: SharedSetup, value: str, registry: Registry) -> None:
     spec = registry.adapters.get(value)
     if spec is None:
-        setup.warnings.append(f"adapter: unknown adapter {value!r}; ignored")
+        setup.warnings.append(_ignored(Message("link_unknown_adapter", field="adapter", value=value)))
     elif setup.model is not None and spec.base != setup.model:
-        setup.warnings.append(f"adapter: {value!r} belongs to {spec.base!r}, not {setup.model!r}; ignored")
+        other = Message("link_adapter_other_base", field="adapter", value=value, base=spec.base, model=setup.model)
+        setup.warnings.append(_ignored(other))
     else:
         setup.adapter = value
         setup.model = spec.base

@@ -12,12 +12,14 @@ from collections.abc import Iterator, Sequence
 
 from playground.engine import GenerationStream
 from playground.errors import PlaygroundError
+from playground.messages import localize
 
 
-def interleave(streams: Sequence[GenerationStream]) -> Iterator[list[str]]:
+def interleave(streams: Sequence[GenerationStream], lang: str = "en") -> Iterator[list[str]]:
     """Yield the list of texts so far after each step of each still-running stream.
 
-    Closing this generator closes every stream (so a Stop ends all panes at once).
+    A stream that fails gets its error (in ``lang``) at the end of its own pane. Closing
+    this generator closes every stream (so a Stop ends all panes at once).
     """
     texts = ["" for _ in streams]
     running = list(range(len(streams)))
@@ -29,7 +31,7 @@ def interleave(streams: Sequence[GenerationStream]) -> Iterator[list[str]]:
                 except StopIteration:
                     running.remove(i)
                 except PlaygroundError as exc:
-                    texts[i] += f"\n[{type(exc).__name__}: {exc}]"
+                    texts[i] += f"\n[{type(exc).__name__}: {localize(exc, lang)}]"
                     running.remove(i)
             yield list(texts)
     finally:

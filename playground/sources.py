@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.errors import ModelLoadError, PlaygroundError, UnsafeArtifactError
+from playground.messages import Message
 from playground.registry import BundledFile, ModelSpec, Registry
 from playground.safety import HUB_MODEL_PATTERNS, check_model_folder
 
@@ -148,7 +149,7 @@ def load_from_bundled(spec: ModelSpec, device: str, progress: Progress | None = 
         model, tokenizer = _from_folder(cached, device)
         return LoadedWeights(model, tokenizer, f"{label}, dequantized weights from cache")
     if progress:
-        progress(f"Dequantizing {path.name} (first start only)")
+        progress(Message("progress_dequantize", file=path.name))
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name, trust_remote_code=False)
@@ -172,15 +173,15 @@ def load_base_model(
     device = device or target_device()
     attempts: list[tuple[str, Callable[[], LoadedWeights]]] = []
     if spec.local_path:
-        attempts.append(("local folder", lambda: load_from_local(spec, registry, device)))
+        attempts.append((Message("source_local"), lambda: load_from_local(spec, registry, device)))
     if spec.repo_id:
-        attempts.append(("Hub", lambda: load_from_hub(spec, device)))
+        attempts.append((Message("source_hub"), lambda: load_from_hub(spec, device)))
     if spec.bundled:
-        attempts.append(("bundled file", lambda: load_from_bundled(spec, device, progress)))
+        attempts.append((Message("source_bundled"), lambda: load_from_bundled(spec, device, progress)))
     failures: list[str] = []
     for kind, attempt in attempts:
         if progress:
-            progress(f"Loading {spec.label} from {kind}")
+            progress(Message("progress_loading", model=spec.label, source=kind))
         try:
             loaded = attempt()
         except UnsafeArtifactError:
@@ -191,4 +192,4 @@ def load_base_model(
             continue
         log.info("%s loaded from %s", spec.name, loaded.source)
         return loaded
-    raise ModelLoadError(f"{spec.name}: no source could load it; " + "; ".join(failures))
+    raise ModelLoadError(Message("model_load_failed", model=spec.name, reasons="; ".join(failures)))

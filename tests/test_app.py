@@ -16,6 +16,7 @@ def _args(**overrides):
         "k": 0,
         "n": 20,
         "rep": 1,
+        "ngram": 0,
         "stops": "",
         "seed_value": None,
     }
@@ -84,6 +85,7 @@ def _lab_args(**overrides):
         "k": 0,
         "n": 8,
         "rep": 1,
+        "ngram": 0,
         "stops": "",
         "seed_value": None,
     }
@@ -97,10 +99,12 @@ def test_lab_runs_zero_one_and_few_shot_side_by_side(app_url):
     client = Client(app_url, verbose=False)
     job = client.submit(*_lab_args(), api_name="/lab_run")
     frames = list(job)
-    zero, one, few = job.outputs()[-1]
+    zero, one, few, details = job.outputs()[-1]
     assert len(frames) > 3 and zero and one and few
     assert any(0 < len(f[0]) < len(zero) and f[2] for f in frames)  # the panes grew together
     assert zero != few  # the examples changed the answer of the tiny model too
+    assert "**Model:** tiny" in details and "**Licence:** mit" in details and "Hub playground" in details
+    assert details.count("**Done:** 8 tokens") == 3  # one line per pane
 
 
 def test_lab_inspect_shows_prompt_tokens_and_distributions(app_url):
@@ -108,7 +112,7 @@ def test_lab_inspect_shows_prompt_tokens_and_distributions(app_url):
 
     client = Client(app_url, verbose=False)
     args = _lab_args(temp=0.7)
-    prompt, tokens, raw, adjusted = client.predict(*args[:6], 0.7, 1, 3, 1, api_name="/lab_inspect")
+    prompt, tokens, raw, adjusted = client.predict(*args[:6], 0.7, 1, 3, 1, 0, api_name="/lab_inspect")
     assert prompt.endswith("cheese => fromage\npeppermint =>")
     assert [t["token"] for t in tokens][:3] == ["Trans", "late", "␣English"]
     assert all(t["class_or_confidence"].isdigit() for t in tokens)
@@ -131,7 +135,7 @@ def test_style_tab_streams_base_and_adapter_side_by_side(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    job = client.submit("style-a", "Cette femme était assise", 0, 1, 0, 12, 1, 0, "", 1, api_name="/style")
+    job = client.submit("style-a", "Cette femme était assise", 0, 1, 0, 12, 1, 3, "", 1, api_name="/style")
     frames = list(job)
     base, adapted, base_details, adapter_details = job.outputs()[-1]
     assert len(frames) > 3 and base and adapted and base != adapted
@@ -142,7 +146,7 @@ def test_instructions_tab_shows_each_exact_prompt(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    outputs = client.predict("style-b", "Say hello.", "to the class", 0, 1, 0, 8, 1, "", 1, api_name="/instructions")
+    outputs = client.predict("style-b", "Say hello.", "to the class", 0, 1, 0, 8, 1, 0, "", 1, api_name="/instructions")
     base, adapted, _, _, base_prompt, adapter_prompt = outputs
     assert base and adapted
     assert base_prompt == adapter_prompt == "Say hello.\nto the class"  # both plain in the tiny registry
@@ -154,8 +158,29 @@ def test_compare_tab_scores_two_models_on_the_same_text(app_url):
     client = Client(app_url, verbose=False)
     text = "Cette femme était assise près de la fenêtre, et le soir elle se rappelait sa jeunesse. " * 3
     table = client.predict("tiny", "tiny + noop", text, api_name="/compare")
-    (name_a, ppl_a, acc_a, tokens_a, _), (name_b, ppl_b, acc_b, tokens_b, _) = table["data"]
+    assert table["headers"][:2] == ["model", "perplexity"] and table["headers"][-2:] == ["source", "licence"]
+    (name_a, ppl_a, acc_a, tokens_a, _, source_a, licence_a) = table["data"][0]
+    (name_b, ppl_b, acc_b, tokens_b, _, _, licence_b) = table["data"][1]
     assert (name_a, name_b) == ("tiny", "tiny + noop")
     assert ppl_a == ppl_b and acc_a == acc_b and tokens_a == tokens_b > 50  # a fresh LoRA changes nothing
+    assert source_a.startswith("Hub playground-test/tiny-gpt2@") and (licence_a, licence_b) == ("mit", "mit + mit")
     styled = client.predict("tiny", "tiny + style-a", text, api_name="/compare")["data"][1]
     assert styled[1] != ppl_a
+
+
+def test_errors_and_status_follow_the_french_browser(app_url):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(app_url, verbose=False, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    with pytest.raises(AppError, match="stop : au plus 4 chaînes d'arrêt, reçu 5"):
+        client.predict(*_args(stops="a\nb\nc\nd\ne"), api_name="/generate")
+    with pytest.raises(AppError, match=r"examples\[0\] : il faut une entrée et une sortie"):
+        rows = {"headers": ["input", "output"], "data": [["sea otter", ""]]}
+        client.predict(*_lab_args(rows=rows), api_name="/lab_run")
+    with pytest.raises(AppError, match="seed : doit être un entier ou rester vide, reçu 'abc'"):
+        client.predict("style-a", "Il était", 0.8, 1, 0, 5, 1, 0, "", "abc", api_name="/style")
+    text, details = client.predict(*_args(n=5), api_name="/generate")
+    assert text and "**Modèle:** tiny" in details and "**Terminé:** 5 tokens en" in details
+    table = client.predict("tiny", "tiny + noop", "Le soir elle se rappelait sa jeunesse.", api_name="/compare")
+    assert table["headers"][:2] == ["modèle", "perplexité"]

@@ -34,11 +34,14 @@ def browser():
         b.close()
 
 
-def _open(browser, url: str, locale: str = "en-US"):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale=locale)
+FRENCH_TABS = ["Labo de prompts", "George Sand", "Instructions", "Comparer", "Générer"]
+
+
+def _open(browser, url: str, locale: str = "en-US", ready: str = "#lab-run", width: int = 1280):
+    context = browser.new_context(viewport={"width": width, "height": 1000}, locale=locale)
     page = context.new_page()
     page.goto(url, wait_until="load")
-    page.locator("#lab-run").wait_for(timeout=30_000)
+    page.locator(ready).wait_for(timeout=30_000)
     return context, page
 
 
@@ -103,13 +106,7 @@ def test_compare_tab_shows_the_table(browser, app_url):
 def test_french_browser_sees_french_labels(browser, app_url):
     context, page = _open(browser, app_url, locale="fr-FR")
     tabs = page.get_by_role("tab")
-    assert [tabs.nth(i).inner_text() for i in range(tabs.count())] == [
-        "Labo de prompts",
-        "George Sand",
-        "Instructions",
-        "Comparer",
-        "Générer",
-    ]
+    assert [tabs.nth(i).inner_text() for i in range(tabs.count())] == FRENCH_TABS
     assert page.locator("#lab-run").inner_text() == "Lancer en zero-, one- et few-shot"
     page.get_by_role("tab").nth(4).click()
     page.locator("#generate").click()
@@ -135,4 +132,29 @@ def test_deep_link_opens_a_prepared_few_shot_demo(browser, app_url):
     context, page = _open(browser, link)  # the shared link restores the same setup
     time.sleep(2)
     assert _value(page, "#lab-query") == "un animal" and _value(page, "#lab-task") == "Mettre au pluriel :"
+    context.close()
+
+
+def test_lang_parameter_gives_french_labels_and_messages_in_an_english_browser(browser, app_url):
+    context, page = _open(browser, app_url + "?lang=fr", locale="en-US")
+    page.get_by_role("tab", name="Comparer").wait_for(timeout=30_000)  # tab labels are sent again on load
+    tabs = page.get_by_role("tab")
+    assert [tabs.nth(i).inner_text() for i in range(tabs.count())] == FRENCH_TABS
+    assert page.locator("#lab-run").inner_text() == "Lancer en zero-, one- et few-shot"
+    assert page.get_by_role("tablist").first.is_visible() and page.locator("footer").is_visible()  # not embedded
+    page.locator("#lab-run").click()
+    page.get_by_text("Terminé").first.wait_for(timeout=30_000)  # server-side status line, from ?lang=fr
+    assert "Modèle:" in page.locator("#lab-details").inner_text()
+    context.close()
+
+
+def test_embed_shows_one_tab_compact_and_it_still_generates(browser, app_url):
+    context, page = _open(browser, app_url + "?embed=1&tab=style", ready="#style-run", width=900)
+    assert not page.get_by_role("tablist").first.is_visible()  # no tab bar
+    assert not page.locator("#title").is_visible() and not page.locator("footer").is_visible()
+    assert not page.locator("#lab-run").is_visible()  # the other tabs cannot be reached
+    page.locator("#style-run").click()
+    for selector in ("#style-base", "#style-adapted"):
+        seen = _wait_text(page, selector)
+        assert seen[-1].strip(), (selector, seen)
     context.close()

@@ -32,6 +32,9 @@ def test_both_languages_have_the_same_keys_and_french_is_french():
         "d_source",
         "d_licence",
         "d_tokens",
+        "c_tokens",
+        "c_source",
+        "c_licence",
     }, same
     assert tr("stop", "fr") == "Arrêter" and tr("stop", "de") == "Stop"
 

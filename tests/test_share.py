@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+from playground.messages import localize
 from playground.presets import load_presets
 from playground.share import SharedSetup, from_query
 
@@ -48,12 +49,15 @@ def test_bad_parameters_are_dropped_with_named_warnings(tiny_hub):
         "preset: unknown preset 'nope'",
         "temperature: 7 is out of range",
         "top_k:",
-        "examples: each example must be a pair",
+        "examples: a list of at most 16 pairs [input, output]",
         "stop[0]: must not be empty",
         "x: unknown parameter",
         "adapter: unknown adapter 'nope'",
     ):
         assert expected in text, expected
+    french = " | ".join(localize(w, "fr") for w in back.warnings)
+    assert "temperature : 7 est hors de l'intervalle [0, 2] ; ignoré" in french
+    assert "model : modèle inconnu 'gpt-9' ; ignoré" in french
 
 
 def test_preset_and_boundary_settings_are_kept(tiny_hub):

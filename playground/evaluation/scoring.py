@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from playground.evaluation.metrics import load_metric
+from playground.messages import Message
 from playground.training.examples import Example, batches, collate
 
 
@@ -81,9 +82,9 @@ def text_examples(tokenizer: Any, text: str, window: int = 256, max_windows: int
     Raises ValueError when the text has fewer than two tokens (nothing to predict).
     """
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("text: must not be empty")
+        raise ValueError(Message("empty", field="text"))
     ids = tokenizer(text, add_special_tokens=False)["input_ids"][: window * max_windows]
     if len(ids) < 2:
-        raise ValueError("text: needs at least two tokens to score next-token predictions")
+        raise ValueError(Message("text_too_short", field="text"))
     chunks = [ids[i : i + window] for i in range(0, len(ids), window)]
     return [Example(c, c) for c in chunks if len(c) >= 2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -10,11 +11,15 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.evaluation.compare import score
 from playground.evaluation.scoring import text_examples
+from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
-from playground.ui.i18n import I18N
+from playground.ui.i18n import I18N, request_language, tr
 
 HELDOUT_DIR = Path(__file__).resolve().parent.parent / "heldout"
 SEPARATOR = " + "
+COLUMNS = ("c_model", "c_perplexity", "c_accuracy", "c_tokens", "c_seconds", "c_source", "c_licence")
+WINDOW = 256  # tokens per scored window (or the model's context, if shorter)
+MAX_WINDOWS = 16  # windows scored at most: 4,096 tokens
 
 
 def candidates(engine: Engine) -> list[tuple[str, str]]:
@@ -27,6 +32,11 @@ def candidates(engine: Engine) -> list[tuple[str, str]]:
 def heldout_texts() -> dict[str, str]:
     """The built-in held-out texts, by file name."""
     return {p.stem: p.read_text(encoding="utf-8") for p in sorted(HELDOUT_DIR.glob("*.txt"))}
+
+
+def headers(lang: str) -> list[str]:
+    """The result table's column names in ``lang``."""
+    return [tr(key, lang) for key in COLUMNS]
 
 
 def build_compare_tab(engine: Engine) -> None:
@@ -43,7 +53,7 @@ def build_compare_tab(engine: Engine) -> None:
     )
     run = gr.Button(I18N("evaluate"), variant="primary", elem_id="compare-run")
     table = gr.Dataframe(
-        headers=["model", "perplexity", "next-token accuracy", "tokens", "seconds"],
+        headers=headers("en"),
         interactive=False,
         label=I18N("results"),
         elem_id="compare-table",
@@ -51,18 +61,31 @@ def build_compare_tab(engine: Engine) -> None:
     builtin.change(lambda name: texts.get(name, ""), inputs=builtin, outputs=text, api_name=False)
 
     @on_gpu()
-    def evaluate(a: str, b: str, body: str) -> list[list[object]]:
+    def evaluate(
+        a: str,
+        b: str,
+        body: str,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> dict[str, Any]:
+        lang = request_language(request)
         rows = []
         try:
-            for choice in (a, b):
-                model, _, adapter = choice.partition(SEPARATOR)
+            pairs = []
+            for choice in (a, b):  # check both before scoring either
+                model, _, adapter = choice.partition(SEPARATOR) if isinstance(choice, str) else (choice, "", "")
                 spec = engine.registry.model(model)
                 if adapter:
                     engine.registry.adapter(adapter, base=model)
-                loaded = engine.cache.get(spec.name)
-                window = min(256, spec.context_length)
-                examples = text_examples(loaded.tokenizer, body, window=window, max_windows=16)
-                r = score(loaded, adapter or None, examples, batch_size=4)
+                pairs.append((choice, spec, adapter or None))
+            for choice, spec, adapter in pairs:
+                loaded = engine.cache.get(spec.name, progress=load_progress(progress, lang))
+                window = min(WINDOW, spec.context_length)
+                examples = text_examples(loaded.tokenizer, body, window=window, max_windows=MAX_WINDOWS)
+                r = score(loaded, adapter, examples, batch_size=4)
+                licence = spec.license
+                if adapter:
+                    licence = f"{spec.license} + {engine.registry.adapters[adapter].license}"
                 rows.append(
                     [
                         choice,
@@ -70,10 +93,12 @@ def build_compare_tab(engine: Engine) -> None:
                         f"{100 * r['accuracy']:.1f}%",
                         r["tokens"],
                         round(r["seconds"], 1),
+                        loaded.source,
+                        licence,
                     ]
                 )
         except (PlaygroundError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
-        return rows
+            raise user_error(exc, lang) from None
+        return {"headers": headers(lang), "data": rows}
 
     run.click(evaluate, inputs=[first, second, text], outputs=table, api_name="compare")

@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+from playground.messages import Message
 from playground.settings import GenerationSettings
 from playground.ui.i18n import I18N
 
@@ -30,14 +31,14 @@ def parse_seed(value: object) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
-        raise ValueError(f"seed: must be an integer, got {value!r}")
+        raise ValueError(Message("seed_not_integer", field="seed", value=value))
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
-    raise ValueError(f"seed: must be an integer or empty, got {value!r}")
+    raise ValueError(Message("seed_not_integer", field="seed", value=value))
 
 
 @dataclass
@@ -49,20 +50,17 @@ class SettingsControls:
     top_k: gr.Slider
     max_new_tokens: gr.Slider
     repetition_penalty: gr.Slider
-    no_repeat_ngram_size: gr.Slider | None  # only where the tab offers it
+    no_repeat_ngram_size: gr.Slider
     stop: gr.Textbox
     seed: gr.Textbox
 
     def inputs(self) -> list[Any]:
-        """Event inputs: the sliders, then the no-repeat size (if any), stop strings and seed."""
+        """Event inputs, in the order of :func:`settings_from`'s arguments."""
         sliders = [self.temperature, self.top_p, self.top_k, self.max_new_tokens, self.repetition_penalty]
-        extra = [self.no_repeat_ngram_size] if self.no_repeat_ngram_size is not None else []
-        return [*sliders, *extra, self.stop, self.seed]
+        return [*sliders, self.no_repeat_ngram_size, self.stop, self.seed]
 
 
-def settings_controls(
-    defaults: GenerationSettings, cap: int, prefix: str, *, no_repeat: bool = False, stop_lines: int = 2
-) -> SettingsControls:
+def settings_controls(defaults: GenerationSettings, cap: int, prefix: str, *, stop_lines: int = 2) -> SettingsControls:
     """Create the settings components in the current layout, filled with ``defaults``."""
     return SettingsControls(
         temperature=gr.Slider(
@@ -74,10 +72,8 @@ def settings_controls(
         repetition_penalty=gr.Slider(
             0.5, 2, value=defaults.repetition_penalty, step=0.05, label=I18N("repetition_penalty")
         ),
-        no_repeat_ngram_size=(
-            gr.Slider(0, 8, value=defaults.no_repeat_ngram_size, step=1, label=I18N("no_repeat_ngram_size"))
-            if no_repeat
-            else None
+        no_repeat_ngram_size=gr.Slider(
+            0, 8, value=defaults.no_repeat_ngram_size, step=1, label=I18N("no_repeat_ngram_size")
         ),
         stop=gr.Textbox(value=stop_text(defaults.stop), lines=stop_lines, label=I18N("stop_strings")),
         seed=gr.Textbox(
@@ -95,9 +91,9 @@ def settings_from(
     top_k: float,
     max_new_tokens: float,
     repetition_penalty: float,
+    no_repeat_ngram_size: float,
     stops: str,
     seed: object,
-    no_repeat_ngram_size: float | None = None,
 ) -> dict[str, Any]:
     """The settings mapping the engine validates, from the controls' values.
 
@@ -109,9 +105,8 @@ def settings_from(
         "top_k": top_k,
         "max_new_tokens": max_new_tokens,
         "repetition_penalty": repetition_penalty,
+        "no_repeat_ngram_size": no_repeat_ngram_size,
         "stop": parse_stop_strings(stops),
         "seed": parse_seed(seed),
     }
-    if no_repeat_ngram_size is not None:
-        settings["no_repeat_ngram_size"] = no_repeat_ngram_size
     return settings

@@ -11,6 +11,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.ui.controls import settings_controls, settings_from
 from playground.ui.details import describe
+from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 
@@ -61,12 +62,13 @@ def build_generate_tab(engine: Engine) -> None:
             g.top_k,
             g.max_new_tokens,
             g.repetition_penalty,
+            g.no_repeat_ngram_size,
         )
 
     model.change(
         on_model_change,
         inputs=model,
-        outputs=[adapter, use_style, *controls.inputs()[:5]],
+        outputs=[adapter, use_style, *controls.inputs()[:6]],
         api_name=False,
     )
 
@@ -87,6 +89,7 @@ def build_generate_tab(engine: Engine) -> None:
         k: float,
         n: float,
         rep: float,
+        ngram: float,
         stops: str,
         seed_value: str | None,
         request: gr.Request,
@@ -94,21 +97,21 @@ def build_generate_tab(engine: Engine) -> None:
     ) -> Iterator[tuple[str, str]]:
         lang = request_language(request)
         try:
-            settings = settings_from(temp, p, k, n, rep, stops, seed_value)
+            settings = settings_from(temp, p, k, n, rep, ngram, stops, seed_value)
             stream = engine.stream(
                 model_name,
                 text,
                 settings,
                 adapter=None if adapter_name in (NO_ADAPTER, "", None) else adapter_name,
                 use_prompt_style=bool(wrap),
-                progress=lambda message: progress(None, desc=message),
+                progress=load_progress(progress, lang),
             )
             shown = ""
             for piece in stream:
                 shown += piece
                 yield shown, describe(stream.result, running=True, lang=lang)
         except (PlaygroundError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(exc, lang) from None
         yield stream.result.text, describe(stream.result, lang=lang)
 
     inputs = [model, adapter, prompt, use_style, *controls.inputs()]

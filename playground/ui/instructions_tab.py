@@ -10,6 +10,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.settings import GenerationSettings
 from playground.ui.controls import settings_controls, settings_from
+from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.pair import stream_pair
@@ -43,9 +44,7 @@ def build_instructions_tab(engine: Engine) -> None:
     with gr.Accordion(I18N("settings"), open=False):
         # seed 001's settings: sampling with temperature 0.8, top-p 0.95, top-k 50, 100 new tokens
         defaults = GenerationSettings(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=100, seed=1)
-        controls = settings_controls(
-            defaults, engine.registry.limits.max_new_tokens, "instructions", no_repeat=False, stop_lines=1
-        )
+        controls = settings_controls(defaults, engine.registry.limits.max_new_tokens, "instructions", stop_lines=1)
     with gr.Row():
         run = gr.Button(I18N("generate"), variant="primary", elem_id="instructions-run")
         stop = gr.Button(I18N("stop"), variant="stop")
@@ -64,11 +63,13 @@ def build_instructions_tab(engine: Engine) -> None:
     @on_gpu()
     def run_instructions(
         adapter_name: str, text: str, extra: str, temp: float, p: float, k: float, n: float, rep: float,
-        stops: str, seed_value: str | None, request: gr.Request,
+        ngram: float, stops: str, seed_value: str | None, request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str, str, str, str, str]]:  # fmt: skip
+        lang = request_language(request)
         try:
             spec = engine.registry.adapter(adapter_name)
-            settings = settings_from(temp, p, k, n, rep, stops, seed_value)
+            settings = settings_from(temp, p, k, n, rep, ngram, stops, seed_value)
             pair = stream_pair(
                 engine,
                 spec.base,
@@ -77,7 +78,8 @@ def build_instructions_tab(engine: Engine) -> None:
                 settings,
                 use_prompt_style=True,
                 prompt_input=extra,
-                lang=request_language(request),
+                lang=lang,
+                progress=load_progress(progress, lang),
             )
             prompts = (
                 engine.render(spec.base, text, None, extra),
@@ -86,7 +88,7 @@ def build_instructions_tab(engine: Engine) -> None:
             for frame in pair:
                 yield (*frame, *prompts)
         except (PlaygroundError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(exc, lang) from None
 
     inputs = [adapter, instruction, instruction_input, *controls.inputs()]
     outputs = [base_out, adapter_out, base_details, adapter_details, base_prompt, adapter_prompt]

@@ -23,9 +23,11 @@ from playground.settings import GenerationSettings
 from playground.share import SharedSetup
 from playground.side_by_side import interleave
 from playground.ui.controls import parse_seed, parse_stop_strings, settings_controls, settings_from, stop_text
+from playground.ui.details import describe_panes
+from playground.ui.feedback import load_progress, user_error
 from playground.ui.generate_tab import NO_ADAPTER, adapter_choices
 from playground.ui.gpu import on_gpu
-from playground.ui.i18n import I18N
+from playground.ui.i18n import I18N, request_language, tr
 
 
 def _rows(preset: Preset) -> list[list[str]]:
@@ -78,7 +80,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             controls = settings_controls(greedy, registry.limits.max_new_tokens, "lab")
             temperature, top_p, top_k = controls.temperature, controls.top_p, controls.top_k
             max_new_tokens, repetition_penalty = controls.max_new_tokens, controls.repetition_penalty
-            stop_strings, seed = controls.stop, controls.seed
+            no_repeat, stop_strings, seed = controls.no_repeat_ngram_size, controls.stop, controls.seed
     with gr.Row():
         run = gr.Button(I18N("run_shots"), variant="primary", elem_id="lab-run")
         stop = gr.Button(I18N("stop"), variant="stop")
@@ -86,6 +88,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         zero = gr.Textbox(label=I18N("zero_shot"), lines=4, interactive=False, elem_id="lab-zero")
         one = gr.Textbox(label=I18N("one_shot"), lines=4, interactive=False, elem_id="lab-one")
         few = gr.Textbox(label=I18N("few_shot"), lines=4, interactive=False, elem_id="lab-few")
+    details = gr.Markdown(elem_id="lab-details")
     with gr.Accordion(I18N("inspect"), open=True):
         exact_prompt = gr.Textbox(label=I18N("exact_prompt"), lines=6, interactive=False, elem_id="lab-prompt")
         tokens = gr.HighlightedText(label=I18N("tokens"), elem_id="lab-tokens")
@@ -135,39 +138,54 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         k: float,
         n: float,
         rep: float,
+        ngram: float,
         stops: str,
         seed_value: str | None,
-    ) -> Iterator[tuple[str, str, str]]:
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> Iterator[tuple[str, str, str, str]]:
+        lang = request_language(request)
         adapter_arg = None if adapter_name in (NO_ADAPTER, "", None) else adapter_name
+        names = [tr("zero_shot", lang), tr("one_shot", lang), tr("few_shot", lang)]
         try:
             setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
-            settings = settings_from(temp, p, k, n, rep, stops, seed_value)
-            if settings["seed"] is None and temp > 0:
+            settings = settings_from(temp, p, k, n, rep, ngram, stops, seed_value)
+            if settings["seed"] is None and isinstance(temp, (int, float)) and temp > 0:
                 settings["seed"] = secrets.randbits(31)  # one seed for the three panes
             counts = [0, 1, len(setup.examples)]
-            streams = [engine.stream(model_name, setup.prompt(c), settings, adapter=adapter_arg) for c in counts]
-            for texts in interleave(streams):
-                yield texts[0], texts[1], texts[2]
+            shown = load_progress(progress, lang)
+            streams = [
+                engine.stream(model_name, setup.prompt(c), settings, adapter=adapter_arg, progress=shown)
+                for c in counts
+            ]
+            results = [s.result for s in streams]
+            texts = ["", "", ""]
+            for texts in interleave(streams, lang=lang):
+                yield texts[0], texts[1], texts[2], describe_panes(results, names, running=True, lang=lang)
         except (PlaygroundError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(exc, lang) from None
+        yield texts[0], texts[1], texts[2], describe_panes(results, names, lang=lang)
 
     def inspect_prompt(
         model_name: str, adapter_name: str, task_text: str, rows: list[list[str]], query_text: str, sep: str,
-        temp: float, p: float, k: float, rep: float,
+        temp: float, p: float, k: float, rep: float, ngram: float, request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[str, list[tuple[str, str]], dict[str, float], dict[str, float]]:  # fmt: skip
+        lang = request_language(request)
         adapter_arg = None if adapter_name in (NO_ADAPTER, "", None) else adapter_name
         try:
             setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
-            settings = engine.settings_for(
-                model_name, {"temperature": temp, "top_p": p, "top_k": k, "repetition_penalty": rep}
-            )
-            loaded = engine.cache.get(model_name)
+            values = {"temperature": temp, "top_p": p, "top_k": k, "repetition_penalty": rep}
+            settings = engine.settings_for(model_name, {**values, "no_repeat_ngram_size": ngram})
+            if adapter_arg is not None:
+                engine.registry.adapter(adapter_arg, base=model_name)
+            loaded = engine.cache.get(model_name, progress=load_progress(progress, lang))
             text = setup.prompt()
             ids = engine.encode(loaded, text, use_prompt_style=False)
             pieces = [(_label(t.piece), str(t.id)) for t in prompt_tokens(loaded.tokenizer, ids)]
             dist = next_token_distribution(loaded, ids, settings, adapter=adapter_arg, top=10)
         except (PlaygroundError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(exc, lang) from None
         return (
             text,
             pieces,
@@ -176,13 +194,14 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         )
 
     run_inputs = [model, adapter, task, examples, query, separator, *controls.inputs()]
-    event = run.click(run_lab, inputs=run_inputs, outputs=[zero, one, few], api_name="lab_run")
+    event = run.click(run_lab, inputs=run_inputs, outputs=[zero, one, few, details], api_name="lab_run")
     stop.click(None, cancels=[event], api_name=False)
 
     inspect_inputs = [model, adapter, task, examples, query, separator, temperature, top_p, top_k, repetition_penalty]
+    inspect_inputs.append(no_repeat)
     inspect_outputs = [exact_prompt, tokens, raw, adjusted]
     run.click(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name="lab_inspect")
-    for control in (temperature, top_p, top_k, repetition_penalty):
+    for control in (temperature, top_p, top_k, repetition_penalty, no_repeat):
         control.release(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
     for control in (query, separator, task):
         control.change(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
@@ -194,15 +213,20 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
 
     def share_setup(
         preset_id: str, model_name: str, adapter_name: str, task_text: str, rows: list[list[str]], query_text: str,
-        sep: str, temp: float, p: float, k: float, n: float, rep: float, stops: str, seed_value: str | None,
+        sep: str, temp: float, p: float, k: float, n: float, rep: float, ngram: float, stops: str,
+        seed_value: str | None, request: gr.Request,
     ) -> str:  # fmt: skip
+        lang = request_language(request)
         try:
             setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
             seed_number = parse_seed(seed_value)
-        except ValueError as exc:
-            raise gr.Error(str(exc)) from None
-        settings = {"temperature": temp, "top_p": p, "top_k": int(k), "max_new_tokens": int(n)}
-        settings["repetition_penalty"] = rep
+            values = {"temperature": temp, "top_p": p, "top_k": k, "max_new_tokens": n, "repetition_penalty": rep}
+            checked = engine.settings_for(model_name, {**values, "no_repeat_ngram_size": ngram, "seed": seed_number})
+        except (PlaygroundError, ValueError) as exc:
+            raise user_error(exc, lang) from None
+        settings: dict[str, Any] = {key: getattr(checked, key) for key in values}
+        if checked.no_repeat_ngram_size:
+            settings["no_repeat_ngram_size"] = checked.no_repeat_ngram_size
         if seed_number is not None:
             settings["seed"] = seed_number
         shared = SharedSetup(
@@ -225,5 +249,6 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     return {
         "preset": preset, "model": model, "adapter": adapter, "task": task, "examples": examples, "query": query,
         "separator": separator, "temperature": temperature, "top_p": top_p, "top_k": top_k,
-        "max_new_tokens": max_new_tokens, "repetition_penalty": repetition_penalty, "stop": stop_strings, "seed": seed,
+        "max_new_tokens": max_new_tokens, "repetition_penalty": repetition_penalty,
+        "no_repeat_ngram_size": no_repeat, "stop": stop_strings, "seed": seed,
     }  # fmt: skip

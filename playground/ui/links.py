@@ -10,12 +10,15 @@ from playground.engine import Engine
 from playground.presets import load_presets
 from playground.share import TABS, from_query
 from playground.ui.controls import stop_text
+from playground.ui.feedback import warn
 from playground.ui.generate_tab import NO_ADAPTER, adapter_choices
+from playground.ui.i18n import I18N, request_language
 from playground.ui.lab_tab import _rows
+from playground.ui.page import PAGE_JS
 
 LAB_FIELDS = (
     "preset", "model", "adapter", "task", "examples", "query", "separator", "temperature", "top_p", "top_k",
-    "max_new_tokens", "repetition_penalty", "stop", "seed",
+    "max_new_tokens", "repetition_penalty", "no_repeat_ngram_size", "stop", "seed",
 )  # fmt: skip
 
 
@@ -35,13 +38,12 @@ def wire_links(
     def apply(request: gr.Request) -> list[Any]:
         params = dict(request.query_params) if request is not None else {}
         setup = from_query(params, engine.registry, presets)
-        if setup.warnings:
-            gr.Warning("; ".join(setup.warnings))
+        warn(setup.warnings, setup.lang or request_language(request))
         keep = gr.update()
         tab = setup.tab if setup.tab in tab_items else None
         updates: list[Any] = [gr.Tabs(selected=tab) if tab else keep, gr.update(visible=not setup.embed)]
-        for name in tab_order:
-            updates.append(gr.update(visible=(name == tab)) if setup.embed and tab else keep)
+        for name in tab_order:  # labels again: PAGE_JS may have switched the language after they were drawn
+            updates.append(gr.update(label=I18N(f"tab_{name}")))
         fields: dict[str, Any] = dict.fromkeys(LAB_FIELDS, keep)
         if setup.preset:
             p = presets[setup.preset]
@@ -65,4 +67,4 @@ def wire_links(
             fields[key] = str(value) if key == "seed" else value  # the seed box is a text box
         return updates + [fields[f] for f in LAB_FIELDS]
 
-    demo.load(apply, inputs=None, outputs=outputs, api_name=False)
+    demo.load(apply, inputs=None, outputs=outputs, js=PAGE_JS, api_name=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from playground.engine import Engine
@@ -19,17 +19,22 @@ def stream_pair(
     use_prompt_style: bool,
     prompt_input: str = "",
     lang: str = "en",
+    progress: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[str, str, str, str]]:
     """Yield (base text, adapter text, base details, adapter details) as both panes stream.
 
     Both requests are checked before either starts; with a seed they share it.
+    ``progress`` sees the model's loading steps, if it has to be loaded.
     """
     streams = [
-        engine.stream(model, prompt, settings, adapter=a, use_prompt_style=use_prompt_style, prompt_input=prompt_input)
+        engine.stream(
+            model, prompt, settings, adapter=a, use_prompt_style=use_prompt_style, prompt_input=prompt_input,
+            progress=progress,
+        )
         for a in (None, adapter)
-    ]
+    ]  # fmt: skip
     texts = ["", ""]
-    for texts in interleave(streams):
+    for texts in interleave(streams, lang=lang):
         running = [describe(s.result, running=True, lang=lang) for s in streams]
         yield texts[0], texts[1], running[0], running[1]
     yield texts[0], texts[1], describe(streams[0].result, lang=lang), describe(streams[1].result, lang=lang)

@@ -10,6 +10,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.settings import GenerationSettings
 from playground.ui.controls import settings_controls, settings_from
+from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.pair import stream_pair
@@ -45,9 +46,7 @@ def build_style_tab(engine: Engine) -> None:
             no_repeat_ngram_size=3,
             seed=1,
         )
-        controls = settings_controls(
-            defaults, engine.registry.limits.max_new_tokens, "style", no_repeat=True, stop_lines=1
-        )
+        controls = settings_controls(defaults, engine.registry.limits.max_new_tokens, "style", stop_lines=1)
     with gr.Row():
         run = gr.Button(I18N("generate"), variant="primary", elem_id="style-run")
         stop = gr.Button(I18N("stop"), variant="stop")
@@ -65,15 +64,18 @@ def build_style_tab(engine: Engine) -> None:
     def run_style(
         adapter_name: str, text: str, temp: float, p: float, k: float, n: float, rep: float, ngram: float,
         stops: str, seed_value: str | None, request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
+        lang = request_language(request)
         try:
             spec = engine.registry.adapter(adapter_name)
-            settings = settings_from(temp, p, k, n, rep, stops, seed_value, no_repeat_ngram_size=ngram)
+            settings = settings_from(temp, p, k, n, rep, ngram, stops, seed_value)
             yield from stream_pair(
-                engine, spec.base, spec.name, text, settings, use_prompt_style=False, lang=request_language(request)
-            )
+                engine, spec.base, spec.name, text, settings, use_prompt_style=False, lang=lang,
+                progress=load_progress(progress, lang),
+            )  # fmt: skip
         except (PlaygroundError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(exc, lang) from None
 
     inputs = [adapter, opening, *controls.inputs()]
     event = run.click(

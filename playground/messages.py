@@ -1,0 +1,171 @@
+"""Messages the core gives to people (errors, warnings), in English and French.
+
+A :class:`Message` is a ``str`` holding the English text, so logs, API errors and
+``str(exc)`` read as before; it also keeps its key and parameters, so the UI can show the
+same message in the visitor's language with :func:`localize`. Field names (``temperature``,
+``stop[1]``) are API names and stay as they are in every language.
+
+    raise SettingsError(Message("out_of_range", field="top_p", value=1.5, range="(0, 1]"))
+    localize(exc, "fr")  # "top_p : 1.5 est hors de l'intervalle (0, 1]"
+
+A parameter that is itself a Message is rendered in the same language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("en", "fr")
+
+CATALOG: dict[str, dict[str, str]] = {
+    "en": {
+        # settings and request fields
+        "not_a_number": "{field}: must be a number, got {type} {value!r}",
+        "not_finite": "{field}: must be a finite number, got {value!r}",
+        "out_of_range": "{field}: {value} is out of range {range}",
+        "not_an_integer": "{field}: must be an integer, got {type} {value!r}",
+        "not_a_string": "{field}: must be a string, got {type}",
+        "not_a_mapping": "{field}: expected a mapping, got {type}",
+        "not_a_list": "{field}: must be a list of strings, got {type}",
+        "unknown_setting": "{field}: unknown setting (known: {known})",
+        "too_many_stops": "{field}: at most {limit} stop strings, got {count}",
+        "empty": "{field}: must not be empty",
+        "too_long_chars": "{field}: at most {limit} characters, got {count}",
+        "prompt_too_long": "{field}: {count} characters, more than the limit of {limit}",
+        "no_tokens": "{field}: encodes to no tokens",
+        "text_too_short": "{field}: needs at least two tokens to score next-token predictions",
+        "prompt_input_needs_style": "{field}: only used with the model's prompt style",
+        "no_room": ("{field}: {value} leaves no room for a prompt in {model}'s context of {context} tokens"),
+        "seed_not_integer": "{field}: must be an integer or empty, got {value!r}",
+        "example_half": "{field}: needs both an input and an output",
+        # models and adapters
+        "unknown_model": "{field}: unknown model {name!r} (known: {known})",
+        "unknown_adapter": "{field}: unknown adapter {name!r} (known: {known})",
+        "adapter_other_base": "{field}: {name!r} belongs to model {base!r}, not {model!r}",
+        "adapter_not_attached": "{field}: {name!r} is not attached to model {model!r}",
+        "adapter_refused": "adapter {name!r} could not be loaded: {reason}",
+        "model_load_failed": "{model}: no source could load it; {reasons}",
+        # while generating
+        "busy": "busy: {waiting} requests are already waiting for {model}; try again in a few seconds",
+        "generation_failed": "generation failed after {count} tokens: {reason}",
+        "prompt_truncated": (
+            "The prompt was {total} tokens; its first {dropped} were dropped to fit {model}'s "
+            "context of {context} tokens with {new} new tokens."
+        ),
+        "time_limit": "Stopped after {seconds:g} s, the time limit of one request.",
+        # loading a model (progress)
+        "progress_loading": "Loading {model} from {source}",
+        "progress_dequantize": "Dequantizing {file} (first start only)",
+        "progress_adapters": "Attaching {count} adapter(s) to {model}",
+        "source_local": "local folder",
+        "source_hub": "Hub",
+        "source_bundled": "bundled file",
+        # deep links
+        "link_ignored": "{reason}; ignored",
+        "link_not_one_of": "{field}: {value!r} is not one of {choices}",
+        "link_unknown_model": "{field}: unknown model {value!r}",
+        "link_unknown_preset": "{field}: unknown preset {value!r}",
+        "link_unknown_adapter": "{field}: unknown adapter {value!r}",
+        "link_unknown_parameter": "{field}: unknown parameter",
+        "link_adapter_other_base": "{field}: {value!r} belongs to {base!r}, not {model!r}",
+        "link_bad_examples": (
+            "{field}: a list of at most {limit} pairs [input, output], each at most {chars} characters"
+        ),
+        "link_bad_json": "{field}: {value!r} is not valid JSON",
+    },
+    "fr": {
+        "not_a_number": "{field} : doit être un nombre, reçu {type} {value!r}",
+        "not_finite": "{field} : doit être un nombre fini, reçu {value!r}",
+        "out_of_range": "{field} : {value} est hors de l'intervalle {range}",
+        "not_an_integer": "{field} : doit être un entier, reçu {type} {value!r}",
+        "not_a_string": "{field} : doit être une chaîne de caractères, reçu {type}",
+        "not_a_mapping": "{field} : un dictionnaire est attendu, reçu {type}",
+        "not_a_list": "{field} : doit être une liste de chaînes, reçu {type}",
+        "unknown_setting": "{field} : réglage inconnu (connus : {known})",
+        "too_many_stops": "{field} : au plus {limit} chaînes d'arrêt, reçu {count}",
+        "empty": "{field} : ne doit pas être vide",
+        "too_long_chars": "{field} : au plus {limit} caractères, reçu {count}",
+        "prompt_too_long": "{field} : {count} caractères, plus que la limite de {limit}",
+        "no_tokens": "{field} : ne donne aucun token",
+        "text_too_short": "{field} : il faut au moins deux tokens pour évaluer la prédiction du token suivant",
+        "prompt_input_needs_style": "{field} : ne sert qu'avec le gabarit de prompt du modèle",
+        "no_room": (
+            "{field} : {value} ne laisse pas de place pour un prompt dans le contexte de {context} tokens de {model}"
+        ),
+        "seed_not_integer": "{field} : doit être un entier ou rester vide, reçu {value!r}",
+        "example_half": "{field} : il faut une entrée et une sortie",
+        "unknown_model": "{field} : modèle inconnu {name!r} (connus : {known})",
+        "unknown_adapter": "{field} : adaptateur inconnu {name!r} (connus : {known})",
+        "adapter_other_base": "{field} : {name!r} appartient au modèle {base!r}, pas à {model!r}",
+        "adapter_not_attached": "{field} : {name!r} n'est pas attaché au modèle {model!r}",
+        "adapter_refused": "l'adaptateur {name!r} n'a pas pu être chargé : {reason}",
+        "model_load_failed": "{model} : aucune source n'a pu le charger ; {reasons}",
+        "busy": ("occupé : {waiting} requêtes attendent déjà {model} ; réessayez dans quelques secondes"),
+        "generation_failed": "la génération a échoué après {count} tokens : {reason}",
+        "prompt_truncated": (
+            "Le prompt faisait {total} tokens ; les {dropped} premiers ont été retirés pour tenir "
+            "dans le contexte de {context} tokens de {model} avec {new} nouveaux tokens."
+        ),
+        "time_limit": "Arrêté après {seconds:g} s, la limite de temps d'une requête.",
+        "progress_loading": "Chargement de {model} depuis {source}",
+        "progress_dequantize": "Décompression de {file} (premier démarrage seulement)",
+        "progress_adapters": "{count} adaptateur(s) attaché(s) à {model}",
+        "source_local": "dossier local",
+        "source_hub": "Hub",
+        "source_bundled": "fichier embarqué",
+        "link_ignored": "{reason} ; ignoré",
+        "link_not_one_of": "{field} : {value!r} n'est pas parmi {choices}",
+        "link_unknown_model": "{field} : modèle inconnu {value!r}",
+        "link_unknown_preset": "{field} : exemple prêt à l'emploi inconnu {value!r}",
+        "link_unknown_adapter": "{field} : adaptateur inconnu {value!r}",
+        "link_unknown_parameter": "{field} : paramètre inconnu",
+        "link_adapter_other_base": "{field} : {value!r} appartient à {base!r}, pas à {model!r}",
+        "link_bad_examples": (
+            "{field} : une liste d'au plus {limit} paires [entrée, sortie], chacune d'au plus {chars} caractères"
+        ),
+        "link_bad_json": "{field} : {value!r} n'est pas du JSON valide",
+    },
+}
+
+
+def render(key: str, lang: str, params: dict[str, Any]) -> str:
+    """The text of message ``key`` in ``lang`` (English when the language is unknown)."""
+    table = CATALOG.get(lang, CATALOG["en"])
+    template = table.get(key) or CATALOG["en"][key]
+    values = {k: v.localized(lang) if isinstance(v, Message) else v for k, v in params.items()}
+    return template.format(**values)
+
+
+class Message(str):
+    """A message in English (its ``str`` value) that can be rendered in other languages."""
+
+    key: str
+    params: dict[str, Any]
+
+    def __new__(cls, key: str, **params: Any) -> Message:
+        """Build message ``key`` with its parameters; raises KeyError for an unknown key."""
+        obj = super().__new__(cls, render(key, "en", params))
+        obj.key = key
+        obj.params = params
+        return obj
+
+    def localized(self, lang: str) -> str:
+        """This message in ``lang``."""
+        return render(self.key, lang, self.params)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keeps key and params through pickling
+        return (_rebuild, (self.key, self.params))
+
+
+def _rebuild(key: str, params: dict[str, Any]) -> Message:
+    return Message(key, **params)
+
+
+def localize(message: object, lang: str) -> str:
+    """An exception's or a message's text in ``lang``; plain text is returned as it is."""
+    if isinstance(message, BaseException):
+        first = message.args[0] if len(message.args) == 1 else None
+        return first.localized(lang) if isinstance(first, Message) else str(message)
+    if isinstance(message, Message):
+        return message.localized(lang)
+    return str(message)
