@@ -84,7 +84,7 @@ def load_from_local(spec: ModelSpec, registry: Registry, device: str) -> LoadedW
         raise ModelLoadError(f"local folder {folder} does not exist")
     check_model_folder(folder, spec.name)
     model, tokenizer = _from_folder(folder, device)
-    return LoadedWeights(model, tokenizer, f"local folder {folder}")
+    return LoadedWeights(model, tokenizer, Message("from_local", folder=str(folder)))
 
 
 def load_from_hub(spec: ModelSpec, device: str) -> LoadedWeights:
@@ -99,8 +99,8 @@ def load_from_hub(spec: ModelSpec, device: str) -> LoadedWeights:
     folder = Path(snapshot_download(spec.repo_id, revision=spec.revision, allow_patterns=HUB_MODEL_PATTERNS))
     check_model_folder(folder, spec.name)
     model, tokenizer = _from_folder(spec.repo_id, device, revision=spec.revision)
-    where = " (offline cache)" if offline else ""
-    return LoadedWeights(model, tokenizer, f"Hub {spec.repo_id}@{spec.revision[:7]}{where}")
+    key = "from_hub_cache" if offline else "from_hub"
+    return LoadedWeights(model, tokenizer, Message(key, repo=spec.repo_id, revision=spec.revision[:7]))
 
 
 def bundled_file_path(bundled: BundledFile) -> tuple[Path, str]:
@@ -142,12 +142,12 @@ def load_from_bundled(spec: ModelSpec, device: str, progress: Progress | None = 
     """Load a GGUF file shipped in an installed package, using the safetensors cache."""
     assert spec.bundled is not None
     path, version = bundled_file_path(spec.bundled)
-    label = f"bundled {spec.bundled.distribution} {version} ({path.name})"
+    what = {"package": spec.bundled.distribution, "version": version, "file": path.name}
     cached = playground_cache_dir() / "dequantized" / f"{spec.bundled.distribution}-{version}" / path.stem
     if (cached / _DONE_MARKER).is_file():
         check_model_folder(cached, spec.name)
         model, tokenizer = _from_folder(cached, device)
-        return LoadedWeights(model, tokenizer, f"{label}, dequantized weights from cache")
+        return LoadedWeights(model, tokenizer, Message("from_bundled_cache", **what))
     if progress:
         progress(Message("progress_dequantize", file=path.name))
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -159,7 +159,7 @@ def load_from_bundled(spec: ModelSpec, device: str, progress: Progress | None = 
         log.info("cached dequantized weights of %s in %s", path.name, cached)
     except OSError as exc:  # a read-only disk costs speed on the next start, nothing else
         log.warning("could not cache dequantized weights in %s: %s", cached, exc)
-    return LoadedWeights(_finish(model, device), tokenizer, f"{label}, dequantized now")
+    return LoadedWeights(_finish(model, device), tokenizer, Message("from_bundled_now", **what))
 
 
 def load_base_model(

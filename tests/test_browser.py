@@ -108,6 +108,10 @@ def test_french_browser_sees_french_labels(browser, app_url):
     tabs = page.get_by_role("tab")
     assert [tabs.nth(i).inner_text() for i in range(tabs.count())] == FRENCH_TABS
     assert page.locator("#lab-run").inner_text() == "Lancer en zero-, one- et few-shot"
+    page.locator("#lab-examples").get_by_text("entrée").wait_for(timeout=30_000)  # headers sent on load
+    assert "sortie" in page.locator("#lab-examples").inner_text()
+    assert page.locator("#lab-adapter input").input_value() == "aucun (modèle de base)"
+    assert page.locator("#lab-seed textarea, #lab-seed input").first.get_attribute("placeholder") == "aléatoire"
     page.get_by_role("tab").nth(4).click()
     page.locator("#generate").click()
     page.get_by_text("Terminé").wait_for(timeout=30_000)  # the server's status line, in French

@@ -21,7 +21,7 @@ def test_both_languages_have_the_same_keys_and_placeholders():
     for key, english in CATALOG["en"].items():
         assert _placeholders(english) == _placeholders(CATALOG["fr"][key]), key
     same = [k for k in CATALOG["en"] if CATALOG["en"][k] == CATALOG["fr"][k]]
-    assert same == ["source_hub"], same
+    assert same == ["source_hub", "from_hub"], same
 
 
 def test_a_message_is_its_english_text_and_renders_in_french():

@@ -11,6 +11,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.evaluation.compare import score
 from playground.evaluation.scoring import text_examples
+from playground.messages import localize
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
@@ -93,7 +94,7 @@ def build_compare_tab(engine: Engine) -> None:
                         f"{100 * r['accuracy']:.1f}%",
                         r["tokens"],
                         round(r["seconds"], 1),
-                        loaded.source,
+                        localize(loaded.source, lang),
                         licence,
                     ]
                 )

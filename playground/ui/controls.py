@@ -78,9 +78,10 @@ def settings_controls(defaults: GenerationSettings, cap: int, prefix: str, *, st
         stop=gr.Textbox(value=stop_text(defaults.stop), lines=stop_lines, label=I18N("stop_strings")),
         seed=gr.Textbox(
             value="" if defaults.seed is None else str(defaults.seed),
-            placeholder="random",
+            placeholder=I18N("random_seed"),
             label=I18N("seed"),
             max_lines=1,
+            elem_id=f"{prefix}-seed",
         ),
     )
 

@@ -21,7 +21,7 @@ def _who(result: GenerationResult, lang: str) -> list[str]:
     who = result.model + (f" + {tr('d_adapter', lang)} {result.adapter}" if result.adapter else "")
     return [
         f"**{tr('d_model', lang)}:** {escape_markdown(who)}",
-        f"**{tr('d_source', lang)}:** {escape_markdown(result.source)}",
+        f"**{tr('d_source', lang)}:** {escape_markdown(localize(result.source, lang))}",
         f"**{tr('d_licence', lang)}:** {escape_markdown(result.license)}",
     ]
 

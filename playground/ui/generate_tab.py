@@ -21,7 +21,7 @@ NO_ADAPTER = "(base)"  # dropdown value for "no adapter"; registry names cannot 
 def adapter_choices(engine: Engine, model: str) -> list[tuple[str, str]]:
     """Dropdown choices: the base alone, then each registered adapter of ``model``."""
     adapters = engine.registry.adapters_of(model)
-    return [("none (base model)", NO_ADAPTER)] + [(f"{a.label} ({a.language})", a.name) for a in adapters]
+    return [(I18N("no_adapter"), NO_ADAPTER)] + [(f"{a.label} ({a.language})", a.name) for a in adapters]
 
 
 def build_generate_tab(engine: Engine) -> None:

@@ -30,8 +30,18 @@ from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
 
 
-def _rows(preset: Preset) -> list[list[str]]:
+def preset_rows(preset: Preset) -> list[list[str]]:
+    """A preset's examples as table rows [input, output]."""
     return [[s.input, s.output] for s in preset.examples]
+
+
+def example_table(rows: list[list[str]], lang: str) -> dict[str, Any]:
+    """The examples table's value with its column names in ``lang``.
+
+    Gradio does not translate a Dataframe's headers, so every handler that fills the table
+    sends them in the request's language.
+    """
+    return {"headers": [tr("example_input", lang), tr("example_output", lang)], "data": rows}
 
 
 def _label(piece: str) -> str:
@@ -55,12 +65,17 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             elem_id="lab-preset",
         )
         model = gr.Dropdown(choices=models, value=default.name, label=I18N("model"), elem_id="lab-model")
-        adapter = gr.Dropdown(choices=adapter_choices(engine, default.name), value=NO_ADAPTER, label=I18N("adapter"))
+        adapter = gr.Dropdown(
+            choices=adapter_choices(engine, default.name),
+            value=NO_ADAPTER,
+            label=I18N("adapter"),
+            elem_id="lab-adapter",
+        )
     with gr.Row():
         with gr.Column(scale=3):
             task = gr.Textbox(value=first.task, label=I18N("task"), elem_id="lab-task")
             examples = gr.Dataframe(
-                value=_rows(first),
+                value=preset_rows(first),
                 headers=["input", "output"],
                 column_count=2,
                 type="array",
@@ -96,9 +111,10 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             raw = gr.Label(num_top_classes=10, label=I18N("distribution_raw"), elem_id="lab-raw")
             adjusted = gr.Label(num_top_classes=10, label=I18N("distribution_adjusted"), elem_id="lab-adjusted")
 
-    def on_preset(preset_id: str) -> tuple[Any, ...]:
+    def on_preset(preset_id: str, request: gr.Request) -> tuple[Any, ...]:
         p = presets[preset_id]
-        return p.task, _rows(p), p.query, p.separator, stop_text(p.stop), p.max_new_tokens
+        rows = example_table(preset_rows(p), request_language(request))
+        return p.task, rows, p.query, p.separator, stop_text(p.stop), p.max_new_tokens
 
     preset.input(  # .input: user choices only, so a deep link can set fields without this overwriting them
         on_preset,
@@ -113,17 +129,23 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         api_name=False,
     )
 
-    def move(rows: list[list[str]], number: float | None, delta: int) -> tuple[list[list[str]], int]:
+    def move(rows: list[list[str]], number: float | None, delta: int, lang: str) -> tuple[dict[str, Any], int]:
         rows = [list(r) for r in rows or []]
         i = int(number or 1) - 1
         j = i + delta
         if 0 <= i < len(rows) and 0 <= j < len(rows):
             rows[i], rows[j] = rows[j], rows[i]
-            return rows, j + 1
-        return rows, i + 1
+            return example_table(rows, lang), j + 1
+        return example_table(rows, lang), i + 1
 
-    up.click(lambda r, n: move(r, n, -1), inputs=[examples, row], outputs=[examples, row], api_name=False)
-    down.click(lambda r, n: move(r, n, +1), inputs=[examples, row], outputs=[examples, row], api_name=False)
+    def move_up(rows: list[list[str]], number: float | None, request: gr.Request) -> tuple[dict[str, Any], int]:
+        return move(rows, number, -1, request_language(request))
+
+    def move_down(rows: list[list[str]], number: float | None, request: gr.Request) -> tuple[dict[str, Any], int]:
+        return move(rows, number, +1, request_language(request))
+
+    up.click(move_up, inputs=[examples, row], outputs=[examples, row], api_name=False)
+    down.click(move_down, inputs=[examples, row], outputs=[examples, row], api_name=False)
 
     @on_gpu()
     def run_lab(

@@ -13,7 +13,7 @@ from playground.ui.controls import stop_text
 from playground.ui.feedback import warn
 from playground.ui.generate_tab import NO_ADAPTER, adapter_choices
 from playground.ui.i18n import I18N, request_language
-from playground.ui.lab_tab import _rows
+from playground.ui.lab_tab import example_table, preset_rows
 from playground.ui.page import PAGE_JS
 
 LAB_FIELDS = (
@@ -38,19 +38,22 @@ def wire_links(
     def apply(request: gr.Request) -> list[Any]:
         params = dict(request.query_params) if request is not None else {}
         setup = from_query(params, engine.registry, presets)
-        warn(setup.warnings, setup.lang or request_language(request))
+        lang = setup.lang or request_language(request)
+        warn(setup.warnings, lang)
         keep = gr.update()
         tab = setup.tab if setup.tab in tab_items else None
         updates: list[Any] = [gr.Tabs(selected=tab) if tab else keep, gr.update(visible=not setup.embed)]
         for name in tab_order:  # labels again: PAGE_JS may have switched the language after they were drawn
             updates.append(gr.update(label=I18N(f"tab_{name}")))
         fields: dict[str, Any] = dict.fromkeys(LAB_FIELDS, keep)
+        rows = preset_rows(next(iter(presets.values())))  # what the table shows when the page opens
         if setup.preset:
             p = presets[setup.preset]
             fields.update(
-                preset=p.id, task=p.task, examples=_rows(p), query=p.query, separator=p.separator,
+                preset=p.id, task=p.task, query=p.query, separator=p.separator,
                 stop=stop_text(p.stop), max_new_tokens=p.max_new_tokens,
             )  # fmt: skip
+            rows = preset_rows(p)
         if setup.model:
             fields["model"] = setup.model
             fields["adapter"] = gr.update(
@@ -60,7 +63,8 @@ def wire_links(
             if getattr(setup, key) is not None:
                 fields[key] = getattr(setup, key)
         if setup.examples is not None:
-            fields["examples"] = [list(e) for e in setup.examples]
+            rows = [list(e) for e in setup.examples]
+        fields["examples"] = example_table(rows, lang)  # always: its headers are in the page's language
         if setup.stop is not None:
             fields["stop"] = stop_text(tuple(setup.stop))
         for key, value in setup.settings.items():
