@@ -49,27 +49,52 @@ def _value(page, selector: str) -> str:
     return page.locator(f"{selector} textarea, {selector} input").first.input_value()
 
 
+_RECORD_JS = """(selectors) => {
+  window.__seen = Object.fromEntries(selectors.map((s) => [s, []]));
+  const tick = () => {
+    for (const s of selectors) {
+      const box = document.querySelector(`${s} textarea, ${s} input`);
+      const seen = window.__seen[s];
+      if (box && box.value !== seen[seen.length - 1]) seen.push(box.value);
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+
+def _record(page, *selectors: str) -> None:
+    """Record every value the text boxes take, frame by frame (so streaming can be seen)."""
+    page.evaluate(_RECORD_JS, list(selectors))
+
+
 def _wait_text(page, selector: str, timeout: float = 30, settle: float = 1.5) -> list[str]:
-    """Poll a text box until it is non-empty and unchanged for ``settle`` s; return the values seen."""
-    seen: list[str] = []
-    changed = time.monotonic()
-    deadline = changed + timeout
+    """Wait until a recorded box is non-empty and unchanged for ``settle`` s; return the values it took."""
+    deadline = time.monotonic() + timeout
+    last, changed = None, time.monotonic()
     while time.monotonic() < deadline:
-        value = _value(page, selector)
-        if not seen or value != seen[-1]:
-            seen.append(value)
-            changed = time.monotonic()
-        elif value.strip() and time.monotonic() - changed > settle:
+        seen = page.evaluate("(s) => window.__seen[s]", selector)
+        if seen and seen[-1] != last:
+            last, changed = seen[-1], time.monotonic()
+        elif last and last.strip() and time.monotonic() - changed > settle:
             break
         time.sleep(0.1)
-    return seen
+    return page.evaluate("(s) => window.__seen[s]", selector)
+
+
+def _assert_streamed(seen: list[str]) -> None:
+    """The box showed the text growing: several partial texts, each a prefix of the final one."""
+    final = seen[-1]
+    partial = [v for v in seen if v.strip() and v != final]
+    assert final.strip() and len(partial) >= 2, seen
+    assert all(final.startswith(v) for v in partial), seen
 
 
 def test_lab_runs_in_the_browser_and_shows_the_prompt(browser, app_url):
     context, page = _open(browser, app_url)
+    _record(page, "#lab-few")
     page.locator("#lab-run").click()
-    seen = _wait_text(page, "#lab-few")
-    assert seen[-1].strip(), seen
+    _assert_streamed(_wait_text(page, "#lab-few"))
     assert _value(page, "#lab-zero").strip() and _value(page, "#lab-one").strip()
     assert _value(page, "#lab-prompt").endswith("cheese =>")
     assert "Trans" in page.locator("#lab-tokens").inner_text()
@@ -87,10 +112,10 @@ def test_lab_runs_in_the_browser_and_shows_the_prompt(browser, app_url):
 def test_each_generation_tab_streams_in_the_browser(browser, app_url, tab, run, outputs):
     context, page = _open(browser, app_url)
     page.get_by_role("tab").nth(tab).click()
+    _record(page, *outputs)
     page.locator(run).click()
     for selector in outputs:
-        seen = _wait_text(page, selector)
-        assert seen[-1].strip(), (selector, seen)
+        _assert_streamed(_wait_text(page, selector))
     context.close()
 
 
@@ -157,8 +182,8 @@ def test_embed_shows_one_tab_compact_and_it_still_generates(browser, app_url):
     assert not page.get_by_role("tablist").first.is_visible()  # no tab bar
     assert not page.locator("#title").is_visible() and not page.locator("footer").is_visible()
     assert not page.locator("#lab-run").is_visible()  # the other tabs cannot be reached
+    _record(page, "#style-base", "#style-adapted")
     page.locator("#style-run").click()
     for selector in ("#style-base", "#style-adapted"):
-        seen = _wait_text(page, selector)
-        assert seen[-1].strip(), (selector, seen)
+        _assert_streamed(_wait_text(page, selector))
     context.close()

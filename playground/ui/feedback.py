@@ -2,7 +2,7 @@
 
 - :func:`user_error`: a core error (bad setting, unknown model, busy...) as a ``gr.Error``
   in the request's language; the message still names the field.
-- :func:`load_progress`: the model's loading steps shown on the outputs' progress bar.
+- :func:`load_progress`: the model's loading steps, shown while a model loads.
 - :func:`warn`: warnings (e.g. link parameters that were ignored) as a toast.
 """
 
@@ -21,11 +21,24 @@ def user_error(exc: BaseException, lang: str) -> gr.Error:
     return gr.Error(localize(exc, lang))
 
 
+LOAD_TOAST_S = 20  # seconds a loading step's toast stays on screen
+
+
 def load_progress(progress: Any, lang: str) -> Callable[[str], None]:
-    """A callback for ``Engine.stream(progress=...)`` that shows each loading step."""
+    """A callback for ``Engine.stream(progress=...)`` that shows each loading step.
+
+    Each step's text appears as a toast, and the outputs' progress timer counts the steps.
+    (Gradio prints a step's text on the outputs only beside a completed fraction, which a
+    download or a dequantization cannot honestly give.)
+    """
+    steps = 0
 
     def show(message: str) -> None:
-        progress(None, desc=localize(message, lang))
+        nonlocal steps
+        steps += 1
+        text = localize(message, lang)
+        gr.Info(text, duration=LOAD_TOAST_S)
+        progress((steps, None), desc=text, unit="steps")
 
     return show
 
