@@ -18,7 +18,7 @@ from playground.ui.i18n import I18N, request_language, tr
 
 HELDOUT_DIR = Path(__file__).resolve().parent.parent / "heldout"
 SEPARATOR = " + "
-COLUMNS = ("c_model", "c_perplexity", "c_accuracy", "c_tokens", "c_seconds", "c_source", "c_licence")
+COLUMNS = ("c_model", "c_perplexity", "c_accuracy", "c_tokens", "c_seconds", "c_licence", "c_source")
 WINDOW = 256  # tokens per scored window (or the model's context, if shorter)
 MAX_WINDOWS = 16  # windows scored at most: 4,096 tokens
 
@@ -94,8 +94,8 @@ def build_compare_tab(engine: Engine) -> None:
                         f"{100 * r['accuracy']:.1f}%",
                         r["tokens"],
                         round(r["seconds"], 1),
-                        localize(loaded.source, lang),
                         licence,
+                        localize(loaded.source, lang),
                     ]
                 )
         except (PlaygroundError, ValueError) as exc:
