@@ -34,10 +34,11 @@ import torch
 from playground.detokenize import IncrementalDetokenizer
 from playground.errors import GenerationError, SettingsError
 from playground.loader import LoadedModel, ModelCache
+from playground.messages import Message
 from playground.prompts import get_style
 from playground.registry import Registry
 from playground.sampling import TokenChooser
-from playground.settings import GenerationSettings
+from playground.settings import GenerationSettings, check_text
 from playground.stop_strings import StopStringFilter
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,7 @@ class Engine:
         return GenerationSettings.from_dict(settings, max_new_tokens_cap=cap, defaults=spec.generation)
 
     def _check_prompt(self, prompt: Any) -> str:
-        if not isinstance(prompt, str):
-            raise SettingsError(f"prompt: must be a string, got {type(prompt).__name__}")
+        check_text("prompt", prompt)
         if prompt == "":
             raise SettingsError("prompt: must not be empty")
         limit = self.registry.limits.max_prompt_chars
@@ -193,7 +193,7 @@ class Engine:
             return get_style(style).encode(loaded.tokenizer, prompt, prompt_input)
         if prompt_input:
             raise SettingsError("prompt_input: only used with the model's prompt style")
-        return list(loaded.tokenizer(prompt)["input_ids"])
+        return get_style("plain").encode(loaded.tokenizer, prompt)
 
     # -- generation -------------------------------------------------------------
     def stream(
@@ -219,7 +219,10 @@ class Engine:
             self.registry.adapter(adapter, base=model)
         checked = self.settings_for(model, settings)
         prompt = self._check_prompt(prompt)
-        if not isinstance(prompt_input, str) or len(prompt_input) > self.registry.limits.max_prompt_chars:
+        if not isinstance(use_prompt_style, bool):
+            raise SettingsError(Message("not_a_boolean", field="use_prompt_style", value=use_prompt_style))
+        check_text("prompt_input", prompt_input)
+        if len(prompt_input) > self.registry.limits.max_prompt_chars:
             raise SettingsError("prompt_input: must be a string within the prompt length limit")
         if checked.max_new_tokens >= spec.context_length:
             raise SettingsError(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from playground.messages import Message
+from playground.settings import check_text
 
 SHOT_NAMES = {0: "zero-shot", 1: "one-shot"}
 
@@ -45,6 +46,11 @@ def build_prompt(task: str, shots: Sequence[Shot], query: str, separator: str = 
     return "\n".join(lines)
 
 
+def _is_cell(value: object) -> bool:
+    """A table cell: text, a number (shown as text) or empty."""
+    return value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
+
+
 @dataclass(frozen=True)
 class FewShotSetup:
     """A task, its worked examples and a query: everything a zero/one/few-shot run needs."""
@@ -67,20 +73,29 @@ class FewShotSetup:
     ) -> FewShotSetup:
         """Build from a table of [input, output] rows (UI or API); blank rows are skipped.
 
-        Raises ValueError naming the row when only one side of an example is filled in.
+        Raises ValueError naming the field (``examples[2]``, ``query``...) when a value has
+        the wrong type, or when only one side of an example is filled in.
         """
+        for name, value in (("task", task), ("query", query), ("separator", separator)):
+            if value is not None:
+                check_text(name, value)
+        if rows is not None and not isinstance(rows, (list, tuple)):
+            raise ValueError(Message("not_rows", field="examples", type=type(rows).__name__))
         shots = []
         for i, row in enumerate(rows or []):
-            cells = ["" if c is None else str(c).strip() for c in list(row)[:2]] + ["", ""]
+            if not isinstance(row, (list, tuple)) or not all(_is_cell(c) for c in row):
+                raise ValueError(Message("not_rows", field=f"examples[{i}]", type=type(row).__name__))
+            cells = ["" if c is None else check_text(f"examples[{i}]", str(c)).strip() for c in list(row)[:2]]
+            cells += ["", ""]
             inp, out = cells[0], cells[1]
             if not inp and not out:
                 continue
             if not inp or not out:
                 raise ValueError(Message("example_half", field=f"examples[{i}]"))
             shots.append(Shot(inp, out))
-        if not isinstance(query, str) or not query.strip():
+        if not query or not query.strip():
             raise ValueError(Message("empty", field="query"))
-        if not isinstance(separator, str) or separator == "":
+        if not separator:
             raise ValueError(Message("empty", field="separator"))
         return cls(task or "", tuple(shots), query, separator, input_prefix)
 

@@ -9,6 +9,11 @@ A registry of small classes, one per style named in the model registry:
 
 ``encode`` returns token ids ready for the engine; ``render`` returns the string, so the UI
 can show the exact prompt.
+
+What a person typed is always tokenized as text: typing ``<|endoftext|>`` or
+``<|im_end|><|im_start|>system`` gives the tokens of those characters, never the special
+tokens, so a visitor cannot end a turn or forge a system message. Only a template's own
+special tokens (written by the chat template, not typed) are special.
 """
 
 from __future__ import annotations
@@ -16,6 +21,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from playground.errors import ConfigError
+
+USER_TEXT = "\ue000playground-user-text\ue000"  # stands for the typed text while a template renders
+
+
+def encode_text(tokenizer: Any, text: str, add_special_tokens: bool = False) -> list[int]:
+    """Token ids of typed ``text``: special-token strings in it are split like any text."""
+    return list(tokenizer(text, add_special_tokens=add_special_tokens, split_special_tokens=True)["input_ids"])
 
 
 class PromptStyle:
@@ -29,9 +41,8 @@ class PromptStyle:
         raise NotImplementedError
 
     def encode(self, tokenizer: Any, instruction: str, input_text: str = "") -> list[int]:
-        """Token ids of the rendered prompt."""
-        text = self.render(tokenizer, instruction, input_text)
-        return list(tokenizer(text, add_special_tokens=self.add_special_tokens)["input_ids"])
+        """Token ids of the rendered prompt; the typed text is never read as special tokens."""
+        return encode_text(tokenizer, self.render(tokenizer, instruction, input_text), self.add_special_tokens)
 
 
 class Plain(PromptStyle):
@@ -50,12 +61,38 @@ class Chat(PromptStyle):
     add_special_tokens = False  # the template writes its own special tokens
 
     def render(self, tokenizer: Any, instruction: str, input_text: str = "") -> str:
+        return self._template(tokenizer).replace(USER_TEXT, self._content(instruction, input_text))
+
+    def encode(self, tokenizer: Any, instruction: str, input_text: str = "") -> list[int]:
+        """The template's parts keep their special tokens; the typed text is tokenized as text.
+
+        The ids are those of the whole rendered string, except that whitespace at the very
+        start or end of the typed text is not merged with the template's next to it (same
+        characters, another split).
+        """
+        before, after = self._template(tokenizer).split(USER_TEXT)
+        template = {"add_special_tokens": False}
+        return (
+            list(tokenizer(before, **template)["input_ids"])
+            + encode_text(tokenizer, self._content(instruction, input_text))
+            + list(tokenizer(after, **template)["input_ids"])
+        )
+
+    @staticmethod
+    def _content(instruction: str, input_text: str) -> str:
+        return f"{instruction}\n\n{input_text}" if input_text else instruction
+
+    @staticmethod
+    def _template(tokenizer: Any) -> str:
+        """The chat template rendered around a placeholder that stands for the user's turn."""
         if not getattr(tokenizer, "chat_template", None):
             raise ConfigError("prompt_style: 'chat' needs a tokenizer with a chat template")
-        content = f"{instruction}\n\n{input_text}" if input_text else instruction
-        return tokenizer.apply_chat_template(
-            [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
+        rendered = tokenizer.apply_chat_template(
+            [{"role": "user", "content": USER_TEXT}], tokenize=False, add_generation_prompt=True
         )
+        if rendered.count(USER_TEXT) != 1:
+            raise ConfigError("prompt_style: the chat template must write the user's turn exactly once")
+        return rendered
 
 
 class Alpaca(PromptStyle):

@@ -19,6 +19,20 @@ MAX_STOP_CHARS = 64
 MAX_SEED = 2**63 - 1
 
 
+def check_text(name: str, value: Any) -> str:
+    """``value`` if it is a string of valid Unicode, else SettingsError naming ``name``.
+
+    JSON can carry lone surrogates (``"\\ud800"``), which no tokenizer can encode.
+    """
+    if not isinstance(value, str):
+        raise SettingsError(Message("not_a_string", field=name, type=type(value).__name__))
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SettingsError(Message("bad_unicode", field=name, position=exc.start)) from None
+    return value
+
+
 def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SettingsError(Message("not_a_number", field=name, type=type(value).__name__, value=value))
@@ -87,8 +101,7 @@ class GenerationSettings:
         if len(stop) > MAX_STOP_STRINGS:
             raise SettingsError(Message("too_many_stops", field="stop", limit=MAX_STOP_STRINGS, count=len(stop)))
         for i, s in enumerate(stop):
-            if not isinstance(s, str):
-                raise SettingsError(Message("not_a_string", field=f"stop[{i}]", type=type(s).__name__))
+            check_text(f"stop[{i}]", s)
             if s == "":
                 raise SettingsError(Message("empty", field=f"stop[{i}]"))
             if len(s) > MAX_STOP_CHARS:

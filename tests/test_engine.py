@@ -232,3 +232,11 @@ def test_adapter_prompt_style_overrides_its_base(tiny_hub):
     with_style = engine.encode(loaded, "Say hi.", use_prompt_style=True, adapter="style-a")
     assert loaded.tokenizer.decode(with_style).endswith("### Instruction:\nSay hi.\n\n### Response:\n")
     assert engine.encode(loaded, "Say hi.", use_prompt_style=True) == loaded.tokenizer("Say hi.")["input_ids"]
+
+
+def test_a_typed_special_token_is_read_as_its_characters(engine):
+    stream = engine.stream("tiny", "The end <|endoftext|>", {"max_new_tokens": 3})
+    stream.text()
+    tokenizer = engine.cache.get("tiny").tokenizer
+    literal = tokenizer("The end <|endoftext|>", split_special_tokens=True)["input_ids"]
+    assert stream.result.prompt_tokens == len(literal) > len(tokenizer("The end <|endoftext|>")["input_ids"])

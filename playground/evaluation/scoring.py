@@ -15,6 +15,8 @@ import torch
 
 from playground.evaluation.metrics import load_metric
 from playground.messages import Message
+from playground.prompts import encode_text
+from playground.settings import check_text
 from playground.training.examples import Example, batches, collate
 
 
@@ -81,9 +83,9 @@ def text_examples(tokenizer: Any, text: str, window: int = 256, max_windows: int
 
     Raises ValueError when the text has fewer than two tokens (nothing to predict).
     """
-    if not isinstance(text, str) or not text.strip():
+    if not check_text("text", text).strip():
         raise ValueError(Message("empty", field="text"))
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"][: window * max_windows]
+    ids = encode_text(tokenizer, text)[: window * max_windows]
     if len(ids) < 2:
         raise ValueError(Message("text_too_short", field="text"))
     chunks = [ids[i : i + window] for i in range(0, len(ids), window)]

@@ -8,10 +8,12 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.errors import PlaygroundError
+from playground.errors import PlaygroundError, UnknownModelError
 from playground.evaluation.compare import score
 from playground.evaluation.scoring import text_examples
-from playground.messages import localize
+from playground.messages import Message, localize
+from playground.registry import ModelSpec
+from playground.ui.checked import core_checked
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
@@ -30,6 +32,22 @@ def candidates(engine: Engine) -> list[tuple[str, str]]:
     return out
 
 
+def parse_choice(engine: Engine, choice: object, field: str) -> tuple[ModelSpec, str | None]:
+    """The model and adapter of a menu value ("model" or "model + adapter"); errors name ``field``."""
+    if not isinstance(choice, str):
+        raise UnknownModelError(Message("not_a_string", field=field, type=type(choice).__name__))
+    model, _, adapter = choice.partition(SEPARATOR)
+    if model not in engine.registry.models:
+        known = ", ".join(value for _, value in candidates(engine))
+        raise UnknownModelError(Message("unknown_model", field=field, name=choice, known=known))
+    if adapter:
+        spec = engine.registry.adapters.get(adapter)
+        if spec is None or spec.base != model:
+            known = ", ".join(value for _, value in candidates(engine))
+            raise UnknownModelError(Message("unknown_model", field=field, name=choice, known=known))
+    return engine.registry.model(model), adapter or None
+
+
 def heldout_texts() -> dict[str, str]:
     """The built-in held-out texts, by file name."""
     return {p.stem: p.read_text(encoding="utf-8") for p in sorted(HELDOUT_DIR.glob("*.txt"))}
@@ -46,8 +64,10 @@ def build_compare_tab(engine: Engine) -> None:
     texts = heldout_texts()
     first_adapter = next((v for _, v in choices if SEPARATOR in v), choices[-1][1])
     with gr.Row():
-        first = gr.Dropdown(choices=choices, value=first_adapter.split(SEPARATOR)[0], label=I18N("model_a"))
-        second = gr.Dropdown(choices=choices, value=first_adapter, label=I18N("model_b"))
+        first = core_checked(
+            gr.Dropdown(choices=choices, value=first_adapter.split(SEPARATOR)[0], label=I18N("model_a"))
+        )
+        second = core_checked(gr.Dropdown(choices=choices, value=first_adapter, label=I18N("model_b")))
     builtin = gr.Dropdown(choices=list(texts), value=next(iter(texts), None), label=I18N("builtin_text"))
     text = gr.Textbox(
         value=next(iter(texts.values()), ""), lines=8, label=I18N("text_to_score"), elem_id="compare-text"
@@ -63,26 +83,23 @@ def build_compare_tab(engine: Engine) -> None:
 
     @on_gpu()
     def evaluate(
-        a: str,
-        b: str,
-        body: str,
+        model_a: str,
+        model_b: str,
+        text: str,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> dict[str, Any]:
         lang = request_language(request)
         rows = []
         try:
-            pairs = []
-            for choice in (a, b):  # check both before scoring either
-                model, _, adapter = choice.partition(SEPARATOR) if isinstance(choice, str) else (choice, "", "")
-                spec = engine.registry.model(model)
-                if adapter:
-                    engine.registry.adapter(adapter, base=model)
-                pairs.append((choice, spec, adapter or None))
+            pairs = [
+                (choice, *parse_choice(engine, choice, field))
+                for field, choice in (("model_a", model_a), ("model_b", model_b))
+            ]
             for choice, spec, adapter in pairs:
                 loaded = engine.cache.get(spec.name, progress=load_progress(progress, lang))
                 window = min(WINDOW, spec.context_length)
-                examples = text_examples(loaded.tokenizer, body, window=window, max_windows=MAX_WINDOWS)
+                examples = text_examples(loaded.tokenizer, text, window=window, max_windows=MAX_WINDOWS)
                 r = score(loaded, adapter, examples, batch_size=4)
                 licence = spec.license
                 if adapter:

@@ -8,13 +8,14 @@ from typing import Any
 import gradio as gr
 
 from playground.messages import Message
-from playground.settings import GenerationSettings
+from playground.settings import GenerationSettings, check_text
+from playground.ui.checked import core_checked
 from playground.ui.i18n import I18N
 
 
 def parse_stop_strings(text: str) -> list[str]:
     """One stop string per line; ``\\n`` and ``\\t`` stand for a newline and a tab."""
-    lines = [line for line in (text or "").splitlines() if line != ""]
+    lines = [line for line in check_text("stop", text or "").splitlines() if line != ""]
     return [line.replace("\\n", "\n").replace("\\t", "\t") for line in lines]
 
 
@@ -63,17 +64,21 @@ class SettingsControls:
 def settings_controls(defaults: GenerationSettings, cap: int, prefix: str, *, stop_lines: int = 2) -> SettingsControls:
     """Create the settings components in the current layout, filled with ``defaults``."""
     return SettingsControls(
-        temperature=gr.Slider(
-            0, 2, value=defaults.temperature, step=0.05, label=I18N("temperature"), elem_id=f"{prefix}-temperature"
+        temperature=core_checked(
+            gr.Slider(
+                0, 2, value=defaults.temperature, step=0.05, label=I18N("temperature"), elem_id=f"{prefix}-temperature"
+            )
         ),
-        top_p=gr.Slider(0.01, 1, value=defaults.top_p, step=0.01, label=I18N("top_p")),
-        top_k=gr.Slider(0, 200, value=defaults.top_k, step=1, label=I18N("top_k")),
-        max_new_tokens=gr.Slider(1, cap, value=min(defaults.max_new_tokens, cap), step=1, label=I18N("max_new_tokens")),
-        repetition_penalty=gr.Slider(
-            0.5, 2, value=defaults.repetition_penalty, step=0.05, label=I18N("repetition_penalty")
+        top_p=core_checked(gr.Slider(0.01, 1, value=defaults.top_p, step=0.01, label=I18N("top_p"))),
+        top_k=core_checked(gr.Slider(0, 200, value=defaults.top_k, step=1, label=I18N("top_k"))),
+        max_new_tokens=core_checked(
+            gr.Slider(1, cap, value=min(defaults.max_new_tokens, cap), step=1, label=I18N("max_new_tokens"))
         ),
-        no_repeat_ngram_size=gr.Slider(
-            0, 8, value=defaults.no_repeat_ngram_size, step=1, label=I18N("no_repeat_ngram_size")
+        repetition_penalty=core_checked(
+            gr.Slider(0.5, 2, value=defaults.repetition_penalty, step=0.05, label=I18N("repetition_penalty"))
+        ),
+        no_repeat_ngram_size=core_checked(
+            gr.Slider(0, 8, value=defaults.no_repeat_ngram_size, step=1, label=I18N("no_repeat_ngram_size"))
         ),
         stop=gr.Textbox(value=stop_text(defaults.stop), lines=stop_lines, label=I18N("stop_strings")),
         seed=gr.Textbox(

@@ -14,14 +14,7 @@ from playground.ui.details import describe
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
-
-NO_ADAPTER = "(base)"  # dropdown value for "no adapter"; registry names cannot contain parentheses
-
-
-def adapter_choices(engine: Engine, model: str) -> list[tuple[str, str]]:
-    """Dropdown choices: the base alone, then each registered adapter of ``model``."""
-    adapters = engine.registry.adapters_of(model)
-    return [(I18N("no_adapter"), NO_ADAPTER)] + [(f"{a.label} ({a.language})", a.name) for a in adapters]
+from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
 
 
 def build_generate_tab(engine: Engine) -> None:
@@ -29,15 +22,12 @@ def build_generate_tab(engine: Engine) -> None:
     registry = engine.registry
     default = registry.model(registry.default_model)
     d = default.generation
-    choices = [(spec.label, spec.name) for spec in registry.models.values()]
 
     with gr.Row():
         with gr.Column(scale=3):
             with gr.Row():
-                model = gr.Dropdown(choices=choices, value=default.name, label=I18N("model"))
-                adapter = gr.Dropdown(
-                    choices=adapter_choices(engine, default.name), value=NO_ADAPTER, label=I18N("adapter")
-                )
+                model = model_menu(engine)
+                adapter = adapter_menu(engine)
             prompt = gr.Textbox(label=I18N("prompt"), lines=4, value="What is the capital of France?", elem_id="prompt")
             use_style = gr.Checkbox(
                 value=default.prompt_style != "plain",
@@ -52,6 +42,8 @@ def build_generate_tab(engine: Engine) -> None:
     details = gr.Markdown(elem_id="details")
 
     def on_model_change(name: str) -> tuple[Any, ...]:
+        if name not in registry.models:
+            return (gr.update(),) * 8
         spec = registry.model(name)
         g = spec.generation
         return (
@@ -73,37 +65,42 @@ def build_generate_tab(engine: Engine) -> None:
     )
 
     def on_adapter_change(model_name: str, adapter_name: str) -> Any:
-        style = engine.prompt_style(model_name, None if adapter_name == NO_ADAPTER else adapter_name)
+        try:
+            style = engine.prompt_style(model_name, chosen_adapter(adapter_name))
+        except PlaygroundError:  # a name the menus do not offer: the next request says which
+            return gr.update()
         return gr.update(value=style != "plain")
 
     adapter.change(on_adapter_change, inputs=[model, adapter], outputs=use_style, api_name=False)
 
     @on_gpu()
     def run(
-        model_name: str,
-        adapter_name: str,
-        text: str,
-        wrap: bool,
-        temp: float,
-        p: float,
-        k: float,
-        n: float,
-        rep: float,
-        ngram: float,
-        stops: str,
-        seed_value: str | None,
+        model: str,
+        adapter: str,
+        prompt: str,
+        use_prompt_style: bool,
+        temperature: float,
+        top_p: float,
+        top_k: float,
+        max_new_tokens: float,
+        repetition_penalty: float,
+        no_repeat_ngram_size: float,
+        stop: str,
+        seed: str | None,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str]]:
         lang = request_language(request)
         try:
-            settings = settings_from(temp, p, k, n, rep, ngram, stops, seed_value)
+            settings = settings_from(
+                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
+            )
             stream = engine.stream(
-                model_name,
-                text,
+                model,
+                prompt,
                 settings,
-                adapter=None if adapter_name in (NO_ADAPTER, "", None) else adapter_name,
-                use_prompt_style=bool(wrap),
+                adapter=chosen_adapter(adapter),
+                use_prompt_style=use_prompt_style,
                 progress=load_progress(progress, lang),
             )
             shown = ""

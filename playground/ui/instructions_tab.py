@@ -13,6 +13,7 @@ from playground.ui.controls import settings_controls, settings_from
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
+from playground.ui.menus import task_adapter_menu
 from playground.ui.pair import stream_pair
 
 INSTRUCTIONS = [
@@ -25,14 +26,8 @@ INSTRUCTIONS = [
 
 def build_instructions_tab(engine: Engine) -> None:
     """Add the Instructions tab (shown only when the registry has an instruction adapter)."""
-    adapters = [a for a in engine.registry.adapters.values() if a.task == "instructions"]
     gr.Markdown(I18N("instructions_intro"))
-    adapter = gr.Dropdown(
-        choices=[(f"{a.label} ({a.base})", a.name) for a in adapters],
-        value=adapters[0].name,
-        label=I18N("instructions_adapter"),
-        elem_id="instructions-adapter",
-    )
+    adapter = task_adapter_menu(engine, "instructions", "instructions_adapter", "instructions-adapter")
     instruction = gr.Textbox(value=INSTRUCTIONS[0][0], label=I18N("instruction"), elem_id="instructions-text")
     instruction_input = gr.Textbox(value="", label=I18N("instruction_input"), elem_id="instructions-input")
     ready = gr.Dropdown(
@@ -62,28 +57,30 @@ def build_instructions_tab(engine: Engine) -> None:
 
     @on_gpu()
     def run_instructions(
-        adapter_name: str, text: str, extra: str, temp: float, p: float, k: float, n: float, rep: float,
-        ngram: float, stops: str, seed_value: str | None, request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+        adapter: str, prompt: str, prompt_input: str, temperature: float, top_p: float, top_k: float,
+        max_new_tokens: float, repetition_penalty: float, no_repeat_ngram_size: float, stop: str, seed: str | None,
+        request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str, str, str, str, str]]:  # fmt: skip
         lang = request_language(request)
         try:
-            spec = engine.registry.adapter(adapter_name)
-            settings = settings_from(temp, p, k, n, rep, ngram, stops, seed_value)
+            spec = engine.registry.adapter(adapter)
+            settings = settings_from(
+                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
+            )
             pair = stream_pair(
                 engine,
                 spec.base,
                 spec.name,
-                text,
+                prompt,
                 settings,
                 use_prompt_style=True,
-                prompt_input=extra,
+                prompt_input=prompt_input,
                 lang=lang,
                 progress=load_progress(progress, lang),
             )
             prompts = (
-                engine.render(spec.base, text, None, extra),
-                engine.render(spec.base, text, spec.name, extra),
+                engine.render(spec.base, prompt, None, prompt_input),
+                engine.render(spec.base, prompt, spec.name, prompt_input),
             )
             for frame in pair:
                 yield (*frame, *prompts)

@@ -18,16 +18,18 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.fewshot import FewShotSetup
 from playground.inspection import next_token_distribution, prompt_tokens
+from playground.messages import Message
 from playground.presets import Preset, load_presets
 from playground.settings import GenerationSettings
 from playground.share import SharedSetup
 from playground.side_by_side import interleave
-from playground.ui.controls import parse_seed, parse_stop_strings, settings_controls, settings_from, stop_text
+from playground.ui.checked import core_checked
+from playground.ui.controls import settings_controls, settings_from, stop_text
 from playground.ui.details import describe_panes
 from playground.ui.feedback import load_progress, user_error
-from playground.ui.generate_tab import NO_ADAPTER, adapter_choices
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
+from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
 
 
 def preset_rows(preset: Preset) -> list[list[str]]:
@@ -54,34 +56,31 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     registry = engine.registry
     presets = load_presets()
     first = next(iter(presets.values()))
-    default = registry.model(registry.default_model)
-    models = [(spec.label, spec.name) for spec in registry.models.values()]
 
     with gr.Row():
-        preset = gr.Dropdown(
-            choices=[(f"{p.title} ({p.language})", p.id) for p in presets.values()],
-            value=first.id,
-            label=I18N("preset"),
-            elem_id="lab-preset",
+        preset = core_checked(
+            gr.Dropdown(
+                choices=[(f"{p.title} ({p.language})", p.id) for p in presets.values()],
+                value=first.id,
+                label=I18N("preset"),
+                elem_id="lab-preset",
+            )
         )
-        model = gr.Dropdown(choices=models, value=default.name, label=I18N("model"), elem_id="lab-model")
-        adapter = gr.Dropdown(
-            choices=adapter_choices(engine, default.name),
-            value=NO_ADAPTER,
-            label=I18N("adapter"),
-            elem_id="lab-adapter",
-        )
+        model = model_menu(engine, elem_id="lab-model")
+        adapter = adapter_menu(engine, elem_id="lab-adapter")
     with gr.Row():
         with gr.Column(scale=3):
             task = gr.Textbox(value=first.task, label=I18N("task"), elem_id="lab-task")
-            examples = gr.Dataframe(
-                value=preset_rows(first),
-                headers=["input", "output"],
-                column_count=2,
-                type="array",
-                interactive=True,
-                label=I18N("examples"),
-                elem_id="lab-examples",
+            examples = core_checked(
+                gr.Dataframe(
+                    value=preset_rows(first),
+                    headers=["input", "output"],
+                    column_count=2,
+                    type="array",
+                    interactive=True,
+                    label=I18N("examples"),
+                    elem_id="lab-examples",
+                )
             )
             with gr.Row():
                 row = gr.Number(value=1, precision=0, minimum=1, label=I18N("move_row"), scale=1)
@@ -149,36 +148,24 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
 
     @on_gpu()
     def run_lab(
-        model_name: str,
-        adapter_name: str,
-        task_text: str,
-        rows: list[list[str]],
-        query_text: str,
-        sep: str,
-        temp: float,
-        p: float,
-        k: float,
-        n: float,
-        rep: float,
-        ngram: float,
-        stops: str,
-        seed_value: str | None,
-        request: gr.Request,
+        model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
+        temperature: float, top_p: float, top_k: float, max_new_tokens: float, repetition_penalty: float,
+        no_repeat_ngram_size: float, stop: str, seed: str | None, request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-    ) -> Iterator[tuple[str, str, str, str]]:
+    ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
         lang = request_language(request)
-        adapter_arg = None if adapter_name in (NO_ADAPTER, "", None) else adapter_name
         names = [tr("zero_shot", lang), tr("one_shot", lang), tr("few_shot", lang)]
         try:
-            setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
-            settings = settings_from(temp, p, k, n, rep, ngram, stops, seed_value)
-            if settings["seed"] is None and isinstance(temp, (int, float)) and temp > 0:
-                settings["seed"] = secrets.randbits(31)  # one seed for the three panes
-            counts = [0, 1, len(setup.examples)]
+            setup = FewShotSetup.from_rows(task, examples, query, separator)
+            settings = settings_from(
+                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
+            )
+            if settings["seed"] is None:
+                settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
             shown = load_progress(progress, lang)
             streams = [
-                engine.stream(model_name, setup.prompt(c), settings, adapter=adapter_arg, progress=shown)
-                for c in counts
+                engine.stream(model, setup.prompt(c), settings, adapter=chosen_adapter(adapter), progress=shown)
+                for c in (0, 1, len(setup.examples))
             ]
             results = [s.result for s in streams]
             texts = ["", "", ""]
@@ -189,23 +176,25 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         yield texts[0], texts[1], texts[2], describe_panes(results, names, lang=lang)
 
     def inspect_prompt(
-        model_name: str, adapter_name: str, task_text: str, rows: list[list[str]], query_text: str, sep: str,
-        temp: float, p: float, k: float, rep: float, ngram: float, request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+        model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
+        temperature: float, top_p: float, top_k: float, repetition_penalty: float, no_repeat_ngram_size: float,
+        request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[str, list[tuple[str, str]], dict[str, float], dict[str, float]]:  # fmt: skip
         lang = request_language(request)
-        adapter_arg = None if adapter_name in (NO_ADAPTER, "", None) else adapter_name
         try:
-            setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
-            values = {"temperature": temp, "top_p": p, "top_k": k, "repetition_penalty": rep}
-            settings = engine.settings_for(model_name, {**values, "no_repeat_ngram_size": ngram})
-            if adapter_arg is not None:
-                engine.registry.adapter(adapter_arg, base=model_name)
-            loaded = engine.cache.get(model_name, progress=load_progress(progress, lang))
+            setup = FewShotSetup.from_rows(task, examples, query, separator)
+            settings = engine.settings_for(
+                model,
+                {"temperature": temperature, "top_p": top_p, "top_k": top_k,
+                 "repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size},
+            )  # fmt: skip
+            if chosen_adapter(adapter) is not None:
+                engine.registry.adapter(adapter, base=model)
+            loaded = engine.cache.get(model, progress=load_progress(progress, lang))
             text = setup.prompt()
             ids = engine.encode(loaded, text, use_prompt_style=False)
             pieces = [(_label(t.piece), str(t.id)) for t in prompt_tokens(loaded.tokenizer, ids)]
-            dist = next_token_distribution(loaded, ids, settings, adapter=adapter_arg, top=10)
+            dist = next_token_distribution(loaded, ids, settings, adapter=chosen_adapter(adapter), top=10)
         except (PlaygroundError, ValueError) as exc:
             raise user_error(exc, lang) from None
         return (
@@ -234,33 +223,40 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         link = gr.Textbox(label=I18N("share_link"), interactive=False, buttons=["copy"], elem_id="lab-link", scale=4)
 
     def share_setup(
-        preset_id: str, model_name: str, adapter_name: str, task_text: str, rows: list[list[str]], query_text: str,
-        sep: str, temp: float, p: float, k: float, n: float, rep: float, ngram: float, stops: str,
-        seed_value: str | None, request: gr.Request,
+        preset: str, model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
+        temperature: float, top_p: float, top_k: float, max_new_tokens: float, repetition_penalty: float,
+        no_repeat_ngram_size: float, stop: str, seed: str | None, request: gr.Request,
     ) -> str:  # fmt: skip
         lang = request_language(request)
         try:
-            setup = FewShotSetup.from_rows(task_text, rows, query_text, sep)
-            seed_number = parse_seed(seed_value)
-            values = {"temperature": temp, "top_p": p, "top_k": k, "max_new_tokens": n, "repetition_penalty": rep}
-            checked = engine.settings_for(model_name, {**values, "no_repeat_ngram_size": ngram, "seed": seed_number})
+            if preset not in presets:
+                raise ValueError(Message("link_unknown_preset", field="preset", value=preset))
+            engine.registry.model(model)
+            if chosen_adapter(adapter) is not None:
+                engine.registry.adapter(adapter, base=model)
+            setup = FewShotSetup.from_rows(task, examples, query, separator)
+            values = settings_from(
+                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
+            )
+            checked = engine.settings_for(model, values)
         except (PlaygroundError, ValueError) as exc:
             raise user_error(exc, lang) from None
-        settings: dict[str, Any] = {key: getattr(checked, key) for key in values}
+        keys = ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty")
+        settings: dict[str, Any] = {key: getattr(checked, key) for key in keys}
         if checked.no_repeat_ngram_size:
             settings["no_repeat_ngram_size"] = checked.no_repeat_ngram_size
-        if seed_number is not None:
-            settings["seed"] = seed_number
+        if checked.seed is not None:
+            settings["seed"] = checked.seed
         shared = SharedSetup(
             tab="lab",
-            model=model_name,
-            adapter=None if adapter_name in (NO_ADAPTER, "", None) else adapter_name,
-            preset=preset_id,
+            model=model,
+            adapter=chosen_adapter(adapter),
+            preset=preset,
             task=setup.task,
             examples=[(e.input, e.output) for e in setup.examples],
             query=setup.query,
-            separator=sep,
-            stop=parse_stop_strings(stops),
+            separator=separator,
+            stop=list(checked.stop),
             settings=settings,
         )
         return "?" + shared.to_query()

@@ -11,9 +11,9 @@ from playground.presets import load_presets
 from playground.share import TABS, from_query
 from playground.ui.controls import stop_text
 from playground.ui.feedback import warn
-from playground.ui.generate_tab import NO_ADAPTER, adapter_choices
 from playground.ui.i18n import I18N, request_language
 from playground.ui.lab_tab import example_table, preset_rows
+from playground.ui.menus import NO_ADAPTER, adapter_choices
 from playground.ui.page import PAGE_JS
 
 LAB_FIELDS = (

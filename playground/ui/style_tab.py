@@ -13,6 +13,7 @@ from playground.ui.controls import settings_controls, settings_from
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
+from playground.ui.menus import task_adapter_menu
 from playground.ui.pair import stream_pair
 
 OPENINGS = [
@@ -25,15 +26,9 @@ OPENINGS = [
 
 def build_style_tab(engine: Engine) -> None:
     """Add the Style tab (shown only when the registry has a style adapter)."""
-    adapters = [a for a in engine.registry.adapters.values() if a.task == "style"]
     gr.Markdown(I18N("style_intro"))
     with gr.Row():
-        adapter = gr.Dropdown(
-            choices=[(f"{a.label} ({a.base})", a.name) for a in adapters],
-            value=adapters[0].name,
-            label=I18N("style_adapter"),
-            elem_id="style-adapter",
-        )
+        adapter = task_adapter_menu(engine, "style", "style_adapter", "style-adapter")
         examples = gr.Dropdown(choices=OPENINGS, value=OPENINGS[0], label=I18N("openings"))
     opening = gr.Textbox(value=OPENINGS[0], label=I18N("opening"), lines=2, elem_id="style-opening")
     with gr.Accordion(I18N("settings"), open=False):
@@ -62,16 +57,18 @@ def build_style_tab(engine: Engine) -> None:
 
     @on_gpu()
     def run_style(
-        adapter_name: str, text: str, temp: float, p: float, k: float, n: float, rep: float, ngram: float,
-        stops: str, seed_value: str | None, request: gr.Request,
+        adapter: str, prompt: str, temperature: float, top_p: float, top_k: float, max_new_tokens: float,
+        repetition_penalty: float, no_repeat_ngram_size: float, stop: str, seed: str | None, request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
         lang = request_language(request)
         try:
-            spec = engine.registry.adapter(adapter_name)
-            settings = settings_from(temp, p, k, n, rep, ngram, stops, seed_value)
+            spec = engine.registry.adapter(adapter)
+            settings = settings_from(
+                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
+            )
             yield from stream_pair(
-                engine, spec.base, spec.name, text, settings, use_prompt_style=False, lang=lang,
+                engine, spec.base, spec.name, prompt, settings, use_prompt_style=False, lang=lang,
                 progress=load_progress(progress, lang),
             )  # fmt: skip
         except (PlaygroundError, ValueError) as exc:
