@@ -120,7 +120,17 @@ class HostileApp:
     log: Path
     markers: Path  # every payload of every hostile folder would create something here
     registry: dict  # the registry the app runs on
-    max_new_tokens: int  # enough new tokens for one whole copy of the scripted text
+    cycle: int  # tokens in one copy of the scripted text
+
+    @property
+    def max_new_tokens(self) -> int:
+        """Enough new tokens for one whole copy of the scripted text, whatever the prompt."""
+        return 2 * self.cycle - 1
+
+    @property
+    def aligned_prompt(self) -> str:
+        """A prompt after which ``cycle`` new tokens are exactly ``" " + HOSTILE_TEXT``."""
+        return tiny_models.scripted_prompt(self.cycle)
 
 
 @pytest.fixture(scope="session")
@@ -157,7 +167,7 @@ def hostile_app(hf_home, tmp_path_factory) -> Iterator[HostileApp]:
             "repo_id": tiny_models.SCRIPTED_REPO,
             "revision": sha,
             "context_length": tiny_models.SCRIPTED_CONTEXT,
-            "generation": {"temperature": 0.0, "max_new_tokens": 2 * cycle, "repetition_penalty": 1.0},
+            "generation": {"temperature": 0.0, "max_new_tokens": cycle, "repetition_penalty": 1.0},
         }
     ]
     for case_name, case in hostile.MODEL_CASES.items():
@@ -176,4 +186,4 @@ def hostile_app(hf_home, tmp_path_factory) -> Iterator[HostileApp]:
         "adapters": adapters,
     }
     with launch_app(registry, tmp_path_factory) as (url, log):
-        yield HostileApp(url=url, log=log, markers=markers, registry=registry, max_new_tokens=2 * cycle)
+        yield HostileApp(url=url, log=log, markers=markers, registry=registry, cycle=cycle)

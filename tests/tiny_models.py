@@ -71,7 +71,8 @@ def scripted_gpt2(cycle: list[int], n_positions: int = SCRIPTED_CONTEXT) -> Any:
     or top-p, and repetition penalties) write the same text.
 
     A prompt of ``L`` tokens gets ``cycle`` from phase ``L - 1`` on: ``2 * len(cycle) - 1`` new
-    tokens hold one whole, unrotated copy of it.
+    tokens hold one whole, unrotated copy of it, whatever the prompt; after the prompt
+    :func:`scripted_prompt` the first ``len(cycle)`` new tokens are exactly ``cycle``.
     """
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -93,6 +94,11 @@ def scripted_gpt2(cycle: list[int], n_positions: int = SCRIPTED_CONTEXT) -> Any:
         for k, token in enumerate(cycle):
             model.lm_head.weight[token, k] = SCRIPTED_LOGIT / hot
     return model
+
+
+def scripted_prompt(cycle_length: int) -> str:
+    """A prompt of ``cycle_length + 1`` GPT-2 tokens ("a a a ..."): a scripted model starts its cycle right after it."""
+    return "a" + " a" * cycle_length
 
 
 def fake_sha(text: str) -> str:
