@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -128,9 +129,37 @@ class Case:
     message: str  # a regular expression the error message must match
 
 
-def _pickle_only_model(folder: Path, markers: Path) -> None:
-    (folder / "model.safetensors").unlink()
-    write_pickle_bomb(folder / "pytorch_model.bin", markers / "model-bin")
+def _json_case(file: str, message: str, **changes: Any) -> Case:
+    """A case that only sets ``changes`` in the JSON file ``file`` of the folder."""
+    return Case(lambda folder, markers: edit_json(folder / file, **changes), message)
+
+
+def _weight_cases(weights: str, pickle_name: str) -> dict[str, Case]:
+    """The cases on a folder's weights file ``weights`` (a model's or an adapter's).
+
+    Pickle weights (``pickle_name``) instead of it; a bare pickle or a ``torch.save`` archive
+    under its name; the file cut in half.
+    """
+    name = re.escape(weights)
+
+    def pickle_only(folder: Path, markers: Path) -> None:
+        (folder / weights).unlink()
+        write_pickle_bomb(folder / pickle_name, markers / f"{pickle_name}-only")
+
+    return {
+        "pickle-weights-only": Case(pickle_only, rf"only pickle weights \({re.escape(pickle_name)}\)"),
+        "pickle-named-safetensors": Case(
+            lambda f, m: write_pickle_bomb(f / weights, m / f"{weights}-bare-pickle", zip_archive=False),
+            rf"{name} is not a valid safetensors file \(it looks like a pickle",
+        ),
+        "torch-archive-named-safetensors": Case(
+            lambda f, m: write_pickle_bomb(f / weights, m / f"{weights}-torch-archive"),
+            rf"{name} is not a valid safetensors file \(it looks like a pickle or a torch\.save archive",
+        ),
+        "truncated-safetensors": Case(
+            lambda f, m: _truncate(f / weights), rf"{name} is not a valid safetensors file: "
+        ),
+    }
 
 
 def _remote_code_model(folder: Path, markers: Path) -> None:
@@ -141,7 +170,7 @@ def _remote_code_model(folder: Path, markers: Path) -> None:
 
 
 def _trust_remote_code_model(folder: Path, markers: Path) -> None:
-    write_evil_module(folder, "modeling_evil", markers / "modeling-evil", ("EvilForCausalLM",))
+    write_evil_module(folder, "modeling_evil", markers / "trusted-modeling-evil", ("EvilForCausalLM",))
     edit_json(folder / "config.json", trust_remote_code=True)
 
 
@@ -156,33 +185,25 @@ def _index_to_pickle(folder: Path, markers: Path) -> None:
 
 
 MODEL_CASES: dict[str, Case] = {
-    "pickle-weights-only": Case(_pickle_only_model, r"only pickle weights \(pytorch_model\.bin\)"),
+    **_weight_cases("model.safetensors", "pytorch_model.bin"),
     "auto-map-remote-code": Case(_remote_code_model, r"config\.json has auto_map \(remote code\)"),
     "trust-remote-code": Case(_trust_remote_code_model, r"config\.json asks for trust_remote_code"),
-    "hub-attention-kernel": Case(
-        lambda f, m: edit_json(f / "config.json", attn_implementation="kernels-community/evil-attention"),
+    "hub-attention-kernel": _json_case(
+        "config.json",
         r"config\.json attn_implementation='kernels-community/evil-attention' is not one of eager, sdpa",
+        attn_implementation="kernels-community/evil-attention",
     ),
-    "private-attention-key": Case(
-        lambda f, m: edit_json(f / "config.json", _attn_implementation="my_kernel"),
+    "private-attention-key": _json_case(
+        "config.json",
         r"config\.json _attn_implementation='my_kernel' is not one of eager, sdpa",
+        _attn_implementation="my_kernel",
     ),
-    "sub-config-attention": Case(
-        lambda f, m: edit_json(f / "config.json", text_config={"attn_implementation": "flash_attention_9"}),
+    "sub-config-attention": _json_case(
+        "config.json",
         r"config\.json text_config\.attn_implementation='flash_attention_9'",
+        text_config={"attn_implementation": "flash_attention_9"},
     ),
     "tokenizer-remote-code": Case(_remote_code_tokenizer, r"tokenizer_config\.json has auto_map \(remote code\)"),
-    "pickle-named-safetensors": Case(
-        lambda f, m: write_pickle_bomb(f / "model.safetensors", m / "fake-safetensors", zip_archive=False),
-        r"model\.safetensors is not a valid safetensors file \(it looks like a pickle",
-    ),
-    "torch-archive-named-safetensors": Case(
-        lambda f, m: write_pickle_bomb(f / "model.safetensors", m / "fake-safetensors-zip"),
-        r"model\.safetensors is not a valid safetensors file \(it looks like a pickle or a torch\.save archive",
-    ),
-    "truncated-safetensors": Case(
-        lambda f, m: _truncate(f / "model.safetensors"), r"model\.safetensors is not a valid safetensors file: "
-    ),
     "shard-index-names-a-pickle": Case(
         _index_to_pickle, r"model\.safetensors\.index\.json names 'pytorch_model\.bin', which is not a safetensors"
     ),
@@ -192,11 +213,6 @@ MODEL_CASES: dict[str, Case] = {
 }
 
 
-def _pickle_only_adapter(folder: Path, markers: Path) -> None:
-    (folder / "adapter_model.safetensors").unlink()
-    write_pickle_bomb(folder / "adapter_model.bin", markers / "adapter-bin")
-
-
 def _auto_mapping_adapter(folder: Path, markers: Path) -> None:
     write_evil_module(folder, "modeling_evil", markers / "adapter-modeling-evil", ("EvilModel",))
     auto_mapping = {"base_model_class": "EvilModel", "parent_library": "modeling_evil"}
@@ -204,28 +220,19 @@ def _auto_mapping_adapter(folder: Path, markers: Path) -> None:
 
 
 ADAPTER_CASES: dict[str, Case] = {
-    "pickle-weights-only": Case(_pickle_only_adapter, r"only pickle weights \(adapter_model\.bin\)"),
+    **_weight_cases("adapter_model.safetensors", "adapter_model.bin"),
     "auto-mapping": Case(_auto_mapping_adapter, r"adapter_config\.json sets auto_mapping \(imports classes\)"),
-    "unknown-key": Case(
-        lambda f, m: edit_json(f / "adapter_config.json", evil_hook="modeling_evil.run"),
-        r"adapter_config\.json has unexpected keys: evil_hook",
+    "unknown-key": _json_case(
+        "adapter_config.json", r"adapter_config\.json has unexpected keys: evil_hook", evil_hook="modeling_evil.run"
     ),
-    "other-base": Case(
-        lambda f, m: edit_json(f / "adapter_config.json", base_model_name_or_path="openai-community/gpt2"),
+    "other-base": _json_case(
+        "adapter_config.json",
         r"trained on base model 'openai-community/gpt2', but the registry attaches it to",
+        base_model_name_or_path="openai-community/gpt2",
     ),
-    "not-lora": Case(lambda f, m: edit_json(f / "adapter_config.json", peft_type="PROMPT_TUNING"), r"is not LORA"),
-    "pickle-named-safetensors": Case(
-        lambda f, m: write_pickle_bomb(f / "adapter_model.safetensors", m / "adapter-fake-safetensors"),
-        r"adapter_model\.safetensors is not a valid safetensors file \(it looks like a pickle",
-    ),
-    "truncated-safetensors": Case(
-        lambda f, m: _truncate(f / "adapter_model.safetensors"),
-        r"adapter_model\.safetensors is not a valid safetensors file: ",
-    ),
-    "markup-in-config": Case(
-        lambda f, m: edit_json(f / "adapter_config.json", base_model_name_or_path=MARKUP_BASE),
-        r"trained on base model '<img src=",
+    "not-lora": _json_case("adapter_config.json", r"is not LORA", peft_type="PROMPT_TUNING"),
+    "markup-in-config": _json_case(
+        "adapter_config.json", r"trained on base model '<img src=", base_model_name_or_path=MARKUP_BASE
     ),
 }
 
