@@ -2,7 +2,10 @@
 
 The loading policy: safetensors only (pickle files are never opened), no remote code,
 adapters only of the LoRA kind with a known set of config keys, and an adapter must have
-been trained on the base model the registry gives it. Every refusal raises
+been trained on the base model the registry gives it. Every ``.safetensors`` file is opened
+with the safetensors parser first (its header only: no tensor is read), so that a pickle
+under a safetensors name, or a truncated file, is refused here rather than failing deep in
+the loader. Every refusal raises
 :class:`~playground.errors.UnsafeArtifactError` (or its subclass
 :class:`~playground.errors.AdapterMismatchError`) with the reason.
 """
@@ -37,6 +40,8 @@ HUB_ADAPTER_PATTERNS = ["adapter_config.json", "adapter_model.safetensors", "REA
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 ALLOWED_ATTN = {None, "eager", "sdpa"}
+# How a pickle (protocols 2 to 5) or a torch.save zip archive begins; only used to word a refusal.
+_PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
 
 # Keys a LoRA adapter_config.json may hold (PEFT's LoraConfig and its parents, plus
 # bookkeeping keys PEFT writes). ``auto_mapping`` is refused unless null: it names classes
@@ -56,6 +61,28 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
+def check_safetensors_file(path: Path, what: str) -> None:
+    """Refuse a file that is not a well-formed safetensors file.
+
+    ``safe_open`` reads the header only and checks that it is JSON describing tensors that
+    lie inside the file: a pickle or a ``torch.save`` archive renamed ``*.safetensors``, an
+    empty or truncated file are refused with the parser's reason. Nothing is unpickled.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    if not path.is_file():
+        raise UnsafeArtifactError(f"{what}: {path.name} is not a regular file; refused")
+    try:
+        with safe_open(str(path), framework="pt"):
+            pass
+    except (SafetensorError, OSError) as exc:
+        with path.open("rb") as f:
+            head = f.read(4)
+        looks = " (it looks like a pickle or a torch.save archive)" if head.startswith(_PICKLE_MAGIC) else ""
+        reason = f"{path.name} is not a valid safetensors file{looks}: {exc}"
+        raise UnsafeArtifactError(f"{what}: {reason}; refused") from None
+
+
 def _require_safetensors(folder: Path, what: str, weight_glob: str) -> None:
     weights = sorted(folder.glob(weight_glob))
     if not weights:
@@ -65,27 +92,67 @@ def _require_safetensors(folder: Path, what: str, weight_glob: str) -> None:
                 f"{what}: only pickle weights ({', '.join(pickles)}) in {folder}; the playground loads safetensors only"
             )
         raise UnsafeArtifactError(f"{what}: no safetensors weights in {folder}")
+    for path in weights:
+        check_safetensors_file(path, what)
 
 
-def check_model_config(config: dict[str, Any], what: str) -> None:
-    """Refuse a model config that asks for remote code or an unknown attention kernel."""
-    if config.get("auto_map"):
-        raise UnsafeArtifactError(f"{what}: config.json has auto_map (remote code); refused")
-    if config.get("trust_remote_code"):
-        raise UnsafeArtifactError(f"{what}: config.json asks for trust_remote_code; refused")
-    for key in ("attn_implementation", "_attn_implementation"):
-        if config.get(key) not in ALLOWED_ATTN:
-            raise UnsafeArtifactError(
-                f"{what}: config.json {key}={config.get(key)!r} is not one of eager, sdpa; refused"
-            )
+def _check_shard_index(folder: Path, what: str) -> None:
+    """Refuse a shard index whose ``weight_map`` names anything but safetensors files of ``folder``.
+
+    transformers opens the files an index names, so an index pointing at ``pytorch_model.bin``
+    or at ``../elsewhere`` would get around the checks on the folder's own files.
+    """
+    for index in sorted(folder.glob("*.safetensors.index.json")):
+        weight_map = _read_json(index, what).get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise UnsafeArtifactError(f"{what}: {index.name} has no weight_map; refused")
+        for name in sorted({str(v) for v in weight_map.values()}):
+            if Path(name).name != name or not name.endswith(".safetensors") or not (folder / name).is_file():
+                raise UnsafeArtifactError(
+                    f"{what}: {index.name} names {name!r}, which is not a safetensors file of the folder; refused"
+                )
+
+
+def _sections(config: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """``config`` and every mapping nested in it (sub-configs such as ``text_config``), with their paths."""
+    found = [(prefix, config)]
+    for key, value in config.items():
+        if isinstance(value, dict):
+            found += _sections(value, f"{prefix}{key}.")
+    return found
+
+
+def check_model_config(config: dict[str, Any], what: str, name: str = "config.json") -> None:
+    """Refuse a model config that asks for remote code or an unknown attention kernel.
+
+    Sub-configs are checked too: transformers builds them with the same keys.
+    """
+    for where, section in _sections(config):
+        if section.get("auto_map"):
+            raise UnsafeArtifactError(f"{what}: {name} has {where}auto_map (remote code); refused")
+        if section.get("trust_remote_code"):
+            raise UnsafeArtifactError(f"{what}: {name} asks for {where}trust_remote_code; refused")
+        for key in ("attn_implementation", "_attn_implementation"):
+            if section.get(key) not in ALLOWED_ATTN:
+                raise UnsafeArtifactError(
+                    f"{what}: {name} {where}{key}={section.get(key)!r} is not one of eager, sdpa; refused"
+                )
 
 
 def check_model_folder(folder: Path, what: str) -> None:
-    """Check a transformers model folder: safetensors weights and a safe config.json."""
+    """Check a transformers model folder before anything in it is loaded.
+
+    ``config.json`` (and ``tokenizer_config.json``, if present) must not ask for remote
+    code; weights must be safetensors files that open as such; a shard index may only name
+    safetensors files of the folder.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise UnsafeArtifactError(f"{what}: {folder} is not a folder")
     check_model_config(_read_json(folder / "config.json", what), what)
+    if (folder / "tokenizer_config.json").exists():
+        check_model_config(_read_json(folder / "tokenizer_config.json", what), what, name="tokenizer_config.json")
+    _check_shard_index(folder, what)
     _require_safetensors(folder, what, "*.safetensors")
 
 
@@ -101,8 +168,8 @@ def allowed_adapter_keys() -> set[str]:
 def check_adapter_folder(folder: Path, what: str, expected_base: str) -> dict[str, Any]:
     """Check a PEFT adapter folder and return its config.
 
-    Refuses: a missing or non-safetensors weight file, a non-LoRA adapter, unknown keys,
-    a non-null ``auto_mapping``, and a ``base_model_name_or_path`` other than
+    Refuses: a missing, non-safetensors or malformed weight file, a non-LoRA adapter,
+    unknown keys, a non-null ``auto_mapping``, and a ``base_model_name_or_path`` other than
     ``expected_base``.
     """
     folder = Path(folder)

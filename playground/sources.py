@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playground.errors import ModelLoadError, PlaygroundError, UnsafeArtifactError
+from playground.errors import ModelLoadError, UnsafeArtifactError
 from playground.messages import Message
 from playground.registry import BundledFile, ModelSpec, Registry
 from playground.safety import HUB_MODEL_PATTERNS, check_model_folder
@@ -168,7 +168,9 @@ def load_base_model(
     """Load a base model from the first source that can provide it.
 
     Raises UnsafeArtifactError when a source was refused on safety grounds (no fallback
-    hides a hostile artifact), ModelLoadError when no source could provide the model.
+    hides a hostile artifact), ModelLoadError when no source could provide the model. Any
+    other error of a source (a malformed file can make transformers raise anything) counts
+    as that source failing, so the caller always gets one of these two.
     """
     device = device or target_device()
     attempts: list[tuple[str, Callable[[], LoadedWeights]]] = []
@@ -186,7 +188,7 @@ def load_base_model(
             loaded = attempt()
         except UnsafeArtifactError:
             raise
-        except (PlaygroundError, OSError, ValueError, ImportError) as exc:
+        except Exception as exc:  # a malformed artifact can make transformers raise anything
             log.info("%s: %s source failed: %s", spec.name, kind, exc)
             failures.append(f"{kind}: {type(exc).__name__}: {exc}".splitlines()[0])
             continue

