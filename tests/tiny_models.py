@@ -37,13 +37,17 @@ def gpt2_tokenizer() -> Any:
     return GPT2Tokenizer(vocab=vocab, merges=merges)
 
 
-def tiny_gpt2(seed: int) -> Any:
-    """A 2-layer GPT-2 with GPT-2's vocabulary and random weights fixed by ``seed``."""
+def tiny_gpt2(seed: int, positions: int = CONTEXT) -> Any:
+    """A 2-layer GPT-2 with GPT-2's vocabulary and random weights fixed by ``seed``.
+
+    ``positions`` is the size of its position table: a model whose registry entry claims a
+    longer context fails in the middle of a generation, once it passes that many tokens.
+    """
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
     config = GPT2Config(
-        n_layer=2, n_head=2, n_embd=32, n_positions=CONTEXT, vocab_size=50257, tie_word_embeddings=False
+        n_layer=2, n_head=2, n_embd=32, n_positions=positions, vocab_size=50257, tie_word_embeddings=False
     )
     model = GPT2LMHeadModel(config)
     # An untied, sharper output head: with random weights a tied head mostly repeats the
