@@ -219,7 +219,7 @@ class Batcher:
             request.id = self._next_id
             self._next_id += 1
             self._waiting.append(request)
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # not alive: e.g. in a forked process
                 self._thread = threading.Thread(
                     target=self._work, name=f"playground-batcher-{self.loaded.spec.name}", daemon=True
                 )
