@@ -278,7 +278,8 @@ class Batcher:
             with self._cond:
                 if self._thread is threading.current_thread():
                     self._thread = None
-                self._running = 0
+                if self._thread is None:  # no newer worker holds rows
+                    self._running = 0
                 self._cond.notify_all()
 
     def _admit(self, running: int) -> list[Request] | None:
