@@ -28,10 +28,12 @@ pace (:class:`~playground.engine.GenerationStream`).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -197,7 +199,9 @@ class Batcher:
         self._running = 0
         self._next_id = 0
         self._thread: threading.Thread | None = None
-        self._stopping = False
+        self._stopping = False  # exit once drained (the model left the cache)
+        self._aborting = False  # exit at the next step boundary, cancelling everything (interpreter exit)
+        atexit.register(_abort_at_exit, weakref.ref(self))
 
     # -- the callers' side -------------------------------------------------------
     def check_room(self) -> None:
@@ -227,10 +231,14 @@ class Batcher:
                 self.threads_started += 1
             self._cond.notify_all()
 
-    def stop(self) -> None:
-        """Let the worker finish the requests it has, then exit (the model left the cache)."""
+    def stop(self, drain: bool = True) -> None:
+        """Let the worker finish the requests it has, then exit (the model left the cache).
+
+        With ``drain=False`` the worker cancels what it holds at the next step boundary.
+        """
         with self._cond:
             self._stopping = True
+            self._aborting = self._aborting or not drain
             self._cond.notify_all()
 
     def is_alive(self) -> bool:
@@ -274,6 +282,8 @@ class Batcher:
                             request.send(Finished("error", time.monotonic(), error=message))
                         rows = []
                         shared.select([])
+                for row in rows:  # only when aborting
+                    row.finish("cancelled")
         finally:
             with self._cond:
                 if self._thread is threading.current_thread():
@@ -286,6 +296,11 @@ class Batcher:
         """At a step boundary: the requests joining the batch; None when the worker should exit."""
         with self._cond:
             self._running = running
+            if self._aborting:
+                while self._waiting:
+                    self._waiting.popleft().send(Finished("cancelled", time.monotonic()))
+                self._thread = None
+                return None
             if running == 0:
                 self._cond.notify_all()  # wait_idle
                 while not self._waiting:
@@ -380,3 +395,11 @@ class Batcher:
         if len(keep) < len(rows):
             shared.select(keep)
         return [rows[i] for i in keep]
+
+
+def _abort_at_exit(ref: weakref.ref[Batcher]) -> None:
+    """At interpreter exit: end a still-running worker before Python finalises its thread."""
+    batcher = ref()
+    if batcher is not None and batcher.is_alive():
+        batcher.stop(drain=False)
+        batcher.join(timeout=10)

@@ -270,6 +270,21 @@ def test_a_fault_in_one_rows_token_choice_fails_only_that_row(engine, monkeypatc
     assert len(_steps_with(loaded.batcher, good.request, bad.request)) == 1  # the decode step bad failed in
 
 
+def test_an_aborted_batcher_cancels_what_it_holds_and_exits(engine):
+    loaded = engine.cache.get("tiny")
+    gate = StepGate(loaded.model)
+    running = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 20})
+    gate.wait_entered(1)
+    waiting = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 20})
+    loaded.batcher.stop(drain=False)  # what happens at interpreter exit
+    gate.open()
+    assert loaded.batcher.join(SAFETY_S)
+    for stream in (running, waiting):
+        stream.text()
+        assert stream.result.finish_reason == "cancelled"
+    assert waiting.request.steps == [] and len(running.request.steps) <= 2
+
+
 def test_one_worker_per_loaded_model_and_it_stops_when_the_model_leaves(tiny_hub):
     limits = {"max_new_tokens": 64, "time_limit_s": 60, "max_loaded_models": 1}
     engine = Engine(tiny_hub.registry(limits=limits))
