@@ -167,6 +167,8 @@ class _Row:
 
     def finish(self, reason: str, stop_string: str | None = None, warning: str | None = None) -> bool:
         """End the row: release held-back text and tell the consumer why."""
+        if reason == "cancelled":
+            log.info("request %d cancelled after %d tokens", self.request.id, self.generated)
         tail = self.stops.feed(self.detok.flush()) + self.stops.flush()
         self.request.send(Finished(reason, time.monotonic(), stop_string, tail, warning))
         return True
