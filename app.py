@@ -43,6 +43,6 @@ def create_engine() -> Engine:
 demo = build_app(create_engine())
 
 if __name__ == "__main__":
-    demo.queue(default_concurrency_limit=4, max_size=64).launch(
+    demo.queue(default_concurrency_limit=8, max_size=64).launch(  # 8 per event: a full batch (limits.max_batch_size)
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), i18n=I18N, css=PAGE_CSS
     )

@@ -1,20 +1,24 @@
 """The streaming generation engine.
 
 ``Engine.stream(model, prompt, settings)`` checks everything first (model and adapter
-names, settings, prompt), then returns a :class:`GenerationStream`: iterate it to get text
-as tokens arrive; when iteration ends, ``stream.result`` says why it stopped, how many
-tokens were read and written, the seed, warnings, and which model, adapter and source
-answered.
+names, settings, prompt, room in the model's wait queue), then returns a
+:class:`GenerationStream`: iterate it to get text as tokens arrive; when iteration ends,
+``stream.result`` says why it stopped, how many tokens were read and written, the seed,
+warnings, and which model, adapter and source answered.
 
 Design notes:
 
-- The decode loop runs in the caller's thread, one token per ``next()``: there is no
-  background thread to lose errors in. An exception in the model reaches the caller as
-  :class:`~playground.errors.GenerationError`; closing the stream (or not asking for the
-  next piece, as Gradio does on Stop) ends generation at once.
-- A ``cancel`` event and a wall-clock limit are checked before every decode step.
-- Greedy output is token-identical to ``model.generate``: same forward calls with the KV
-  cache, same logits processors (see :mod:`playground.sampling`).
+- Decoding runs in the model's batcher (:mod:`playground.batching`): concurrent requests of
+  one base model share each decode step, whatever adapter each uses. The stream reads what
+  the batcher sends; an error in the model reaches the caller as
+  :class:`~playground.errors.GenerationError`.
+- Closing the stream, dropping it (garbage collection, as when Gradio abandons a handler),
+  or setting the ``cancel`` event takes the request out of the batch before the next step;
+  ``next()`` returns at once after a ``close()`` from another thread. A wall-clock limit
+  per request ends it with a warning.
+- Greedy output is token-identical to ``model.generate`` and to the same request run alone:
+  each row has its own positions and attention mask, its own logits processors and its own
+  seeded generator (see :mod:`playground.sampling`).
 - A prompt that does not fit the context with ``max_new_tokens`` is left-truncated, and a
   warning says how many tokens were dropped.
 - Stop strings end generation and are never shown (see :mod:`playground.stop_strings`).
@@ -25,13 +29,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
-from playground.detokenize import IncrementalDetokenizer
+from playground.batching import FINISH_REASONS, Finished, Request, Token
 from playground.errors import GenerationError, SettingsError
 from playground.loader import LoadedModel, ModelCache
 from playground.messages import Message
@@ -39,11 +41,10 @@ from playground.prompts import get_style
 from playground.registry import Registry
 from playground.sampling import TokenChooser
 from playground.settings import GenerationSettings, check_text
-from playground.stop_strings import StopStringFilter
 
 log = logging.getLogger(__name__)
 
-FINISH_REASONS = ("eos", "stop_string", "length", "cancelled", "time_limit", "error")
+__all__ = ["FINISH_REASONS", "Engine", "GenerationResult", "GenerationStream"]
 
 
 @dataclass
@@ -77,64 +78,73 @@ class GenerationResult:
 
 
 class GenerationStream:
-    """An iterator of text pieces; ``result`` is complete once iteration ends."""
+    """An iterator of text pieces; ``result`` is complete once iteration ends.
 
-    def __init__(self, pieces: Iterator[str], result: GenerationResult) -> None:
-        self._pieces = pieces
+    The pieces come from the model's batcher, which runs ahead of a slow reader; ``result``
+    follows what was read. Closing the stream (from any thread) or dropping it cancels the
+    request.
+    """
+
+    def __init__(self, request: Request, result: GenerationResult) -> None:
+        self.request = request  # the batcher's view of this generation (id, steps taken)
         self.result = result
+        self._done = False
 
     def __iter__(self) -> GenerationStream:
         return self
 
     def __next__(self) -> str:
-        return next(self._pieces)
+        while not self._done:
+            if self.request.cancelled:
+                self._end("cancelled", time.monotonic())
+                break
+            event = self.request.receive()
+            if isinstance(event, Token):
+                if self.result.first_token_s is None:
+                    self.result.first_token_s = event.at - self.request.started
+                self.result.token_ids.append(event.token_id)
+                if event.piece:
+                    self.result.text += event.piece
+                    return event.piece
+            elif isinstance(event, Finished):
+                self._finished(event)
+                if event.tail:
+                    return event.tail
+        raise StopIteration
+
+    def _finished(self, event: Finished) -> None:
+        result = self.result
+        if event.reason == "eos" and result.first_token_s is None:
+            result.first_token_s = event.at - self.request.started
+        result.stop_string = event.stop_string
+        if event.warning:
+            result.warnings.append(event.warning)
+        result.text += event.tail
+        self._end(event.reason, event.at)
+        if event.error is not None:
+            raise GenerationError(event.error)
+
+    def _end(self, reason: str, at: float) -> None:
+        if not self._done:
+            self._done = True
+            self.result.finish_reason = self.result.finish_reason or reason
+            self.result.elapsed_s = at - self.request.started
 
     def close(self) -> None:
-        """Stop generating now; ``result.finish_reason`` becomes ``cancelled``."""
-        self._pieces.close()  # type: ignore[attr-defined]
+        """Stop generating now; ``result.finish_reason`` becomes ``cancelled`` if it had not ended."""
+        self.request.abandon()
+        self._end("cancelled", time.monotonic())
+
+    def __del__(self) -> None:
+        request = getattr(self, "request", None)
+        if request is not None:
+            request.abandon()
 
     def text(self) -> str:
         """Drain the stream and return the whole text."""
         for _ in self:
             pass
         return self.result.text
-
-
-class _Decoder:
-    """The per-request decode state: KV cache, ids, token chooser.
-
-    Each method does its tensor work inside its own ``torch.inference_mode()`` block, so
-    that no grad mode leaks into the consumer's thread between streamed pieces.
-    """
-
-    def __init__(self, loaded: LoadedModel, prompt_ids: list[int], settings: GenerationSettings, adapter: str | None):
-        self.model = loaded.model
-        self.lock = loaded.forward_lock
-        self.device = loaded.device
-        self.chooser = TokenChooser(settings, self.device)
-        self.forward_kwargs = loaded.forward_kwargs(adapter)
-        self.prefill_kwargs = {"logits_to_keep": 1} if loaded.supports_logits_to_keep else {}
-        self.ids = torch.tensor([prompt_ids], dtype=torch.long, device=self.device)
-        self.past: Any = None
-        self.logits: torch.Tensor | None = None
-
-    def prefill(self) -> None:
-        with self.lock, torch.inference_mode():
-            out = self.model(input_ids=self.ids, use_cache=True, **self.forward_kwargs, **self.prefill_kwargs)
-            self.past, self.logits = out.past_key_values, out.logits[:, -1, :]
-
-    def choose(self) -> int:
-        with torch.inference_mode():
-            token = self.chooser(self.ids, self.logits)
-            self.ids = torch.cat([self.ids, self.ids.new_tensor([[token]])], dim=1)
-        return token
-
-    def advance(self) -> None:
-        with self.lock, torch.inference_mode():
-            out = self.model(
-                input_ids=self.ids[:, -1:], past_key_values=self.past, use_cache=True, **self.forward_kwargs
-            )
-            self.past, self.logits = out.past_key_values, out.logits[:, -1, :]
 
 
 class Engine:
@@ -158,10 +168,10 @@ class Engine:
     def _check_prompt(self, prompt: Any) -> str:
         check_text("prompt", prompt)
         if prompt == "":
-            raise SettingsError("prompt: must not be empty")
+            raise SettingsError(Message("empty", field="prompt"))
         limit = self.registry.limits.max_prompt_chars
         if len(prompt) > limit:
-            raise SettingsError(f"prompt: {len(prompt)} characters, more than the limit of {limit}")
+            raise SettingsError(Message("prompt_too_long", field="prompt", count=len(prompt), limit=limit))
         return prompt
 
     def prompt_style(self, model: str, adapter: str | None = None) -> str:
@@ -192,7 +202,7 @@ class Engine:
             style = self.prompt_style(loaded.spec.name, adapter)
             return get_style(style).encode(loaded.tokenizer, prompt, prompt_input)
         if prompt_input:
-            raise SettingsError("prompt_input: only used with the model's prompt style")
+            raise SettingsError(Message("prompt_input_needs_style", field="prompt_input"))
         return get_style("plain").encode(loaded.tokenizer, prompt)
 
     # -- generation -------------------------------------------------------------
@@ -212,7 +222,9 @@ class Engine:
         """Check the request and return a stream of its text.
 
         Raises before any work (and changes nothing) on a bad model or adapter name, a bad
-        setting or a bad prompt; raises ModelLoadError when the model cannot be loaded.
+        setting or a bad prompt; raises ModelLoadError when the model cannot be loaded, and
+        BusyError when ``limits.max_waiting`` requests already wait for the model. The
+        request is queued for the model's batcher, which starts it at its next step.
         """
         spec = self.registry.model(model)
         if adapter is not None:
@@ -223,35 +235,59 @@ class Engine:
             raise SettingsError(Message("not_a_boolean", field="use_prompt_style", value=use_prompt_style))
         check_text("prompt_input", prompt_input)
         if len(prompt_input) > self.registry.limits.max_prompt_chars:
-            raise SettingsError("prompt_input: must be a string within the prompt length limit")
+            raise SettingsError(
+                Message(
+                    "too_long_chars",
+                    field="prompt_input",
+                    limit=self.registry.limits.max_prompt_chars,
+                    count=len(prompt_input),
+                )
+            )
         if checked.max_new_tokens >= spec.context_length:
             raise SettingsError(
-                f"max_new_tokens: {checked.max_new_tokens} leaves no room for a prompt in "
-                f"{spec.name}'s context of {spec.context_length} tokens"
+                Message(
+                    "no_room",
+                    field="max_new_tokens",
+                    value=checked.max_new_tokens,
+                    model=spec.name,
+                    context=spec.context_length,
+                )
             )
         loaded = self.cache.get(model, progress=progress)
         started = time.monotonic()
         loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
+        batcher = loaded.batcher
+        if batcher is None:
+            raise GenerationError(f"model {model!r} has no batcher (not loaded through ModelCache)")
+        batcher.check_room()  # BusyError before any work
         license_ = spec.license
         if adapter is not None:
-            license_ = f"{spec.license} (base), {self.registry.adapters[adapter].license} (adapter)"
+            license_ = f"{spec.license} + {self.registry.adapters[adapter].license}"  # base + adapter
         result = GenerationResult(model=model, adapter=adapter, source=loaded.source, license=license_)
         prompt_ids = self.encode(loaded, prompt, use_prompt_style, adapter, prompt_input)
         if not prompt_ids:
-            raise SettingsError("prompt: encodes to no tokens")
+            raise SettingsError(Message("no_tokens", field="prompt"))
         room = spec.context_length - checked.max_new_tokens
         if len(prompt_ids) > room:
             result.truncated_tokens = len(prompt_ids) - room
             prompt_ids = prompt_ids[-room:]
             result.warnings.append(
-                f"The prompt was {room + result.truncated_tokens} tokens; its first "
-                f"{result.truncated_tokens} were dropped to fit {spec.name}'s context of "
-                f"{spec.context_length} tokens with {checked.max_new_tokens} new tokens."
+                Message(
+                    "prompt_truncated",
+                    total=room + result.truncated_tokens,
+                    dropped=result.truncated_tokens,
+                    model=spec.name,
+                    context=spec.context_length,
+                    new=checked.max_new_tokens,
+                )
             )
         result.prompt_tokens = len(prompt_ids)
         limit = time_limit_s if time_limit_s is not None else self.registry.limits.time_limit_s
-        pieces = self._run(loaded, prompt_ids, checked, adapter, result, cancel, started, started + limit)
-        return GenerationStream(pieces, result)
+        chooser = TokenChooser(checked, loaded.device)
+        result.seed = chooser.seed
+        request = Request(prompt_ids, checked, adapter, chooser, started, started + limit, cancel)
+        batcher.submit(request)
+        return GenerationStream(request, result)
 
     def generate(
         self, model: str, prompt: str, settings: Any = None, adapter: str | None = None, **kwargs: Any
@@ -260,69 +296,3 @@ class Engine:
         stream = self.stream(model, prompt, settings, adapter, **kwargs)
         stream.text()
         return stream.result
-
-    def _run(
-        self,
-        loaded: LoadedModel,
-        prompt_ids: list[int],
-        settings: GenerationSettings,
-        adapter: str | None,
-        result: GenerationResult,
-        cancel: threading.Event | None,
-        started: float,
-        deadline: float,
-    ) -> Iterator[str]:
-        decoder = _Decoder(loaded, prompt_ids, settings, adapter)
-        result.seed = decoder.chooser.seed
-        detok = IncrementalDetokenizer(loaded.tokenizer)
-        stops = StopStringFilter(settings.stop)
-        eos = loaded.eos_token_ids
-
-        def show(piece: str) -> str:
-            result.text += piece
-            return piece
-
-        try:
-            decoder.prefill()
-            while True:
-                token = decoder.choose()
-                if result.first_token_s is None:
-                    result.first_token_s = time.monotonic() - started
-                if token in eos:
-                    result.finish_reason = "eos"
-                    break
-                result.token_ids.append(token)
-                piece = stops.feed(detok.push(token))
-                if piece:
-                    yield show(piece)
-                if stops.stopped is not None:
-                    result.finish_reason, result.stop_string = "stop_string", stops.stopped
-                    break
-                if len(result.token_ids) >= settings.max_new_tokens:
-                    result.finish_reason = "length"
-                    break
-                if cancel is not None and cancel.is_set():
-                    result.finish_reason = "cancelled"
-                    break
-                if time.monotonic() > deadline:
-                    result.finish_reason = "time_limit"
-                    result.warnings.append(f"Stopped after {deadline - started:g} s, the time limit of one request.")
-                    break
-                decoder.advance()
-            tail = stops.feed(detok.flush())
-            tail += stops.flush()
-            if tail:
-                yield show(tail)
-        except GeneratorExit:
-            result.finish_reason = result.finish_reason or "cancelled"
-            raise
-        except Exception as exc:
-            result.finish_reason = "error"
-            log.exception("generation failed on %s", loaded.spec.name)
-            raise GenerationError(
-                f"generation failed after {len(result.token_ids)} tokens: {type(exc).__name__}: {exc}"
-            ) from exc
-        finally:
-            result.elapsed_s = time.monotonic() - started
-            if result.finish_reason is None:
-                result.finish_reason = "cancelled"

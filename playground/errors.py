@@ -36,3 +36,7 @@ class ModelLoadError(PlaygroundError):
 
 class GenerationError(PlaygroundError):
     """Generation failed part-way; raised to the caller of the stream."""
+
+
+class BusyError(PlaygroundError):
+    """Too many requests already wait for a model; the caller may try again in a few seconds."""

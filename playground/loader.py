@@ -9,7 +9,10 @@ chosen per call with ``adapter_names`` (see :meth:`LoadedModel.forward_kwargs`).
 
 PEFT implements ``adapter_names`` by registering forward hooks on the shared LoRA layers
 for the duration of the call, so two forward passes of one model must not overlap:
-``LoadedModel.forward_lock`` serialises them. Requests still interleave token by token.
+``LoadedModel.forward_lock`` serialises them. Generation requests do not need to
+interleave: each loaded model owns a :class:`~playground.batching.Batcher` whose worker
+thread decodes all of the model's requests together, one forward pass per step, each row
+with its own adapter. The worker stops when the model leaves the cache.
 
 An adapter that fails its checks is left out with its error recorded in
 ``LoadedModel.adapter_errors``; the base and the other adapters stay usable.
@@ -21,10 +24,12 @@ import inspect
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playground.batching import Batcher
 from playground.errors import ModelLoadError, PlaygroundError, UnknownModelError
 from playground.messages import Message
 from playground.registry import AdapterSpec, ModelSpec, Registry
@@ -48,6 +53,7 @@ class LoadedModel:
     adapter_errors: dict[str, str] = field(default_factory=dict)  # refused, with the reason
     supports_logits_to_keep: bool = False  # the forward accepts logits_to_keep
     forward_lock: threading.Lock = field(default_factory=threading.Lock)  # one forward at a time
+    batcher: Batcher | None = None  # decodes the generation requests of this model together
 
     @property
     def device(self) -> Any:
@@ -92,6 +98,14 @@ class LoadedModel:
             return {}
         return {"adapter_names": [adapter or BASE_ADAPTER] * batch_size}
 
+    def rows_forward_kwargs(self, adapters: Sequence[str | None]) -> dict[str, Any]:
+        """Keyword arguments for one forward call over rows that each name their adapter (None = the base)."""
+        for adapter in set(adapters):
+            self.forward_kwargs(adapter)
+        if not self.adapters:
+            return {}
+        return {"adapter_names": [adapter or BASE_ADAPTER for adapter in adapters]}
+
 
 def _adapter_folder(spec: AdapterSpec, registry: Registry) -> Path:
     if spec.path is not None:
@@ -134,7 +148,7 @@ class ModelCache:
 
     Thread-safe: concurrent ``get`` calls for the same model load it once; other models
     load in parallel. The least recently used model is dropped when the limit is passed
-    (requests still holding it finish normally).
+    (requests still holding it finish normally, then its batcher's worker exits).
     """
 
     def __init__(self, registry: Registry, device: str | None = None) -> None:
@@ -165,9 +179,28 @@ class ModelCache:
             with self._lock:
                 self._models[name] = loaded
                 while len(self._models) > self.registry.limits.max_loaded_models:
-                    dropped, _ = self._models.popitem(last=False)
-                    log.info("dropped %s from memory", dropped)
+                    self._drop(*self._models.popitem(last=False))
             return loaded
+
+    def close(self, wait_s: float = 0.0) -> None:
+        """Drop every model; their batchers finish what they hold, then their workers exit.
+
+        With ``wait_s`` > 0, wait up to that many seconds for each worker to exit.
+        """
+        with self._lock:
+            dropped = list(self._models.items())
+            self._models.clear()
+        for name, loaded in dropped:
+            self._drop(name, loaded)
+        for _, loaded in dropped:
+            if wait_s > 0 and loaded.batcher is not None:
+                loaded.batcher.join(wait_s)
+
+    @staticmethod
+    def _drop(name: str, loaded: LoadedModel) -> None:
+        if loaded.batcher is not None:
+            loaded.batcher.stop()
+        log.info("dropped %s from memory", name)
 
     def _load(self, spec: ModelSpec, progress: Progress | None) -> LoadedModel:
         weights = load_base_model(spec, self.registry, progress=progress, device=self.device)
@@ -178,4 +211,6 @@ class ModelCache:
                 progress(Message("progress_adapters", count=len(adapters), model=spec.label))
             attach_adapters(loaded, adapters, self.registry)
         loaded.supports_logits_to_keep = _accepts_logits_to_keep(loaded.model)
+        limits = self.registry.limits
+        loaded.batcher = Batcher(loaded, max_batch_size=limits.max_batch_size, max_waiting=limits.max_waiting)
         return loaded

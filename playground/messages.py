@@ -51,6 +51,7 @@ CATALOG: dict[str, dict[str, str]] = {
         # while generating
         "busy": "busy: {waiting} requests are already waiting for {model}; try again in a few seconds",
         "generation_failed": "generation failed after {count} tokens: {reason}",
+        "batch_failed": "the batch failed: {reason}",
         "prompt_truncated": (
             "The prompt was {total} tokens; its first {dropped} were dropped to fit {model}'s "
             "context of {context} tokens with {new} new tokens."
@@ -113,6 +114,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "model_load_failed": "{model} : aucune source n'a pu le charger ; {reasons}",
         "busy": ("occupé : {waiting} requêtes attendent déjà {model} ; réessayez dans quelques secondes"),
         "generation_failed": "la génération a échoué après {count} tokens : {reason}",
+        "batch_failed": "le lot a échoué : {reason}",
         "prompt_truncated": (
             "Le prompt faisait {total} tokens ; les {dropped} premiers ont été retirés pour tenir "
             "dans le contexte de {context} tokens de {model} avec {new} nouveaux tokens."

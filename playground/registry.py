@@ -227,6 +227,8 @@ class Limits:
     time_limit_s: float = 120.0  # wall-clock limit of one request, in seconds
     max_prompt_chars: int = 100_000  # longer prompts are refused before tokenizing
     max_loaded_models: int = 2  # base models kept in memory (least recently used leaves)
+    max_batch_size: int = 8  # requests of one model decoded together, one forward pass per step
+    max_waiting: int = 32  # requests of one model waiting for a place in its batch; more are refused as busy
 
     @classmethod
     def from_dict(cls, where: str, data: Any) -> Limits:
@@ -234,7 +236,7 @@ class Limits:
         data = _check_keys(where, data or {}, {f.name for f in fields(cls)}, set())
         out = cls()
         kwargs: dict[str, Any] = {}
-        for key in ("max_new_tokens", "max_prompt_chars", "max_loaded_models"):
+        for key in ("max_new_tokens", "max_prompt_chars", "max_loaded_models", "max_batch_size", "max_waiting"):
             if key in data:
                 kwargs[key] = _int(f"{where}.{key}", data[key], 1)
         if "time_limit_s" in data:

@@ -52,10 +52,12 @@ def tiny_hub(hf_home: Path, tmp_path_factory: pytest.TempPathFactory) -> tiny_mo
 
 @pytest.fixture()
 def engine(tiny_hub: tiny_models.TinyHub):
-    """A fresh engine (and model cache) over the tiny registry."""
+    """A fresh engine (and model cache) over the tiny registry; its batcher threads stop after the test."""
     from playground.engine import Engine
 
-    return Engine(tiny_hub.registry())
+    engine = Engine(tiny_hub.registry())
+    yield engine
+    engine.cache.close(wait_s=60)
 
 
 def _free_port() -> int:

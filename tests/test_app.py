@@ -44,7 +44,7 @@ def test_adapter_is_chosen_per_request_over_the_api(app_url):
     base = client.predict(*_args(), api_name="/generate")
     styled = client.predict(*_args(adapter_name="style-a"), api_name="/generate")
     assert styled[0] != base[0]
-    assert "adapter style\\-a" in styled[1] and "mit \\(adapter\\)" in styled[1]
+    assert "adapter style\\-a" in styled[1] and "mit \\+ mit" in styled[1]
     assert client.predict(*_args(), api_name="/generate")[0] == base[0]
 
 

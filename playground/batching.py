@@ -1,0 +1,405 @@
+"""Continuous batching: the concurrent requests of one base model share its decode steps.
+
+Each loaded base model owns one :class:`Batcher` (see :class:`~playground.loader.LoadedModel`),
+which runs one worker thread. Requests wait in a bounded queue; at every step boundary the
+worker admits waiting requests (up to ``limits.max_batch_size`` rows), prefills them
+together (left-padded), merges their KV cache into the running batch, and runs ONE decode
+forward pass for all rows, each row with its own adapter (PEFT's per-row
+``adapter_names``). A request that arrives while a batch runs joins it at the next step.
+
+Each row keeps its own token chooser (logits processors, seeded generator), incremental
+detokenizer and stop-string filter. The worker decides when a row ends (``eos``,
+``stop_string``, ``length``, ``cancelled``, ``time_limit``, ``error``) and sends what
+happened, token by token, to the request's own queue; the consumer reads it at its own
+pace (:class:`~playground.engine.GenerationStream`).
+
+- A row whose consumer is gone (:meth:`Request.abandon`: closed or garbage-collected
+  stream) or whose ``cancel`` event is set leaves before the next forward pass, so it takes
+  part in at most one more step; the other rows go on. Finished rows leave at once.
+- A full wait queue refuses new requests with :class:`~playground.errors.BusyError`.
+- An exception in a forward pass fails the rows of that pass (each consumer gets a
+  :class:`~playground.errors.GenerationError`) and is logged; an exception in one row's
+  token choice fails that row only. The worker goes on serving later requests.
+- The worker starts with the first request, exits after ``idle_exit_s`` without work, and
+  exits once drained after :meth:`Batcher.stop` (its model left the cache).
+- Every forward pass holds ``loaded.forward_lock`` (inspection and scoring run forwards on
+  the same model from other threads).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+import weakref
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from playground.batch_cache import SharedCache, can_merge, prefill_inputs
+from playground.detokenize import IncrementalDetokenizer
+from playground.errors import BusyError
+from playground.messages import Message
+from playground.sampling import TokenChooser
+from playground.settings import GenerationSettings
+from playground.stop_strings import StopStringFilter
+
+if TYPE_CHECKING:
+    from playground.loader import LoadedModel
+
+log = logging.getLogger(__name__)
+
+FINISH_REASONS = ("eos", "stop_string", "length", "cancelled", "time_limit", "error")
+IDLE_EXIT_S = 30.0  # a worker with nothing to do for this long exits (the next request starts one)
+HISTORY = 4096  # forward passes remembered in Batcher.history
+
+
+@dataclass(frozen=True)
+class Token:
+    """A generated token and the text it makes safe to show (empty while held back)."""
+
+    token_id: int
+    piece: str
+    at: float  # time.monotonic() when it was chosen
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The end of a request, always the last thing it receives."""
+
+    reason: str  # one of FINISH_REASONS
+    at: float  # time.monotonic() when it ended
+    stop_string: str | None = None  # the stop string that ended it
+    tail: str = ""  # text released at the end (characters held back until then)
+    warning: str | None = None  # something the user should know (time limit)
+    error: str | None = None  # what failed, when reason is "error"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One forward pass of a batcher: its number, kind and the requests in it (in row order)."""
+
+    number: int
+    kind: str  # "prefill" or "decode"
+    request_ids: tuple[int, ...]
+
+
+class Request:
+    """One generation handed to a :class:`Batcher`: what to run, and the queue of what happened."""
+
+    def __init__(
+        self,
+        prompt_ids: list[int],
+        settings: GenerationSettings,
+        adapter: str | None,
+        chooser: TokenChooser,
+        started: float,
+        deadline: float,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.prompt_ids = list(prompt_ids)
+        self.settings = settings
+        self.adapter = adapter
+        self.chooser = chooser
+        self.started = started  # time.monotonic() when the request was accepted
+        self.deadline = deadline  # time.monotonic() after which it ends with "time_limit"
+        self.cancel = cancel
+        self.id = -1  # given by the batcher, in order of arrival
+        self.steps: list[int] = []  # numbers of the forward passes it took part in
+        self._events: queue.SimpleQueue[Token | Finished | None] = queue.SimpleQueue()
+        self._gone = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the consumer is gone or the caller's ``cancel`` event is set."""
+        return self._gone.is_set() or (self.cancel is not None and self.cancel.is_set())
+
+    def abandon(self) -> None:
+        """The consumer is gone: leave the batch before the next step. Safe from any thread."""
+        if not self._gone.is_set():
+            self._gone.set()
+            self._events.put(None)  # wakes a consumer blocked in receive()
+
+    def send(self, event: Token | Finished) -> None:
+        """Called by the worker: one more thing happened."""
+        self._events.put(event)
+
+    def receive(self) -> Token | Finished | None:
+        """Block until the next event; None when woken by :meth:`abandon`."""
+        return self._events.get()
+
+
+class _Row:
+    """The worker's state of one request in the batch."""
+
+    def __init__(self, request: Request, tokenizer: Any, device: Any) -> None:
+        self.request = request
+        self.ids = torch.tensor([request.prompt_ids], dtype=torch.long, device=device)
+        self.detok = IncrementalDetokenizer(tokenizer)
+        self.stops = StopStringFilter(request.settings.stop)
+        self.generated = 0  # tokens appended (end-of-sequence excluded)
+        self.last = -1  # the token the next decode step feeds
+
+    def advance(self, logits: torch.Tensor, eos: set[int]) -> bool:
+        """Choose this row's next token from ``logits`` (1, vocab); True when the row has ended."""
+        token = self.request.chooser(self.ids, logits)
+        self.ids = torch.cat([self.ids, self.ids.new_tensor([[token]])], dim=1)
+        self.last = token
+        now = time.monotonic()
+        if token in eos:
+            return self.finish("eos")
+        self.generated += 1
+        self.request.send(Token(token, self.stops.feed(self.detok.push(token)), now))
+        request = self.request
+        if self.stops.stopped is not None:
+            return self.finish("stop_string", stop_string=self.stops.stopped)
+        if self.generated >= request.settings.max_new_tokens:
+            return self.finish("length")
+        if request.cancelled:
+            return self.finish("cancelled")
+        if now > request.deadline:
+            limit = request.deadline - request.started
+            return self.finish("time_limit", warning=Message("time_limit", seconds=limit))
+        return False
+
+    def finish(self, reason: str, stop_string: str | None = None, warning: str | None = None) -> bool:
+        """End the row: release held-back text and tell the consumer why."""
+        if reason == "cancelled":
+            log.info("request %d cancelled after %d tokens", self.request.id, self.generated)
+        tail = self.stops.feed(self.detok.flush()) + self.stops.flush()
+        self.request.send(Finished(reason, time.monotonic(), stop_string, tail, warning))
+        return True
+
+    def fail(self, exc: BaseException) -> None:
+        """End the row with an error the consumer raises as GenerationError."""
+        message = Message("generation_failed", count=self.generated, reason=f"{type(exc).__name__}: {exc}")
+        self.request.send(Finished("error", time.monotonic(), error=message))
+
+
+class Batcher:
+    """The batch scheduler of one loaded base model; see the module's docstring."""
+
+    def __init__(
+        self, loaded: LoadedModel, max_batch_size: int = 8, max_waiting: int = 32, idle_exit_s: float = IDLE_EXIT_S
+    ) -> None:
+        self.loaded = loaded
+        self.max_batch_size = max_batch_size
+        if max_batch_size > 1 and not can_merge(loaded.model):
+            log.warning("%s: its KV cache cannot be shared by rows; serving one request at a time", loaded.spec.name)
+            self.max_batch_size = 1
+        self.max_waiting = max_waiting
+        self.idle_exit_s = idle_exit_s
+        self.history: deque[Step] = deque(maxlen=HISTORY)  # the latest forward passes
+        self.steps = 0  # forward passes run so far
+        self.threads_started = 0  # worker threads started so far (one at a time)
+        self._eos = loaded.eos_token_ids
+        self._cond = threading.Condition()
+        self._waiting: deque[Request] = deque()
+        self._running = 0
+        self._next_id = 0
+        self._thread: threading.Thread | None = None
+        self._stopping = False  # exit once drained (the model left the cache)
+        self._aborting = False  # exit at the next step boundary, cancelling everything (interpreter exit)
+        atexit.register(_abort_at_exit, weakref.ref(self))
+
+    # -- the callers' side -------------------------------------------------------
+    def check_room(self) -> None:
+        """Raise BusyError when the wait queue is full (nothing changes)."""
+        with self._cond:
+            self._check_room()
+
+    def _check_room(self) -> None:
+        if len(self._waiting) >= self.max_waiting:
+            raise BusyError(Message("busy", waiting=len(self._waiting), model=self.loaded.spec.name))
+
+    def submit(self, request: Request) -> None:
+        """Queue ``request`` for the next step boundary; raise BusyError when the queue is full."""
+        with self._cond:
+            self._check_room()
+            request.id = self._next_id
+            self._next_id += 1
+            self._waiting.append(request)
+            if self._thread is None or not self._thread.is_alive():  # not alive: e.g. in a forked process
+                self._thread = threading.Thread(
+                    target=self._work, name=f"playground-batcher-{self.loaded.spec.name}", daemon=True
+                )
+                self._thread.start()
+                self.threads_started += 1
+            self._cond.notify_all()
+
+    def stop(self, drain: bool = True) -> None:
+        """Let the worker finish the requests it has, then exit (the model left the cache).
+
+        With ``drain=False`` the worker cancels what it holds at the next step boundary.
+        """
+        with self._cond:
+            self._stopping = True
+            self._aborting = self._aborting or not drain
+            self._cond.notify_all()
+
+    def is_alive(self) -> bool:
+        """Whether a worker thread is running."""
+        with self._cond:
+            thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker to exit; True when no worker runs."""
+        with self._cond:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.is_alive()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no request is waiting or running; True when idle."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._waiting and self._running == 0, timeout)
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a place in the batch."""
+        with self._cond:
+            return len(self._waiting)
+
+    # -- the worker --------------------------------------------------------------
+    def _work(self) -> None:
+        rows: list[_Row] = []
+        shared = SharedCache()
+        try:
+            with torch.inference_mode():
+                while (admitted := self._admit(len(rows))) is not None:
+                    try:
+                        rows = self._step(rows, shared, admitted)
+                    except Exception as exc:  # a fault outside the forward passes: fail what the step held
+                        log.exception("a step of the batcher of %s failed", self.loaded.spec.name)
+                        message = Message("batch_failed", reason=f"{type(exc).__name__}: {exc}")
+                        for request in [r.request for r in rows] + admitted:
+                            request.send(Finished("error", time.monotonic(), error=message))
+                        rows = []
+                        shared.select([])
+                for row in rows:  # only when aborting
+                    row.finish("cancelled")
+        finally:
+            with self._cond:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+                if self._thread is None:  # no newer worker holds rows
+                    self._running = 0
+                self._cond.notify_all()
+
+    def _admit(self, running: int) -> list[Request] | None:
+        """At a step boundary: the requests joining the batch; None when the worker should exit."""
+        with self._cond:
+            self._running = running
+            if self._aborting:
+                while self._waiting:
+                    self._waiting.popleft().send(Finished("cancelled", time.monotonic()))
+                self._thread = None
+                return None
+            if running == 0:
+                self._cond.notify_all()  # wait_idle
+                while not self._waiting:
+                    timed_out = self._stopping or not self._cond.wait(self.idle_exit_s)
+                    if timed_out and not self._waiting:
+                        self._thread = None
+                        return None
+            room = self.max_batch_size - running
+            admitted = [self._waiting.popleft() for _ in range(min(room, len(self._waiting)))]
+            self._running = running + len(admitted)
+            return admitted
+
+    def _step(self, rows: list[_Row], shared: SharedCache, admitted: list[Request]) -> list[_Row]:
+        """Prefill the admitted requests into the batch, then run one decode step for every row."""
+        fresh = [
+            _Row(request, self.loaded.tokenizer, self.loaded.device) for request in admitted if not request.cancelled
+        ]
+        for request in admitted:
+            if request.cancelled:
+                request.send(Finished("cancelled", time.monotonic()))
+        if fresh:
+            joined = SharedCache()
+            fresh = self._prefill(fresh, joined)
+            shared.merge(joined)
+            rows = rows + fresh
+        return self._decode(rows, shared) if rows else rows
+
+    def _prefill(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
+        inputs = prefill_inputs([r.request.prompt_ids for r in rows], self.loaded.pad_token_id, self.loaded.device)
+        if self.loaded.supports_logits_to_keep:
+            inputs["logits_to_keep"] = 1
+        out = self._forward("prefill", rows, inputs)
+        if out is None:
+            return []
+        shared.update(out.past_key_values, inputs["attention_mask"])
+        return self._choose(rows, out.logits[:, -1, :], shared)
+
+    def _decode(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
+        rows = self._sweep(rows, shared)
+        if not rows:
+            return rows
+        inputs = shared.decode_inputs([r.last for r in rows])
+        out = self._forward("decode", rows, inputs)
+        if out is None:
+            shared.select([])
+            return []
+        shared.update(out.past_key_values, inputs["attention_mask"])
+        return self._choose(rows, out.logits[:, -1, :], shared)
+
+    def _forward(self, kind: str, rows: list[_Row], inputs: dict[str, Any]) -> Any:
+        """One forward pass over ``rows``; None (the rows failed) when it raises."""
+        self.steps += 1
+        self.history.append(Step(self.steps, kind, tuple(r.request.id for r in rows)))
+        for row in rows:
+            row.request.steps.append(self.steps)
+        try:
+            kwargs = self.loaded.rows_forward_kwargs([r.request.adapter for r in rows])
+            with self.loaded.forward_lock:
+                return self.loaded.model(**inputs, use_cache=True, **kwargs)
+        except Exception as exc:
+            log.exception("%s of %d row(s) failed on %s", kind, len(rows), self.loaded.spec.name)
+            for row in rows:
+                row.fail(exc)
+            return None
+
+    def _sweep(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
+        """Before a forward pass: rows whose consumer left or was cancelled leave the batch."""
+        keep = []
+        for i, row in enumerate(rows):
+            if row.request.cancelled:
+                row.finish("cancelled")
+            else:
+                keep.append(i)
+        return self._keep(rows, keep, shared)
+
+    def _choose(self, rows: list[_Row], logits: torch.Tensor, shared: SharedCache) -> list[_Row]:
+        """Each row picks its token from its line of ``logits``; ended rows leave the batch."""
+        keep = []
+        for i, row in enumerate(rows):
+            try:
+                ended = row.advance(logits[i : i + 1], self._eos)
+            except Exception as exc:
+                log.exception("token choice failed for request %d on %s", row.request.id, self.loaded.spec.name)
+                row.fail(exc)
+                continue
+            if not ended:
+                keep.append(i)
+        return self._keep(rows, keep, shared)
+
+    @staticmethod
+    def _keep(rows: list[_Row], keep: list[int], shared: SharedCache) -> list[_Row]:
+        if len(keep) < len(rows):
+            shared.select(keep)
+        return [rows[i] for i in keep]
+
+
+def _abort_at_exit(ref: weakref.ref[Batcher]) -> None:
+    """At interpreter exit: end a still-running worker before Python finalises its thread."""
+    batcher = ref()
+    if batcher is not None and batcher.is_alive():
+        batcher.stop(drain=False)
+        batcher.join(timeout=10)

@@ -1,0 +1,333 @@
+"""The batcher on real tiny GPT-2 models: shared decode steps, per-row adapters, cancellation, faults.
+
+A :class:`StepGate` (a forward pre-hook on the model, no core code replaced) holds every
+forward pass until the test lets it through, so the tests decide exactly which requests
+are waiting, running or joining, without relying on timing.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+import torch
+
+from playground.engine import Engine
+from playground.errors import BusyError, GenerationError
+
+PROMPTS = [
+    "The sea otter is",
+    "Once upon a time, in a small village by the sea, there lived",
+    "Cette femme",
+    "Name three French painters, and say why each one matters to",
+    "Hello",
+]
+SAFETY_S = 60  # an upper bound for a wait that should end at once; never a measured time
+
+
+class StepGate:
+    """Holds each forward pass of ``model`` until the test releases it."""
+
+    def __init__(self, model) -> None:
+        self.entered = 0  # forward passes that reached the gate
+        self._cond = threading.Condition()
+        self._permits = 0
+        self._handle = model.register_forward_pre_hook(self._hook)
+
+    def _hook(self, module, args) -> None:
+        with self._cond:
+            self.entered += 1
+            self._cond.notify_all()
+            if not self._cond.wait_for(lambda: self._permits > 0, SAFETY_S):
+                raise RuntimeError("step gate: never released")
+            self._permits -= 1
+
+    def wait_entered(self, n: int) -> None:
+        """Wait until the n-th forward pass has reached the gate (and is held there)."""
+        with self._cond:
+            assert self._cond.wait_for(lambda: self.entered >= n, SAFETY_S), f"forward pass {n} never came"
+
+    def release(self, n: int = 1) -> None:
+        """Let ``n`` more forward passes through."""
+        with self._cond:
+            self._permits += n
+            self._cond.notify_all()
+
+    def open(self) -> None:
+        """Remove the gate; passes held there go on."""
+        self._handle.remove()
+        self.release(10_000)
+
+
+def _alone(engine: Engine, prompt: str, settings: dict, adapter: str | None = None):
+    """The result of a request run with no other request in the batcher."""
+    return engine.generate("tiny", prompt, settings, adapter=adapter)
+
+
+def _hf_generate(loaded, prompt: str, adapter: str | None, n: int) -> list[int]:
+    ids = loaded.tokenizer(prompt, return_tensors="pt")
+    with torch.inference_mode():
+        out = loaded.model.generate(
+            **ids,
+            max_new_tokens=n,
+            do_sample=False,
+            pad_token_id=loaded.tokenizer.eos_token_id,
+            adapter_names=[adapter or "__base__"],
+        )
+    return out[0, ids["input_ids"].shape[1] :].tolist()
+
+
+def _steps_with(batcher, *requests) -> list:
+    ids = {r.id for r in requests}
+    return [s for s in batcher.history if ids <= set(s.request_ids)]
+
+
+def test_concurrent_greedy_requests_equal_each_request_alone(engine):
+    loaded = engine.cache.get("tiny")
+    full = _alone(engine, PROMPTS[0], {"max_new_tokens": 30}).text
+    stop = full[len(full) // 2 : len(full) // 2 + 3]
+    cases = [
+        (PROMPTS[0], None, {"max_new_tokens": 30, "stop": [stop]}),
+        (PROMPTS[1], "style-a", {"max_new_tokens": 20}),
+        (PROMPTS[2], "style-b", {"max_new_tokens": 12}),
+        (PROMPTS[3], None, {"max_new_tokens": 25}),
+        (PROMPTS[4], "style-a", {"max_new_tokens": 5, "repetition_penalty": 1.3}),
+    ]
+    alone = [_alone(engine, p, s, a) for p, a, s in cases]
+    references = [_hf_generate(loaded, p, a, s["max_new_tokens"]) for p, a, s in cases[1:4]]
+
+    gate = StepGate(loaded.model)
+    streams = [engine.stream("tiny", p, s, adapter=a) for p, a, s in cases]
+    gate.wait_entered(1)
+    gate.open()
+    texts = ["".join(stream) for stream in streams]
+
+    for stream, text, single in zip(streams, texts, alone, strict=True):
+        assert stream.result.token_ids == single.token_ids
+        assert text == stream.result.text == single.text
+        assert stream.result.finish_reason == single.finish_reason
+    assert [s.result.token_ids for s in streams[1:4]] == references
+    assert streams[0].result.finish_reason == "stop_string" and stop not in texts[0]
+    assert {s.result.finish_reason for s in streams[1:]} == {"length"}
+    assert _steps_with(loaded.batcher, *(s.request for s in streams))  # all five shared decode steps
+
+
+def test_a_request_arriving_mid_batch_joins_it_at_the_next_step(engine):
+    loaded = engine.cache.get("tiny")
+    expected_a = _alone(engine, PROMPTS[1], {"max_new_tokens": 24}).token_ids
+    expected_b = _alone(engine, PROMPTS[0], {"max_new_tokens": 6}, "style-b").token_ids
+    gate = StepGate(loaded.model)
+    a = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 24})
+    gate.wait_entered(1)
+    gate.release(3)  # a's prefill and two decode steps
+    gate.wait_entered(4)  # a's third decode step is under way
+    b = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 6}, adapter="style-b")
+    gate.release(1)  # ends a's step: b is admitted at this boundary
+    gate.wait_entered(5)
+    assert loaded.batcher.history[-1].kind == "prefill" and loaded.batcher.history[-1].request_ids == (b.request.id,)
+    gate.open()
+    a.text()
+    b.text()
+    assert a.result.token_ids == expected_a and b.result.token_ids == expected_b
+    shared = _steps_with(loaded.batcher, a.request, b.request)
+    assert len(shared) == 6 - 1 and all(s.kind == "decode" for s in shared)  # b's later tokens rode a's steps
+    assert b.request.steps[0] == a.request.steps[3] + 1
+
+
+def test_seeded_sampling_per_row_does_not_depend_on_the_batch(engine):
+    loaded = engine.cache.get("tiny")
+    sampled = {"temperature": 1.0, "top_k": 40, "max_new_tokens": 16, "seed": 7}
+    alone = _alone(engine, PROMPTS[0], sampled, "style-a").token_ids
+    gate = StepGate(loaded.model)
+    streams = [
+        engine.stream("tiny", PROMPTS[3], {"temperature": 0.9, "max_new_tokens": 16, "seed": 8}),
+        engine.stream("tiny", PROMPTS[0], sampled, adapter="style-a"),
+        engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 16}, adapter="style-b"),
+    ]
+    gate.open()
+    for stream in streams:
+        stream.text()
+    assert streams[1].result.token_ids == alone and streams[1].result.seed == 7
+    assert _steps_with(loaded.batcher, *(s.request for s in streams))
+
+
+@pytest.mark.parametrize("how", ["close", "cancel_event", "garbage_collected"])
+def test_a_cancelled_row_leaves_within_two_steps_and_the_others_go_on(engine, how):
+    loaded = engine.cache.get("tiny")
+    expected = _alone(engine, PROMPTS[1], {"max_new_tokens": 20}).token_ids
+    gate = StepGate(loaded.model)
+    cancel = threading.Event()
+    keep = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 20})
+    gate.wait_entered(1)
+    leave = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 40}, adapter="style-a", cancel=cancel)
+    gate.release(4)  # keep's prefill and first step, leave's prefill, a step together
+    gate.wait_entered(5)
+    request = leave.request
+    assert _steps_with(loaded.batcher, keep.request, request)
+    assert request.steps[-1] == loaded.batcher.steps  # leave is in the forward pass under way
+    at = loaded.batcher.steps  # the forward pass under way when the request is cancelled
+    if how == "close":
+        leave.close()
+        assert leave.result.finish_reason == "cancelled"
+    elif how == "cancel_event":
+        cancel.set()
+    else:
+        del leave
+        gc.collect()
+    assert request.cancelled
+    gate.open()
+    assert keep.text() and keep.result.token_ids == expected and keep.result.finish_reason == "length"
+    assert len([s for s in request.steps if s >= at]) <= 2
+    if how == "cancel_event":
+        assert list(leave) == [] and leave.result.finish_reason == "cancelled"
+
+
+def test_close_from_another_thread_wakes_a_blocked_reader(engine):
+    loaded = engine.cache.get("tiny")
+    gate = StepGate(loaded.model)
+    stream = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 20})
+    gate.wait_entered(1)  # the worker is held: no piece can come
+    got: list = []
+    reader = threading.Thread(target=lambda: got.extend(stream))
+    reader.start()
+    stream.close()
+    reader.join(SAFETY_S)
+    assert not reader.is_alive() and got == []
+    assert stream.result.finish_reason == "cancelled"
+    gate.open()
+    assert loaded.batcher.wait_idle(SAFETY_S)
+    assert len(stream.request.steps) <= 2  # its prefill, and at most one step more
+
+
+def test_busy_when_the_wait_queue_is_full_and_nothing_changes(tiny_hub):
+    limits = {"max_new_tokens": 64, "time_limit_s": 60, "max_batch_size": 1, "max_waiting": 2}
+    engine = Engine(tiny_hub.registry(limits=limits))
+    try:
+        loaded = engine.cache.get("tiny")
+        gate = StepGate(loaded.model)
+        running = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 4})
+        gate.wait_entered(1)
+        waiting = [engine.stream("tiny", p, {"max_new_tokens": 4}) for p in PROMPTS[1:3]]
+        with pytest.raises(BusyError, match="busy: 2 requests are already waiting for tiny; try again"):
+            engine.stream("tiny", PROMPTS[3], {"max_new_tokens": 4})
+        assert loaded.batcher.waiting == 2
+        gate.open()
+        for stream in [running, *waiting]:
+            stream.text()
+            assert stream.result.finish_reason == "length"
+        # one at a time: no forward pass held two requests
+        assert max(len(s.request_ids) for s in loaded.batcher.history) == 1
+        assert engine.generate("tiny", PROMPTS[3], {"max_new_tokens": 4}).completion_tokens == 4
+    finally:
+        engine.cache.close(wait_s=SAFETY_S)
+
+
+def test_a_fault_in_a_batched_forward_fails_that_batch_and_the_next_request_is_served(engine):
+    loaded = engine.cache.get("tiny")
+
+    def explode(module, args, kwargs):
+        if kwargs["input_ids"].shape == (2, 1):  # a decode step of both requests
+            raise RuntimeError("injected batch fault")
+
+    gate = StepGate(loaded.model)
+    handle = loaded.model.register_forward_pre_hook(explode, with_kwargs=True)
+    try:
+        streams = [engine.stream("tiny", p, {"max_new_tokens": 10}) for p in PROMPTS[:2]]
+        gate.open()
+        for stream in streams:
+            with pytest.raises(GenerationError, match="injected batch fault"):
+                stream.text()
+            assert stream.result.finish_reason == "error"
+    finally:
+        handle.remove()
+    assert engine.generate("tiny", PROMPTS[2], {"max_new_tokens": 5}).completion_tokens == 5
+    assert loaded.batcher.threads_started == 1  # the same worker went on
+
+
+def test_a_fault_in_one_rows_token_choice_fails_only_that_row(engine, monkeypatch):
+    loaded = engine.cache.get("tiny")
+    expected = _alone(engine, PROMPTS[1], {"max_new_tokens": 12}).token_ids
+    forward = loaded.model.forward
+
+    def poison_style_b_in_decode_steps(*args, **kwargs):
+        out = forward(*args, **kwargs)
+        if kwargs["input_ids"].shape[1] == 1:
+            for row, name in enumerate(kwargs["adapter_names"]):
+                if name == "style-b":
+                    out.logits[row] = float("nan")  # sampling from NaN probabilities raises
+        return out
+
+    gate = StepGate(loaded.model)
+    monkeypatch.setattr(loaded.model, "forward", poison_style_b_in_decode_steps)
+    good = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 12})
+    gate.wait_entered(1)
+    bad = engine.stream("tiny", PROMPTS[0], {"temperature": 1.0, "max_new_tokens": 12}, adapter="style-b")
+    gate.open()
+    with pytest.raises(GenerationError, match="generation failed after 1 tokens: RuntimeError"):
+        bad.text()
+    assert good.text() and good.result.token_ids == expected and good.result.finish_reason == "length"
+    assert len(_steps_with(loaded.batcher, good.request, bad.request)) == 1  # the decode step bad failed in
+
+
+def test_an_aborted_batcher_cancels_what_it_holds_and_exits(engine):
+    loaded = engine.cache.get("tiny")
+    gate = StepGate(loaded.model)
+    running = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 20})
+    gate.wait_entered(1)
+    waiting = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 20})
+    loaded.batcher.stop(drain=False)  # what happens at interpreter exit
+    gate.open()
+    assert loaded.batcher.join(SAFETY_S)
+    for stream in (running, waiting):
+        stream.text()
+        assert stream.result.finish_reason == "cancelled"
+    assert waiting.request.steps == [] and len(running.request.steps) <= 2
+
+
+def test_one_worker_per_loaded_model_and_it_stops_when_the_model_leaves(tiny_hub):
+    limits = {"max_new_tokens": 64, "time_limit_s": 60, "max_loaded_models": 1}
+    engine = Engine(tiny_hub.registry(limits=limits))
+    try:
+        streams = [engine.stream("tiny", p, {"max_new_tokens": 8}) for p in PROMPTS for _ in range(2)]
+        first = engine.cache.get("tiny").batcher
+        for stream in streams:
+            stream.text()
+        assert first.threads_started == 1 and first.is_alive()
+        assert engine.generate("tiny-local", "Say hi.", {"max_new_tokens": 3}).completion_tokens == 3
+        assert engine.cache.loaded_names() == ["tiny-local"]
+        assert first.join(SAFETY_S)  # tiny left the cache: its worker exited
+        local = engine.cache.get("tiny-local").batcher
+        assert local.is_alive() and local.threads_started == 1
+        local.idle_exit_s = 0.01
+        assert engine.generate("tiny-local", "Say hi.", {"max_new_tokens": 3}).completion_tokens == 3
+        assert local.join(SAFETY_S)  # an idle worker exits ...
+        assert engine.generate("tiny-local", "Say hi.", {"max_new_tokens": 3}).completion_tokens == 3
+        assert local.threads_started == 2  # ... and the next request starts another
+    finally:
+        engine.cache.close(wait_s=SAFETY_S)
+
+
+def test_shared_cache_pads_on_the_left_and_cuts_columns_no_row_uses():
+    from transformers import DynamicCache
+
+    from playground.batch_cache import SharedCache, prefill_inputs
+
+    def cache(values: torch.Tensor) -> DynamicCache:
+        return DynamicCache(ddp_cache_data=[(values, values.clone())])
+
+    inputs = prefill_inputs([[7, 8], [9, 10, 11]], pad_id=0, device="cpu")
+    assert inputs["input_ids"].tolist() == [[0, 7, 8], [9, 10, 11]]
+    assert inputs["position_ids"].tolist() == [[0, 0, 1], [0, 1, 2]]
+    running = SharedCache(cache(torch.ones(1, 2, 5, 4)), torch.ones(1, 5, dtype=torch.long))
+    joining = SharedCache(cache(torch.full((2, 2, 3, 4), 2.0)), inputs["attention_mask"])
+    running.merge(joining)
+    assert running.mask.tolist() == [[1, 1, 1, 1, 1], [0, 0, 0, 1, 1], [0, 0, 1, 1, 1]]
+    keys = running.cache.layers[0].keys
+    assert keys.shape == (3, 2, 5, 4) and keys[1, :, :2].abs().sum() == 0 and keys[1, :, 2:].eq(2).all()
+    step = running.decode_inputs([5, 6, 7])
+    assert step["position_ids"].tolist() == [[5], [2], [3]] and step["attention_mask"].shape == (3, 6)
+    running.select([1, 2])  # the long row left: the two columns no one uses go
+    assert running.mask.tolist() == [[0, 1, 1], [1, 1, 1]] and running.cache.layers[0].keys.shape == (2, 2, 3, 4)
+    running.select([])
+    assert len(running) == 0
