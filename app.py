@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import os
 
+from playground.allocator import limit_arenas
 from playground.network import configure_hub_access
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+limit_arenas()  # before any thread starts: memory freed by one request's thread serves the next
 configure_hub_access()  # before huggingface_hub and transformers read their environment
 
 try:  # on a ZeroGPU Space, `spaces` must be imported before CUDA is touched
@@ -40,9 +42,11 @@ def create_engine() -> Engine:
     return engine
 
 
-demo = build_app(create_engine())
+engine = create_engine()
+demo = build_app(engine).queue(
+    default_concurrency_limit=engine.registry.limits.max_batch_size,  # each event fills a batch at once
+    max_size=engine.registry.limits.queue_size,  # visits beyond this are told the app is busy
+)
 
 if __name__ == "__main__":
-    demo.queue(default_concurrency_limit=8, max_size=64).launch(  # 8 per event: a full batch (limits.max_batch_size)
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), i18n=I18N, css=PAGE_CSS
-    )
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), i18n=I18N, css=PAGE_CSS)

@@ -28,9 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,10 +43,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: the bundled model and local adapters
 
+import server  # noqa: E402
 import torch  # noqa: E402
 from engine_batching import PROMPTS  # noqa: E402
+from server import Server  # noqa: E402
 
-from playground.registry import DEFAULT_REGISTRY_PATH, PROJECT_ROOT  # noqa: E402
+from playground.registry import DEFAULT_REGISTRY_PATH  # noqa: E402
 
 
 @dataclass
@@ -63,74 +63,24 @@ class Run:
     finished_by_length: bool
 
 
-class Server:
-    """``python app.py`` on a free loopback port with a given registry file."""
-
-    def __init__(self, name: str, registry: Path, folder: Path, threads: int | None) -> None:
-        self.name = name
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.log = folder / f"{name}.log"
-        env = {
-            **os.environ,
-            "PLAYGROUND_REGISTRY": str(registry),
-            "GRADIO_SERVER_PORT": str(self.port),
-            "GRADIO_SERVER_NAME": "127.0.0.1",
-            "GRADIO_ANALYTICS_ENABLED": "False",
-            "HF_HUB_OFFLINE": "1",
-        }
-        if threads:
-            env["OMP_NUM_THREADS"] = str(threads)
-        with self.log.open("w") as out:
-            self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=out)
-        self.url = f"http://127.0.0.1:{self.port}/"
-
-    def wait_ready(self, timeout: float = 600) -> None:
-        """Wait until the default model is loaded and the port answers."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()}")
-            if "ready, from" in self.log.read_text():
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                    return
-                except OSError:
-                    pass
-            time.sleep(0.5)
-        raise RuntimeError(f"{self.name} did not start:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        """Terminate the server."""
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
 def write_registry(folder: Path, name: str, **limits: int) -> Path:
-    """The shipped registry with other limits, its relative paths made absolute.
+    """The shipped registry with other limits.
 
     The time limit of a request is raised to an hour: on a busy machine the one-at-a-time
     server must not cut answers short, or the rates would compare different work.
     """
-    data = yaml.safe_load(DEFAULT_REGISTRY_PATH.read_text(encoding="utf-8"))
-    data["limits"].update({"time_limit_s": 3600, **limits})
-    for adapter in data.get("adapters") or []:
-        if "path" in adapter:
-            adapter["path"] = str((PROJECT_ROOT / adapter["path"]).resolve())
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
+    return server.write_registry(folder, name, DEFAULT_REGISTRY_PATH, time_limit_s=3600, **limits)
 
 
 def generate_args(model: str, prompt: str, adapter: str | None, tokens: int) -> list:
-    """/generate's arguments: greedy, no template, no repetition penalty, no stop string."""
-    return [model, adapter or "(base)", prompt, False, 0.0, 1.0, 0, tokens, 1.0, "", None]
+    """/generate's arguments: greedy, no template, no repetition penalty or n-gram ban, no stop string."""
+    return [model, adapter or "(base)", prompt, False, 0.0, 1.0, 0, tokens, 1.0, 0, "", None]
 
 
 def drive(client, requests: list[list]) -> list[Run]:
     """Submit every request at once and follow each stream in its own thread."""
     runs: list[Run | None] = [None] * len(requests)
+    errors: list[str] = []
 
     def follow(i: int, job, submitted: float) -> None:
         first = None
@@ -139,6 +89,8 @@ def drive(client, requests: list[list]) -> list[Run]:
             if first is None and text:
                 first = time.perf_counter()
         last = time.perf_counter()
+        if job.exception() is not None:
+            errors.append(f"{type(job.exception()).__name__}: {job.exception()}")
         count = re.search(r"(\d+) tokens in", details)
         tokens = int(count.group(1)) if count else 0
         runs[i] = Run(submitted, first or last, last, tokens, text, "token limit" in details)
@@ -151,6 +103,8 @@ def drive(client, requests: list[list]) -> list[Run]:
         threads[-1].start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {len(requests)} requests failed: {errors[0]}")
     return [r for r in runs if r is not None]
 
 

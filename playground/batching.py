@@ -184,7 +184,7 @@ class Batcher:
     """The batch scheduler of one loaded base model; see the module's docstring."""
 
     def __init__(
-        self, loaded: LoadedModel, max_batch_size: int = 8, max_waiting: int = 32, idle_exit_s: float = IDLE_EXIT_S
+        self, loaded: LoadedModel, max_batch_size: int = 8, max_waiting: int = 64, idle_exit_s: float = IDLE_EXIT_S
     ) -> None:
         self.loaded = loaded
         self.max_batch_size = max_batch_size

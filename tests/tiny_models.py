@@ -37,8 +37,8 @@ def gpt2_tokenizer() -> Any:
     return GPT2Tokenizer(vocab=vocab, merges=merges)
 
 
-def tiny_gpt2(seed: int, positions: int = CONTEXT) -> Any:
-    """A 2-layer GPT-2 with GPT-2's vocabulary and random weights fixed by ``seed``.
+def tiny_gpt2(seed: int, positions: int = CONTEXT, layers: int = 2, width: int = 32) -> Any:
+    """A small GPT-2 (2 layers, 32 wide by default) with GPT-2's vocabulary and random weights fixed by ``seed``.
 
     ``positions`` is the size of its position table: a model whose registry entry claims a
     longer context fails in the middle of a generation, once it passes that many tokens.
@@ -47,7 +47,7 @@ def tiny_gpt2(seed: int, positions: int = CONTEXT) -> Any:
 
     torch.manual_seed(seed)
     config = GPT2Config(
-        n_layer=2, n_head=2, n_embd=32, n_positions=positions, vocab_size=50257, tie_word_embeddings=False
+        n_layer=layers, n_head=2, n_embd=width, n_positions=positions, vocab_size=50257, tie_word_embeddings=False
     )
     model = GPT2LMHeadModel(config)
     # An untied, sharper output head: with random weights a tied head mostly repeats the
@@ -255,3 +255,34 @@ def build_tiny_hub(hf_home: Path, root: Path) -> TinyHub:
     hub.adapters["style-b"] = make_lora(base, TINY_REPO, root / "adapters" / "style-b", seed=11)
     hub.adapters["noop"] = make_lora(base, TINY_REPO, root / "adapters" / "noop", seed=12, zero_b=True)
     return hub
+
+
+LONG_CONTEXT = 4096  # positions of the "long" model: a request for thousands of tokens runs for seconds
+LONG_LAYERS, LONG_WIDTH = 12, 256  # deep and wide enough that it writes a few hundred tokens a second, not thousands
+
+
+def with_long_model(hub: TinyHub, folder: Path, default_tokens: int, **limits: Any) -> dict[str, Any]:
+    """The tiny registry plus ``long``, a tiny GPT-2 with 4096 positions saved in ``folder``, as default model.
+
+    Its answers run long enough (``default_tokens`` by default) to be stopped, or to keep the
+    app busy, while a test acts; ``limits`` are added to the registry's limits.
+    """
+    if not (folder / "config.json").exists():
+        model = tiny_gpt2(seed=7, positions=LONG_CONTEXT, layers=LONG_LAYERS, width=LONG_WIDTH)
+        with torch.no_grad():  # it never ends by itself: the end-of-text logit is 0, far below the best
+            model.lm_head.weight[hub.tokenizer.eos_token_id] = 0.0
+        save_model(model, hub.tokenizer, folder)
+    registry = hub.registry_dict()
+    registry["limits"].update(max_new_tokens=LONG_CONTEXT - 96, time_limit_s=300, **limits)
+    long = {
+        "name": "long",
+        "local_path": str(folder),
+        "languages": ["en"],
+        "context_length": LONG_CONTEXT,
+        "prompt_style": "plain",
+        "license": "mit",
+        "generation": {"temperature": 0.0, "max_new_tokens": default_tokens, "repetition_penalty": 1.0},
+    }
+    registry["models"].insert(0, long)
+    registry["default_model"] = "long"
+    return registry

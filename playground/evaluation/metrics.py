@@ -1,20 +1,31 @@
-"""Load the project's ``evaluate`` modules from ``metrics/`` (never from the Hub)."""
+"""Load the project's ``evaluate`` modules from ``metrics/`` (never from the Hub).
+
+An ``evaluate`` module instance gathers its inputs in a writer before it computes, so one
+instance must never serve two computations at once: the app scores the requests of
+several visitors in parallel threads. :func:`load_metric` therefore keeps one instance per
+thread, with its inputs in memory (``keep_in_memory``): no Arrow cache file on disk that
+two threads or two processes could write and memory-map at the same time.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 from pathlib import Path
 from typing import Any
 
 METRICS_DIR = Path(__file__).with_name("metrics")
 METRICS = ("perplexity", "next_token_accuracy", "chrf")
 
+_per_thread = threading.local()  # each thread's loaded modules, by name
 
-@cache
+
 def load_metric(name: str) -> Any:
-    """The ``evaluate`` module ``name``, loaded from the project's metrics folder."""
+    """The ``evaluate`` module ``name`` for this thread, loaded from the project's metrics folder."""
     if name not in METRICS:
         raise ValueError(f"metric: {name!r} is not one of {', '.join(METRICS)}")
-    import evaluate
+    loaded: dict[str, Any] = _per_thread.__dict__.setdefault("modules", {})
+    if name not in loaded:
+        import evaluate
 
-    return evaluate.load(str(METRICS_DIR / name))
+        loaded[name] = evaluate.load(str(METRICS_DIR / name), keep_in_memory=True)
+    return loaded[name]

@@ -15,6 +15,8 @@ import gradio as gr
 TRANSLATIONS: dict[str, dict[str, str]] = {
     "en": {
         "title": "# Playground: text generation, zero to few shots",
+        # shown instead of Gradio's own message when the app's queue is full (see ui/page.py)
+        "queue_full": "The playground is busy: the waiting line is full. Please try again in a moment.",
         "tab_lab": "Prompting lab",
         "tab_generate": "Generate",
         "model": "Model",
@@ -109,6 +111,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         ),
     },
     "fr": {
+        "queue_full": "Le playground est occupé : la file d'attente est pleine. Réessayez dans un instant.",
         "title": "# Playground : génération de texte, de zéro à quelques exemples",
         "tab_lab": "Labo de prompts",
         "tab_generate": "Générer",

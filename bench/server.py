@@ -1,0 +1,80 @@
+"""The real app for benchmarks: ``python app.py`` on a free loopback port, offline, on a given registry.
+
+Used by ``bench/classroom.py`` and ``bench/soak.py``; the process is the app's own, so its
+memory and threads can be read from ``/proc/<pid>/status``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Server:
+    """``python app.py`` on a free loopback port with a given registry file."""
+
+    def __init__(self, name: str, registry: Path, folder: Path, threads: int | None = None) -> None:
+        self.name = name
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.log = folder / f"{name}.log"
+        env = {
+            **os.environ,
+            "PLAYGROUND_REGISTRY": str(registry),
+            "GRADIO_SERVER_PORT": str(self.port),
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HUB_OFFLINE": "1",
+        }
+        if threads:
+            env["OMP_NUM_THREADS"] = str(threads)
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=out)
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def pid(self) -> int:
+        """The app's process id."""
+        return self.proc.pid
+
+    def wait_ready(self, timeout: float = 600) -> None:
+        """Wait until the default model is loaded and the port answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()}")
+            if "ready, from" in self.log.read_text():
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.name} did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        """Terminate the server."""
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def write_registry(folder: Path, name: str, source: Path, **limits: Any) -> Path:
+    """A copy of the registry ``source`` with other ``limits``, its relative adapter paths made absolute."""
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data.setdefault("limits", {}).update(limits)
+    for adapter in data.get("adapters") or []:
+        if "path" in adapter:
+            adapter["path"] = str((ROOT / adapter["path"]).resolve())  # relative paths: to the project
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path

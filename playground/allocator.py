@@ -1,0 +1,33 @@
+"""The C allocator of a long-running server: keep the memory freed by one thread for the next.
+
+Gradio runs each request in a worker thread of a pool that grows under load and lets idle
+threads go; glibc's malloc gives new threads their own arenas (up to 8 per core) and keeps
+what was freed there. A server that has seen a burst then holds more resident memory than
+it uses (measured with ``bench/soak.py``: +12% after a minute of steady load on the tiny
+models, bounded, but above the baseline; +4% with two arenas). :func:`limit_arenas` caps
+the arenas, as ``MALLOC_ARENA_MAX`` does, for a process that cannot set its environment
+before it starts (a Space runs ``python app.py``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+
+log = logging.getLogger(__name__)
+
+M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's <malloc.h>
+
+
+def limit_arenas(arenas: int = 2) -> bool:
+    """Cap glibc malloc's arenas at ``arenas``; False (and nothing changes) without glibc."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        done = bool(libc.mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # not glibc (macOS, musl): its allocator behaves otherwise
+        return False
+    if done:
+        log.info("malloc arenas limited to %d", arenas)
+    return done

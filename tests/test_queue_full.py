@@ -1,0 +1,96 @@
+"""A full queue: the visitor is told, in their language, that the app is busy; nothing else changes.
+
+The app runs with ``queue_size: 1`` and ``max_batch_size: 1`` (one request at a time per
+event), on the tiny "long" model, so two API visitors asking for thousands of tokens fill
+it: one runs, one waits. A third visitor gets the busy answer at once: Gradio's
+``QueueError`` over the API, and in the browser a message in the page's language (Gradio's
+page writes its own English text; ``playground/ui/page.py`` translates it). When the line
+empties, the next visitor is served normally.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from playground.ui.i18n import TRANSLATIONS
+from tests import tiny_models
+from tests.test_browser import ARGS, CHROMIUM
+
+LONG = 3000  # tokens of each request that keeps the app busy
+WAIT_S = 60  # an upper bound for a wait that should end soon; never a measured time
+
+
+@pytest.fixture(scope="module")
+def full_app(tiny_hub, tmp_path_factory):
+    """The app with room for one running and one waiting request."""
+    from tests.conftest import launch_app
+
+    folder = tmp_path_factory.mktemp("long") / "long"
+    registry = tiny_models.with_long_model(tiny_hub, folder, LONG, queue_size=1, max_batch_size=1)
+    with launch_app(registry, tmp_path_factory) as (url, _log):
+        yield url
+
+
+def _args(max_new_tokens: int) -> list:
+    # model, adapter, prompt, use_prompt_style, temperature, top_p, top_k, max_new_tokens,
+    # repetition_penalty, no_repeat_ngram_size, stop, seed
+    return ["long", "(base)", "The sea otter is", False, 0, 1, 0, max_new_tokens, 1, 0, "", None]
+
+
+class FullLine:
+    """Two API visitors: one running, one waiting in the queue (a full line), until the block ends."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __enter__(self) -> FullLine:
+        from gradio_client import Client
+        from gradio_client.utils import Status
+
+        self.jobs = [Client(self.url, verbose=False).submit(*_args(LONG), api_name="/generate") for _ in range(2)]
+        deadline = time.monotonic() + WAIT_S
+        while [j.status().code for j in self.jobs] != [Status.ITERATING, Status.IN_QUEUE]:
+            assert time.monotonic() < deadline, [j.status().code for j in self.jobs]
+            time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for job in self.jobs:
+            job.cancel()
+
+
+def test_an_api_visitor_is_told_the_app_is_busy_then_served_when_the_line_empties(full_app):
+    from gradio_client import Client
+    from gradio_client.utils import QueueError
+
+    with FullLine(full_app), pytest.raises(QueueError):
+        Client(full_app, verbose=False).predict(*_args(5), api_name="/generate")
+    client = Client(full_app, verbose=False)
+    deadline = time.monotonic() + WAIT_S
+    while True:  # the two cancelled requests leave the line
+        try:
+            text, details = client.predict(*_args(5), api_name="/generate")
+            break
+        except QueueError:
+            assert time.monotonic() < deadline, "the line never emptied"
+            time.sleep(0.5)
+    assert text and "**Done:** 5 tokens" in details
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+@pytest.mark.parametrize("locale, lang", [("fr-FR", "fr"), ("en-US", "en")])
+def test_a_browser_visitor_reads_the_busy_message_in_their_language(full_app, locale, lang):
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(locale=locale).new_page()
+        page.goto(f"{full_app}?tab=generate", wait_until="load")
+        page.locator("#generate").wait_for(timeout=30_000)
+        with FullLine(full_app):
+            page.locator("#generate").click(force=True)
+            page.get_by_text(TRANSLATIONS[lang]["queue_full"]).wait_for(timeout=WAIT_S * 1000)
+            assert "currently busy" not in page.evaluate("() => document.body.innerText")
+        browser.close()
