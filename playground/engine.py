@@ -260,10 +260,9 @@ class Engine:
         if batcher is None:
             raise GenerationError(f"model {model!r} has no batcher (not loaded through ModelCache)")
         batcher.check_room()  # BusyError before any work
-        license_ = spec.license
-        if adapter is not None:
-            license_ = f"{spec.license} + {self.registry.adapters[adapter].license}"  # base + adapter
-        result = GenerationResult(model=model, adapter=adapter, source=loaded.source, license=license_)
+        result = GenerationResult(
+            model=model, adapter=adapter, source=loaded.source, license=self.registry.licence(model, adapter)
+        )
         prompt_ids = self.encode(loaded, prompt, use_prompt_style, adapter, prompt_input)
         if not prompt_ids:
             raise SettingsError(Message("no_tokens", field="prompt"))

@@ -311,6 +311,11 @@ class Registry:
         """All adapters registered for the base model ``base``."""
         return [a for a in self.adapters.values() if a.base == base]
 
+    def licence(self, model: str, adapter: str | None = None) -> str:
+        """The licence shown with an answer: the model's, then the adapter's ("apache-2.0 + mit")."""
+        spec = self.model(model)
+        return spec.license if adapter is None else f"{spec.license} + {self.adapter(adapter, base=model).license}"
+
     def resolve_path(self, path: str) -> Path:
         """Resolve a registry path (relative to the project root) to an absolute path."""
         p = Path(path).expanduser()

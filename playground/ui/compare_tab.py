@@ -101,9 +101,6 @@ def build_compare_tab(engine: Engine) -> None:
                 window = min(WINDOW, spec.context_length)
                 examples = text_examples(loaded.tokenizer, text, window=window, max_windows=MAX_WINDOWS)
                 r = score(loaded, adapter, examples, batch_size=4)
-                licence = spec.license
-                if adapter:
-                    licence = f"{spec.license} + {engine.registry.adapters[adapter].license}"
                 rows.append(
                     [
                         choice,
@@ -111,7 +108,7 @@ def build_compare_tab(engine: Engine) -> None:
                         f"{100 * r['accuracy']:.1f}%",
                         r["tokens"],
                         round(r["seconds"], 1),
-                        licence,
+                        engine.registry.licence(spec.name, adapter),
                         localize(loaded.source, lang),
                     ]
                 )
