@@ -38,6 +38,37 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_HF_HOME, ignore_errors=True)
 
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's chromium, never `playwright install`
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (the tests that use it skip without it)."""
+    if not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def long_model(tiny_hub: tiny_models.TinyHub, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the tiny "long" model (see :func:`tiny_models.with_long_model`), built once."""
+    folder = tmp_path_factory.mktemp("long") / "long"
+    tiny_models.save_long_model(tiny_hub, folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def hf_home() -> Path:
     """The test session's HF_HOME."""

@@ -11,14 +11,12 @@ here the point is that Gradio's Stop, a closed tab and a dropped client reach it
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from tests import tiny_models
-from tests.test_browser import ARGS, CHROMIUM
 
 LONG = 3000  # tokens asked for by the request that is stopped
 OTHER = 400  # tokens asked for by the visitor who stays
@@ -27,20 +25,13 @@ WAIT_S = 60  # an upper bound for a wait that should end soon; never a measured 
 
 
 @pytest.fixture(scope="module")
-def long_app(tiny_hub, tmp_path_factory):
+def long_app(tiny_hub, long_model, tmp_path_factory):
     """The app on a tiny GPT-2 with a long context (the default model), answering 3000 tokens by default."""
     from tests.conftest import launch_app
 
-    folder = tmp_path_factory.mktemp("long") / "long"
-    registry = tiny_models.with_long_model(tiny_hub, folder, default_tokens=LONG)
+    registry = tiny_models.with_long_model(tiny_hub, long_model, default_tokens=LONG)
     with launch_app(registry, tmp_path_factory) as (url, log):
         yield url, log
-
-
-def _args(max_new_tokens: int) -> list:
-    # model, adapter, prompt, use_prompt_style, temperature, top_p, top_k, max_new_tokens,
-    # repetition_penalty, no_repeat_ngram_size, stop, seed
-    return ["long", "(base)", "The sea otter is", False, 0, 1, 0, max_new_tokens, 1, 0, "", None]
 
 
 def _cancellations(log: Path) -> list[int]:
@@ -63,7 +54,7 @@ def _other_visitor(url: str):
     """Another visitor's request, running while the first one is stopped."""
     from gradio_client import Client
 
-    return Client(url, verbose=False).submit(*_args(OTHER), api_name="/generate")
+    return Client(url, verbose=False).submit(*tiny_models.long_args(OTHER), api_name="/generate")
 
 
 def _assert_finished(job) -> None:
@@ -76,7 +67,7 @@ def test_a_dropped_api_client_ends_its_request_and_the_other_goes_on(long_app):
 
     url, log = long_app
     before = len(_cancellations(log))
-    job = Client(url, verbose=False).submit(*_args(LONG), api_name="/generate")
+    job = Client(url, verbose=False).submit(*tiny_models.long_args(LONG), api_name="/generate")
     other = _other_visitor(url)
     for text, _details in job:
         if text:
@@ -96,17 +87,6 @@ def _writing_page(browser, url: str):
     page.locator("#generate").click()
     page.wait_for_function("() => document.querySelector('#output textarea').value.length > 0", timeout=WAIT_S * 1000)
     return context, page
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which("chromium"):
-        pytest.skip("Debian's chromium is not installed")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_the_stop_button_ends_the_request_in_the_server(browser, long_app):

@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.hostile import HOSTILE_TEXT, HOSTILE_TEXTS, MARKUP_BASE, REMOTE
-from tests.test_browser import browser  # noqa: F401 (the fixture: Debian's chromium, module-scoped)
 
 needs_chromium = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
@@ -99,7 +98,7 @@ class Watched:
 
 
 @contextmanager
-def _page(browser, url: str) -> Iterator[Watched]:  # noqa: F811 (browser is the fixture)
+def _page(browser, url: str) -> Iterator[Watched]:
     """Open ``url`` in a fresh context, watching requests and dialogs from before the first byte."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
     page = context.new_page()
@@ -155,7 +154,7 @@ def test_the_api_returns_the_hostile_text_as_plain_strings(hostile_app):
 
 
 @needs_chromium
-def test_generate_tab_shows_hostile_output_as_text(browser, hostile_app):  # noqa: F811
+def test_generate_tab_shows_hostile_output_as_text(browser, hostile_app):
     with _page(browser, hostile_app.url) as watched:
         page = watched.page
         page.get_by_role("tab", name="Generate").click()
@@ -166,7 +165,7 @@ def test_generate_tab_shows_hostile_output_as_text(browser, hostile_app):  # noq
 
 
 @needs_chromium
-def test_lab_shows_hostile_output_prompt_tokens_and_distributions_as_text(browser, hostile_app):  # noqa: F811
+def test_lab_shows_hostile_output_prompt_tokens_and_distributions_as_text(browser, hostile_app):
     """A link fills the lab with hostile input too; the panes, prompt, examples, tokens and distributions stay text."""
     link = urlencode(
         {
@@ -199,7 +198,7 @@ def test_lab_shows_hostile_output_prompt_tokens_and_distributions_as_text(browse
         ("Instructions", "#instructions-text", "#instructions-run", ("#instructions-base", "#instructions-adapted")),
     ],
 )
-def test_side_by_side_tabs_show_hostile_output_as_text(browser, hostile_app, tab, prompt, run, panes):  # noqa: F811
+def test_side_by_side_tabs_show_hostile_output_as_text(browser, hostile_app, tab, prompt, run, panes):
     """Base and adapter panes, after a prompt that makes the scripted model write its text once from the start."""
     with _page(browser, hostile_app.url) as watched:
         page = watched.page
@@ -216,7 +215,7 @@ def test_side_by_side_tabs_show_hostile_output_as_text(browser, hostile_app, tab
 
 
 @needs_chromium
-def test_compare_table_and_hostile_text_to_score_stay_text(browser, hostile_app):  # noqa: F811
+def test_compare_table_and_hostile_text_to_score_stay_text(browser, hostile_app):
     with _page(browser, hostile_app.url) as watched:
         page = watched.page
         page.get_by_role("tab", name="Compare").click()
@@ -230,7 +229,7 @@ def test_compare_table_and_hostile_text_to_score_stay_text(browser, hostile_app)
 
 
 @needs_chromium
-def test_toasts_show_markup_from_artifacts_and_links_as_text(browser, hostile_app):  # noqa: F811
+def test_toasts_show_markup_from_artifacts_and_links_as_text(browser, hostile_app):
     """Gradio renders a toast's message as HTML: a link's bad value and an adapter's config show as typed."""
     bad_model = f'<img src="http://{REMOTE}/evil-link.png">'
     link = urlencode({"tab": "lab", "model": bad_model, "adapter": "evil-adapter-markup-in-config"})

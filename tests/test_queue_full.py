@@ -10,34 +10,25 @@ empties, the next visitor is served normally.
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
 
 from playground.ui.i18n import TRANSLATIONS
 from tests import tiny_models
-from tests.test_browser import ARGS, CHROMIUM
 
 LONG = 3000  # tokens of each request that keeps the app busy
 WAIT_S = 60  # an upper bound for a wait that should end soon; never a measured time
 
 
 @pytest.fixture(scope="module")
-def full_app(tiny_hub, tmp_path_factory):
+def full_app(tiny_hub, long_model, tmp_path_factory):
     """The app with room for one running and one waiting request."""
     from tests.conftest import launch_app
 
-    folder = tmp_path_factory.mktemp("long") / "long"
-    registry = tiny_models.with_long_model(tiny_hub, folder, LONG, queue_size=1, max_batch_size=1)
+    registry = tiny_models.with_long_model(tiny_hub, long_model, LONG, queue_size=1, max_batch_size=1)
     with launch_app(registry, tmp_path_factory) as (url, _log):
         yield url
-
-
-def _args(max_new_tokens: int) -> list:
-    # model, adapter, prompt, use_prompt_style, temperature, top_p, top_k, max_new_tokens,
-    # repetition_penalty, no_repeat_ngram_size, stop, seed
-    return ["long", "(base)", "The sea otter is", False, 0, 1, 0, max_new_tokens, 1, 0, "", None]
 
 
 class FullLine:
@@ -50,7 +41,8 @@ class FullLine:
         from gradio_client import Client
         from gradio_client.utils import Status
 
-        self.jobs = [Client(self.url, verbose=False).submit(*_args(LONG), api_name="/generate") for _ in range(2)]
+        args = tiny_models.long_args(LONG)
+        self.jobs = [Client(self.url, verbose=False).submit(*args, api_name="/generate") for _ in range(2)]
         deadline = time.monotonic() + WAIT_S
         while [j.status().code for j in self.jobs] != [Status.ITERATING, Status.IN_QUEUE]:
             assert time.monotonic() < deadline, [j.status().code for j in self.jobs]
@@ -67,12 +59,12 @@ def test_an_api_visitor_is_told_the_app_is_busy_then_served_when_the_line_emptie
     from gradio_client.utils import QueueError
 
     with FullLine(full_app), pytest.raises(QueueError):
-        Client(full_app, verbose=False).predict(*_args(5), api_name="/generate")
+        Client(full_app, verbose=False).predict(*tiny_models.long_args(5), api_name="/generate")
     client = Client(full_app, verbose=False)
     deadline = time.monotonic() + WAIT_S
     while True:  # the two cancelled requests leave the line
         try:
-            text, details = client.predict(*_args(5), api_name="/generate")
+            text, details = client.predict(*tiny_models.long_args(5), api_name="/generate")
             break
         except QueueError:
             assert time.monotonic() < deadline, "the line never emptied"
@@ -80,17 +72,14 @@ def test_an_api_visitor_is_told_the_app_is_busy_then_served_when_the_line_emptie
     assert text and "**Done:** 5 tokens" in details
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 @pytest.mark.parametrize("locale, lang", [("fr-FR", "fr"), ("en-US", "en")])
-def test_a_browser_visitor_reads_the_busy_message_in_their_language(full_app, locale, lang):
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(locale=locale).new_page()
-        page.goto(f"{full_app}?tab=generate", wait_until="load")
-        page.locator("#generate").wait_for(timeout=30_000)
-        with FullLine(full_app):
-            page.locator("#generate").click(force=True)
-            page.get_by_text(TRANSLATIONS[lang]["queue_full"]).wait_for(timeout=WAIT_S * 1000)
-            assert "currently busy" not in page.evaluate("() => document.body.innerText")
-        browser.close()
+def test_a_browser_visitor_reads_the_busy_message_in_their_language(browser, full_app, locale, lang):
+    context = browser.new_context(locale=locale)
+    page = context.new_page()
+    page.goto(f"{full_app}?tab=generate", wait_until="load")
+    page.locator("#generate").wait_for(timeout=30_000)
+    with FullLine(full_app):
+        page.locator("#generate").click(force=True)
+        page.get_by_text(TRANSLATIONS[lang]["queue_full"]).wait_for(timeout=WAIT_S * 1000)
+        assert "currently busy" not in page.evaluate("() => document.body.innerText")
+    context.close()

@@ -261,17 +261,27 @@ LONG_CONTEXT = 4096  # positions of the "long" model: a request for thousands of
 LONG_LAYERS, LONG_WIDTH = 12, 256  # deep and wide enough that it writes a few hundred tokens a second, not thousands
 
 
+def save_long_model(hub: TinyHub, folder: Path) -> Path:
+    """Save ``long`` in ``folder``: a GPT-2 with 4096 positions that never ends by itself."""
+    model = tiny_gpt2(seed=7, positions=LONG_CONTEXT, layers=LONG_LAYERS, width=LONG_WIDTH)
+    with torch.no_grad():  # the end-of-text logit is 0, far below the best one
+        model.lm_head.weight[hub.tokenizer.eos_token_id] = 0.0
+    return save_model(model, hub.tokenizer, folder)
+
+
+def long_args(max_new_tokens: int) -> list[Any]:
+    """/generate's arguments for the ``long`` model: greedy, a plain prompt, ``max_new_tokens``."""
+    # model, adapter, prompt, use_prompt_style, temperature, top_p, top_k, max_new_tokens,
+    # repetition_penalty, no_repeat_ngram_size, stop, seed
+    return ["long", "(base)", "The sea otter is", False, 0, 1, 0, max_new_tokens, 1, 0, "", None]
+
+
 def with_long_model(hub: TinyHub, folder: Path, default_tokens: int, **limits: Any) -> dict[str, Any]:
-    """The tiny registry plus ``long``, a tiny GPT-2 with 4096 positions saved in ``folder``, as default model.
+    """The tiny registry plus ``long`` (saved in ``folder`` by :func:`save_long_model`) as default model.
 
     Its answers run long enough (``default_tokens`` by default) to be stopped, or to keep the
     app busy, while a test acts; ``limits`` are added to the registry's limits.
     """
-    if not (folder / "config.json").exists():
-        model = tiny_gpt2(seed=7, positions=LONG_CONTEXT, layers=LONG_LAYERS, width=LONG_WIDTH)
-        with torch.no_grad():  # it never ends by itself: the end-of-text logit is 0, far below the best
-            model.lm_head.weight[hub.tokenizer.eos_token_id] = 0.0
-        save_model(model, hub.tokenizer, folder)
     registry = hub.registry_dict()
     registry["limits"].update(max_new_tokens=LONG_CONTEXT - 96, time_limit_s=300, **limits)
     long = {
