@@ -43,10 +43,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: the bundled model and local adapters
 
-import server  # noqa: E402
 import torch  # noqa: E402
 from engine_batching import PROMPTS  # noqa: E402
-from server import Server  # noqa: E402
+from server import Server, registry_copy  # noqa: E402
 
 from playground.registry import DEFAULT_REGISTRY_PATH  # noqa: E402
 
@@ -69,7 +68,7 @@ def write_registry(folder: Path, name: str, **limits: int) -> Path:
     The time limit of a request is raised to an hour: on a busy machine the one-at-a-time
     server must not cut answers short, or the rates would compare different work.
     """
-    return server.write_registry(folder, name, DEFAULT_REGISTRY_PATH, time_limit_s=3600, **limits)
+    return registry_copy(folder, name, DEFAULT_REGISTRY_PATH, time_limit_s=3600, **limits)
 
 
 def generate_args(model: str, prompt: str, adapter: str | None, tokens: int) -> list:

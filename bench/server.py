@@ -68,7 +68,7 @@ class Server:
         self.proc.wait(timeout=30)
 
 
-def write_registry(folder: Path, name: str, source: Path, **limits: Any) -> Path:
+def registry_copy(folder: Path, name: str, source: Path, **limits: Any) -> Path:
     """A copy of the registry ``source`` with other ``limits``, its relative adapter paths made absolute."""
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     data.setdefault("limits", {}).update(limits)

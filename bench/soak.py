@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: bundled or cached models, local adapters
 
-from server import Server, write_registry  # noqa: E402
+from server import Server, registry_copy  # noqa: E402
 
 from playground.registry import DEFAULT_REGISTRY_PATH  # noqa: E402
 
@@ -195,7 +195,8 @@ def make_call(setup: Setup, rng: random.Random, tokens: int) -> Call:
     cancel = rng.random() < 1 / CANCEL_EVERY
     opening = rng.choice(OPENINGS)
     temperature = rng.choice([0.0, 0.8])
-    kind = rng.choice([e for e in (*setup.endpoints, "generate") if e in setup.endpoints])  # /generate twice
+    kinds = [*setup.endpoints, "generate"] if "generate" in setup.endpoints else list(setup.endpoints)
+    kind = rng.choice(kinds)  # /generate drawn twice as often as each other endpoint
     if kind == "generate":
         adapter = rng.choice(["(base)", *setup.adapters])
         args = (setup.model, adapter, opening, False, *settings(tokens, temperature))
@@ -380,7 +381,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     report = Report()
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        registry = write_registry(Path(tmp), "soak", args.registry.resolve())
+        registry = registry_copy(Path(tmp), "soak", args.registry.resolve())
         setup = dataclasses.replace(Setup.from_registry(registry), endpoints=tuple(args.only))
         app = Server("soak", registry, Path(tmp))
         try:
