@@ -8,8 +8,12 @@ prefill cache into it (the shorter one padded on the left), and leave it at once
 (``select``); columns that are padding for every remaining row are cut off, so the cache
 never grows past the longest live row.
 
-Only caches made of plain :class:`~transformers.DynamicLayer` layers can be merged this
-way (sliding-window or linear-attention layers keep other state); see :func:`can_merge`.
+Every layer of a batch's cache is a plain, growing :class:`~transformers.DynamicLayer`
+(:func:`new_cache`), also for models with sliding-window layers (Gemma 3, Mistral): such a
+layer keeps all of its keys, and the attention mask the model builds from its config
+applies the window. Rows can then share and merge caches like any others, and compute
+what they would alone. A model whose layers keep another kind of state (linear attention,
+say) cannot be batched; see :func:`can_merge`.
 """
 
 from __future__ import annotations
@@ -19,17 +23,26 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812 (torch's usual alias)
 from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer
+from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
 
 def can_merge(model: Any) -> bool:
-    """Whether ``model``'s KV cache is made of plain dynamic layers that rows can share."""
+    """Whether ``model``'s attention layers can keep their state in a plain :func:`new_cache`.
+
+    True for full and sliding-window attention (the mask applies the window), False for
+    layers that keep another kind of state.
+    """
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     try:
         layers = DynamicCache(config=base.config).layers
     except (AttributeError, KeyError, TypeError, ValueError):
         return False
-    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+    return bool(layers) and all(type(layer) in (DynamicLayer, DynamicSlidingWindowLayer) for layer in layers)
+
+
+def new_cache() -> DynamicCache:
+    """An empty cache whose layers are all plain growing layers (see the module's docstring)."""
+    return DynamicCache()
 
 
 def prefill_inputs(prompts: list[list[int]], pad_id: int, device: Any) -> dict[str, torch.Tensor]:

