@@ -19,7 +19,11 @@ from playground.settings import MAX_STOP_STRINGS
 
 DEFAULT_PRESETS_PATH = Path(__file__).with_name("presets.yaml")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
-_KEYS = {"id", "language", "title", "task", "examples", "query", "separator", "input_prefix", "stop", "max_new_tokens"}
+_KEYS = {
+    "id", "language", "title", "task", "examples", "query", "separator", "input_prefix", "stop", "max_new_tokens",
+    "writes",
+}  # fmt: skip
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Preset:
     input_prefix: str = ""  # written before each input ("Q: ")
     stop: tuple[str, ...] = field(default_factory=tuple)  # stop strings
     max_new_tokens: int = 32  # new tokens for an answer
+    writes: str | None = None  # ISO 639 code of the language the answers are in (translation presets)
 
     def setup(self) -> FewShotSetup:
         """The preset as a few-shot setup."""
@@ -81,6 +86,9 @@ class Preset:
         for key in ("separator", "input_prefix"):
             if key in data and not isinstance(data[key], str):
                 raise ConfigError(f"{where}.{key}: must be a string")
+        writes = data.get("writes")
+        if writes is not None and not (isinstance(writes, str) and _LANG_RE.match(writes)):
+            raise ConfigError(f"{where}.writes: {writes!r} must be an ISO 639 code such as 'fr'")
         return cls(
             id=data["id"],
             language=data["language"],
@@ -92,6 +100,7 @@ class Preset:
             input_prefix=data.get("input_prefix", ""),
             stop=tuple(stop),
             max_new_tokens=n,
+            writes=writes,
         )
 
 

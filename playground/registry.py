@@ -281,6 +281,12 @@ class Limits:
         return cls(**{**out.__dict__, **kwargs})
 
 
+# The tabs whose opening model the registry may choose: those opening on a base model, and
+# those opening on an adapter (base and adapter side by side), with the adapter's task.
+MODEL_TABS = ("lab", "generate")
+ADAPTER_TABS = {"style": "style", "instructions": "instructions"}
+
+
 @dataclass(frozen=True)
 class Registry:
     """All models and adapters the playground may load, and the server's limits."""
@@ -290,12 +296,13 @@ class Registry:
     default_model: str
     limits: Limits = field(default_factory=Limits)
     root: Path = PROJECT_ROOT  # relative local paths are resolved against this folder
+    tabs: dict[str, str] = field(default_factory=dict)  # what a tab opens on, where not default_model / first adapter
 
     @classmethod
     def from_dict(cls, data: Any, root: Path = PROJECT_ROOT) -> Registry:
         """Build and cross-check a registry; raises ConfigError naming the bad key."""
         data = _check_keys(
-            "registry", data, {"default_model", "limits", "models", "adapters"}, {"models", "default_model"}
+            "registry", data, {"default_model", "limits", "models", "adapters", "tabs"}, {"models", "default_model"}
         )
         limits = Limits.from_dict("limits", data.get("limits"))
         if not isinstance(data["models"], list) or not data["models"]:
@@ -320,7 +327,24 @@ class Registry:
         default = data["default_model"]
         if default not in models:
             raise ConfigError(f"default_model: {default!r} is not a model of the registry")
-        return cls(models=models, adapters=adapters, default_model=default, limits=limits, root=root)
+        tabs = _check_keys("tabs", data.get("tabs") or {}, {*MODEL_TABS, *ADAPTER_TABS}, set())
+        for tab, name in tabs.items():
+            if tab in MODEL_TABS and name not in models:
+                raise ConfigError(f"tabs.{tab}: {name!r} is not a model of the registry")
+            task = ADAPTER_TABS.get(tab)
+            if task is not None and (name not in adapters or adapters[name].task != task):
+                raise ConfigError(f"tabs.{tab}: {name!r} is not an adapter of the registry with task {task!r}")
+        return cls(models=models, adapters=adapters, default_model=default, limits=limits, root=root, tabs=dict(tabs))
+
+    def opening_model(self, tab: str) -> str:
+        """The base model a tab of ``MODEL_TABS`` opens on: the registry's choice, else the default model."""
+        return self.tabs.get(tab, self.default_model)
+
+    def opening_adapter(self, tab: str) -> AdapterSpec | None:
+        """The adapter a tab of ``ADAPTER_TABS`` opens on: the registry's choice, else the first of its task."""
+        if tab in self.tabs:
+            return self.adapters[self.tabs[tab]]
+        return next((a for a in self.adapters.values() if a.task == ADAPTER_TABS[tab]), None)
 
     def model(self, name: str) -> ModelSpec:
         """Return a base model by name, or raise UnknownModelError listing the known ones."""

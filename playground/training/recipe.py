@@ -136,6 +136,7 @@ class TrainingSettings:
     eval_batches: int = 4  # validation batches per measurement
     save_every: int = 10  # steps between resumable checkpoints
     seed: int = 42  # seeds the split, the data order, dropout and LoRA's initialisation
+    autocast: str | None = None  # "bf16": matrix products in bfloat16 (weights and optimiser stay float32)
 
     @classmethod
     def from_dict(cls, data: Any) -> TrainingSettings:
@@ -148,6 +149,10 @@ class TrainingSettings:
             value = data[f.name]
             if f.name == "max_steps" and value is None:
                 out[f.name] = None
+            elif f.name == "autocast":
+                if value not in (None, "bf16"):
+                    raise ConfigError(f"training.autocast: {value!r} is not one of bf16, null")
+                out[f.name] = value
             elif f.name in ("learning_rate", "weight_decay"):
                 out[f.name] = float(_positive(f"training.{f.name}", value, zero_ok=f.name == "weight_decay"))
             else:

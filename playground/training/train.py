@@ -143,13 +143,16 @@ def train(
     )
 
     model.train()
+    device = next(model.parameters()).device
     bar = tqdm(total=total, initial=state["step"], desc=f"training {recipe.name}", unit="step")
     started = time.monotonic() - state["seconds"]
     while state["step"] < total:
         step = state["step"]
         torch.manual_seed(t.seed + step)  # dropout noise depends on the step only: resumable
-        batch = collate(batch_at(splits.train, step, t.batch_size, t.seed), pad_id)
-        loss_tensor = causal_lm_loss(model, batch)
+        examples = batch_at(splits.train, step, t.batch_size, t.seed)
+        batch = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.autocast == "bf16"):
+            loss_tensor = causal_lm_loss(model, batch)
         loss_tensor.backward()
         loss = loss_tensor.item()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)

@@ -20,14 +20,14 @@ from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chose
 def build_generate_tab(engine: Engine) -> None:
     """Add the Generate tab's components and events to the current Blocks."""
     registry = engine.registry
-    default = registry.model(registry.default_model)
+    default = registry.model(registry.opening_model("generate"))
     d = default.generation
 
     with gr.Row():
         with gr.Column(scale=3):
             with gr.Row():
-                model = model_menu(engine)
-                adapter = adapter_menu(engine)
+                model = model_menu(engine, "generate")
+                adapter = adapter_menu(engine, "generate")
             prompt = gr.Textbox(label=I18N("prompt"), lines=4, value="What is the capital of France?", elem_id="prompt")
             use_style = gr.Checkbox(
                 value=default.prompt_style != "plain",

@@ -100,14 +100,14 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "base_pane": "Base model",
         "adapter_pane": "Base model + adapter",
         "base_prompt": "Exact prompt given to the base",
-        "adapter_prompt": "Exact prompt given to base + adapter",
+        "adapter_prompt": "Exact prompt given to base + adapter (the same)",
         "style_intro": (
             "The base model and the George Sand adapter continue the same French opening, "
             "with the same settings and seed."
         ),
         "instructions_intro": (
-            "The base model with its own chat template, and the instruction adapter "
-            "with the template it was trained on."
+            "The same prompt, in the template the instruction adapter was trained on, given to "
+            "the pretrained base and to the base + adapter: LoRA teaches the base to answer and to stop."
         ),
     },
     "fr": {
@@ -196,14 +196,14 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "base_pane": "Modèle de base",
         "adapter_pane": "Modèle de base + adaptateur",
         "base_prompt": "Prompt exact donné au modèle de base",
-        "adapter_prompt": "Prompt exact donné au modèle + adaptateur",
+        "adapter_prompt": "Prompt exact donné au modèle + adaptateur (le même)",
         "style_intro": (
             "Le modèle de base et l'adaptateur George Sand continuent le même début de texte, "
             "avec les mêmes réglages et la même graine."
         ),
         "instructions_intro": (
-            "Le modèle de base avec son propre modèle de conversation, et l'adaptateur "
-            "d'instructions avec le gabarit de son entraînement."
+            "Le même prompt, dans le gabarit d'entraînement de l'adaptateur d'instructions, donné au "
+            "modèle de base pré-entraîné et au modèle + adaptateur : LoRA lui apprend à répondre et à s'arrêter."
         ),
     },
 }

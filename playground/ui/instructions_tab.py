@@ -67,21 +67,20 @@ def build_instructions_tab(engine: Engine) -> None:
             settings = settings_from(
                 temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
             )
+            # Both panes get the adapter's template (Alpaca's): the same prompt, so what differs
+            # is what LoRA taught the base, to answer and to stop.
+            wrapped = engine.render(spec.base, prompt, spec.name, prompt_input)
             pair = stream_pair(
                 engine,
                 spec.base,
                 spec.name,
-                prompt,
+                wrapped,
                 settings,
-                use_prompt_style=True,
-                prompt_input=prompt_input,
+                use_prompt_style=False,
                 lang=lang,
                 progress=load_progress(progress, lang),
             )
-            prompts = (
-                engine.render(spec.base, prompt, None, prompt_input),
-                engine.render(spec.base, prompt, spec.name, prompt_input),
-            )
+            prompts = (wrapped, wrapped)
             for frame in pair:
                 yield (*frame, *prompts)
         except (PlaygroundError, ValueError) as exc:

@@ -66,8 +66,8 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
                 elem_id="lab-preset",
             )
         )
-        model = model_menu(engine, elem_id="lab-model")
-        adapter = adapter_menu(engine, elem_id="lab-adapter")
+        model = model_menu(engine, "lab", elem_id="lab-model")
+        adapter = adapter_menu(engine, "lab", elem_id="lab-adapter")
     with gr.Row():
         with gr.Column(scale=3):
             task = gr.Textbox(value=first.task, label=I18N("task"), elem_id="lab-task")

@@ -24,28 +24,31 @@ def chosen_adapter(value: Any) -> Any:
     return None if value in (NO_ADAPTER, "", None) else value
 
 
-def model_menu(engine: Engine, elem_id: str | None = None) -> gr.Dropdown:
-    """A menu of the registry's base models, on the default one."""
+def model_menu(engine: Engine, tab: str, elem_id: str | None = None) -> gr.Dropdown:
+    """A menu of the registry's base models, on the one ``tab`` opens on."""
     registry = engine.registry
     choices = [(spec.label, spec.name) for spec in registry.models.values()]
-    return core_checked(
-        gr.Dropdown(choices=choices, value=registry.default_model, label=I18N("model"), elem_id=elem_id)
-    )
+    value = registry.opening_model(tab)
+    return core_checked(gr.Dropdown(choices=choices, value=value, label=I18N("model"), elem_id=elem_id))
 
 
-def adapter_menu(engine: Engine, elem_id: str | None = None) -> gr.Dropdown:
-    """A menu of the default model's adapters, on "none"."""
-    choices = adapter_choices(engine, engine.registry.default_model)
+def adapter_menu(engine: Engine, tab: str, elem_id: str | None = None) -> gr.Dropdown:
+    """A menu of the adapters of the model ``tab`` opens on, on "none"."""
+    choices = adapter_choices(engine, engine.registry.opening_model(tab))
     return core_checked(gr.Dropdown(choices=choices, value=NO_ADAPTER, label=I18N("adapter"), elem_id=elem_id))
 
 
 def task_adapter_menu(engine: Engine, task: str, label_key: str, elem_id: str) -> gr.Dropdown:
-    """A menu of the adapters made for ``task`` ("style", "instructions"), each with its base."""
+    """A menu of the adapters made for ``task`` ("style", "instructions"), each with its base.
+
+    It opens on the adapter the registry chose for the tab of that task.
+    """
     adapters = [a for a in engine.registry.adapters.values() if a.task == task]
+    opening = engine.registry.opening_adapter(task)
     return core_checked(
         gr.Dropdown(
-            choices=[(f"{a.label} ({a.base})", a.name) for a in adapters],
-            value=adapters[0].name,
+            choices=[(f"{a.label} ({engine.registry.model(a.base).label})", a.name) for a in adapters],
+            value=opening.name if opening else adapters[0].name,
             label=I18N(label_key),
             elem_id=elem_id,
         )
