@@ -55,6 +55,7 @@ def lessons_setup(tiny_hub, tmp_path):
         folder = tmp_path / "adapters" / adapter
         shutil.copytree(tiny_hub.adapters[adapter], folder)
         (folder / "recipe.yaml").write_text(yaml.safe_dump(_recipe(adapter, "tiny", kind)), encoding="utf-8")
+        (folder / "README.md").write_text(f"# {adapter}\n\nA model card.\n", encoding="utf-8")
         next(a for a in registry["adapters"] if a["name"] == adapter)["path"] = str(folder)
     path = tmp_path / "registry.yaml"
     path.write_text(yaml.safe_dump(registry), encoding="utf-8")
@@ -65,7 +66,7 @@ def test_a_whole_scoreboard_run_on_the_tiny_models(lessons_setup, tmp_path, caps
     registry, data = lessons_setup
     out = tmp_path / "lessons.json"
     args = ["--data", str(data), "--registry", str(registry), "--samples", "6", "--continuations", "2"]
-    assert main([*args, "--instruction-tokens", "12", "--json", str(out)]) == 0
+    assert main([*args, "--instruction-tokens", "12", "--json", str(out), "--write-cards"]) == 0
     printed = capsys.readouterr().out
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert set(figures) == {"lab", "instructions", "style", "repetition"}
@@ -91,3 +92,22 @@ def test_a_whole_scoreboard_run_on_the_tiny_models(lessons_setup, tmp_path, caps
     assert all(0 <= row["repeated 4-grams %"] <= 100 for row in repetition.values())
     for lesson in ("lab", "instructions", "style", "repetition"):
         assert f"### {lesson} — tiny" in printed
+
+    card = (registry.parent / "adapters" / "style-b" / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("# style-b\n\nA model card.\n\n## Lesson, as the app shows it\n")
+    assert "### instructions — tiny" in card and "| tiny + style-b |" in card and "--write-cards" in card
+    style_card = (registry.parent / "adapters" / "style-a" / "README.md").read_text(encoding="utf-8")
+    assert "### style — tiny" in style_card and "### instructions" not in style_card
+
+
+def test_writing_the_cards_again_replaces_the_lesson(tmp_path):
+    from playground.training.model_card import LESSONS_END, LESSONS_START, update_card_section
+
+    card = tmp_path / "README.md"
+    card.write_text("# card\n", encoding="utf-8")
+    for body in ("first", "second"):
+        update_card_section(card, LESSONS_START, LESSONS_END, body, heading="Lesson")
+    text = card.read_text(encoding="utf-8")
+    assert text.count("## Lesson") == 1 and "second" in text and "first" not in text
+    with pytest.raises(ValueError, match="no section marked"):
+        update_card_section(tmp_path / "README.md", "<!-- x -->", "<!-- y -->", "z")

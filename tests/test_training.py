@@ -108,6 +108,7 @@ def test_two_step_gutenberg_run_writes_adapter_card_plot_and_metrics(tiny_hub, t
     card = (folder / "README.md").read_text()
     assert "base_model: playground-test/tiny-gpt2" in card and "library_name: peft" in card
     assert "| tiny + tiny-sand |" in card and "*La petite Fadette* (Gutenberg #34204)" in card
+    assert "## Licence\n\nThe adapter weights: `apache-2.0`. They are used with the base model" in card
     assert set(results) == {"base", "tiny-sand"}
     assert results["tiny-sand"]["perplexity"] != results["base"]["perplexity"]  # it learned something
     assert json.loads((folder / "metrics.json").read_text()) == results

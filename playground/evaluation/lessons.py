@@ -269,6 +269,20 @@ def format_lessons(lessons: list[Lesson]) -> str:
     return "\n".join(out)
 
 
+def write_cards(registry: Any, lessons: list[Lesson], command: str) -> None:
+    """Write the style and instructions lessons into the model cards of the adapters they score."""
+    from playground.training.model_card import LESSONS_END, LESSONS_START, update_card_section
+
+    for lesson in lessons:
+        if lesson.name not in ("style", "instructions"):
+            continue
+        spec = registry.opening_adapter(lesson.name)
+        body = f"Produced by `{command}`.\n\n{format_lessons([lesson])}"
+        card = registry.resolve_path(spec.path or "") / "README.md"
+        update_card_section(card, LESSONS_START, LESSONS_END, body, heading="Lesson, as the app shows it")
+        log.info("wrote the %s lesson into %s", lesson.name, card)
+
+
 def _data_path(data: str | None, *parts: str) -> str | None:
     return str(Path(data, *parts)) if data else None
 
@@ -293,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instruction-tokens", type=int, default=128, help="token limit of an instruction's answer")
     parser.add_argument("--continuations", type=int, default=16, help="sampled George Sand continuations per side")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--write-cards", action="store_true", help="write each adapter's lesson into its model card (README.md)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.samples < 1 or args.continuations < 1 or args.instruction_tokens < 1:
@@ -318,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     if "repetition" in args.only:
         lessons.append(repetition_lesson(engine, registry.opening_model("lab")))
     print(format_lessons(lessons))
+    if args.write_cards:
+        write_cards(registry, lessons, " ".join(["python -m playground.evaluation.lessons", *(argv or sys.argv[1:])]))
     if args.json:
         payload = {
             lesson.name: {"model": lesson.model, "about": lesson.about, "rows": dict(lesson.rows),

@@ -14,6 +14,9 @@ from playground.training.recipe import Recipe
 
 _METRICS_START = "<!-- metrics:start -->"
 _METRICS_END = "<!-- metrics:end -->"
+LESSONS_START = "<!-- lessons:start -->"  # the lessons scoreboard's figures (playground.evaluation.lessons)
+LESSONS_END = "<!-- lessons:end -->"
+GEMMA_TERMS_URL = "https://ai.google.dev/gemma/terms"
 DATASET_IDS = {"alpaca": ["tatsu-lab/alpaca"], "gutenberg": []}
 GUTENBERG_TITLES = {
     39738: "Lélia",
@@ -136,17 +139,41 @@ model = PeftModel.from_pretrained(base, "adapters/{recipe.name}")
 
 A small model with a rank-{lo.r} adapter learns surface patterns (style, format), not
 knowledge.{_source_note(base_source)}
+
+## Licence
+
+{licence_note(recipe.license, base)}
 """
     path.write_text(text, encoding="utf-8")
 
 
+def licence_note(adapter_licence: str, base: ModelSpec) -> str:
+    """What licences apply to the adapter: its own, and its base model's when used with it."""
+    terms = f" ([Gemma Terms of Use]({GEMMA_TERMS_URL}))" if base.license == "gemma" else ""
+    return (
+        f"The adapter weights: `{adapter_licence}`. They are used with the base model, whose licence "
+        f"applies too: `{base.license}`{terms}."
+    )
+
+
 def update_card_metrics(path: Path, table: str) -> None:
     """Replace the metrics table of an existing card."""
+    update_card_section(path, _METRICS_START, _METRICS_END, table)
+
+
+def update_card_section(path: Path, start: str, end: str, body: str, heading: str | None = None) -> None:
+    """Replace what lies between the markers ``start`` and ``end`` of a card.
+
+    Without the markers, a card raises ValueError, unless ``heading`` is given: then a new
+    section with that heading and the markers is appended.
+    """
     text = path.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(_METRICS_START) + r".*?" + re.escape(_METRICS_END), re.DOTALL)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"{path}: no metrics section to update")
-    path.write_text(pattern.sub(lambda _: f"{_METRICS_START}\n{table}\n{_METRICS_END}", text), encoding="utf-8")
+        if heading is None:
+            raise ValueError(f"{path}: no section marked {start} to update")
+        text = text.rstrip("\n") + f"\n\n## {heading}\n\n{start}\n{end}\n"
+    path.write_text(pattern.sub(lambda _: f"{start}\n{body}\n{end}", text), encoding="utf-8")
 
 
 def plot_losses(history: dict[str, list[list[float]]], path: Path, title: str) -> None:
