@@ -279,7 +279,8 @@ class Engine:
         loaded = self.cache.get(model, progress=progress)
         started = time.monotonic()
         loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
-        forced = branch.checked(loaded, checked).forced_ids() if branch is not None else ()
+        branch = branch.checked(loaded, checked) if branch is not None else None
+        forced = branch.forced_ids() if branch is not None else ()
         batcher = loaded.batcher
         if batcher is None:
             raise GenerationError(f"model {model!r} has no batcher (not loaded through ModelCache)")

@@ -110,8 +110,13 @@ def distributions(logits: torch.Tensor, scores: torch.Tensor, greedy: bool) -> t
 
 
 def candidates(raw: torch.Tensor, adjusted: torch.Tensor, top: int = TOP) -> list[int]:
-    """The ``top`` most likely tokens of each distribution together, ranked by adjusted then raw probability."""
-    ids = dict.fromkeys(torch.topk(raw, top).indices.tolist() + torch.topk(adjusted, top).indices.tolist())
+    """The ``top`` most likely tokens of each distribution together, ranked by adjusted then raw probability.
+
+    Tokens the settings filtered out (adjusted probability 0) only come from the raw top.
+    """
+    likely = torch.topk(adjusted, top)
+    kept = likely.indices[likely.values > 0].tolist()  # not the tokens the settings filtered out
+    ids = dict.fromkeys(torch.topk(raw, top).indices.tolist() + kept)
     adjusted_of = dict(zip(ids, adjusted[list(ids)].tolist(), strict=True))
     raw_of = dict(zip(ids, raw[list(ids)].tolist(), strict=True))
     return sorted(ids, key=lambda i: (-adjusted_of[i], -raw_of[i]))
