@@ -85,6 +85,7 @@ CATALOG: dict[str, dict[str, str]] = {
             "{field}: a list of at most {limit} pairs [input, output], each at most {chars} characters"
         ),
         "link_bad_json": "{field}: {value!r} is not valid JSON",
+        "link_branch_pair": "{field}: missing (a branch needs branch_position and branch_token)",
     },
     "fr": {
         "not_a_number": "{field} : doit être un nombre, reçu {type} {value!r}",
@@ -149,6 +150,7 @@ CATALOG: dict[str, dict[str, str]] = {
             "{field} : une liste d'au plus {limit} paires [entrée, sortie], chacune d'au plus {chars} caractères"
         ),
         "link_bad_json": "{field} : {value!r} n'est pas du JSON valide",
+        "link_branch_pair": "{field} : manquant (une bifurcation demande branch_position et branch_token)",
     },
 }
 

@@ -155,16 +155,22 @@ class ExplorerPanes:
     original_details: gr.Markdown
     branch: gr.HTML
     branch_details: gr.Markdown
-    explored: gr.State
+    explored: gr.State  # the original (Explored), once finished
+    chosen: gr.State  # (position, token) of the branch on screen, for a shared link
+    pending: gr.State  # (position, token) of a branch to run once the original is shown (a deep link)
 
     def shown_outputs(self) -> list[Any]:
         """What :func:`show_original` fills."""
-        return [self.original, self.original_details, self.branch, self.branch_details]
+        return [self.original, self.original_details, self.branch, self.branch_details, self.chosen]
+
+    def branch_outputs(self) -> list[Any]:
+        """What a branch fills."""
+        return [self.branch, self.branch_details, self.chosen]
 
 
 def explorer_panes(prefix: str, heading: str) -> ExplorerPanes:
     """Create the explorer in the current layout: a heading, then original | branch (stacked on a phone)."""
-    explored = gr.State(None)
+    explored, chosen, pending = gr.State(None), gr.State(None), gr.State(None)
     with gr.Accordion(I18N(heading), open=True, elem_id=f"{prefix}-explorer-box"), gr.Row(equal_height=False):
         with gr.Column(min_width=300):
             gr.Markdown(I18N("explorer_original"))
@@ -174,16 +180,15 @@ def explorer_panes(prefix: str, heading: str) -> ExplorerPanes:
             gr.Markdown(I18N("explorer_branch"))
             branch = gr.HTML("", js_on_load=EXPLORER_JS, elem_id=f"{prefix}-branch")
             branch_details = gr.Markdown(elem_id=f"{prefix}-branch-details")
-    return ExplorerPanes(original, original_details, branch, branch_details, explored)
+    return ExplorerPanes(original, original_details, branch, branch_details, explored, chosen, pending)
 
 
-def show_original(explored: Explored | None, request: gr.Request) -> tuple[str, str, str, str]:
+def show_original(explored: Explored | None, request: gr.Request) -> tuple[str, str, str, str, None]:
     """The original answer's tokens and status line; the branch pane emptied."""
     if explored is None:
-        return "", "", "", ""
+        return "", "", "", "", None
     lang = request_language(request)
-    original = render(explored.records, lang)
-    return original, describe(explored.result, lang=lang), "", ""
+    return render(explored.records, lang), describe(explored.result, lang=lang), "", "", None
 
 
 def stream_branch(
@@ -211,19 +216,33 @@ def stream_branch(
     yield panes(running=False)
 
 
-def wire_branching(engine: Engine, panes: ExplorerPanes) -> Any:
-    """Clicking an alternative in the original pane streams the branch; returns the event (Stop cancels it)."""
+def wire_branching(engine: Engine, panes: ExplorerPanes, shown: Any = None) -> list[Any]:
+    """Clicking an alternative in the original pane streams the branch; returns the events (Stop cancels them).
 
-    def on_choice(explored: Explored | None, evt: gr.EventData, request: gr.Request) -> Iterator[tuple[str, str]]:
-        lang = request_language(request)
-        data = getattr(evt, "_data", None) or {}
-        if explored is None or "token" not in data:
-            return
+    ``shown``: the event that shows the original; after it, a pending branch (from a deep
+    link) runs once.
+    """
+
+    def branch(explored: Explored, position: Any, token: Any, lang: str) -> Iterator[tuple[Any, ...]]:
         try:
-            yield from stream_branch(engine, explored, data.get("position"), data.get("token"), lang)
+            for panes_now in stream_branch(engine, explored, position, token, lang):
+                yield *panes_now, gr.skip()
         except (PlaygroundError, ValueError) as exc:
             raise user_error(exc, lang) from None
+        yield gr.skip(), gr.skip(), (position, token)
 
-    return panes.original.click(
-        on_choice, inputs=panes.explored, outputs=[panes.branch, panes.branch_details], api_name=False
-    )
+    def on_choice(explored: Explored | None, evt: gr.EventData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        data = getattr(evt, "_data", None) or {}
+        if explored is not None and "token" in data:
+            yield from branch(explored, data.get("position"), data.get("token"), request_language(request))
+
+    def on_pending(explored: Explored | None, pending: Any, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        if explored is not None and pending:
+            yield gr.skip(), gr.skip(), gr.skip(), None  # once, even if it fails
+            yield from ((*update, gr.skip()) for update in branch(explored, *pending, request_language(request)))
+
+    events = [panes.original.click(on_choice, inputs=panes.explored, outputs=panes.branch_outputs(), api_name=False)]
+    if shown is not None:
+        outputs = [*panes.branch_outputs(), panes.pending]  # a link's branch runs once
+        events.append(shown.then(on_pending, inputs=[panes.explored, panes.pending], outputs=outputs, api_name=False))
+    return events

@@ -121,5 +121,4 @@ def build_generate_tab(engine: Engine) -> None:
     submitted = prompt.submit(run, inputs=inputs, outputs=outputs, api_name=False)
     for ran in (event, submitted):
         ran.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
-    branching = wire_branching(engine, panes)
-    stop.click(None, cancels=[event, submitted, branching], api_name=False)
+    stop.click(None, cancels=[event, submitted, *wire_branching(engine, panes)], api_name=False)

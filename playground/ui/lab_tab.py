@@ -213,9 +213,8 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     run_inputs = [model, adapter, task, examples, query, separator, *controls.inputs()]
     run_outputs = [zero, one, few, details, panes.explored]  # the State is not part of the API
     event = run.click(run_lab, inputs=run_inputs, outputs=run_outputs, api_name="lab_run")
-    event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
-    branching = wire_branching(engine, panes)
-    stop.click(None, cancels=[event, branching], api_name=False)
+    shown = event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
+    stop.click(None, cancels=[event, *wire_branching(engine, panes, shown)], api_name=False)
 
     inspect_inputs = [model, adapter, task, examples, query, separator, temperature, top_p, top_k, repetition_penalty]
     inspect_inputs.append(no_repeat)
@@ -226,7 +225,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     for control in (query, separator, task):
         control.change(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
 
-    share_inputs = [preset, model, adapter, task, examples, query, separator, *controls.inputs()]
+    share_inputs = [preset, model, adapter, task, examples, query, separator, *controls.inputs(), panes.chosen]
     with gr.Row():
         share = gr.Button(I18N("share"), size="sm", elem_id="lab-share")
         link = gr.Textbox(label=I18N("share_link"), interactive=False, buttons=["copy"], elem_id="lab-link", scale=4)
@@ -234,7 +233,8 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     def share_setup(
         preset: str, model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
         temperature: float, top_p: float, top_k: float, max_new_tokens: float, repetition_penalty: float,
-        no_repeat_ngram_size: float, stop: str, seed: str | None, request: gr.Request,
+        no_repeat_ngram_size: float, stop: str, seed: str | None, branch: tuple[int, int] | None,
+        request: gr.Request,
     ) -> str:  # fmt: skip
         lang = request_language(request)
         try:
@@ -267,6 +267,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             separator=separator,
             stop=list(checked.stop),
             settings=settings,
+            branch=(int(branch[0]), int(branch[1])) if branch else None,  # the branch on screen
         )
         return "?" + shared.to_query()
 
@@ -277,5 +278,5 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         "preset": preset, "model": model, "adapter": adapter, "task": task, "examples": examples, "query": query,
         "separator": separator, "temperature": temperature, "top_p": top_p, "top_k": top_k,
         "max_new_tokens": max_new_tokens, "repetition_penalty": repetition_penalty,
-        "no_repeat_ngram_size": no_repeat, "stop": stop_strings, "seed": seed,
+        "no_repeat_ngram_size": no_repeat, "stop": stop_strings, "seed": seed, "branch": panes.pending,
     }  # fmt: skip
