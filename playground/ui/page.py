@@ -123,10 +123,16 @@ const show = (tok) => {
   pop.appendChild(table);
   tok.appendChild(pop);
   open = pop;
+  // fixed, so that no scrolling or clipping container hides it; kept inside the window
+  const at = tok.getBoundingClientRect();
   const box = pop.getBoundingClientRect();
-  const room = document.documentElement.clientWidth - 4;
-  if (box.right > room) pop.style.left = Math.min(0, room - box.right) + "px";
+  const width = document.documentElement.clientWidth;
+  const height = document.documentElement.clientHeight;
+  pop.style.left = Math.max(4, Math.min(at.left, width - box.width - 4)) + "px";
+  const below = at.bottom + 2;
+  pop.style.top = (below + box.height > height && at.top > box.height + 4 ? at.top - box.height - 2 : below) + "px";
 };
+window.addEventListener("scroll", () => close(), true);
 element.addEventListener("mouseover", (event) => {
   const tok = event.target.closest(".pg-answer .pg-tok");
   if (tok && !pinned) show(tok);
@@ -174,7 +180,7 @@ body.pg-embed .main { padding: 0 !important; }
 .pg-legend { font-size: 0.85em; margin-bottom: 0.4em; }
 .pg-swatch { padding: 0 0.4em; margin-right: 0.2em; cursor: default; white-space: nowrap; }
 .pg-hint { opacity: 0.8; }
-.pg-pop { position: absolute; top: 1.6em; left: 0; z-index: 100; white-space: normal; line-height: 1.3;
+.pg-pop { position: fixed; top: 0; left: 0; z-index: 1000; white-space: normal; line-height: 1.3;
   width: max-content; max-width: min(26em, 92vw); padding: 0.4em; border-radius: 6px; font-size: 0.85em;
   background: var(--background-fill-primary, #fff); color: var(--body-text-color, #111);
   border: 1px solid var(--border-color-primary, #ccc); box-shadow: 0 4px 12px rgba(0, 0, 0, 0.2); }
