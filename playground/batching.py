@@ -35,6 +35,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ from playground.messages import Message
 from playground.sampling import TokenChooser
 from playground.settings import GenerationSettings
 from playground.stop_strings import StopStringFilter
+from playground.token_record import Choice, record_choice
 
 if TYPE_CHECKING:
     from playground.loader import LoadedModel
@@ -65,6 +67,7 @@ class Token:
     token_id: int
     piece: str
     at: float  # time.monotonic() when it was chosen
+    choice: Choice | None = None  # its probabilities and alternatives, when the request records them
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,13 @@ class Request:
         started: float,
         deadline: float,
         cancel: threading.Event | None = None,
+        *,
+        record: bool = False,
+        forced: Sequence[int] = (),
     ) -> None:
         self.prompt_ids = list(prompt_ids)
+        self.record = record  # send each token's probabilities and alternatives (token_record.Choice)
+        self.forced = tuple(forced)  # the first tokens to write, whatever the model prefers (a branch)
         self.settings = settings
         self.adapter = adapter
         self.chooser = chooser
@@ -145,16 +153,25 @@ class _Row:
         self.last = -1  # the token the next decode step feeds
 
     def advance(self, logits: torch.Tensor, eos: set[int]) -> bool:
-        """Choose this row's next token from ``logits`` (1, vocab); True when the row has ended."""
-        token = self.request.chooser(self.ids, logits)
+        """Choose this row's next token from ``logits`` (1, vocab); True when the row has ended.
+
+        A forced token replaces the choice after the chooser made it, so a seeded generator
+        draws exactly as it did in the generation being branched.
+        """
+        request = self.request
+        position = self.ids.shape[1] - len(request.prompt_ids)
+        token, scores = request.chooser.choose(self.ids, logits)
+        forced = position < len(request.forced)
+        if forced:
+            token = request.forced[position]
+        choice = record_choice(token, logits, scores, request.settings.greedy, forced) if request.record else None
         self.ids = torch.cat([self.ids, self.ids.new_tensor([[token]])], dim=1)
         self.last = token
         now = time.monotonic()
         if token in eos:
             return self.finish("eos")
         self.generated += 1
-        self.request.send(Token(token, self.stops.feed(self.detok.push(token)), now))
-        request = self.request
+        request.send(Token(token, self.stops.feed(self.detok.push(token)), now, choice))
         if self.stops.stopped is not None:
             return self.finish("stop_string", stop_string=self.stops.stopped)
         if self.generated >= request.settings.max_new_tokens:

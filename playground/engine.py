@@ -31,9 +31,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from playground.batching import FINISH_REASONS, Finished, Request, Token
+from playground.branching import Branch
 from playground.errors import GenerationError, SettingsError
 from playground.loader import LoadedModel, ModelCache
 from playground.messages import Message
@@ -41,6 +43,7 @@ from playground.prompts import get_style
 from playground.registry import Registry
 from playground.sampling import TokenChooser
 from playground.settings import GenerationSettings, check_text
+from playground.token_record import AnswerScore, TokenRecord, score, token_piece
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,13 @@ class GenerationResult:
     warnings: list[str] = field(default_factory=list)  # things the user should know
     elapsed_s: float = 0.0  # wall-clock time from the loaded model to the last token
     first_token_s: float | None = None  # time to the first generated token (model loaded)
+    tokens: list[TokenRecord] = field(default_factory=list)  # one per generated token, when recorded
+    branch: Branch | None = None  # where this generation branches from another one
+
+    @property
+    def score(self) -> AnswerScore | None:
+        """Total and per-token log-probability and perplexity of the recorded tokens (None if not recorded)."""
+        return score(self.tokens)
 
     @property
     def completion_tokens(self) -> int:
@@ -85,9 +95,10 @@ class GenerationStream:
     request.
     """
 
-    def __init__(self, request: Request, result: GenerationResult) -> None:
+    def __init__(self, request: Request, result: GenerationResult, piece: Callable[[int], str] | None = None) -> None:
         self.request = request  # the batcher's view of this generation (id, steps taken)
         self.result = result
+        self._piece = piece or str  # names the recorded tokens (the model's tokenizer)
         self._done = False
 
     def __iter__(self) -> GenerationStream:
@@ -103,6 +114,8 @@ class GenerationStream:
                 if self.result.first_token_s is None:
                     self.result.first_token_s = event.at - self.request.started
                 self.result.token_ids.append(event.token_id)
+                if event.choice is not None:
+                    self.result.tokens.append(event.choice.named(self._piece))
                 if event.piece:
                     self.result.text += event.piece
                     return event.piece
@@ -218,6 +231,8 @@ class Engine:
         cancel: threading.Event | None = None,
         time_limit_s: float | None = None,
         progress: Callable[[str], None] | None = None,
+        record_tokens: bool = False,
+        branch: Branch | None = None,
     ) -> GenerationStream:
         """Check the request and return a stream of its text.
 
@@ -225,6 +240,12 @@ class Engine:
         setting or a bad prompt; raises ModelLoadError when the model cannot be loaded, and
         BusyError when ``limits.max_waiting`` requests already wait for the model. The
         request is queued for the model's batcher, which starts it at its next step.
+
+        ``record_tokens`` fills ``result.tokens``: every generated token's probability, raw
+        and as sampled, and its alternatives (:mod:`playground.token_record`); the text is
+        the same with or without it. ``branch`` writes another generation's first tokens
+        and a chosen token in place of one of them, then continues with the same settings
+        and seed (:mod:`playground.branching`); its tokens are recorded.
         """
         spec = self.registry.model(model)
         if adapter is not None:
@@ -233,6 +254,8 @@ class Engine:
         prompt = self._check_prompt(prompt)
         if not isinstance(use_prompt_style, bool):
             raise SettingsError(Message("not_a_boolean", field="use_prompt_style", value=use_prompt_style))
+        if not isinstance(record_tokens, bool):
+            raise SettingsError(Message("not_a_boolean", field="record_tokens", value=record_tokens))
         check_text("prompt_input", prompt_input)
         if len(prompt_input) > self.registry.limits.max_prompt_chars:
             raise SettingsError(
@@ -256,12 +279,18 @@ class Engine:
         loaded = self.cache.get(model, progress=progress)
         started = time.monotonic()
         loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
+        branch = branch.checked(loaded, checked) if branch is not None else None
+        forced = branch.forced_ids() if branch is not None else ()
         batcher = loaded.batcher
         if batcher is None:
             raise GenerationError(f"model {model!r} has no batcher (not loaded through ModelCache)")
         batcher.check_room()  # BusyError before any work
         result = GenerationResult(
-            model=model, adapter=adapter, source=loaded.source, license=self.registry.licence(model, adapter)
+            model=model,
+            adapter=adapter,
+            source=loaded.source,
+            license=self.registry.licence(model, adapter),
+            branch=branch,
         )
         prompt_ids = self.encode(loaded, prompt, use_prompt_style, adapter, prompt_input)
         if not prompt_ids:
@@ -284,9 +313,12 @@ class Engine:
         limit = time_limit_s if time_limit_s is not None else self.registry.limits.time_limit_s
         chooser = TokenChooser(checked, loaded.device)
         result.seed = chooser.seed
-        request = Request(prompt_ids, checked, adapter, chooser, started, started + limit, cancel)
+        record = record_tokens or branch is not None
+        request = Request(
+            prompt_ids, checked, adapter, chooser, started, started + limit, cancel, record=record, forced=forced
+        )
         batcher.submit(request)
-        return GenerationStream(request, result)
+        return GenerationStream(request, result, partial(token_piece, loaded.tokenizer))
 
     def generate(
         self, model: str, prompt: str, settings: Any = None, adapter: str | None = None, **kwargs: Any

@@ -3,7 +3,8 @@
 For the prompting lab: :func:`prompt_tokens` shows how the tokenizer splits the exact
 prompt (ids and pieces, as in seed 003's exercise); :func:`next_token_distribution` gives
 the most likely next tokens at the end of the prompt, before and after temperature, top-k
-and top-p reshape the distribution, with the same processors the engine samples with.
+and top-p reshape the distribution, with the same processors the engine samples with and
+the same computation as the per-token record of a generation (:mod:`playground.token_record`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from playground.loader import LoadedModel
 from playground.messages import Message
 from playground.sampling import build_processors
 from playground.settings import GenerationSettings
+from playground.token_record import NextToken, candidates, distributions, token_piece
 
 
 @dataclass(frozen=True)
@@ -31,22 +33,7 @@ class TokenPiece:
 def prompt_tokens(tokenizer: Any, ids: list[int]) -> list[TokenPiece]:
     """The pieces of ``ids``, each decoded on its own (so splits inside words show)."""
     special = set(getattr(tokenizer, "all_special_ids", []) or [])
-    return [
-        TokenPiece(
-            i, tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False), i in special
-        )
-        for i in ids
-    ]
-
-
-@dataclass(frozen=True)
-class NextToken:
-    """One candidate next token."""
-
-    id: int  # token id
-    piece: str  # its text
-    probability: float  # under the raw model distribution (temperature 1, no filter)
-    adjusted: float  # after the settings' penalties, temperature, top-k and top-p (0 = filtered out)
+    return [TokenPiece(i, token_piece(tokenizer, i), i in special) for i in ids]
 
 
 def next_token_distribution(
@@ -68,22 +55,10 @@ def next_token_distribution(
     with loaded.forward_lock, torch.inference_mode():
         logits = loaded.model(input_ids=input_ids, **loaded.forward_kwargs(adapter)).logits[:, -1, :].float()
     with torch.inference_mode():
-        raw = torch.softmax(logits, dim=-1)[0]
         scores = build_processors(settings)(input_ids, logits.clone())
-        if settings.greedy:
-            adjusted = torch.zeros_like(raw)
-            adjusted[int(torch.argmax(scores, dim=-1)[0])] = 1.0
-        else:
-            adjusted = torch.softmax(scores, dim=-1)[0]
-    # candidates: the raw top tokens, plus any token the settings promoted into their top
-    candidates = dict.fromkeys(torch.topk(raw, top).indices.tolist() + torch.topk(adjusted, top).indices.tolist())
-    ranked = sorted(candidates, key=lambda i: (-float(adjusted[i]), -float(raw[i])))[:top]
+        raw, adjusted = distributions(logits, scores, settings.greedy)
+        probabilities = raw.exp()
     return [
-        NextToken(
-            i,
-            loaded.tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False),
-            float(raw[i]),
-            float(adjusted[i]),
-        )
-        for i in ranked
+        NextToken(i, token_piece(loaded.tokenizer, i), float(probabilities[i]), float(adjusted[i]))
+        for i in candidates(raw, adjusted, top)[:top]
     ]

@@ -41,6 +41,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "seed_not_integer": "{field}: must be an integer or empty, got {value!r}",
         "example_half": "{field}: needs both an input and an output",
         "not_rows": "{field}: must be a list of [input, output] rows of text, got {type}",
+        # branching (token ids)
+        "not_a_token_list": "{field}: must be a list of token ids, got {type}",
+        "too_many_tokens": "{field}: at most {limit} token ids (max_new_tokens), got {count}",
+        "not_a_token": "{field}: {value!r} is not a token id of {model} (0 to {last})",
         # models and adapters
         "unknown_model": "{field}: unknown model {name!r} (known: {known})",
         "unknown_adapter": "{field}: unknown adapter {name!r} (known: {known})",
@@ -81,6 +85,7 @@ CATALOG: dict[str, dict[str, str]] = {
             "{field}: a list of at most {limit} pairs [input, output], each at most {chars} characters"
         ),
         "link_bad_json": "{field}: {value!r} is not valid JSON",
+        "link_branch_pair": "{field}: missing (a branch needs branch_position and branch_token)",
     },
     "fr": {
         "not_a_number": "{field} : doit être un nombre, reçu {type} {value!r}",
@@ -106,6 +111,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "seed_not_integer": "{field} : doit être un entier ou rester vide, reçu {value!r}",
         "example_half": "{field} : il faut une entrée et une sortie",
         "not_rows": "{field} : doit être une liste de lignes [entrée, sortie] de texte, reçu {type}",
+        "not_a_token_list": "{field} : doit être une liste d'identifiants de tokens, reçu {type}",
+        "too_many_tokens": "{field} : au plus {limit} identifiants de tokens (max_new_tokens), reçu {count}",
+        "not_a_token": "{field} : {value!r} n'est pas un identifiant de token de {model} (0 à {last})",
         "unknown_model": "{field} : modèle inconnu {name!r} (connus : {known})",
         "unknown_adapter": "{field} : adaptateur inconnu {name!r} (connus : {known})",
         "adapter_other_base": "{field} : {name!r} appartient au modèle {base!r}, pas à {model!r}",
@@ -142,6 +150,7 @@ CATALOG: dict[str, dict[str, str]] = {
             "{field} : une liste d'au plus {limit} paires [entrée, sortie], chacune d'au plus {chars} caractères"
         ),
         "link_bad_json": "{field} : {value!r} n'est pas du JSON valide",
+        "link_branch_pair": "{field} : manquant (une bifurcation demande branch_position et branch_token)",
     },
 }
 

@@ -58,10 +58,14 @@ class TokenChooser:
         """Processed scores (log-space) for the last position; ``logits`` is (batch, vocab)."""
         return self.processors(input_ids, logits.float())
 
-    def __call__(self, input_ids: torch.Tensor, logits: torch.Tensor) -> int:
-        """Return the next token id for a single sequence."""
+    def choose(self, input_ids: torch.Tensor, logits: torch.Tensor) -> tuple[int, torch.Tensor]:
+        """The next token id for a single sequence, and the processed scores it was chosen from."""
         scores = self.scores(input_ids, logits)
         if self.generator is None:
-            return int(torch.argmax(scores, dim=-1)[0])
+            return int(torch.argmax(scores, dim=-1)[0]), scores
         probs = torch.softmax(scores, dim=-1)
-        return int(torch.multinomial(probs, num_samples=1, generator=self.generator)[0, 0])
+        return int(torch.multinomial(probs, num_samples=1, generator=self.generator)[0, 0]), scores
+
+    def __call__(self, input_ids: torch.Tensor, logits: torch.Tensor) -> int:
+        """Return the next token id for a single sequence."""
+        return self.choose(input_ids, logits)[0]

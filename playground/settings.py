@@ -45,7 +45,8 @@ def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = 
     return value
 
 
-def _integer(name: str, value: Any, low: int, high: int) -> int:
+def check_integer(name: str, value: Any, low: int, high: int) -> int:
+    """``value`` as an integer in [low, high] (``50.0`` reads as 50), else SettingsError naming ``name``."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON clients send 50.0 for 50
     if isinstance(value, bool) or not isinstance(value, int):
@@ -108,15 +109,15 @@ class GenerationSettings:
                 raise SettingsError(Message("too_long_chars", field=f"stop[{i}]", limit=MAX_STOP_CHARS, count=len(s)))
         seed = self.seed
         if seed is not None:
-            seed = _integer("seed", seed, 0, MAX_SEED)
+            seed = check_integer("seed", seed, 0, MAX_SEED)
         return replace(
             self,
             temperature=_number("temperature", self.temperature, 0.0, 2.0),
             top_p=_number("top_p", self.top_p, 0.0, 1.0, low_open=True),
-            top_k=_integer("top_k", self.top_k, 0, 1_000_000),
-            max_new_tokens=_integer("max_new_tokens", self.max_new_tokens, 1, max_new_tokens_cap),
+            top_k=check_integer("top_k", self.top_k, 0, 1_000_000),
+            max_new_tokens=check_integer("max_new_tokens", self.max_new_tokens, 1, max_new_tokens_cap),
             repetition_penalty=_number("repetition_penalty", self.repetition_penalty, 0.0, 10.0, low_open=True),
-            no_repeat_ngram_size=_integer("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64),
+            no_repeat_ngram_size=check_integer("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64),
             stop=tuple(stop),
             seed=seed,
         )

@@ -5,6 +5,10 @@ model, settings, a language) and shares a link; opening it restores the same set
 
     ?tab=lab&lang=fr&preset=en-fr-translation&model=gpt2&temperature=0&seed=1
     ?tab=lab&task=...&examples=[["sea otter","loutre de mer"]]&query=cheese&embed=1
+    ?tab=lab&preset=en-fr-translation&seed=1&branch_position=2&branch_token=1169
+
+A branch demo (``branch_position`` and ``branch_token``, a token id) is run once the
+few-shot answer is written: the explorer then shows the original and that branch.
 
 Reading never fails: a bad or unknown parameter is dropped with a warning (the link still
 opens, with defaults for what could not be read), and every kept value is validated.
@@ -22,12 +26,14 @@ from playground.errors import PlaygroundError
 from playground.messages import LANGUAGES, Message
 from playground.presets import Preset
 from playground.registry import Registry
-from playground.settings import GenerationSettings
+from playground.settings import GenerationSettings, check_integer
 
 TABS = ("lab", "style", "instructions", "compare", "generate")
 SETTING_KEYS = ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "no_repeat_ngram_size", "seed")
 MAX_EXAMPLES = 16
 MAX_TEXT = 2000
+BRANCH_KEYS = ("branch_position", "branch_token")
+MAX_TOKEN_ID = 2**31 - 1  # the model's vocabulary is checked when the branch runs
 
 
 @dataclass
@@ -46,6 +52,7 @@ class SharedSetup:
     separator: str | None = None  # prompting lab: between an input and its output
     stop: list[str] | None = None  # stop strings
     settings: dict[str, Any] = field(default_factory=dict)  # generation settings given in the link
+    branch: tuple[int, int] | None = None  # prompting lab: (position, token id) of a branch of the few-shot answer
     warnings: list[str] = field(default_factory=list)  # parameters that were dropped, and why
 
     def to_query(self) -> str:
@@ -63,6 +70,8 @@ class SharedSetup:
             params["stop"] = json.dumps(self.stop, ensure_ascii=False)
         for key, value in self.settings.items():
             params[key] = json.dumps(value)
+        if self.branch is not None:
+            params.update(zip(BRANCH_KEYS, map(str, self.branch), strict=True))
         return urlencode(params)
 
 
@@ -113,11 +122,35 @@ def from_query(params: Mapping[str, str], registry: Registry, presets: Mapping[s
             setup.stop = _stop(value, w)
         elif key in SETTING_KEYS:
             _setting(setup, key, value, registry)
-        elif key != "adapter":
+        elif key not in ("adapter", *BRANCH_KEYS):
             w.append(_ignored(Message("link_unknown_parameter", field=key)))
     if "adapter" in params:
         _adapter(setup, params["adapter"], registry)
+    if any(key in params for key in BRANCH_KEYS):
+        setup.branch = _branch(params, registry, w)
     return setup
+
+
+def _branch(params: Mapping[str, str], registry: Registry, w: list[str]) -> tuple[int, int] | None:
+    """(position, token) of a branch demo; both are needed."""
+    missing = [key for key in BRANCH_KEYS if key not in params]
+    if missing:
+        w.append(_ignored(Message("link_branch_pair", field=missing[0])))
+        return None
+    bounds = {"branch_position": registry.limits.max_new_tokens - 1, "branch_token": MAX_TOKEN_ID}
+    values = []
+    for key in BRANCH_KEYS:
+        try:
+            parsed = json.loads(params[key])
+        except ValueError:
+            w.append(_ignored(Message("link_bad_json", field=key, value=params[key])))
+            return None
+        try:
+            values.append(check_integer(key, parsed, 0, bounds[key]))
+        except PlaygroundError as exc:
+            w.append(_ignored(exc.args[0]))
+            return None
+    return values[0], values[1]
 
 
 def _examples(value: str, w: list[str]) -> list[tuple[str, str]] | None:

@@ -81,6 +81,16 @@ def tiny_hub(hf_home: Path, tmp_path_factory: pytest.TempPathFactory) -> tiny_mo
     return tiny_models.build_tiny_hub(hf_home, tmp_path_factory.mktemp("tiny-hub"))
 
 
+@pytest.fixture(scope="session")
+def plain_base(tiny_hub: tiny_models.TinyHub):
+    """The pinned tiny model loaded on its own, without the engine or any adapter (the reference)."""
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(
+        tiny_models.TINY_REPO, revision=tiny_hub.sha, use_safetensors=True
+    ).eval()
+
+
 @pytest.fixture()
 def engine(tiny_hub: tiny_models.TinyHub):
     """A fresh engine (and model cache) over the tiny registry; its batcher threads stop after the test."""

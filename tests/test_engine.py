@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from playground.errors import GenerationError, SettingsError, UnknownModelError
-from tests.tiny_models import TINY_REPO
 
 PROMPT = "The sea otter is"
 
@@ -19,14 +18,6 @@ def _hf_generate(model, tokenizer, prompt: str, **kwargs) -> list[int]:
     with torch.inference_mode():
         out = model.generate(**ids, pad_token_id=tokenizer.eos_token_id, **kwargs)
     return out[0, ids["input_ids"].shape[1] :].tolist()
-
-
-@pytest.fixture(scope="module")
-def plain_base(tiny_hub):
-    """The pinned tiny model loaded on its own, without the engine or any adapter."""
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(TINY_REPO, revision=tiny_hub.sha, use_safetensors=True).eval()
 
 
 def test_greedy_stream_equals_model_generate(engine, plain_base):

@@ -3,7 +3,8 @@
 The ``scripted`` model of the hostile app (tests/conftest.py, tests/tiny_models.py) writes
 :data:`tests.hostile.HOSTILE_TEXT` whatever its prompt: a ``<script>``, an ``<img onerror>``,
 a ``javascript:`` link, a ``<style>`` that would hide the page, remote images in HTML and
-Markdown, an ``<iframe>``, a Markdown link and an ``<svg onload>``. Every tab shows it; the
+Markdown, an ``<iframe>``, a Markdown link and an ``<svg onload>``. Every tab shows it, and so does the token explorer
+(tokens, alternatives and a branch); the
 browser tests check that it appears literally, that none of it became an element, that no
 script ran (``window.__pwned`` stays undefined), that the page is still displayed, and that
 nothing was fetched from the remote address. Messages built from hostile artifacts or
@@ -162,6 +163,27 @@ def test_generate_tab_shows_hostile_output_as_text(browser, hostile_app):
         _wait_done(page, 1)
         watched.assert_shown_as_text("#output")
         assert page.locator("#details").inner_text().startswith("Model: scripted")
+        _assert_explorer_shows_text(watched, "#generate", _value(page, "#output"))
+
+
+def _assert_explorer_shows_text(watched: Watched, prefix: str, answer: str) -> None:
+    """The token explorer under an answer: its tokens, their alternatives and a branch are text, nothing runs."""
+    page = watched.page
+    tokens = page.locator(f"{prefix}-explorer .pg-answer > .pg-tok")
+    tokens.first.wait_for(timeout=WAIT_MS)
+    shown = page.locator(f"{prefix}-explorer .pg-answer").inner_text()
+    assert shown == answer and _shows(shown), shown  # every token's text, literally
+    script = next(i for i, text in enumerate(tokens.all_inner_texts()) if "script" in text)
+    tokens.nth(script).hover()  # its alternatives, in the page's own markup only
+    popover = page.locator(f"{prefix}-explorer .pg-pop")
+    popover.wait_for(timeout=10_000)
+    assert popover.locator("tbody tr").count() >= 2
+    popover.locator(".pg-alt").first.click()  # a branch, written by the same hostile model
+    page.wait_for_function(
+        "(s) => document.querySelector(s).innerText.includes('Done:')", arg=f"{prefix}-branch-details", timeout=WAIT_MS
+    )
+    assert "<" in page.locator(f"{prefix}-branch .pg-answer").inner_text()  # markup shown as text
+    watched.assert_nothing_ran()
 
 
 @needs_chromium
@@ -188,6 +210,7 @@ def test_lab_shows_hostile_output_prompt_tokens_and_distributions_as_text(browse
         assert EXAMPLES[0][0] in page.locator("#lab-examples").inner_text()  # the table shows the markup as text
         assert "\n< 27\nscript 12048\n> 29\nwindow 17497\n" in page.locator("#lab-tokens").inner_text()
         assert page.locator("#lab-raw").inner_text().strip() and page.locator("#lab-adjusted").inner_text().strip()
+        _assert_explorer_shows_text(watched, "#lab", _value(page, "#lab-few"))
 
 
 @needs_chromium

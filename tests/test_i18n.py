@@ -35,6 +35,7 @@ def test_both_languages_have_the_same_keys_and_french_is_french():
         "c_tokens",
         "c_source",
         "c_licence",
+        "explorer_token",
     }, same
     assert tr("stop", "fr") == "Arrêter" and tr("stop", "de") == "Stop"
 

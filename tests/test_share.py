@@ -65,3 +65,25 @@ def test_preset_and_boundary_settings_are_kept(tiny_hub):
     assert back.preset == "en-fr-translation"
     assert back.settings == {"temperature": 2, "top_p": 1, "max_new_tokens": 64}
     assert back.warnings == []
+
+
+def test_a_branch_demo_survives_the_round_trip(tiny_hub):
+    setup = SharedSetup(tab="lab", preset="fr-pluriel", settings={"seed": 3, "temperature": 0.7}, branch=(2, 1169))
+    back = _read(setup.to_query(), tiny_hub)
+    assert back == setup and back.warnings == []
+    assert "branch_position=2&branch_token=1169" in setup.to_query()
+
+
+def test_bad_branch_parameters_are_dropped_with_named_warnings(tiny_hub):
+    cases = {
+        "branch_position=2": "branch_token: missing (a branch needs branch_position and branch_token)",
+        "branch_position=64&branch_token=5": "branch_position: 64 is out of range [0, 63]",
+        "branch_position=1&branch_token=-5": "branch_token: -5 is out of range",
+        "branch_position=1&branch_token=x": "branch_token: 'x' is not valid JSON",
+        "branch_position=1.5&branch_token=3": "branch_position: must be an integer, got float 1.5",
+    }
+    for query, expected in cases.items():
+        back = _read(query, tiny_hub)
+        assert back.branch is None and len(back.warnings) == 1, query
+        assert back.warnings[0].startswith(expected), (query, back.warnings)
+        assert localize(back.warnings[0], "fr").endswith("; ignoré")

@@ -12,6 +12,7 @@ from playground.ui.instructions_tab import build_instructions_tab
 from playground.ui.lab_tab import build_lab_tab
 from playground.ui.links import wire_links
 from playground.ui.style_tab import build_style_tab
+from playground.ui.token_api import add_token_endpoints
 
 TITLE = "Playground: text generation, zero to few shots"
 
@@ -35,5 +36,6 @@ def build_app(engine: Engine) -> gr.Blocks:
                 build_compare_tab(engine)
             with gr.Tab(I18N("tab_generate"), id="generate") as tab_items["generate"]:
                 build_generate_tab(engine)
+        add_token_endpoints(engine)
         wire_links(demo, engine, tabs, tab_items, title, lab)
     return demo

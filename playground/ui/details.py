@@ -27,13 +27,22 @@ def _who(result: GenerationResult, lang: str) -> list[str]:
 
 
 def _progress(result: GenerationResult, running: bool, lang: str) -> str:
-    """'Generating… 5 tokens' or 'Done: 12 tokens in 0.4 s (30 tokens/s), <why it ended>'."""
+    """'Generating… 5 tokens' or 'Done: 12 tokens in 0.4 s (30 tokens/s), <why it ended>'.
+
+    When the tokens were recorded, the answer's log-probability, per token and as a
+    perplexity follow: numbers a teacher can say aloud.
+    """
     if running:
         return f"**{tr('d_generating', lang)}** {tr('d_tokens', lang).format(n=result.completion_tokens)}"
     reason = result.finish_reason or ""
     finish = tr(f"finish_{reason}", lang) if f"finish_{reason}" in _FINISH_KEYS else reason
     counts = tr("d_tokens_in", lang).format(n=result.completion_tokens, s=result.elapsed_s, r=result.tokens_per_s)
-    return f"**{tr('d_done', lang)}:** {counts}, {escape_markdown(finish)}"
+    done = f"**{tr('d_done', lang)}:** {counts}, {escape_markdown(finish)}"
+    score = result.score
+    if score is None:
+        return done
+    numbers = tr("d_logprob", lang).format(total=score.logprob, mean=score.mean_logprob, perplexity=score.perplexity)
+    return f"{done} · {escape_markdown(numbers)}"
 
 
 def _warnings(results: Sequence[GenerationResult], lang: str) -> list[str]:

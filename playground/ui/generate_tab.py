@@ -11,6 +11,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.ui.controls import settings_controls, settings_from
 from playground.ui.details import describe
+from playground.ui.explorer import Explored, explorer_panes, show_original, wire_branching
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
@@ -40,6 +41,7 @@ def build_generate_tab(engine: Engine) -> None:
             controls = settings_controls(d, registry.limits.max_new_tokens, "generate")
     output = gr.Textbox(label=I18N("output"), lines=8, interactive=False, elem_id="output")
     details = gr.Markdown(elem_id="details")
+    panes = explorer_panes("generate", "explorer_generate")
 
     def on_model_change(name: str) -> tuple[Any, ...]:
         if name not in registry.models:
@@ -89,7 +91,7 @@ def build_generate_tab(engine: Engine) -> None:
         seed: str | None,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-    ) -> Iterator[tuple[str, str]]:
+    ) -> Iterator[tuple[Any, ...]]:
         lang = request_language(request)
         try:
             settings = settings_from(
@@ -102,26 +104,21 @@ def build_generate_tab(engine: Engine) -> None:
                 adapter=chosen_adapter(adapter),
                 use_prompt_style=use_prompt_style,
                 progress=load_progress(progress, lang),
+                record_tokens=True,
             )
             shown = ""
             for piece in stream:
                 shown += piece
-                yield shown, describe(stream.result, running=True, lang=lang)
+                yield shown, describe(stream.result, running=True, lang=lang), gr.skip()
         except (PlaygroundError, ValueError) as exc:
             raise user_error(exc, lang) from None
-        yield stream.result.text, describe(stream.result, lang=lang)
+        explored = Explored.of(stream.result, prompt, settings, use_prompt_style)
+        yield stream.result.text, describe(stream.result, lang=lang), explored
 
     inputs = [model, adapter, prompt, use_style, *controls.inputs()]
-    event = generate.click(
-        run,
-        inputs=inputs,
-        outputs=[output, details],
-        api_name="generate",
-    )
-    prompt.submit(
-        run,
-        inputs=inputs,
-        outputs=[output, details],
-        api_name=False,
-    )
-    stop.click(None, cancels=[event], api_name=False)
+    outputs = [output, details, panes.explored]  # the State is not part of the API
+    event = generate.click(run, inputs=inputs, outputs=outputs, api_name="generate")
+    submitted = prompt.submit(run, inputs=inputs, outputs=outputs, api_name=False)
+    for ran in (event, submitted):
+        ran.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
+    stop.click(None, cancels=[event, submitted, *wire_branching(engine, panes)], api_name=False)

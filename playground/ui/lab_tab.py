@@ -26,6 +26,7 @@ from playground.side_by_side import interleave
 from playground.ui.checked import core_checked
 from playground.ui.controls import settings_controls, settings_from, stop_text
 from playground.ui.details import describe_panes
+from playground.ui.explorer import Explored, explorer_panes, show_original, wire_branching
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
@@ -103,6 +104,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         one = gr.Textbox(label=I18N("one_shot"), lines=4, interactive=False, elem_id="lab-one")
         few = gr.Textbox(label=I18N("few_shot"), lines=4, interactive=False, elem_id="lab-few")
     details = gr.Markdown(elem_id="lab-details")
+    panes = explorer_panes("lab", "explorer_lab")
     with gr.Accordion(I18N("inspect"), open=True):
         exact_prompt = gr.Textbox(label=I18N("exact_prompt"), lines=6, interactive=False, elem_id="lab-prompt")
         tokens = gr.HighlightedText(label=I18N("tokens"), elem_id="lab-tokens")
@@ -152,7 +154,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         temperature: float, top_p: float, top_k: float, max_new_tokens: float, repetition_penalty: float,
         no_repeat_ngram_size: float, stop: str, seed: str | None, request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-    ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
+    ) -> Iterator[tuple[Any, ...]]:  # fmt: skip
         lang = request_language(request)
         names = [tr("zero_shot", lang), tr("one_shot", lang), tr("few_shot", lang)]
         try:
@@ -163,17 +165,21 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             if settings["seed"] is None:
                 settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
             shown = load_progress(progress, lang)
+            prompts = [setup.prompt(c) for c in (0, 1, len(setup.examples))]
             streams = [
-                engine.stream(model, setup.prompt(c), settings, adapter=chosen_adapter(adapter), progress=shown)
-                for c in (0, 1, len(setup.examples))
+                engine.stream(
+                    model, text, settings, adapter=chosen_adapter(adapter), progress=shown, record_tokens=True
+                )
+                for text in prompts
             ]
             results = [s.result for s in streams]
             texts = ["", "", ""]
             for texts in interleave(streams, lang=lang):
-                yield texts[0], texts[1], texts[2], describe_panes(results, names, running=True, lang=lang)
+                yield texts[0], texts[1], texts[2], describe_panes(results, names, running=True, lang=lang), gr.skip()
         except (PlaygroundError, ValueError) as exc:
             raise user_error(exc, lang) from None
-        yield texts[0], texts[1], texts[2], describe_panes(results, names, lang=lang)
+        few_shot = Explored.of(results[2], prompts[2], settings)  # the explorer shows the few-shot answer
+        yield texts[0], texts[1], texts[2], describe_panes(results, names, lang=lang), few_shot
 
     def inspect_prompt(
         model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
@@ -205,8 +211,10 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         )
 
     run_inputs = [model, adapter, task, examples, query, separator, *controls.inputs()]
-    event = run.click(run_lab, inputs=run_inputs, outputs=[zero, one, few, details], api_name="lab_run")
-    stop.click(None, cancels=[event], api_name=False)
+    run_outputs = [zero, one, few, details, panes.explored]  # the State is not part of the API
+    event = run.click(run_lab, inputs=run_inputs, outputs=run_outputs, api_name="lab_run")
+    shown = event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
+    stop.click(None, cancels=[event, *wire_branching(engine, panes, shown)], api_name=False)
 
     inspect_inputs = [model, adapter, task, examples, query, separator, temperature, top_p, top_k, repetition_penalty]
     inspect_inputs.append(no_repeat)
@@ -217,7 +225,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     for control in (query, separator, task):
         control.change(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
 
-    share_inputs = [preset, model, adapter, task, examples, query, separator, *controls.inputs()]
+    share_inputs = [preset, model, adapter, task, examples, query, separator, *controls.inputs(), panes.chosen]
     with gr.Row():
         share = gr.Button(I18N("share"), size="sm", elem_id="lab-share")
         link = gr.Textbox(label=I18N("share_link"), interactive=False, buttons=["copy"], elem_id="lab-link", scale=4)
@@ -225,7 +233,8 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     def share_setup(
         preset: str, model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
         temperature: float, top_p: float, top_k: float, max_new_tokens: float, repetition_penalty: float,
-        no_repeat_ngram_size: float, stop: str, seed: str | None, request: gr.Request,
+        no_repeat_ngram_size: float, stop: str, seed: str | None, branch: tuple[int, int] | None,
+        request: gr.Request,
     ) -> str:  # fmt: skip
         lang = request_language(request)
         try:
@@ -258,6 +267,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             separator=separator,
             stop=list(checked.stop),
             settings=settings,
+            branch=(int(branch[0]), int(branch[1])) if branch else None,  # the branch on screen
         )
         return "?" + shared.to_query()
 
@@ -268,5 +278,5 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         "preset": preset, "model": model, "adapter": adapter, "task": task, "examples": examples, "query": query,
         "separator": separator, "temperature": temperature, "top_p": top_p, "top_k": top_k,
         "max_new_tokens": max_new_tokens, "repetition_penalty": repetition_penalty,
-        "no_repeat_ngram_size": no_repeat, "stop": stop_strings, "seed": seed,
+        "no_repeat_ngram_size": no_repeat, "stop": stop_strings, "seed": seed, "branch": panes.pending,
     }  # fmt: skip

@@ -18,7 +18,7 @@ from playground.ui.page import PAGE_JS
 
 LAB_FIELDS = (
     "preset", "model", "adapter", "task", "examples", "query", "separator", "temperature", "top_p", "top_k",
-    "max_new_tokens", "repetition_penalty", "no_repeat_ngram_size", "stop", "seed",
+    "max_new_tokens", "repetition_penalty", "no_repeat_ngram_size", "stop", "seed", "branch",
 )  # fmt: skip
 
 
@@ -69,6 +69,7 @@ def wire_links(
             fields["stop"] = stop_text(tuple(setup.stop))
         for key, value in setup.settings.items():
             fields[key] = str(value) if key == "seed" else value  # the seed box is a text box
+        fields["branch"] = setup.branch  # run once the few-shot answer is shown
         return updates + [fields[f] for f in LAB_FIELDS]
 
     demo.load(apply, inputs=None, outputs=outputs, js=PAGE_JS, api_name=False)

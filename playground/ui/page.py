@@ -12,6 +12,11 @@ replaces it with the translated one, in the page's language.
 ``?embed=1`` adds the ``pg-embed`` class to the page: :data:`PAGE_CSS` then hides the
 title, the tab bar and the footer, and tightens the margins, so a course page shows one
 tab, compact.
+
+:data:`EXPLORER_JS` runs in each token explorer (:mod:`playground.ui.explorer`, a
+``gr.HTML``): hovering, focusing or tapping a token shows its alternatives, built from the
+token's data with ``textContent`` only (model text never becomes markup), and clicking an
+alternative sends its position and token id to the server.
 """
 
 from __future__ import annotations
@@ -70,10 +75,120 @@ async () => {
     json.dumps({"gradio": GRADIO_QUEUE_FULL, "texts": {lang: TRANSLATIONS[lang]["queue_full"] for lang in LANGUAGES}}),
 )
 
+EXPLORER_JS = """
+const pct = (p) => p >= 0.9995 ? "100%" : p >= 0.1 ? (100 * p).toFixed(0) + "%"
+  : p >= 0.001 ? (100 * p).toFixed(1) + "%" : p > 0 ? "<0.1%" : "0%";
+const make = (tag, text, className) => {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  if (className) node.className = className;
+  return node;
+};
+let open = null;
+let pinned = false;
+const close = () => {
+  if (open) open.remove();
+  open = null;
+  pinned = false;
+};
+const show = (tok) => {
+  if (open && open.parentNode === tok) return;
+  close();
+  const root = tok.closest(".pg-explorer");
+  if (!root) return;
+  const labels = root.dataset;
+  const branchable = labels.branchable === "1";
+  const chosen = Number(tok.dataset.id);
+  const pop = make("div", "", "pg-pop");
+  pop.setAttribute("role", "tooltip");
+  const table = document.createElement("table");
+  const head = table.createTHead().insertRow();
+  for (const text of [labels.token, labels.model, labels.sampled]) head.appendChild(make("th", text));
+  const body = table.createTBody();
+  for (const [id, piece, raw, adjusted] of JSON.parse(tok.dataset.alts || "[]")) {
+    const row = body.insertRow();
+    const first = row.insertCell();
+    if (branchable && id !== chosen) {
+      const button = make("button", piece, "pg-alt");
+      button.type = "button";
+      button.dataset.token = String(id);
+      button.title = labels.branch;
+      first.appendChild(button);
+    } else {
+      first.appendChild(make("span", piece, id === chosen ? "pg-piece pg-chosen" : "pg-piece"));
+    }
+    row.appendChild(make("td", pct(raw)));
+    row.appendChild(make("td", pct(adjusted)));
+  }
+  pop.appendChild(table);
+  tok.appendChild(pop);
+  open = pop;
+  // fixed, so that no scrolling or clipping container hides it; kept inside the window
+  const at = tok.getBoundingClientRect();
+  const box = pop.getBoundingClientRect();
+  const width = document.documentElement.clientWidth;
+  const height = document.documentElement.clientHeight;
+  pop.style.left = Math.max(4, Math.min(at.left, width - box.width - 4)) + "px";
+  const below = at.bottom + 2;
+  pop.style.top = (below + box.height > height && at.top > box.height + 4 ? at.top - box.height - 2 : below) + "px";
+};
+window.addEventListener("scroll", () => close(), true);
+element.addEventListener("mouseover", (event) => {
+  const tok = event.target.closest(".pg-answer .pg-tok");
+  if (tok && !pinned) show(tok);
+});
+element.addEventListener("focusin", (event) => {
+  const tok = event.target.closest(".pg-answer .pg-tok");
+  if (tok && !event.target.closest(".pg-pop")) show(tok);
+});
+element.addEventListener("mouseleave", () => { if (!pinned) close(); });
+element.addEventListener("keydown", (event) => { if (event.key === "Escape") close(); });
+element.addEventListener("click", (event) => {
+  const alt = event.target.closest(".pg-alt");
+  if (alt) {
+    const tok = alt.closest(".pg-tok");
+    event.stopPropagation();
+    close();
+    trigger("click", { position: Number(tok.dataset.i), token: Number(alt.dataset.token) });
+    return;
+  }
+  const tok = event.target.closest(".pg-answer .pg-tok");
+  if (tok && !event.target.closest(".pg-pop")) {
+    if (pinned && open && open.parentNode === tok) close();
+    else { show(tok); pinned = true; }
+  }
+});
+document.addEventListener("click", (event) => { if (!element.contains(event.target)) close(); });
+"""
+
 PAGE_CSS = """
 body.pg-embed .tab-wrapper,
 body.pg-embed footer,
 body.pg-embed #title { display: none !important; }
 body.pg-embed .gradio-container { padding: 4px !important; }
 body.pg-embed .main { padding: 0 !important; }
+.pg-explorer { line-height: 1.9; }
+.pg-answer { white-space: pre-wrap; overflow-wrap: anywhere; padding-bottom: 0.5em; }
+.pg-tok { position: relative; border-radius: 3px; padding: 1px 0; cursor: pointer; }
+.pg-tok:focus { outline: 2px solid var(--color-accent, #f97316); }
+.pg-p0 { background: rgba(34, 197, 94, 0.35); }
+.pg-p1 { background: rgba(163, 230, 53, 0.40); }
+.pg-p2 { background: rgba(250, 204, 21, 0.45); }
+.pg-p3 { background: rgba(249, 115, 22, 0.45); }
+.pg-p4 { background: rgba(239, 68, 68, 0.45); }
+.pg-forced { outline: 2px dashed var(--body-text-color, #333); outline-offset: -1px; }
+.pg-legend { font-size: 0.85em; margin-bottom: 0.4em; }
+.pg-swatch { padding: 0 0.4em; margin-right: 0.2em; cursor: default; white-space: nowrap; }
+.pg-hint { opacity: 0.8; }
+.pg-pop { position: fixed; top: 0; left: 0; z-index: 1000; white-space: normal; line-height: 1.3;
+  width: max-content; max-width: min(26em, 92vw); padding: 0.4em; border-radius: 6px; font-size: 0.85em;
+  background: var(--background-fill-primary, #fff); color: var(--body-text-color, #111);
+  border: 1px solid var(--border-color-primary, #ccc); box-shadow: 0 4px 12px rgba(0, 0, 0, 0.2); }
+.pg-pop table { width: 100%; border-collapse: collapse; margin: 0; }
+.pg-pop th, .pg-pop td { padding: 1px 6px; text-align: right; border: 0; white-space: nowrap; }
+.pg-pop th:first-child, .pg-pop td:first-child { text-align: left; }
+.pg-alt { font: inherit; padding: 0 4px; border: 1px solid var(--border-color-primary, #ccc); border-radius: 3px;
+  background: var(--button-secondary-background-fill, #eee); cursor: pointer; white-space: pre; }
+.pg-piece { white-space: pre; }
+.pg-chosen { font-weight: bold; }
 """

@@ -1,0 +1,248 @@
+"""The token explorer: an answer as tokens coloured by probability, their alternatives, and a branch.
+
+Under an answer (the lab's few-shot pane, the Generate tab), each token is coloured by the
+probability the model gave it (a legend says which colour is which). Hovering, focusing or
+tapping a token shows what else the model could have written there, with both
+distributions: the model's own and the one the token was drawn from after temperature,
+top-k, top-p and the repetition controls. Clicking an alternative streams a branch beside
+the original: the same prompt, settings and seed, that token written instead, and the
+model going on from there (:mod:`playground.branching`). Each pane has its status line, with
+the answer's log-probability and perplexity.
+
+The rendering is inert. The HTML is built here from escaped text only: every piece of
+model text goes through :func:`html.escape` (as element text, or as JSON inside an escaped
+attribute), and the page's script (:data:`playground.ui.page.EXPLORER_JS`) builds the
+alternatives with ``textContent``, never ``innerHTML``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from playground.branching import Branch
+from playground.engine import Engine, GenerationResult
+from playground.errors import PlaygroundError
+from playground.token_record import NextToken, TokenRecord
+from playground.ui.details import describe, escape_markdown
+from playground.ui.feedback import user_error
+from playground.ui.i18n import I18N, request_language, tr
+from playground.ui.page import EXPLORER_JS
+
+LEVELS = (0.9, 0.5, 0.2, 0.05)  # lower bounds of the colour levels, most likely first
+
+
+def level(probability: float) -> int:
+    """The colour level of a probability: 0 for >= 90% down to 4 for < 5%."""
+    return next((i for i, low in enumerate(LEVELS) if probability >= low), len(LEVELS))
+
+
+def shown(piece: str) -> str:
+    """A token's text where spaces and line ends are visible (for the alternatives)."""
+    return piece.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥") or "∅"
+
+
+def _percent(probability: float) -> str:
+    if probability >= 0.9995:
+        return "100%"
+    if probability >= 0.1:
+        return f"{100 * probability:.0f}%"
+    if probability >= 0.001:
+        return f"{100 * probability:.1f}%"
+    return "<0.1%" if probability > 0 else "0%"
+
+
+def _legend(lang: str, branch: bool) -> str:
+    """The colours (and, in a branch, the chosen token's outline); the hint where alternatives can be clicked."""
+    bounds = [f"≥ {_percent(LEVELS[0])}"]
+    bounds += [f"{_percent(low)}–{_percent(high)}" for low, high in zip(LEVELS[1:], LEVELS, strict=False)]
+    bounds.append(f"< {_percent(LEVELS[-1])}")
+    swatches = "".join(
+        f'<span class="pg-tok pg-p{i} pg-swatch">{html.escape(text)}</span>' for i, text in enumerate(bounds)
+    )
+    if branch:
+        swatches += f'<span class="pg-tok pg-forced pg-swatch">{html.escape(tr("explorer_forced", lang))}</span>'
+        hint = ""
+    else:
+        hint = f'<div class="pg-hint">{html.escape(tr("explorer_hint", lang))}</div>'
+    return f'<div class="pg-legend"><span>{html.escape(tr("explorer_legend", lang))}</span> {swatches}{hint}</div>'
+
+
+def _alternatives(alternatives: Sequence[NextToken], chosen: NextToken) -> str:
+    """The alternatives as compact JSON ([id, text, raw, adjusted] each), the chosen token included."""
+    rows = list(alternatives) if any(a.id == chosen.id for a in alternatives) else [*alternatives, chosen]
+    return json.dumps(
+        [[a.id, shown(a.piece), round(a.probability, 6), round(a.adjusted, 6)] for a in rows], ensure_ascii=False
+    )
+
+
+def _token(i: int, record: TokenRecord, chosen: bool) -> str:
+    token = record.token
+    text = token.piece.replace("\n", "↵\n") or "∅"
+    classes = f"pg-tok pg-p{level(token.probability)}" + (" pg-forced" if chosen else "")
+    data = html.escape(_alternatives(record.alternatives, token), quote=True)
+    return (
+        f'<span class="{classes}" tabindex="0" data-i="{i}" data-id="{token.id}" data-alts="{data}">'
+        f"{html.escape(text)}</span>"
+    )
+
+
+def render(records: Sequence[TokenRecord], lang: str, *, branch_at: int | None = None) -> str:
+    """The answer's tokens as inert HTML, with the legend.
+
+    Without ``branch_at`` (an original answer) the alternatives can be clicked to branch;
+    with it (a branch), the token chosen at that position is outlined.
+    """
+    labels = {
+        "data-token": tr("explorer_token", lang),
+        "data-model": tr("explorer_model", lang),
+        "data-sampled": tr("explorer_sampled", lang),
+        "data-branch": tr("explorer_branch_hint", lang),
+        "data-branchable": "0" if branch_at is not None else "1",
+    }
+    attributes = " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in labels.items())
+    tokens = "".join(_token(i, r, i == branch_at) for i, r in enumerate(records))
+    legend = _legend(lang, branch=branch_at is not None)
+    return f'<div class="pg-explorer" {attributes}>{legend}<div class="pg-answer">{tokens}</div></div>'
+
+
+@dataclass
+class Explored:
+    """A finished generation shown in an explorer, and what is needed to branch it."""
+
+    model: str
+    adapter: str | None
+    prompt: str
+    use_prompt_style: bool
+    settings: dict[str, Any]  # as validated by the engine, with the seed the answer used
+    result: GenerationResult
+    records: list[TokenRecord] = field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, result: GenerationResult, prompt: str, settings: dict[str, Any], use_prompt_style: bool = False
+    ) -> Explored:
+        """What a finished ``result`` of ``prompt`` with ``settings`` needs to be explored and branched."""
+        return cls(
+            result.model,
+            result.adapter,
+            prompt,
+            use_prompt_style,
+            {**settings, "seed": result.seed},
+            result,
+            list(result.tokens),
+        )
+
+
+def branch_note(explored: Explored, branch: Branch, result: GenerationResult, lang: str) -> str:
+    """'Branch at token 5: ␣Paris → ␣London' (Markdown, escaped)."""
+    before = explored.records[branch.position].token.piece if branch.position < len(explored.records) else ""
+    after = result.tokens[branch.position].token.piece if branch.position < len(result.tokens) else ""
+    text = tr("explorer_branch_note", lang).format(n=branch.position + 1, old=shown(before), new=shown(after))
+    return f"**{escape_markdown(text)}**"
+
+
+@dataclass
+class ExplorerPanes:
+    """The explorer's components: the original and the branch, each with its status line."""
+
+    original: gr.HTML
+    original_details: gr.Markdown
+    branch: gr.HTML
+    branch_details: gr.Markdown
+    explored: gr.State  # the original (Explored), once finished
+    chosen: gr.State  # (position, token) of the branch on screen, for a shared link
+    pending: gr.State  # (position, token) of a branch to run once the original is shown (a deep link)
+
+    def shown_outputs(self) -> list[Any]:
+        """What :func:`show_original` fills."""
+        return [self.original, self.original_details, self.branch, self.branch_details, self.chosen]
+
+    def branch_outputs(self) -> list[Any]:
+        """What a branch fills."""
+        return [self.branch, self.branch_details, self.chosen]
+
+
+def explorer_panes(prefix: str, heading: str) -> ExplorerPanes:
+    """Create the explorer in the current layout: a heading, then original | branch (stacked on a phone)."""
+    explored, chosen, pending = gr.State(None), gr.State(None), gr.State(None)
+    with gr.Accordion(I18N(heading), open=True, elem_id=f"{prefix}-explorer-box"), gr.Row(equal_height=False):
+        with gr.Column(min_width=300):
+            gr.Markdown(I18N("explorer_original"))
+            original = gr.HTML("", js_on_load=EXPLORER_JS, elem_id=f"{prefix}-explorer")
+            original_details = gr.Markdown(elem_id=f"{prefix}-explorer-details")
+        with gr.Column(min_width=300):
+            gr.Markdown(I18N("explorer_branch"))
+            branch = gr.HTML("", js_on_load=EXPLORER_JS, elem_id=f"{prefix}-branch")
+            branch_details = gr.Markdown(elem_id=f"{prefix}-branch-details")
+    return ExplorerPanes(original, original_details, branch, branch_details, explored, chosen, pending)
+
+
+def show_original(explored: Explored | None, request: gr.Request) -> tuple[str, str, str, str, None]:
+    """The original answer's tokens and status line; the branch pane emptied."""
+    if explored is None:
+        return "", "", "", "", None
+    lang = request_language(request)
+    return render(explored.records, lang), describe(explored.result, lang=lang), "", "", None
+
+
+def stream_branch(
+    engine: Engine, explored: Explored, position: Any, token: Any, lang: str
+) -> Iterator[tuple[str, str]]:
+    """Stream the branch of ``explored`` at ``position`` with ``token``: (its tokens as HTML, its status line)."""
+    stream = engine.stream(
+        explored.model,
+        explored.prompt,
+        explored.settings,
+        adapter=explored.adapter,
+        use_prompt_style=explored.use_prompt_style,
+        branch=Branch(tuple(explored.result.token_ids), position, token),
+    )
+    result = stream.result
+
+    def panes(running: bool) -> tuple[str, str]:
+        branch = result.branch
+        note = branch_note(explored, branch, result, lang) if branch is not None else ""
+        tokens = render(result.tokens, lang, branch_at=branch.position if branch is not None else None)
+        return tokens, f"{note}\n\n{describe(result, running=running, lang=lang)}"
+
+    for _ in stream:
+        yield panes(running=True)
+    yield panes(running=False)
+
+
+def wire_branching(engine: Engine, panes: ExplorerPanes, shown: Any = None) -> list[Any]:
+    """Clicking an alternative in the original pane streams the branch; returns the events (Stop cancels them).
+
+    ``shown``: the event that shows the original; after it, a pending branch (from a deep
+    link) runs once.
+    """
+
+    def branch(explored: Explored, position: Any, token: Any, lang: str) -> Iterator[tuple[Any, ...]]:
+        try:
+            for panes_now in stream_branch(engine, explored, position, token, lang):
+                yield *panes_now, gr.skip()
+        except (PlaygroundError, ValueError) as exc:
+            raise user_error(exc, lang) from None
+        yield gr.skip(), gr.skip(), (position, token)
+
+    def on_choice(explored: Explored | None, evt: gr.EventData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        data = getattr(evt, "_data", None) or {}
+        if explored is not None and "token" in data:
+            yield from branch(explored, data.get("position"), data.get("token"), request_language(request))
+
+    def on_pending(explored: Explored | None, pending: Any, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        if explored is not None and pending:
+            yield gr.skip(), gr.skip(), gr.skip(), None  # once, even if it fails
+            yield from ((*update, gr.skip()) for update in branch(explored, *pending, request_language(request)))
+
+    events = [panes.original.click(on_choice, inputs=panes.explored, outputs=panes.branch_outputs(), api_name=False)]
+    if shown is not None:
+        outputs = [*panes.branch_outputs(), panes.pending]  # a link's branch runs once
+        events.append(shown.then(on_pending, inputs=[panes.explored, panes.pending], outputs=outputs, api_name=False))
+    return events
