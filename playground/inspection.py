@@ -4,6 +4,10 @@ For the prompting lab: :func:`prompt_tokens` shows how the tokenizer splits the 
 prompt (ids and pieces, as in seed 003's exercise); :func:`next_token_distribution` gives
 the most likely next tokens at the end of the prompt, before and after temperature, top-k
 and top-p reshape the distribution, with the same processors the engine samples with.
+
+A prompt longer than the model's context is cut like a generation's (:func:`fit_context`:
+its start is dropped, a warning says so), and the forward pass computes logits for the
+last position only: the one shown.
 """
 
 from __future__ import annotations
@@ -39,6 +43,15 @@ def prompt_tokens(tokenizer: Any, ids: list[int]) -> list[TokenPiece]:
     ]
 
 
+def fit_context(ids: list[int], context_length: int, model: str) -> tuple[list[int], Message | None]:
+    """``ids`` cut to the last ``context_length - 1`` tokens (room for the next one), and the warning if cut."""
+    room = context_length - 1
+    if len(ids) <= room:
+        return ids, None
+    warning = Message("inspect_truncated", total=len(ids), kept=room, model=model, context=context_length)
+    return ids[-room:], warning
+
+
 @dataclass(frozen=True)
 class NextToken:
     """One candidate next token."""
@@ -64,9 +77,11 @@ def next_token_distribution(
         raise ValueError(Message("no_tokens", field="prompt"))
     if not isinstance(top, int) or not 1 <= top <= 100:
         raise ValueError(f"top: {top!r} must be an integer in [1, 100]")
+    if len(ids) >= loaded.spec.context_length:
+        limit = loaded.spec.context_length - 1
+        raise ValueError(Message("too_many_tokens", field="prompt", limit=limit, count=len(ids)))
     input_ids = torch.tensor([ids], device=loaded.device)
-    with loaded.forward_lock, torch.inference_mode():
-        logits = loaded.model(input_ids=input_ids, **loaded.forward_kwargs(adapter)).logits[:, -1, :].float()
+    logits = last_logits(loaded, ids, adapter)
     with torch.inference_mode():
         raw = torch.softmax(logits, dim=-1)[0]
         scores = build_processors(settings)(input_ids, logits.clone())
@@ -87,3 +102,13 @@ def next_token_distribution(
         )
         for i in ranked
     ]
+
+
+def last_logits(loaded: LoadedModel, ids: list[int], adapter: str | None) -> torch.Tensor:
+    """The model's logits (1, vocab) for the token after ``ids``, computed for that position only."""
+    kwargs = dict(loaded.forward_kwargs(adapter))
+    if loaded.supports_logits_to_keep:
+        kwargs["logits_to_keep"] = 1
+    input_ids = torch.tensor([ids], device=loaded.device)
+    with loaded.forward_lock, torch.inference_mode():
+        return loaded.model(input_ids=input_ids, **kwargs).logits[:, -1, :].float()

@@ -41,6 +41,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "seed_not_integer": "{field}: must be an integer or empty, got {value!r}",
         "example_half": "{field}: needs both an input and an output",
         "not_rows": "{field}: must be a list of [input, output] rows of text, got {type}",
+        "too_many_rows": "{field}: at most {limit} rows, got {count}",
+        "too_many_tokens": "{field}: at most {limit} tokens, got {count}",
+        "lab_too_long": (
+            "{field}: the task, examples and query together are {count} characters, more than the limit of {limit}"
+        ),
+        "inspect_truncated": (
+            "The prompt was {total} tokens; only its last {kept} are inspected ({model}'s context is {context} tokens)."
+        ),
         # models and adapters
         "unknown_model": "{field}: unknown model {name!r} (known: {known})",
         "unknown_adapter": "{field}: unknown adapter {name!r} (known: {known})",
@@ -50,6 +58,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "model_load_failed": "{model}: no source could load it; {reasons}",
         # while generating
         "busy": "busy: {waiting} requests are already waiting for {model}; try again in a few seconds",
+        "busy_visitor": ("busy: you already have {count} requests waiting or running; try again when one has finished"),
         "generation_failed": "generation failed after {count} tokens: {reason}",
         "batch_failed": "the batch failed: {reason}",
         "prompt_truncated": (
@@ -81,6 +90,9 @@ CATALOG: dict[str, dict[str, str]] = {
             "{field}: a list of at most {limit} pairs [input, output], each at most {chars} characters"
         ),
         "link_bad_json": "{field}: {value!r} is not valid JSON",
+        "link_unknown_parameters": "{count} unknown parameters ({field}, ...)",
+        "link_too_long": "{field}: the link would be {count} characters, more than the limit of {limit}",
+        "link_too_deep": "{field}: nested more than {limit} levels deep",
     },
     "fr": {
         "not_a_number": "{field} : doit être un nombre, reçu {type} {value!r}",
@@ -106,6 +118,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "seed_not_integer": "{field} : doit être un entier ou rester vide, reçu {value!r}",
         "example_half": "{field} : il faut une entrée et une sortie",
         "not_rows": "{field} : doit être une liste de lignes [entrée, sortie] de texte, reçu {type}",
+        "too_many_rows": "{field} : au plus {limit} lignes, reçu {count}",
+        "too_many_tokens": "{field} : au plus {limit} tokens, reçu {count}",
+        "lab_too_long": (
+            "{field} : la tâche, les exemples et la requête font ensemble {count} caractères, "
+            "plus que la limite de {limit}"
+        ),
+        "inspect_truncated": (
+            "Le prompt faisait {total} tokens ; seuls ses {kept} derniers sont examinés "
+            "(le contexte de {model} est de {context} tokens)."
+        ),
         "unknown_model": "{field} : modèle inconnu {name!r} (connus : {known})",
         "unknown_adapter": "{field} : adaptateur inconnu {name!r} (connus : {known})",
         "adapter_other_base": "{field} : {name!r} appartient au modèle {base!r}, pas à {model!r}",
@@ -113,6 +135,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "adapter_refused": "l'adaptateur {name!r} n'a pas pu être chargé : {reason}",
         "model_load_failed": "{model} : aucune source n'a pu le charger ; {reasons}",
         "busy": ("occupé : {waiting} requêtes attendent déjà {model} ; réessayez dans quelques secondes"),
+        "busy_visitor": (
+            "occupé : vous avez déjà {count} requêtes en attente ou en cours ; réessayez quand l'une sera finie"
+        ),
         "generation_failed": "la génération a échoué après {count} tokens : {reason}",
         "batch_failed": "le lot a échoué : {reason}",
         "prompt_truncated": (
@@ -142,6 +167,9 @@ CATALOG: dict[str, dict[str, str]] = {
             "{field} : une liste d'au plus {limit} paires [entrée, sortie], chacune d'au plus {chars} caractères"
         ),
         "link_bad_json": "{field} : {value!r} n'est pas du JSON valide",
+        "link_unknown_parameters": "{count} paramètres inconnus ({field}, ...)",
+        "link_too_long": "{field} : le lien ferait {count} caractères, plus que la limite de {limit}",
+        "link_too_deep": "{field} : imbriqué sur plus de {limit} niveaux",
     },
 }
 
@@ -150,8 +178,28 @@ def render(key: str, lang: str, params: dict[str, Any]) -> str:
     """The text of message ``key`` in ``lang`` (English when the language is unknown)."""
     table = CATALOG.get(lang, CATALOG["en"])
     template = table.get(key) or CATALOG["en"][key]
-    values = {k: v.localized(lang) if isinstance(v, Message) else v for k, v in params.items()}
+    values = {
+        k: v.localized(lang) if isinstance(v, Message) else excerpt(v) if k in QUOTED else v for k, v in params.items()
+    }
     return template.format(**values)
+
+
+EXCERPT_CHARS = 60  # characters of a quoted value shown in a message
+QUOTED = ("value", "name", "field")  # parameters that quote what a visitor sent
+
+
+def excerpt(value: Any) -> Any:
+    """``value`` as it is when short, else the start of its text and how many characters were left out.
+
+    Messages quote what a visitor sent (a link parameter, a model name); a 30,000-character
+    value must not make a 30,000-character warning.
+    """
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= EXCERPT_CHARS:
+        return value
+    return f"{text[:EXCERPT_CHARS]}…(+{len(text) - EXCERPT_CHARS})"
 
 
 class Message(str):

@@ -10,7 +10,7 @@ import gradio as gr
 from playground.engine import Engine
 from playground.errors import PlaygroundError, UnknownModelError
 from playground.evaluation.compare import score
-from playground.evaluation.scoring import text_examples
+from playground.evaluation.scoring import check_size, text_examples
 from playground.messages import Message, localize
 from playground.registry import ModelSpec
 from playground.ui.checked import core_checked
@@ -92,6 +92,7 @@ def build_compare_tab(engine: Engine) -> None:
         lang = request_language(request)
         rows = []
         try:
+            check_size(text, engine.registry.limits.max_compare_chars)  # before any model loads
             pairs = [
                 (choice, *parse_choice(engine, choice, field))
                 for field, choice in (("model_a", model_a), ("model_b", model_b))
@@ -99,7 +100,9 @@ def build_compare_tab(engine: Engine) -> None:
             for choice, spec, adapter in pairs:
                 loaded = engine.cache.get(spec.name, progress=load_progress(progress, lang))
                 window = min(WINDOW, spec.context_length)
-                examples = text_examples(loaded.tokenizer, text, window=window, max_windows=MAX_WINDOWS)
+                examples = text_examples(
+                    loaded.tokenizer, text, window, MAX_WINDOWS, engine.registry.limits.max_compare_chars
+                )
                 r = score(loaded, adapter, examples, batch_size=4)
                 rows.append(
                     [

@@ -17,7 +17,7 @@ import gradio as gr
 from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.fewshot import FewShotSetup
-from playground.inspection import next_token_distribution, prompt_tokens
+from playground.inspection import fit_context, next_token_distribution, prompt_tokens
 from playground.messages import Message
 from playground.presets import Preset, load_presets
 from playground.settings import GenerationSettings
@@ -26,10 +26,12 @@ from playground.side_by_side import interleave
 from playground.ui.checked import core_checked
 from playground.ui.controls import settings_controls, settings_from, stop_text
 from playground.ui.details import describe_panes
-from playground.ui.feedback import load_progress, user_error
+from playground.ui.feedback import load_progress, user_error, warn
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
+
+LINK_HEADROOM = 512  # characters of a page URL besides the shared query (the path, Gradio's own parameters)
 
 
 def preset_rows(preset: Preset) -> list[list[str]]:
@@ -156,7 +158,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         lang = request_language(request)
         names = [tr("zero_shot", lang), tr("one_shot", lang), tr("few_shot", lang)]
         try:
-            setup = FewShotSetup.from_rows(task, examples, query, separator)
+            setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
             settings = settings_from(
                 temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
             )
@@ -182,7 +184,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     ) -> tuple[str, list[tuple[str, str]], dict[str, float], dict[str, float]]:  # fmt: skip
         lang = request_language(request)
         try:
-            setup = FewShotSetup.from_rows(task, examples, query, separator)
+            setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
             settings = engine.settings_for(
                 model,
                 {"temperature": temperature, "top_p": top_p, "top_k": top_k,
@@ -193,6 +195,9 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             loaded = engine.cache.get(model, progress=load_progress(progress, lang))
             text = setup.prompt()
             ids = engine.encode(loaded, text, use_prompt_style=False)
+            ids, cut = fit_context(ids, loaded.spec.context_length, model)
+            if cut is not None:
+                warn([cut], lang)
             pieces = [(_label(t.piece), str(t.id)) for t in prompt_tokens(loaded.tokenizer, ids)]
             dist = next_token_distribution(loaded, ids, settings, adapter=chosen_adapter(adapter), top=10)
         except (PlaygroundError, ValueError) as exc:
@@ -234,7 +239,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             engine.registry.model(model)
             if chosen_adapter(adapter) is not None:
                 engine.registry.adapter(adapter, base=model)
-            setup = FewShotSetup.from_rows(task, examples, query, separator)
+            setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
             values = settings_from(
                 temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
             )
@@ -259,7 +264,11 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             stop=list(checked.stop),
             settings=settings,
         )
-        return "?" + shared.to_query()
+        link = "?" + shared.to_query()
+        limit = registry.limits.max_url_chars - LINK_HEADROOM
+        if len(link) > limit:  # a link the page would refuse is never written
+            raise user_error(ValueError(Message("link_too_long", field="link", count=len(link), limit=limit)), lang)
+        return link
 
     share.click(share_setup, inputs=share_inputs, outputs=link, api_name="lab_share").then(
         None, inputs=link, outputs=link, js="(q) => window.location.origin + window.location.pathname + q"

@@ -36,7 +36,7 @@ def wire_links(
     outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS)]
 
     def apply(request: gr.Request) -> list[Any]:
-        params = dict(request.query_params) if request is not None else {}
+        params = list(request.query_params.multi_items()) if request is not None else []
         setup = from_query(params, engine.registry, presets)
         lang = setup.lang or request_language(request)
         warn(setup.warnings, lang)
