@@ -66,6 +66,12 @@ CATALOG: dict[str, dict[str, str]] = {
             "context of {context} tokens with {new} new tokens."
         ),
         "time_limit": "Stopped after {seconds:g} s, the time limit of one request.",
+        # the app's front door (playground/ui/guard.py)
+        "uploads_refused": "this app takes no files: uploads are refused",
+        "queue_only": "this app answers through its queue only (/gradio_api/queue/join or /gradio_api/call/...)",
+        "bad_identifier": "{field}: must be 1 to 64 letters, digits, '-' or '_'",
+        "unknown_event": "{field}: not an event of this app",
+        "body_too_large": "the request is larger than {limit} bytes",
         # loading a model (progress)
         "progress_loading": "Loading {model} from {source}",
         "progress_dequantize": "Dequantizing {file} (first start only)",
@@ -145,6 +151,13 @@ CATALOG: dict[str, dict[str, str]] = {
             "dans le contexte de {context} tokens de {model} avec {new} nouveaux tokens."
         ),
         "time_limit": "Arrêté après {seconds:g} s, la limite de temps d'une requête.",
+        "uploads_refused": "cette application ne prend aucun fichier : les envois sont refusés",
+        "queue_only": (
+            "cette application ne répond que par sa file d'attente (/gradio_api/queue/join ou /gradio_api/call/...)"
+        ),
+        "bad_identifier": "{field} : doit faire de 1 à 64 lettres, chiffres, '-' ou '_'",
+        "unknown_event": "{field} : pas un événement de cette application",
+        "body_too_large": "la requête dépasse {limit} octets",
         "progress_loading": "Chargement de {model} depuis {source}",
         "progress_dequantize": "Décompression de {file} (premier démarrage seulement)",
         "progress_adapters": "{count} adaptateur(s) attaché(s) à {model}",
