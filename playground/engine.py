@@ -218,6 +218,7 @@ class Engine:
         cancel: threading.Event | None = None,
         time_limit_s: float | None = None,
         progress: Callable[[str], None] | None = None,
+        visitor: str | None = None,
     ) -> GenerationStream:
         """Check the request and return a stream of its text.
 
@@ -225,6 +226,9 @@ class Engine:
         setting or a bad prompt; raises ModelLoadError when the model cannot be loaded, and
         BusyError when ``limits.max_waiting`` requests already wait for the model. The
         request is queued for the model's batcher, which starts it at its next step.
+        ``visitor`` names who asks (a session, an address): one visitor holds at most
+        ``limits.max_rows_per_visitor`` rows of the batch; the time limit counts from
+        the request's admission to the batch.
         """
         spec = self.registry.model(model)
         if adapter is not None:
@@ -284,7 +288,7 @@ class Engine:
         limit = time_limit_s if time_limit_s is not None else self.registry.limits.time_limit_s
         chooser = TokenChooser(checked, loaded.device)
         result.seed = chooser.seed
-        request = Request(prompt_ids, checked, adapter, chooser, started, started + limit, cancel)
+        request = Request(prompt_ids, checked, adapter, chooser, started, limit, cancel, visitor)
         batcher.submit(request)
         return GenerationStream(request, result)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from playground.batch_jobs import LogitsJob
 from playground.loader import LoadedModel
 from playground.messages import Message
 from playground.sampling import build_processors
@@ -68,6 +69,7 @@ def next_token_distribution(
     settings: GenerationSettings,
     adapter: str | None = None,
     top: int = 10,
+    visitor: str | None = None,
 ) -> list[NextToken]:
     """The ``top`` most likely next tokens after ``ids``, raw and as the settings reshape them.
 
@@ -81,7 +83,7 @@ def next_token_distribution(
         limit = loaded.spec.context_length - 1
         raise ValueError(Message("too_many_tokens", field="prompt", limit=limit, count=len(ids)))
     input_ids = torch.tensor([ids], device=loaded.device)
-    logits = last_logits(loaded, ids, adapter)
+    logits = last_logits(loaded, ids, adapter, visitor)
     with torch.inference_mode():
         raw = torch.softmax(logits, dim=-1)[0]
         scores = build_processors(settings)(input_ids, logits.clone())
@@ -104,9 +106,16 @@ def next_token_distribution(
     ]
 
 
-def last_logits(loaded: LoadedModel, ids: list[int], adapter: str | None) -> torch.Tensor:
-    """The model's logits (1, vocab) for the token after ``ids``, computed for that position only."""
-    kwargs = dict(loaded.forward_kwargs(adapter))
+def last_logits(loaded: LoadedModel, ids: list[int], adapter: str | None, visitor: str | None = None) -> torch.Tensor:
+    """The model's logits (1, vocab) for the token after ``ids``, computed for that position only.
+
+    With a batcher (a model of the cache), a job of its steps: the prompt is fed in chunks
+    between the decode steps of the generating rows, never around them.
+    """
+    kwargs = dict(loaded.forward_kwargs(adapter))  # refuses an adapter that failed to attach
+    if loaded.batcher is not None:
+        job = LogitsJob(ids, adapter, visitor, keep_last=loaded.supports_logits_to_keep)
+        return loaded.batcher.run_job(job)
     if loaded.supports_logits_to_keep:
         kwargs["logits_to_keep"] = 1
     input_ids = torch.tensor([ids], device=loaded.device)

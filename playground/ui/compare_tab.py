@@ -17,6 +17,7 @@ from playground.ui.checked import core_checked
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
+from playground.ui.visitor import visitor_of
 
 HELDOUT_DIR = Path(__file__).resolve().parent.parent / "heldout"
 SEPARATOR = " + "
@@ -103,7 +104,7 @@ def build_compare_tab(engine: Engine) -> None:
                 examples = text_examples(
                     loaded.tokenizer, text, window, MAX_WINDOWS, engine.registry.limits.max_compare_chars
                 )
-                r = score(loaded, adapter, examples, batch_size=4)
+                r = score(loaded, adapter, examples, visitor=visitor_of(request))
                 rows.append(
                     [
                         choice,

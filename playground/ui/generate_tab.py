@@ -15,6 +15,7 @@ from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
+from playground.ui.visitor import visitor_of
 
 
 def build_generate_tab(engine: Engine) -> None:
@@ -102,6 +103,7 @@ def build_generate_tab(engine: Engine) -> None:
                 adapter=chosen_adapter(adapter),
                 use_prompt_style=use_prompt_style,
                 progress=load_progress(progress, lang),
+                visitor=visitor_of(request),
             )
             shown = ""
             for piece in stream:

@@ -15,6 +15,7 @@ from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.menus import task_adapter_menu
 from playground.ui.pair import stream_pair
+from playground.ui.visitor import visitor_of
 
 INSTRUCTIONS = [
     ("Give three tips for staying healthy.", ""),
@@ -77,6 +78,7 @@ def build_instructions_tab(engine: Engine) -> None:
                 prompt_input=prompt_input,
                 lang=lang,
                 progress=load_progress(progress, lang),
+                visitor=visitor_of(request),
             )
             prompts = (
                 engine.render(spec.base, prompt, None, prompt_input),

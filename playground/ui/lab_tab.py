@@ -30,6 +30,7 @@ from playground.ui.feedback import load_progress, user_error, warn
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
+from playground.ui.visitor import visitor_of
 
 LINK_HEADROOM = 512  # characters of a page URL besides the shared query (the path, Gradio's own parameters)
 
@@ -166,7 +167,14 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
                 settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
             shown = load_progress(progress, lang)
             streams = [
-                engine.stream(model, setup.prompt(c), settings, adapter=chosen_adapter(adapter), progress=shown)
+                engine.stream(
+                    model,
+                    setup.prompt(c),
+                    settings,
+                    adapter=chosen_adapter(adapter),
+                    progress=shown,
+                    visitor=visitor_of(request),
+                )
                 for c in (0, 1, len(setup.examples))
             ]
             results = [s.result for s in streams]
@@ -199,7 +207,9 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             if cut is not None:
                 warn([cut], lang)
             pieces = [(_label(t.piece), str(t.id)) for t in prompt_tokens(loaded.tokenizer, ids)]
-            dist = next_token_distribution(loaded, ids, settings, adapter=chosen_adapter(adapter), top=10)
+            dist = next_token_distribution(
+                loaded, ids, settings, adapter=chosen_adapter(adapter), top=10, visitor=visitor_of(request)
+            )
         except (PlaygroundError, ValueError) as exc:
             raise user_error(exc, lang) from None
         return (

@@ -15,6 +15,7 @@ from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.menus import task_adapter_menu
 from playground.ui.pair import stream_pair
+from playground.ui.visitor import visitor_of
 
 OPENINGS = [
     "Cette femme était assise",
@@ -69,7 +70,7 @@ def build_style_tab(engine: Engine) -> None:
             )
             yield from stream_pair(
                 engine, spec.base, spec.name, prompt, settings, use_prompt_style=False, lang=lang,
-                progress=load_progress(progress, lang),
+                progress=load_progress(progress, lang), visitor=visitor_of(request),
             )  # fmt: skip
         except (PlaygroundError, ValueError) as exc:
             raise user_error(exc, lang) from None
