@@ -230,7 +230,7 @@ class Limits:
     max_lab_examples: int = 16  # rows of the lab's examples table
     max_lab_field_chars: int = 2_000  # the lab's task, query, separator and each example cell
     max_lab_chars: int = 8_000  # the lab's task, examples and query together
-    max_url_chars: int = 60_000  # longer request URLs are refused (414); a shared link is never longer
+    max_url_chars: int = 60_000  # longer query strings are refused (414); a shared link's is never longer
     max_loaded_models: int = 2  # base models kept in memory (least recently used leaves)
     max_batch_size: int = 8  # requests of one model decoded together, one forward pass per step
     max_waiting: int = 64  # requests of one model waiting for a place in its batch; more are refused as busy

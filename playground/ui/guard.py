@@ -3,8 +3,8 @@
 :class:`Guard` is an ASGI middleware in front of Gradio's routes (``app.py`` installs it
 through ``launch(app_kwargs=...)``). Before Gradio sees a request it:
 
-- refuses a URL longer than ``limits.max_url_chars`` (414; Gradio itself fails with a 500
-  past 65,536 characters) and a request body over :data:`MAX_BODY_BYTES` (413);
+- refuses a query string longer than ``limits.max_url_chars`` (414; Gradio itself fails
+  with a 500 on URLs past 65,536 characters) and a request body over :data:`MAX_BODY_BYTES` (413);
 - refuses uploads (403): the app has no file input, so nothing is ever uploaded, stored or
   served back; and direct calls that would skip the queue (``/run/``, ``/api/``: 404);
 - checks the identifiers a client chooses: session hashes (in a body, a query or a path)
@@ -59,6 +59,7 @@ REFUSED_PATHS = re.compile(rf"^({API})?/(upload|upload_progress)/?$")
 DIRECT_PATHS = re.compile(rf"^{API}/(run|api)/")
 PATH_TOKENS = re.compile(rf"^{API}/(heartbeat|stream)/(?P<token>[^/]+)")
 BODY_PATHS = re.compile(rf"^{API}/(queue/join|call/(v2/)?[^/]+|cancel|component_server|reset)/?$")
+MAX_PATH_CHARS = 4096  # no route of the app has a longer path
 SWEEP_S = 30.0  # how often forgotten sessions are swept (or the TTL, when shorter)
 
 
@@ -95,9 +96,10 @@ class Guard:
         path: str = scope.get("path", "")
         query = scope.get("query_string", b"").decode("latin-1")
         lang = request_language(_Headers(scope))
-        url_length = len(scope.get("raw_path", path.encode()) or b"") + len(query) + 1
-        if url_length > self.limits.max_url_chars:
-            count, limit = url_length, self.limits.max_url_chars
+        path_length = len(scope.get("raw_path", path.encode()) or b"")
+        if len(query) > self.limits.max_url_chars or path_length > MAX_PATH_CHARS:
+            # the query, not the whole URL: the page's events repeat its query after their own path
+            count, limit = max(len(query), path_length), max(self.limits.max_url_chars, MAX_PATH_CHARS)
             await _answer(send, 414, Message("link_too_long", field="url", count=count, limit=limit), lang)
             return
         if REFUSED_PATHS.match(path):

@@ -32,7 +32,7 @@ from playground.ui.i18n import I18N, request_language, tr
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
 from playground.ui.visitor import visitor_of
 
-LINK_HEADROOM = 512  # characters of a page URL besides the shared query (the path, Gradio's own parameters)
+LINK_HEADROOM = 512  # characters of a page's query string besides the shared setup (Gradio's own parameters)
 
 
 def preset_rows(preset: Preset) -> list[list[str]]:
@@ -276,7 +276,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         )
         link = "?" + shared.to_query()
         limit = registry.limits.max_url_chars - LINK_HEADROOM
-        if len(link) > limit:  # a link the page would refuse is never written
+        if len(link) - 1 > limit:  # a link the page would refuse is never written
             raise user_error(ValueError(Message("link_too_long", field="link", count=len(link), limit=limit)), lang)
         return link
 
