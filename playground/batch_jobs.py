@@ -59,6 +59,11 @@ class Job:
         """Jobs are not cancelled: they are short, and their caller waits."""
         return False
 
+    @property
+    def progress(self) -> int:
+        """Tokens of the current sequence already in its cache (longer contexts make chunks costlier)."""
+        return self.served
+
     def next_cost(self) -> int:
         """Tokens of the next chunk."""
         raise NotImplementedError
@@ -110,9 +115,11 @@ class LogitsJob(Job):
 
 
 class ScoreJob(Job):
-    """Per-token scores of examples (Compare, evaluation): one example a chunk, no cache.
+    """Per-token scores of examples (Compare, evaluation), a chunk of an example per step.
 
-    Each example is ``(input_ids, labels)``; a label of -100 is not scored (a prompt's tokens).
+    Each example is ``(input_ids, labels)``; a label of -100 is not scored (a prompt's
+    tokens). A chunk's logits score the tokens that follow its positions; the example's
+    KV cache carries the chunks before it.
     """
 
     kind = "score"
@@ -120,30 +127,40 @@ class ScoreJob(Job):
     def __init__(self, examples: list[tuple[list[int], list[int]]], adapter: str | None, visitor: str | None = None):
         super().__init__(adapter, visitor)
         self.examples = [(list(ids), list(labels)) for ids, labels in examples]
-        self.next = 0
+        self.next = 0  # the example under way
+        self.done = 0  # its tokens run so far
+        self.cache: Any = None
         self.nll: list[float] = []
         self.predictions: list[int] = []
         self.references: list[int] = []
         self.started = time.perf_counter()
 
+    @property
+    def progress(self) -> int:
+        return self.done
+
     def next_cost(self) -> int:
-        return len(self.examples[self.next][0]) if self.next < len(self.examples) else 0
+        return len(self.examples[self.next][0]) - self.done if self.next < len(self.examples) else 0
 
     def run_chunk(self, forward: Forward, device: Any, size: int) -> bool:
         if self.next < len(self.examples):
             ids, labels = self.examples[self.next]
-            input_ids = torch.tensor([ids], dtype=torch.long, device=device)
-            out = forward(self.kind, {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)})
-            logits = out.logits[0, :-1, :].float()
-            targets = torch.tensor(labels[1:], dtype=torch.long, device=logits.device)
+            inputs = chunk_inputs(ids, self.done, size, self.cache, device)
+            out = forward(self.kind, inputs)
+            width = int(inputs["input_ids"].shape[1])
+            end = self.done + width
+            targets = torch.tensor(labels[self.done + 1 : end + 1], dtype=torch.long, device=out.logits.device)
+            logits = out.logits[0, : len(targets), :].float()  # position j predicts token j + 1
             keep = targets != -100
             logprobs = torch.log_softmax(logits, dim=-1)
             true_lp = logprobs.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
             self.nll += (-true_lp[keep]).tolist()
             self.predictions += logits.argmax(-1)[keep].tolist()
             self.references += targets[keep].tolist()
-            self.served += len(ids)
-            self.next += 1
+            self.served += width
+            self.done, self.cache = end, out.past_key_values
+            if self.done >= len(ids):
+                self.next, self.done, self.cache = self.next + 1, 0, None
         if self.next < len(self.examples):
             return False
         self.finish((self.nll, self.predictions, self.references, time.perf_counter() - self.started))

@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FINISH_REASONS = ("eos", "stop_string", "length", "cancelled", "time_limit", "error")
-STEP_TOKENS = 256  # prefill tokens one step runs, by default (limits.step_tokens)
+STEP_TOKENS = 64  # prefill tokens one step runs at most, by default (limits.step_tokens)
 IDLE_EXIT_S = 30.0  # a worker with nothing to do for this long exits (the next request starts one)
 HISTORY = 4096  # forward passes remembered in Batcher.history
 
@@ -238,6 +238,7 @@ class Batcher:
         self.idle_exit_s = idle_exit_s
         self.step_tokens = step_tokens
         self.max_rows_per_visitor = max_rows_per_visitor or self.max_batch_size
+        self._attention_scale = attention_scale(loaded.model)
         self.history: deque[Step] = deque(maxlen=HISTORY)  # the latest forward passes
         self.steps = 0  # forward passes run so far
         self.threads_started = 0  # worker threads started so far (one at a time)
@@ -421,6 +422,17 @@ class Batcher:
             return []
         return self._chunk(first, pending, shared)
 
+    def chunk_size(self, done: int) -> int:
+        """Tokens of the next chunk of a sequence with ``done`` tokens in its cache.
+
+        ``step_tokens`` at the start, fewer as the context grows: a chunk's attention reads
+        every earlier token, so its cost is ``tokens x (1 + done / scale)``, where ``scale``
+        is the context at which attention costs as much as the weights (see
+        :func:`attention_scale`). It depends only on the sequence's own progress, so its
+        chunk boundaries are the same alone or among others.
+        """
+        return max(1, int(self.step_tokens / (1 + done / self._attention_scale)))
+
     def _prefill(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
         inputs = prefill_inputs([r.request.prompt_ids for r in rows], self.loaded.pad_token_id, self.loaded.device)
         if self.loaded.supports_logits_to_keep:
@@ -434,7 +446,7 @@ class Batcher:
     def _chunk(self, row: _Row, pending: list[_Row | Job], shared: SharedCache) -> list[_Row]:
         """One chunk of a long prompt; once its last chunk is in, the row chooses its first token and joins."""
         ids = row.request.prompt_ids
-        inputs = chunk_inputs(ids, row.served, self.step_tokens, row.cache, self.loaded.device)
+        inputs = chunk_inputs(ids, row.served, self.chunk_size(row.served), row.cache, self.loaded.device)
         if self.loaded.supports_logits_to_keep:
             inputs["logits_to_keep"] = 1
         out = self._forward("chunk", [row], inputs)
@@ -460,10 +472,10 @@ class Batcher:
             self._record(kind, [job.id], job.steps)
             kwargs = self.loaded.rows_forward_kwargs([job.adapter])
             with self.loaded.forward_lock:
-                return self.loaded.model(**inputs, use_cache=kind == "logits", **kwargs)
+                return self.loaded.model(**inputs, use_cache=True, **kwargs)
 
         try:
-            complete = job.run_chunk(forward, self.loaded.device, self.step_tokens)
+            complete = job.run_chunk(forward, self.loaded.device, self.chunk_size(job.progress))
         except Exception as exc:
             log.exception("a %s job failed on %s", job.kind, self.loaded.spec.name)
             job.finish(error=Message("batch_failed", reason=f"{type(exc).__name__}: {exc}"))
@@ -531,6 +543,23 @@ class Batcher:
         if len(keep) < len(rows):
             shared.select(keep)
         return [rows[i] for i in keep]
+
+
+def attention_scale(model: Any) -> float:
+    """Context length at which one token's attention costs as many FLOPs as its pass through the weights.
+
+    Per token, the weights cost about 2 FLOPs per parameter; attention costs about
+    4 x hidden size x layers per earlier token (scores and weighted values). Infinite when
+    the config does not say (chunks then never shrink).
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = base.config.get_text_config() if hasattr(base.config, "get_text_config") else base.config
+    hidden = getattr(config, "hidden_size", None) or getattr(config, "n_embd", None)
+    layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
+    if not hidden or not layers:
+        return float("inf")
+    params = sum(p.numel() for n, p in base.named_parameters() if "lora_" not in n)
+    return 2 * params / (4 * hidden * layers)
 
 
 def _fail(item: Request | Job | _Row, message: str) -> None:

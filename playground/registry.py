@@ -234,11 +234,11 @@ class Limits:
     max_loaded_models: int = 2  # base models kept in memory (least recently used leaves)
     max_batch_size: int = 8  # requests of one model decoded together, one forward pass per step
     max_waiting: int = 64  # requests of one model waiting for a place in its batch; more are refused as busy
-    step_tokens: int = 256  # prompt tokens one step prefills (a longer prompt is cut into chunks of this size)
+    step_tokens: int = 64  # prompt tokens one step prefills at most (a longer prompt is cut into chunks)
     max_rows_per_visitor: int = 3  # rows of one model's batch one visitor may hold (the lab's three panes)
     queue_size: int = 64  # visits waiting in the app's queue (all tabs together); more are told the app is busy
-    max_events_per_session: int = 4  # visits of one session queued or running at once
-    max_events_per_address: int = 16  # visits of one client address queued or running at once
+    max_events_per_session: int = 8  # visits of one session queued or running at once (a lab page runs several)
+    max_events_per_address: int = 32  # visits of one client address queued or running at once (half the queue)
     listen_wait_s: float = 10.0  # a visit whose client does not listen for its results within this is dropped
     max_sessions: int = 2_000  # sessions whose state the app keeps (the oldest leave first)
     session_ttl_s: float = 1_800.0  # a session unused for this long is forgotten

@@ -201,27 +201,49 @@ def test_close_from_another_thread_wakes_a_blocked_reader(engine):
     assert len(stream.request.steps) <= 2  # its prefill, and at most one step more
 
 
-def test_busy_when_the_wait_queue_is_full_and_nothing_changes(tiny_hub):
-    limits = {"max_new_tokens": 64, "time_limit_s": 60, "max_batch_size": 1, "max_waiting": 2}
-    engine = Engine(tiny_hub.registry(limits=limits))
-    try:
-        loaded = engine.cache.get("tiny")
-        gate = StepGate(loaded.model)
-        running = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 4})
-        gate.wait_entered(1)
-        waiting = [engine.stream("tiny", p, {"max_new_tokens": 4}) for p in PROMPTS[1:3]]
-        with pytest.raises(BusyError, match="busy: 2 requests are already waiting for tiny; try again"):
-            engine.stream("tiny", PROMPTS[3], {"max_new_tokens": 4})
-        assert loaded.batcher.waiting == 2
-        gate.open()
-        for stream in [running, *waiting]:
-            stream.text()
-            assert stream.result.finish_reason == "length"
-        # one at a time: no forward pass held two requests
-        assert max(len(s.request_ids) for s in loaded.batcher.history) == 1
-        assert engine.generate("tiny", PROMPTS[3], {"max_new_tokens": 4}).completion_tokens == 4
-    finally:
+@pytest.fixture()
+def engine_with(tiny_hub):
+    """Engines over the tiny registry with other limits (``engine_with(max_batch_size=1)``), closed after the test."""
+    engines = []
+
+    def make(**limits) -> Engine:
+        engines.append(Engine(tiny_hub.registry(limits={"max_new_tokens": 64, "time_limit_s": 60, **limits})))
+        return engines[-1]
+
+    yield make
+    for engine in engines:
         engine.cache.close(wait_s=SAFETY_S)
+
+
+@pytest.fixture()
+def one_row(engine_with):
+    """An engine serving one row at a time, with two places to wait."""
+    return engine_with(max_batch_size=1, max_waiting=2)
+
+
+def _one_running(engine: Engine):
+    """The only row taken by a 4-token request held at the gate: (the loaded model, the gate, that stream)."""
+    loaded = engine.cache.get("tiny")
+    gate = StepGate(loaded.model)
+    running = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 4})
+    gate.wait_entered(1)
+    return loaded, gate, running
+
+
+def test_busy_when_the_wait_queue_is_full_and_nothing_changes(one_row):
+    engine = one_row
+    loaded, gate, running = _one_running(engine)
+    waiting = [engine.stream("tiny", p, {"max_new_tokens": 4}) for p in PROMPTS[1:3]]
+    with pytest.raises(BusyError, match="busy: 2 requests are already waiting for tiny; try again"):
+        engine.stream("tiny", PROMPTS[3], {"max_new_tokens": 4})
+    assert loaded.batcher.waiting == 2
+    gate.open()
+    for stream in [running, *waiting]:
+        stream.text()
+        assert stream.result.finish_reason == "length"
+    # one at a time: no forward pass held two requests
+    assert max(len(s.request_ids) for s in loaded.batcher.history) == 1
+    assert engine.generate("tiny", PROMPTS[3], {"max_new_tokens": 4}).completion_tokens == 4
 
 
 def test_a_fault_in_a_batched_forward_fails_that_batch_and_the_next_request_is_served(engine):
@@ -336,16 +358,22 @@ def test_shared_cache_pads_on_the_left_and_cuts_columns_no_row_uses():
 
 # -- fair steps: chunked prefill, jobs in the budget, per-visitor shares, time from admission -----
 
-LONG_PROMPT = " ".join(["the sea otter swims in the cold kelp forest"] * 9)  # 81 tokens of the tiny model
+LONG_PROMPT = " ".join(["the sea otter swims in the cold kelp forest"] * 9)  # ~100 tokens of the tiny model
 
 
 @pytest.fixture()
-def chunked(tiny_hub):
+def chunked(engine_with):
     """An engine whose steps prefill at most 16 tokens: the tiny model's long prompts take several chunks."""
-    limits = {"max_new_tokens": 64, "time_limit_s": 60, "step_tokens": 16, "max_rows_per_visitor": 2}
-    engine = Engine(tiny_hub.registry(limits=limits))
-    yield engine
-    engine.cache.close(wait_s=SAFETY_S)
+    return engine_with(step_tokens=16, max_rows_per_visitor=2)
+
+
+def _chunks(batcher, tokens: int) -> int:
+    """How many chunks the batcher cuts a sequence of ``tokens`` into (fewer tokens each as its context grows)."""
+    count = done = 0
+    while done < tokens:
+        done += batcher.chunk_size(done)
+        count += 1
+    return count
 
 
 def _between_decodes(batcher, request) -> list[int]:
@@ -372,7 +400,8 @@ def test_a_long_prompt_is_prefilled_in_chunks_between_the_decode_steps_of_others
     assert short.result.token_ids == expected_short and long.result.token_ids == expected_long
     steps = [s for s in loaded.batcher.history if s.number > start]
     chunks = [s for s in steps if s.kind == "chunk" and s.request_ids == (long.request.id,)]
-    assert len(chunks) == -(-long.result.prompt_tokens // 16) >= 6  # its whole prompt, 16 tokens at a time
+    assert len(chunks) == _chunks(loaded.batcher, long.result.prompt_tokens) >= 6  # its whole prompt, 16 at most
+    assert loaded.batcher.chunk_size(0) == 16 and loaded.batcher.chunk_size(100) < 16  # costlier later
     assert max(_between_decodes(loaded.batcher, short.request)) <= 1  # short never waited for more than a chunk
     first_chunk, last_chunk = chunks[0].number, chunks[-1].number
     assert any(s.kind == "decode" and first_chunk < s.number < last_chunk for s in steps)  # interleaved
@@ -409,7 +438,8 @@ def test_inspection_and_scoring_are_jobs_of_the_same_budgeted_steps(chunked):
     assert got["scores"]["perplexity"] == pytest.approx(alone["perplexity"], rel=1e-4)
     assert got["scores"]["tokens"] == alone["tokens"]
     kinds = [s.kind for s in loaded.batcher.history if s.number > start]
-    assert kinds.count("logits") == -(-len(ids) // 16) and kinds.count("score") == len(examples)
+    assert kinds.count("logits") == _chunks(loaded.batcher, len(ids))
+    assert kinds.count("score") == sum(_chunks(loaded.batcher, len(e.input_ids)) for e in examples)
     assert max(_between_decodes(loaded.batcher, decoding.request)) <= 1  # one chunk at most between its tokens
 
 
@@ -429,22 +459,15 @@ def test_one_visitor_holds_at_most_its_share_of_the_rows(chunked):
     assert other.request.steps[0] < crowd[-1].request.steps[0]  # the other visitor passed the crowd's queue
 
 
-def test_the_time_limit_counts_from_admission_not_from_queueing(tiny_hub):
-    limits = {"max_new_tokens": 64, "time_limit_s": 60, "max_batch_size": 1}
-    engine = Engine(tiny_hub.registry(limits=limits))
-    try:
-        loaded = engine.cache.get("tiny")
-        gate = StepGate(loaded.model)
-        running = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 4})
-        gate.wait_entered(1)
-        waiting = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 4}, time_limit_s=1.0)
-        limit_passed = threading.Event()
-        threading.Timer(1.0, limit_passed.set).start()
-        assert limit_passed.wait(SAFETY_S)  # it has waited longer than its limit ...
-        assert waiting.request.deadline == float("inf")  # ... which has not started yet
-        gate.open()
-        running.text()
-        waiting.text()
-        assert waiting.result.finish_reason == "length" and waiting.result.completion_tokens == 4
-    finally:
-        engine.cache.close(wait_s=SAFETY_S)
+def test_the_time_limit_counts_from_admission_not_from_queueing(one_row):
+    engine = one_row
+    _loaded, gate, running = _one_running(engine)
+    waiting = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 4}, time_limit_s=1.0)
+    limit_passed = threading.Event()
+    threading.Timer(1.0, limit_passed.set).start()
+    assert limit_passed.wait(SAFETY_S)  # it has waited longer than its limit ...
+    assert waiting.request.deadline == float("inf")  # ... which has not started yet
+    gate.open()
+    running.text()
+    waiting.text()
+    assert waiting.result.finish_reason == "length" and waiting.result.completion_tokens == 4

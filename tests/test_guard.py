@@ -9,6 +9,8 @@ forgotten sessions leave Gradio's memory.
 from __future__ import annotations
 
 import http.client
+import re
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -113,7 +115,7 @@ def _generate_args(tokens: int) -> list:
 
 @pytest.fixture(scope="module")
 def long_app(tiny_hub, long_model, tmp_path_factory):
-    """The app on the long model: 1 row at a time, 2 visits a session, 4 an address, 3 s to listen."""
+    """The app on the long model: 1 row at a time, 2 visits a session, 4 an address, 3 s to listen, 2 s TTL."""
     from tests.conftest import launch_app
 
     limits = {
@@ -122,6 +124,7 @@ def long_app(tiny_hub, long_model, tmp_path_factory):
         "max_events_per_session": 2,
         "max_events_per_address": 4,
         "listen_wait_s": 3,
+        "session_ttl_s": 2,
     }
     registry = tiny_models.with_long_model(tiny_hub, long_model, LONG, **limits)
     with launch_app(registry, tmp_path_factory) as (url, log):
@@ -165,3 +168,18 @@ def test_a_visit_no_one_listens_for_is_dropped_unrun(long_app):
         200,
         200,
     ]
+
+
+def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from sessions import load_event, open_sessions
+
+    url, log = long_app
+    open_sessions(url, load_event(url), 30)  # thirty pages opened, each running the load event
+    deadline = time.monotonic() + WAIT_S
+    while not re.search(r"forgot (\d+) session", log.read_text()):
+        assert time.monotonic() < deadline, "no session was ever forgotten"
+        time.sleep(0.5)
+    forgotten = sum(int(n) for n in re.findall(r"forgot (\d+) session", log.read_text()))
+    assert forgotten >= 30
+    assert _join(url, _fn_index(url, "generate"), tiny_models.long_args(3), "afterwards").status_code == 200

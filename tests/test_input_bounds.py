@@ -16,6 +16,7 @@ from playground.fewshot import FewShotSetup
 from playground.messages import localize
 from playground.presets import load_presets
 from playground.share import SharedSetup, from_query
+from tests.test_api_input import LAB  # the lab's API arguments, valid
 
 
 def _lab_error(limits, **fields) -> str:
@@ -28,7 +29,7 @@ def _lab_error(limits, **fields) -> str:
 def test_the_new_limits_are_read_from_the_registry_and_bad_ones_named(tiny_hub):
     limits = tiny_hub.registry().limits
     assert (limits.max_lab_examples, limits.max_lab_field_chars, limits.max_lab_chars) == (16, 2000, 8000)
-    assert limits.step_tokens == 256 and limits.max_rows_per_visitor == 3
+    assert limits.step_tokens == 64 and limits.max_rows_per_visitor == 3
     for key, value, message in [
         ("step_tokens", 0, r"limits\.step_tokens: 0 is out of range"),
         ("max_lab_examples", "many", r"limits\.max_lab_examples: must be an integer"),
@@ -93,22 +94,6 @@ def test_a_hand_made_link_past_the_labs_total_drops_its_examples(tiny_hub):
 
 # -- through the running app ----------------------------------------------------------------
 
-LAB = {
-    "model": "tiny",
-    "adapter": "(base)",
-    "task": "Translate English to French:",
-    "examples": {"headers": ["input", "output"], "data": [["sea otter", "loutre de mer"]]},
-    "query": "cheese",
-    "separator": " => ",
-    "temperature": 0,
-    "top_p": 1,
-    "top_k": 0,
-    "max_new_tokens": 4,
-    "repetition_penalty": 1,
-    "no_repeat_ngram_size": 0,
-    "stop": "",
-    "seed": None,
-}
 INSPECT_KEYS = ("model", "adapter", "task", "examples", "query", "separator", "temperature", "top_p", "top_k")
 
 
