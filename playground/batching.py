@@ -366,6 +366,9 @@ class Batcher:
                     if timed_out and not self._waiting:
                         self._thread = None
                         return None
+            for item in [i for i in self._waiting if isinstance(i, Request) and i.cancelled]:
+                self._waiting.remove(item)  # stopped while waiting: it leaves now, not when a row frees
+                item.send(Finished("cancelled", time.monotonic()))
             room = self.max_batch_size - len(held)
             per_visitor = Counter(r.visitor for r in held if r.visitor is not None)
             admitted: list[Request | Job] = []

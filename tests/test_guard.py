@@ -115,7 +115,7 @@ def _generate_args(tokens: int) -> list:
 
 @pytest.fixture(scope="module")
 def long_app(tiny_hub, long_model, tmp_path_factory):
-    """The app on the long model: 1 row at a time, 2 visits a session, 4 an address, 3 s to listen, 2 s TTL."""
+    """The long model, 1 row at a time, 2 visits a session, 4 an address, 10 s to listen, 2 s TTL, 4-token steps."""
     from tests.conftest import launch_app
 
     limits = {
@@ -123,8 +123,9 @@ def long_app(tiny_hub, long_model, tmp_path_factory):
         "max_rows_per_visitor": 1,
         "max_events_per_session": 2,
         "max_events_per_address": 4,
-        "listen_wait_s": 3,
+        "listen_wait_s": 10,
         "session_ttl_s": 2,
+        "step_tokens": 4,  # a long prompt takes hundreds of steps to prefill
     }
     registry = tiny_models.with_long_model(tiny_hub, long_model, LONG, **limits)
     with launch_app(registry, tmp_path_factory) as (url, log):
@@ -177,9 +178,26 @@ def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
     url, log = long_app
     open_sessions(url, load_event(url), 30)  # thirty pages opened, each running the load event
     deadline = time.monotonic() + WAIT_S
-    while not re.search(r"forgot (\d+) session", log.read_text()):
-        assert time.monotonic() < deadline, "no session was ever forgotten"
+    while sum(int(n) for n in re.findall(r"forgot (\d+) session", log.read_text())) < 30:
+        assert time.monotonic() < deadline, "the sessions were never all forgotten"
         time.sleep(0.5)
-    forgotten = sum(int(n) for n in re.findall(r"forgot (\d+) session", log.read_text()))
-    assert forgotten >= 30
     assert _join(url, _fn_index(url, "generate"), tiny_models.long_args(3), "afterwards").status_code == 200
+
+
+def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_app):
+    from gradio_client import Client
+    from gradio_client.utils import Status
+
+    url, log = long_app
+    before = log.read_text().count("cancelled after 0 tokens")
+    prompt = "word " * 1000  # 1,000 tokens: hundreds of 4-token chunks
+    args = ["long", "(base)", prompt, False, 0, 1, 0, 50, 1, 0, "", None]
+    job = Client(url, verbose=False, headers={"x-forwarded-for": "192.0.2.80"}).submit(*args, api_name="/generate")
+    deadline = time.monotonic() + WAIT_S
+    while job.status().code not in (Status.PROCESSING, Status.ITERATING):
+        assert time.monotonic() < deadline, job.status().code
+        time.sleep(0.05)
+    job.cancel()  # the page's Stop: POST /cancel for this event
+    while log.read_text().count("cancelled after 0 tokens") == before:
+        assert time.monotonic() < deadline, "the Stop never reached the engine during the prefill"
+        time.sleep(0.1)

@@ -15,7 +15,7 @@ from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
-from playground.ui.visitor import visitor_of
+from playground.ui.visitor import CANCELS, visitor_of
 
 
 def build_generate_tab(engine: Engine) -> None:
@@ -92,26 +92,28 @@ def build_generate_tab(engine: Engine) -> None:
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str]]:
         lang = request_language(request)
-        try:
-            settings = settings_from(
-                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
-            )
-            stream = engine.stream(
-                model,
-                prompt,
-                settings,
-                adapter=chosen_adapter(adapter),
-                use_prompt_style=use_prompt_style,
-                progress=load_progress(progress, lang),
-                visitor=visitor_of(request),
-            )
-            shown = ""
-            for piece in stream:
-                shown += piece
-                yield shown, describe(stream.result, running=True, lang=lang)
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
-        yield stream.result.text, describe(stream.result, lang=lang)
+        with CANCELS.watch(request, "generate") as cancel:  # a Stop reaches the engine, even before a token
+            try:
+                settings = settings_from(
+                    temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
+                )
+                stream = engine.stream(
+                    model,
+                    prompt,
+                    settings,
+                    adapter=chosen_adapter(adapter),
+                    use_prompt_style=use_prompt_style,
+                    progress=load_progress(progress, lang),
+                    visitor=visitor_of(request),
+                    cancel=cancel,
+                )
+                shown = ""
+                for piece in stream:
+                    shown += piece
+                    yield shown, describe(stream.result, running=True, lang=lang)
+            except (PlaygroundError, ValueError) as exc:
+                raise user_error(exc, lang) from None
+            yield stream.result.text, describe(stream.result, lang=lang)
 
     inputs = [model, adapter, prompt, use_style, *controls.inputs()]
     event = generate.click(

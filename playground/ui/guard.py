@@ -18,6 +18,10 @@ through ``launch(app_kwargs=...)``). Before Gradio sees a request it:
 - drops, unrun, a visit whose client never listens for its results: if no one opened the
   session's event stream within ``limits.listen_wait_s`` of its joining, its events leave
   the queue (a running one is told its client is gone, and stops at its next step);
+- carries a Stop to the engine (:data:`~playground.ui.visitor.CANCELS`): a cancelled event,
+  or a session whose event stream closes while its visits run, sets its handlers' cancel
+  events, so a request still waiting for its first token (a long prompt being prefilled)
+  ends at the engine's next step instead of running on;
 - forgets sessions: every session unused for ``limits.session_ttl_s`` (and with nothing
   waiting or running) loses its state, and the count is capped by Gradio at
   ``limits.max_sessions`` (``launch(state_session_capacity=...)``).
@@ -43,6 +47,7 @@ from urllib.parse import parse_qsl
 from playground.messages import Message
 from playground.registry import Limits
 from playground.ui.i18n import request_language
+from playground.ui.visitor import CANCELS, Cancels
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +80,9 @@ class _Visit:
 class Guard:
     """ASGI middleware; see the module's docstring. ``blocks`` is the Gradio app it guards."""
 
-    def __init__(self, app: Any, blocks: Any, limits: Limits) -> None:
+    def __init__(self, app: Any, blocks: Any, limits: Limits, cancels: Cancels = CANCELS) -> None:
         self.app = app
+        self.cancels = cancels  # the handlers' cancel events: a Stop reaches the engine
         self.blocks = blocks
         self.limits = limits
         self.visits: dict[str, _Visit] = {}  # event id -> visit, until the event leaves Gradio's queue
@@ -140,6 +146,8 @@ class Guard:
             self.listening[key] -= 1
             if self.listening[key] <= 0:
                 del self.listening[key]
+                if any(v.session == key for v in self._live().values()):  # gone while its visits run
+                    self.cancels.cancel(key)
             self.listened[key] = time.monotonic()
 
     async def _with_body(self, path: str, scope: Scope, receive: Receive, send: Send, lang: str) -> None:
@@ -157,6 +165,8 @@ class Guard:
                 await _answer(send, 422, bad, lang)
                 return
         replay = _replay(body, receive)
+        if path.endswith("/cancel") and isinstance(data, dict):
+            self._cancel(data)
         if not JOIN_PATHS.match(path):
             await self.app(scope, replay, send)
             return
@@ -187,6 +197,14 @@ class Guard:
             if isinstance(index, bool) or not isinstance(index, int) or index not in fns:
                 return Message("unknown_event", field="fn_index")
         return None
+
+    def _cancel(self, data: dict) -> None:
+        """The page or a client cancels an event: its handler's cancel event stops the engine's request."""
+        session, index = data.get("session_hash"), data.get("fn_index")
+        fn = getattr(self.blocks, "fns", {}).get(index) if isinstance(index, int) else None
+        name = getattr(fn, "api_name", None)
+        if isinstance(session, str) and isinstance(name, str):
+            self.cancels.cancel(session, name)
 
     # -- fair shares -----------------------------------------------------------------
     def _live(self) -> dict[str, _Visit]:
@@ -223,6 +241,7 @@ class Guard:
             return
         log.info("dropping event %s: no client listened within %g s", event_id, self.limits.listen_wait_s)
         self.dropped += 1
+        self.cancels.cancel(visit.session)
         if by_session:
             await queue.clean_events(session_hash=visit.session)
         else:

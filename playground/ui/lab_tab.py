@@ -30,7 +30,7 @@ from playground.ui.feedback import load_progress, user_error, warn
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
-from playground.ui.visitor import visitor_of
+from playground.ui.visitor import CANCELS, visitor_of
 
 LINK_HEADROOM = 512  # characters of a page's query string besides the shared setup (Gradio's own parameters)
 
@@ -158,32 +158,34 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
         lang = request_language(request)
         names = [tr("zero_shot", lang), tr("one_shot", lang), tr("few_shot", lang)]
-        try:
-            setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
-            settings = settings_from(
-                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
-            )
-            if settings["seed"] is None:
-                settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
-            shown = load_progress(progress, lang)
-            streams = [
-                engine.stream(
-                    model,
-                    setup.prompt(c),
-                    settings,
-                    adapter=chosen_adapter(adapter),
-                    progress=shown,
-                    visitor=visitor_of(request),
+        with CANCELS.watch(request, "lab_run") as cancel:  # a Stop reaches the engine, even before a token
+            try:
+                setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
+                settings = settings_from(
+                    temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
                 )
-                for c in (0, 1, len(setup.examples))
-            ]
-            results = [s.result for s in streams]
-            texts = ["", "", ""]
-            for texts in interleave(streams, lang=lang):
-                yield texts[0], texts[1], texts[2], describe_panes(results, names, running=True, lang=lang)
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
-        yield texts[0], texts[1], texts[2], describe_panes(results, names, lang=lang)
+                if settings["seed"] is None:
+                    settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
+                shown = load_progress(progress, lang)
+                streams = [
+                    engine.stream(
+                        model,
+                        setup.prompt(c),
+                        settings,
+                        adapter=chosen_adapter(adapter),
+                        progress=shown,
+                        visitor=visitor_of(request),
+                        cancel=cancel,
+                    )
+                    for c in (0, 1, len(setup.examples))
+                ]
+                results = [s.result for s in streams]
+                texts = ["", "", ""]
+                for texts in interleave(streams, lang=lang):
+                    yield texts[0], texts[1], texts[2], describe_panes(results, names, running=True, lang=lang)
+            except (PlaygroundError, ValueError) as exc:
+                raise user_error(exc, lang) from None
+            yield texts[0], texts[1], texts[2], describe_panes(results, names, lang=lang)
 
     def inspect_prompt(
         model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
