@@ -44,9 +44,10 @@ class Job:
 
     kind = "job"
 
-    def __init__(self, adapter: str | None, visitor: str | None = None) -> None:
+    def __init__(self, adapter: str | None, visitor: str | None = None, cancel: threading.Event | None = None) -> None:
         self.adapter = adapter
         self.visitor = visitor  # who asked (a session, an address), for fair shares
+        self.cancel = cancel  # set by the caller's side: the job leaves at the next step
         self.id = -1  # given by the batcher, in order of arrival
         self.served = 0  # tokens run so far (the scheduler serves the least served first)
         self.steps: list[int] = []  # numbers of the forward passes it took part in
@@ -56,8 +57,8 @@ class Job:
 
     @property
     def cancelled(self) -> bool:
-        """Jobs are not cancelled: they are short, and their caller waits."""
-        return False
+        """True once the caller's ``cancel`` event is set."""
+        return self.cancel is not None and self.cancel.is_set()
 
     @property
     def progress(self) -> int:
@@ -91,8 +92,15 @@ class LogitsJob(Job):
 
     kind = "logits"
 
-    def __init__(self, ids: list[int], adapter: str | None, visitor: str | None = None, keep_last: bool = True):
-        super().__init__(adapter, visitor)
+    def __init__(
+        self,
+        ids: list[int],
+        adapter: str | None,
+        visitor: str | None = None,
+        keep_last: bool = True,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        super().__init__(adapter, visitor, cancel)
         self.ids = list(ids)
         self.keep_last = keep_last  # the model accepts logits_to_keep
         self.cache: Any = None
@@ -124,8 +132,14 @@ class ScoreJob(Job):
 
     kind = "score"
 
-    def __init__(self, examples: list[tuple[list[int], list[int]]], adapter: str | None, visitor: str | None = None):
-        super().__init__(adapter, visitor)
+    def __init__(
+        self,
+        examples: list[tuple[list[int], list[int]]],
+        adapter: str | None,
+        visitor: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        super().__init__(adapter, visitor, cancel)
         self.examples = [(list(ids), list(labels)) for ids, labels in examples]
         self.next = 0  # the example under way
         self.done = 0  # its tokens run so far

@@ -398,7 +398,7 @@ class Batcher:
                 pending.append(_Row(item, self.loaded.tokenizer, self.loaded.device))
         for item in [p for p in pending if p.cancelled]:
             pending.remove(item)
-            item.finish("cancelled")
+            _cancel(item)
         if pending:
             rows = rows + self._prefill_work(pending, shared)
         return self._decode(rows, shared) if rows else rows
@@ -576,11 +576,11 @@ def _fail(item: Request | Job | _Row, message: str) -> None:
 
 
 def _cancel(item: Request | Job | _Row) -> None:
-    """End a request, a job or a row as cancelled (the worker is exiting)."""
+    """End a request, a job or a row as cancelled (its caller stopped it, or the worker is exiting)."""
     if isinstance(item, _Row):
         item.finish("cancelled")
     elif isinstance(item, Job):
-        item.finish(error=Message("batch_failed", reason="the model left memory"))
+        item.finish(error=Message("job_cancelled"))
     else:
         item.send(Finished("cancelled", time.monotonic()))
 

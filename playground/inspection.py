@@ -12,6 +12,7 @@ last position only: the one shown.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,7 @@ def next_token_distribution(
     adapter: str | None = None,
     top: int = 10,
     visitor: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[NextToken]:
     """The ``top`` most likely next tokens after ``ids``, raw and as the settings reshape them.
 
@@ -83,7 +85,7 @@ def next_token_distribution(
         limit = loaded.spec.context_length - 1
         raise ValueError(Message("too_many_tokens", field="prompt", limit=limit, count=len(ids)))
     input_ids = torch.tensor([ids], device=loaded.device)
-    logits = last_logits(loaded, ids, adapter, visitor)
+    logits = last_logits(loaded, ids, adapter, visitor, cancel)
     with torch.inference_mode():
         raw = torch.softmax(logits, dim=-1)[0]
         scores = build_processors(settings)(input_ids, logits.clone())
@@ -106,7 +108,13 @@ def next_token_distribution(
     ]
 
 
-def last_logits(loaded: LoadedModel, ids: list[int], adapter: str | None, visitor: str | None = None) -> torch.Tensor:
+def last_logits(
+    loaded: LoadedModel,
+    ids: list[int],
+    adapter: str | None,
+    visitor: str | None = None,
+    cancel: threading.Event | None = None,
+) -> torch.Tensor:
     """The model's logits (1, vocab) for the token after ``ids``, computed for that position only.
 
     With a batcher (a model of the cache), a job of its steps: the prompt is fed in chunks
@@ -114,7 +122,7 @@ def last_logits(loaded: LoadedModel, ids: list[int], adapter: str | None, visito
     """
     kwargs = dict(loaded.forward_kwargs(adapter))  # refuses an adapter that failed to attach
     if loaded.batcher is not None:
-        job = LogitsJob(ids, adapter, visitor, keep_last=loaded.supports_logits_to_keep)
+        job = LogitsJob(ids, adapter, visitor, keep_last=loaded.supports_logits_to_keep, cancel=cancel)
         return loaded.batcher.run_job(job)
     if loaded.supports_logits_to_keep:
         kwargs["logits_to_keep"] = 1

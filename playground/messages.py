@@ -61,6 +61,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "busy_visitor": ("busy: you already have {count} requests waiting or running; try again when one has finished"),
         "generation_failed": "generation failed after {count} tokens: {reason}",
         "batch_failed": "the batch failed: {reason}",
+        "job_cancelled": "stopped before the end",
         "prompt_truncated": (
             "The prompt was {total} tokens; its first {dropped} were dropped to fit {model}'s "
             "context of {context} tokens with {new} new tokens."
@@ -146,6 +147,7 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "generation_failed": "la génération a échoué après {count} tokens : {reason}",
         "batch_failed": "le lot a échoué : {reason}",
+        "job_cancelled": "arrêté avant la fin",
         "prompt_truncated": (
             "Le prompt faisait {total} tokens ; les {dropped} premiers ont été retirés pour tenir "
             "dans le contexte de {context} tokens de {model} avec {new} nouveaux tokens."

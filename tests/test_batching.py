@@ -471,3 +471,20 @@ def test_the_time_limit_counts_from_admission_not_from_queueing(one_row):
     running.text()
     waiting.text()
     assert waiting.result.finish_reason == "length" and waiting.result.completion_tokens == 4
+
+
+def test_a_stopped_job_leaves_at_the_next_step(chunked):
+    from playground.batch_jobs import LogitsJob
+
+    loaded = chunked.cache.get("tiny")
+    ids = loaded.tokenizer(LONG_PROMPT).input_ids
+    gate = StepGate(loaded.model)
+    cancel = threading.Event()
+    job = LogitsJob(ids, None, cancel=cancel)
+    loaded.batcher.submit(job)
+    gate.wait_entered(1)  # its first chunk is under way
+    cancel.set()
+    gate.open()
+    with pytest.raises(GenerationError, match="stopped before the end"):
+        job.wait(SAFETY_S)
+    assert len(job.steps) <= 2 < _chunks(loaded.batcher, len(ids))

@@ -193,27 +193,28 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[str, list[tuple[str, str]], dict[str, float], dict[str, float]]:  # fmt: skip
         lang = request_language(request)
-        try:
-            setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
-            settings = engine.settings_for(
-                model,
-                {"temperature": temperature, "top_p": top_p, "top_k": top_k,
-                 "repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size},
-            )  # fmt: skip
-            if chosen_adapter(adapter) is not None:
-                engine.registry.adapter(adapter, base=model)
-            loaded = engine.cache.get(model, progress=load_progress(progress, lang))
-            text = setup.prompt()
-            ids = engine.encode(loaded, text, use_prompt_style=False)
-            ids, cut = fit_context(ids, loaded.spec.context_length, model)
-            if cut is not None:
-                warn([cut], lang)
-            pieces = [(_label(t.piece), str(t.id)) for t in prompt_tokens(loaded.tokenizer, ids)]
-            dist = next_token_distribution(
-                loaded, ids, settings, adapter=chosen_adapter(adapter), top=10, visitor=visitor_of(request)
-            )
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
+        with CANCELS.watch(request, "lab_inspect") as cancel:  # a Stop, or a client gone, ends its job
+            try:
+                setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
+                settings = engine.settings_for(
+                    model,
+                    {"temperature": temperature, "top_p": top_p, "top_k": top_k,
+                     "repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size},
+                )  # fmt: skip
+                if chosen_adapter(adapter) is not None:
+                    engine.registry.adapter(adapter, base=model)
+                loaded = engine.cache.get(model, progress=load_progress(progress, lang))
+                text = setup.prompt()
+                ids = engine.encode(loaded, text, use_prompt_style=False)
+                ids, cut = fit_context(ids, loaded.spec.context_length, model)
+                if cut is not None:
+                    warn([cut], lang)
+                pieces = [(_label(t.piece), str(t.id)) for t in prompt_tokens(loaded.tokenizer, ids)]
+                dist = next_token_distribution(
+                    loaded, ids, settings, chosen_adapter(adapter), 10, visitor_of(request), cancel
+                )
+            except (PlaygroundError, ValueError) as exc:
+                raise user_error(exc, lang) from None
         return (
             text,
             pieces,
