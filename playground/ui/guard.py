@@ -14,7 +14,8 @@ through ``launch(app_kwargs=...)``). Before Gradio sees a request it:
   not Gradio's 500 with a traceback;
 - gives each visitor a fair share of the queue: at most ``limits.max_events_per_session``
   visits of one session and ``limits.max_events_per_address`` of one client address
-  waiting or running at once; more get 503 with our busy message in their language;
+  waiting or running at once; more get 503 with our busy message in their language, as
+  does everyone when the whole queue is full (Gradio's own answer is in English);
 - drops, unrun, a visit whose client never listens for its results: if no one opened the
   session's event stream within ``limits.listen_wait_s`` of its joining, its events leave
   the queue (a running one is told its client is gone, and stops at its next step);
@@ -46,7 +47,7 @@ from urllib.parse import parse_qsl
 
 from playground.messages import Message
 from playground.registry import Limits
-from playground.ui.i18n import request_language
+from playground.ui.i18n import request_language, tr
 from playground.ui.visitor import CANCELS, Cancels
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,10 @@ class Guard:
             return
         session = data.get("session_hash") if isinstance(data, dict) else None
         address = (scope.get("client") or ("?", 0))[0]
+        queue = self.blocks._queue
+        if queue.max_size is not None and len(queue) >= queue.max_size:  # Gradio would say it in English
+            await _answer(send, 503, tr("queue_full", lang), lang)
+            return
         busy = self._refusal(session, address)
         if busy is not None:
             await _answer(send, 503, busy, lang)
@@ -344,9 +349,10 @@ def _capture_event_id(send: Send, guard: Guard, session: str | None, address: st
     return capture
 
 
-async def _answer(send: Send, status: int, message: Message, lang: str) -> None:
+async def _answer(send: Send, status: int, message: Message | str, lang: str) -> None:
     """A JSON error ``{"detail": ...}`` in the visitor's language, as Gradio's own errors are shaped."""
-    body = json.dumps({"detail": message.localized(lang)}, ensure_ascii=False).encode("utf-8")
+    text = message.localized(lang) if isinstance(message, Message) else message
+    body = json.dumps({"detail": text}, ensure_ascii=False).encode("utf-8")
     await send(
         {
             "type": "http.response.start",
