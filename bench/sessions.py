@@ -66,7 +66,7 @@ def open_sessions(url: str, fn: int, count: int) -> None:
                         break
 
 
-def forgotten(server: Server, ttl: float) -> None:
+def forgotten(ttl: float) -> None:
     """Wait for the TTL and a sweep or two."""
     time.sleep(ttl * 1.5 + 2)
 
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     folder = Path(tempfile.mkdtemp(prefix="sessions-"))
     registry = registry_copy(folder, "sessions", args.registry, session_ttl_s=args.ttl)
     server = Server("sessions", registry, folder)
@@ -87,11 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         server.wait_ready()
         fn = load_event(server.url)
         open_sessions(server.url, fn, 200)  # warm-up: every code path once, then forgotten
-        forgotten(server, args.ttl)
+        forgotten(args.ttl)
         start = rss_mb(server.pid)
+        began = time.monotonic()
         open_sessions(server.url, fn, args.sessions)
+        took = time.monotonic() - began
         peak = rss_mb(server.pid)
-        forgotten(server, args.ttl)
+        forgotten(args.ttl)
         end = rss_mb(server.pid)
         swept = server.log.read_text().count("forgot ")
     finally:
@@ -100,11 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         "sessions": args.sessions,
         "rss_mb": {"start": round(start, 1), "after_sessions": round(peak, 1), "forgotten": round(end, 1)},
         "growth": (end - start) / start,
+        "seconds_to_open": round(took, 1),
         "sweeps": swept,
     }
     report["passed"] = report["growth"] <= TARGET
     print(
-        f"{args.sessions} sessions: RSS {start:.0f} MiB at start, {peak:.0f} MiB after them, "
+        f"{args.sessions} sessions in {took:.0f} s: RSS {start:.0f} MiB at start, {peak:.0f} MiB after them, "
         f"{end:.0f} MiB once forgotten ({100 * report['growth']:+.1f} %, target <= {100 * TARGET:g} %)"
     )
     if args.json:
