@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 
 FINISH_REASONS = ("eos", "stop_string", "length", "cancelled", "time_limit", "error")
 STEP_TOKENS = 64  # prefill tokens one step runs at most, by default (limits.step_tokens)
+ALONE_FACTOR = 4  # a job with the model to itself takes chunks this many times the budget
 IDLE_EXIT_S = 30.0  # a worker with nothing to do for this long exits (the next request starts one)
 HISTORY = 4096  # forward passes remembered in Batcher.history
 
@@ -400,11 +401,16 @@ class Batcher:
             pending.remove(item)
             _cancel(item)
         if pending:
-            rows = rows + self._prefill_work(pending, shared)
+            rows = rows + self._prefill_work(pending, shared, alone=not rows and len(pending) == 1)
         return self._decode(rows, shared) if rows else rows
 
-    def _prefill_work(self, pending: list[_Row | Job], shared: SharedCache) -> list[_Row]:
-        """Run the least-served prefill-like work, within ``step_tokens``; the rows whose prompt is now in."""
+    def _prefill_work(self, pending: list[_Row | Job], shared: SharedCache, alone: bool = False) -> list[_Row]:
+        """Run the least-served prefill-like work, within ``step_tokens``; the rows whose prompt is now in.
+
+        A job with the model to itself (``alone``) takes chunks of up to :data:`ALONE_FACTOR`
+        times the budget: a request arriving meanwhile waits for one such chunk at most.
+        (A prompt's chunks never change size: its greedy answer must not depend on the others.)
+        """
         first = min(pending, key=lambda p: (p.served, p.id))
         budget = self.step_tokens
         if isinstance(first, _Row) and first.served == 0 and first.next_cost() <= budget:
@@ -421,7 +427,7 @@ class Batcher:
             shared.merge(joined)
             return done
         if isinstance(first, Job):
-            self._job_chunk(first, pending)
+            self._job_chunk(first, pending, ALONE_FACTOR if alone else 1)
             return []
         return self._chunk(first, pending, shared)
 
@@ -468,7 +474,7 @@ class Batcher:
             shared.merge(joined)
         return rows
 
-    def _job_chunk(self, job: Job, pending: list[_Row | Job]) -> None:
+    def _job_chunk(self, job: Job, pending: list[_Row | Job], factor: int = 1) -> None:
         """One chunk of a job; a failed or complete job leaves."""
 
         def forward(kind: str, inputs: dict[str, Any]) -> Any:
@@ -478,7 +484,7 @@ class Batcher:
                 return self.loaded.model(**inputs, use_cache=True, **kwargs)
 
         try:
-            complete = job.run_chunk(forward, self.loaded.device, self.chunk_size(job.progress))
+            complete = job.run_chunk(forward, self.loaded.device, factor * self.chunk_size(job.progress))
         except Exception as exc:
             log.exception("a %s job failed on %s", job.kind, self.loaded.spec.name)
             job.finish(error=Message("batch_failed", reason=f"{type(exc).__name__}: {exc}"))
