@@ -23,9 +23,13 @@ try:  # on a ZeroGPU Space, `spaces` must be imported before CUDA is touched
 except ImportError:  # pragma: no cover - optional outside Spaces
     spaces = None
 
+import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
+
 from playground.engine import Engine  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
+from playground.registry import DEFAULT_REGISTRY_PATH, Limits, load_registry  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
+from playground.ui.guard import Guard  # noqa: E402
 from playground.ui.i18n import I18N  # noqa: E402
 from playground.ui.page import PAGE_CSS  # noqa: E402
 
@@ -42,11 +46,26 @@ def create_engine() -> Engine:
     return engine
 
 
+def launch_options(demo: gr.Blocks, limits: Limits) -> dict:
+    """``demo.launch`` arguments: the guard in front of Gradio's routes, and Gradio's session cap."""
+    return {
+        "app_kwargs": {"middleware": [Middleware(Guard, blocks=demo, limits=limits)]},
+        "state_session_capacity": limits.max_sessions,
+    }
+
+
 engine = create_engine()
+limits = engine.registry.limits
 demo = build_app(engine).queue(
-    default_concurrency_limit=engine.registry.limits.max_batch_size,  # each event fills a batch at once
-    max_size=engine.registry.limits.queue_size,  # visits beyond this are told the app is busy
+    default_concurrency_limit=limits.max_batch_size,  # each event fills a batch at once
+    max_size=limits.queue_size,  # visits beyond this are told the app is busy
+    api_open=False,  # every call goes through the queue, where the guard counts it
 )
 
 if __name__ == "__main__":
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), i18n=I18N, css=PAGE_CSS)
+    demo.launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
+        i18n=I18N,
+        css=PAGE_CSS,
+        **launch_options(demo, limits),
+    )

@@ -2,10 +2,21 @@
 
 Each loaded base model owns one :class:`Batcher` (see :class:`~playground.loader.LoadedModel`),
 which runs one worker thread. Requests wait in a bounded queue; at every step boundary the
-worker admits waiting requests (up to ``limits.max_batch_size`` rows), prefills them
-together (left-padded), merges their KV cache into the running batch, and runs ONE decode
-forward pass for all rows, each row with its own adapter (PEFT's per-row
-``adapter_names``). A request that arrives while a batch runs joins it at the next step.
+worker admits waiting requests (up to ``limits.max_batch_size`` rows, and at most
+``limits.max_rows_per_visitor`` of one visitor), and runs one step:
+
+1. at most one forward pass of prefill-like work, within a budget of ``step_tokens``
+   tokens (vLLM's chunked prefill): either the new short prompts together (left-padded),
+   or one chunk of a long prompt, or one chunk of a job (inspection's next-token logits,
+   Compare's scores: :mod:`playground.batch_jobs`). The least-served work goes first, so a
+   new short prompt never waits behind a long one, and long ones take turns;
+2. ONE decode forward pass for all rows, each row with its own adapter (PEFT's per-row
+   ``adapter_names``). A prompt whose prefill is complete joins the batch (its KV cache
+   merged into the batch's) before this decode step.
+
+So a generating row waits for at most one chunk between two of its tokens, whatever the
+others ask. A prompt's chunk boundaries depend only on its length, never on the other
+rows, so greedy outputs stay token-identical to the request alone.
 
 Each row keeps its own token chooser (logits processors, seeded generator), incremental
 detokenizer and stop-string filter. The worker decides when a row ends (``eos``,
@@ -22,7 +33,8 @@ pace (:class:`~playground.engine.GenerationStream`).
   token choice fails that row only. The worker goes on serving later requests.
 - The worker starts with the first request, exits after ``idle_exit_s`` without work, and
   exits once drained after :meth:`Batcher.stop` (its model left the cache).
-- Every forward pass holds ``loaded.forward_lock`` (inspection and scoring run forwards on
+- A request's time limit counts from its admission to the batch, not from its queueing.
+- Every forward pass holds ``loaded.forward_lock`` (training or tests may run forwards on
   the same model from other threads).
 """
 
@@ -34,7 +46,7 @@ import queue
 import threading
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -42,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from playground.batch_cache import SharedCache, can_merge, new_cache, prefill_inputs
+from playground.batch_jobs import Job, chunk_inputs
 from playground.detokenize import IncrementalDetokenizer
 from playground.errors import BusyError
 from playground.messages import Message
@@ -56,6 +69,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FINISH_REASONS = ("eos", "stop_string", "length", "cancelled", "time_limit", "error")
+STEP_TOKENS = 64  # prefill tokens one step runs at most, by default (limits.step_tokens)
+ALONE_FACTOR = 4  # a job with the model to itself takes chunks this many times the budget
 IDLE_EXIT_S = 30.0  # a worker with nothing to do for this long exits (the next request starts one)
 HISTORY = 4096  # forward passes remembered in Batcher.history
 
@@ -87,7 +102,7 @@ class Step:
     """One forward pass of a batcher: its number, kind and the requests in it (in row order)."""
 
     number: int
-    kind: str  # "prefill" or "decode"
+    kind: str  # "prefill", "chunk" (part of a long prompt), "decode", or a job's kind ("logits", "score")
     request_ids: tuple[int, ...]
 
 
@@ -101,8 +116,9 @@ class Request:
         adapter: str | None,
         chooser: TokenChooser,
         started: float,
-        deadline: float,
+        time_limit_s: float,
         cancel: threading.Event | None = None,
+        visitor: str | None = None,
         *,
         record: bool = False,
         forced: Sequence[int] = (),
@@ -114,8 +130,10 @@ class Request:
         self.adapter = adapter
         self.chooser = chooser
         self.started = started  # time.monotonic() when the request was accepted
-        self.deadline = deadline  # time.monotonic() after which it ends with "time_limit"
+        self.time_limit_s = time_limit_s  # wall-clock limit, counted from admission
+        self.deadline = float("inf")  # time.monotonic() after which it ends with "time_limit", set at admission
         self.cancel = cancel
+        self.visitor = visitor  # who asked (a session, an address): one visitor holds a bounded share of rows
         self.id = -1  # given by the batcher, in order of arrival
         self.steps: list[int] = []  # numbers of the forward passes it took part in
         self._events: queue.SimpleQueue[Token | Finished | None] = queue.SimpleQueue()
@@ -151,6 +169,27 @@ class _Row:
         self.stops = StopStringFilter(request.settings.stop)
         self.generated = 0  # tokens appended (end-of-sequence excluded)
         self.last = -1  # the token the next decode step feeds
+        self.served = 0  # prompt tokens prefilled so far (a long prompt is prefilled in chunks)
+        self.cache: Any = None  # its own KV cache while its prompt is prefilled in chunks
+
+    @property
+    def visitor(self) -> str | None:
+        """Who asked."""
+        return self.request.visitor
+
+    @property
+    def id(self) -> int:
+        """The request's id (order of arrival)."""
+        return self.request.id
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the request was cancelled or its consumer left."""
+        return self.request.cancelled
+
+    def next_cost(self) -> int:
+        """Prompt tokens still to prefill."""
+        return len(self.request.prompt_ids) - self.served
 
     def advance(self, logits: torch.Tensor, eos: set[int]) -> bool:
         """Choose this row's next token from ``logits`` (1, vocab); True when the row has ended.
@@ -179,8 +218,7 @@ class _Row:
         if request.cancelled:
             return self.finish("cancelled")
         if now > request.deadline:
-            limit = request.deadline - request.started
-            return self.finish("time_limit", warning=Message("time_limit", seconds=limit))
+            return self.finish("time_limit", warning=Message("time_limit", seconds=request.time_limit_s))
         return False
 
     def finish(self, reason: str, stop_string: str | None = None, warning: str | None = None) -> bool:
@@ -201,7 +239,13 @@ class Batcher:
     """The batch scheduler of one loaded base model; see the module's docstring."""
 
     def __init__(
-        self, loaded: LoadedModel, max_batch_size: int = 8, max_waiting: int = 64, idle_exit_s: float = IDLE_EXIT_S
+        self,
+        loaded: LoadedModel,
+        max_batch_size: int = 8,
+        max_waiting: int = 64,
+        idle_exit_s: float = IDLE_EXIT_S,
+        step_tokens: int = STEP_TOKENS,
+        max_rows_per_visitor: int | None = None,
     ) -> None:
         self.loaded = loaded
         self.max_batch_size = max_batch_size
@@ -210,12 +254,15 @@ class Batcher:
             self.max_batch_size = 1
         self.max_waiting = max_waiting
         self.idle_exit_s = idle_exit_s
+        self.step_tokens = step_tokens
+        self.max_rows_per_visitor = max_rows_per_visitor or self.max_batch_size
+        self._attention_scale = attention_scale(loaded.model)
         self.history: deque[Step] = deque(maxlen=HISTORY)  # the latest forward passes
         self.steps = 0  # forward passes run so far
         self.threads_started = 0  # worker threads started so far (one at a time)
         self._eos = loaded.eos_token_ids
         self._cond = threading.Condition()
-        self._waiting: deque[Request] = deque()
+        self._waiting: deque[Request | Job] = deque()
         self._running = 0
         self._next_id = 0
         self._thread: threading.Thread | None = None
@@ -233,8 +280,8 @@ class Batcher:
         if len(self._waiting) >= self.max_waiting:
             raise BusyError(Message("busy", waiting=len(self._waiting), model=self.loaded.spec.name))
 
-    def submit(self, request: Request) -> None:
-        """Queue ``request`` for the next step boundary; raise BusyError when the queue is full."""
+    def submit(self, request: Request | Job) -> None:
+        """Queue ``request`` (or a job) for the next step boundary; raise BusyError when the queue is full."""
         with self._cond:
             self._check_room()
             request.id = self._next_id
@@ -247,6 +294,11 @@ class Batcher:
                 self._thread.start()
                 self.threads_started += 1
             self._cond.notify_all()
+
+    def run_job(self, job: Job) -> Any:
+        """Run ``job`` in the worker's steps (a chunk per step) and return its result; BusyError when full."""
+        self.submit(job)
+        return job.wait()
 
     def stop(self, drain: bool = True) -> None:
         """Let the worker finish the requests it has, then exit (the model left the cache).
@@ -285,22 +337,23 @@ class Batcher:
 
     # -- the worker --------------------------------------------------------------
     def _work(self) -> None:
-        rows: list[_Row] = []
+        rows: list[_Row] = []  # decoding, in ``shared``
+        pending: list[_Row | Job] = []  # prompts being prefilled in chunks, and jobs
         shared = SharedCache()
         try:
             with torch.inference_mode():
-                while (admitted := self._admit(len(rows))) is not None:
+                while (admitted := self._admit(rows, pending)) is not None:
                     try:
-                        rows = self._step(rows, shared, admitted)
+                        rows = self._step(rows, pending, shared, admitted)
                     except Exception as exc:  # a fault outside the forward passes: fail what the step held
                         log.exception("a step of the batcher of %s failed", self.loaded.spec.name)
                         message = Message("batch_failed", reason=f"{type(exc).__name__}: {exc}")
-                        for request in [r.request for r in rows] + admitted:
-                            request.send(Finished("error", time.monotonic(), error=message))
-                        rows = []
+                        for item in [r.request for r in rows] + pending + admitted:
+                            _fail(item, message)
+                        rows, pending[:] = [], []
                         shared.select([])
-                for row in rows:  # only when aborting
-                    row.finish("cancelled")
+                for item in rows + pending:  # only when aborting
+                    _cancel(item)
         finally:
             with self._cond:
                 if self._thread is threading.current_thread():
@@ -309,13 +362,19 @@ class Batcher:
                     self._running = 0
                 self._cond.notify_all()
 
-    def _admit(self, running: int) -> list[Request] | None:
-        """At a step boundary: the requests joining the batch; None when the worker should exit."""
+    def _admit(self, rows: list[_Row], pending: list[_Row | Job]) -> list[Request | Job] | None:
+        """At a step boundary: the requests and jobs joining; None when the worker should exit.
+
+        A request takes a row of the batch; one visitor holds at most ``max_rows_per_visitor``
+        rows, so a request of a visitor at their share waits while later ones of others pass.
+        """
+        held = [r.request for r in rows] + [p.request for p in pending if isinstance(p, _Row)]
+        running = len(held) + sum(1 for p in pending if isinstance(p, Job))
         with self._cond:
             self._running = running
             if self._aborting:
                 while self._waiting:
-                    self._waiting.popleft().send(Finished("cancelled", time.monotonic()))
+                    _cancel(self._waiting.popleft())
                 self._thread = None
                 return None
             if running == 0:
@@ -325,25 +384,80 @@ class Batcher:
                     if timed_out and not self._waiting:
                         self._thread = None
                         return None
-            room = self.max_batch_size - running
-            admitted = [self._waiting.popleft() for _ in range(min(room, len(self._waiting)))]
+            for item in [i for i in self._waiting if isinstance(i, Request) and i.cancelled]:
+                self._waiting.remove(item)  # stopped while waiting: it leaves now, not when a row frees
+                item.send(Finished("cancelled", time.monotonic()))
+            room = self.max_batch_size - len(held)
+            per_visitor = Counter(r.visitor for r in held if r.visitor is not None)
+            admitted: list[Request | Job] = []
+            for item in list(self._waiting):
+                if isinstance(item, Request):
+                    at_share = item.visitor is not None and per_visitor[item.visitor] >= self.max_rows_per_visitor
+                    if room <= 0 or at_share:
+                        continue
+                    room -= 1
+                    per_visitor[item.visitor] += 1
+                    item.deadline = time.monotonic() + item.time_limit_s  # the time limit counts from here
+                admitted.append(item)
+                self._waiting.remove(item)
             self._running = running + len(admitted)
             return admitted
 
-    def _step(self, rows: list[_Row], shared: SharedCache, admitted: list[Request]) -> list[_Row]:
-        """Prefill the admitted requests into the batch, then run one decode step for every row."""
-        fresh = [
-            _Row(request, self.loaded.tokenizer, self.loaded.device) for request in admitted if not request.cancelled
-        ]
-        for request in admitted:
-            if request.cancelled:
-                request.send(Finished("cancelled", time.monotonic()))
-        if fresh:
-            joined = SharedCache()
-            fresh = self._prefill(fresh, joined)
-            shared.merge(joined)
-            rows = rows + fresh
+    def _step(
+        self, rows: list[_Row], pending: list[_Row | Job], shared: SharedCache, admitted: list[Request | Job]
+    ) -> list[_Row]:
+        """One step: at most one forward pass of prefill-like work (the budget), then one decode step."""
+        for item in admitted:
+            if isinstance(item, Job):
+                pending.append(item)
+            elif item.cancelled:
+                item.send(Finished("cancelled", time.monotonic()))
+            else:
+                pending.append(_Row(item, self.loaded.tokenizer, self.loaded.device))
+        for item in [p for p in pending if p.cancelled]:
+            pending.remove(item)
+            _cancel(item)
+        if pending:
+            rows = rows + self._prefill_work(pending, shared, alone=not rows and len(pending) == 1)
         return self._decode(rows, shared) if rows else rows
+
+    def _prefill_work(self, pending: list[_Row | Job], shared: SharedCache, alone: bool = False) -> list[_Row]:
+        """Run the least-served prefill-like work, within ``step_tokens``; the rows whose prompt is now in.
+
+        A job with the model to itself (``alone``) takes chunks of up to :data:`ALONE_FACTOR`
+        times the budget: a request arriving meanwhile waits for one such chunk at most.
+        (A prompt's chunks never change size: its greedy answer must not depend on the others.)
+        """
+        first = min(pending, key=lambda p: (p.served, p.id))
+        budget = self.step_tokens
+        if isinstance(first, _Row) and first.served == 0 and first.next_cost() <= budget:
+            group = []
+            fresh = sorted((p for p in pending if isinstance(p, _Row) and p.served == 0), key=lambda p: p.id)
+            for row in fresh:  # new short prompts together, left-padded, while the padded batch fits
+                width = max([row.next_cost()] + [r.next_cost() for r in group])
+                if width * (len(group) + 1) <= budget:
+                    group.append(row)
+            for row in group:
+                pending.remove(row)
+            joined = SharedCache()
+            done = self._prefill(group, joined)
+            shared.merge(joined)
+            return done
+        if isinstance(first, Job):
+            self._job_chunk(first, pending, ALONE_FACTOR if alone else 1)
+            return []
+        return self._chunk(first, pending, shared)
+
+    def chunk_size(self, done: int) -> int:
+        """Tokens of the next chunk of a sequence with ``done`` tokens in its cache.
+
+        ``step_tokens`` at the start, fewer as the context grows: a chunk's attention reads
+        every earlier token, so its cost is ``tokens x (1 + done / scale)``, where ``scale``
+        is the context at which attention costs as much as the weights (see
+        :func:`attention_scale`). It depends only on the sequence's own progress, so its
+        chunk boundaries are the same alone or among others.
+        """
+        return max(1, int(self.step_tokens / (1 + done / self._attention_scale)))
 
     def _prefill(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
         inputs = prefill_inputs([r.request.prompt_ids for r in rows], self.loaded.pad_token_id, self.loaded.device)
@@ -355,6 +469,46 @@ class Batcher:
             return []
         shared.update(out.past_key_values, inputs["attention_mask"])
         return self._choose(rows, out.logits[:, -1, :], shared)
+
+    def _chunk(self, row: _Row, pending: list[_Row | Job], shared: SharedCache) -> list[_Row]:
+        """One chunk of a long prompt; once its last chunk is in, the row chooses its first token and joins."""
+        ids = row.request.prompt_ids
+        inputs = chunk_inputs(ids, row.served, self.chunk_size(row.served), row.cache, self.loaded.device)
+        if self.loaded.supports_logits_to_keep:
+            inputs["logits_to_keep"] = 1
+        out = self._forward("chunk", [row], inputs)
+        if out is None:
+            pending.remove(row)
+            return []
+        row.served += int(inputs["input_ids"].shape[1])
+        row.cache = out.past_key_values
+        if row.served < len(ids):
+            return []
+        pending.remove(row)
+        joined = SharedCache(row.cache, inputs["attention_mask"])
+        row.cache = None
+        rows = self._choose([row], out.logits[:, -1, :], joined)
+        if rows:
+            shared.merge(joined)
+        return rows
+
+    def _job_chunk(self, job: Job, pending: list[_Row | Job], factor: int = 1) -> None:
+        """One chunk of a job; a failed or complete job leaves."""
+
+        def forward(kind: str, inputs: dict[str, Any]) -> Any:
+            self._record(kind, [job.id], job.steps)
+            kwargs = self.loaded.rows_forward_kwargs([job.adapter])
+            with self.loaded.forward_lock:
+                return self.loaded.model(**inputs, use_cache=True, **kwargs)
+
+        try:
+            complete = job.run_chunk(forward, self.loaded.device, factor * self.chunk_size(job.progress))
+        except Exception as exc:
+            log.exception("a %s job failed on %s", job.kind, self.loaded.spec.name)
+            job.finish(error=Message("batch_failed", reason=f"{type(exc).__name__}: {exc}"))
+            complete = True
+        if complete:
+            pending.remove(job)
 
     def _decode(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
         rows = self._sweep(rows, shared)
@@ -368,12 +522,15 @@ class Batcher:
         shared.update(out.past_key_values, inputs["attention_mask"])
         return self._choose(rows, out.logits[:, -1, :], shared)
 
+    def _record(self, kind: str, ids: list[int], *step_lists: list[int]) -> None:
+        self.steps += 1
+        self.history.append(Step(self.steps, kind, tuple(ids)))
+        for steps in step_lists:
+            steps.append(self.steps)
+
     def _forward(self, kind: str, rows: list[_Row], inputs: dict[str, Any]) -> Any:
         """One forward pass over ``rows``; None (the rows failed) when it raises."""
-        self.steps += 1
-        self.history.append(Step(self.steps, kind, tuple(r.request.id for r in rows)))
-        for row in rows:
-            row.request.steps.append(self.steps)
+        self._record(kind, [r.request.id for r in rows], *(r.request.steps for r in rows))
         try:
             kwargs = self.loaded.rows_forward_kwargs([r.request.adapter for r in rows])
             with self.loaded.forward_lock:
@@ -413,6 +570,43 @@ class Batcher:
         if len(keep) < len(rows):
             shared.select(keep)
         return [rows[i] for i in keep]
+
+
+def attention_scale(model: Any) -> float:
+    """Context length at which one token's attention costs as many FLOPs as its pass through the weights.
+
+    Per token, the weights cost about 2 FLOPs per parameter; attention costs about
+    4 x hidden size x layers per earlier token (scores and weighted values). Infinite when
+    the config does not say (chunks then never shrink).
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = base.config.get_text_config() if hasattr(base.config, "get_text_config") else base.config
+    hidden = getattr(config, "hidden_size", None) or getattr(config, "n_embd", None)
+    layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
+    if not hidden or not layers:
+        return float("inf")
+    params = sum(p.numel() for n, p in base.named_parameters() if "lora_" not in n)
+    return 2 * params / (4 * hidden * layers)
+
+
+def _fail(item: Request | Job | _Row, message: str) -> None:
+    """End a request, a job or a row with an error its caller raises."""
+    if isinstance(item, _Row):
+        item = item.request
+    if isinstance(item, Job):
+        item.finish(error=message)
+    else:
+        item.send(Finished("error", time.monotonic(), error=message))
+
+
+def _cancel(item: Request | Job | _Row) -> None:
+    """End a request, a job or a row as cancelled (its caller stopped it, or the worker is exiting)."""
+    if isinstance(item, _Row):
+        item.finish("cancelled")
+    elif isinstance(item, Job):
+        item.finish(error=Message("job_cancelled"))
+    else:
+        item.send(Finished("cancelled", time.monotonic()))
 
 
 def _abort_at_exit(ref: weakref.ref[Batcher]) -> None:

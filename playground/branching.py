@@ -53,7 +53,7 @@ class Branch:
             raise SettingsError(Message("not_a_token_list", field="answer_ids", type=type(ids).__name__))
         if len(ids) > settings.max_new_tokens:
             raise SettingsError(
-                Message("too_many_tokens", field="answer_ids", limit=settings.max_new_tokens, count=len(ids))
+                Message("too_many_token_ids", field="answer_ids", limit=settings.max_new_tokens, count=len(ids))
             )
         answer = tuple(_token(f"answer_ids[{i}]", v, vocab, name) for i, v in enumerate(ids))
         last = min(len(answer), settings.max_new_tokens - 1)

@@ -233,6 +233,7 @@ class Engine:
         progress: Callable[[str], None] | None = None,
         record_tokens: bool = False,
         branch: Branch | None = None,
+        visitor: str | None = None,
     ) -> GenerationStream:
         """Check the request and return a stream of its text.
 
@@ -246,6 +247,10 @@ class Engine:
         the same with or without it. ``branch`` writes another generation's first tokens
         and a chosen token in place of one of them, then continues with the same settings
         and seed (:mod:`playground.branching`); its tokens are recorded.
+
+        ``visitor`` names who asks (a session, an address): one visitor holds at most
+        ``limits.max_rows_per_visitor`` rows of the batch; the time limit counts from
+        the request's admission to the batch.
         """
         spec = self.registry.model(model)
         if adapter is not None:
@@ -315,7 +320,7 @@ class Engine:
         result.seed = chooser.seed
         record = record_tokens or branch is not None
         request = Request(
-            prompt_ids, checked, adapter, chooser, started, started + limit, cancel, record=record, forced=forced
+            prompt_ids, checked, adapter, chooser, started, limit, cancel, visitor, record=record, forced=forced
         )
         batcher.submit(request)
         return GenerationStream(request, result, partial(token_piece, loaded.tokenizer))

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from playground.messages import Message
 from playground.settings import check_text
+
+if TYPE_CHECKING:
+    from playground.registry import Limits
 
 SHOT_NAMES = {0: "zero-shot", 1: "one-shot"}
 
@@ -69,18 +73,29 @@ class FewShotSetup:
 
     @classmethod
     def from_rows(
-        cls, task: str, rows: Sequence[Sequence[object]], query: str, separator: str = " => ", input_prefix: str = ""
+        cls,
+        task: str,
+        rows: Sequence[Sequence[object]],
+        query: str,
+        separator: str = " => ",
+        input_prefix: str = "",
+        limits: Limits | None = None,
     ) -> FewShotSetup:
         """Build from a table of [input, output] rows (UI or API); blank rows are skipped.
 
         Raises ValueError naming the field (``examples[2]``, ``query``...) when a value has
-        the wrong type, or when only one side of an example is filled in.
+        the wrong type, or when only one side of an example is filled in. With ``limits``
+        (the registry's), sizes are checked first, before anything else is read: at most
+        ``max_lab_examples`` rows, ``max_lab_field_chars`` characters in each field and
+        cell, ``max_lab_chars`` in the task, examples and query together.
         """
         for name, value in (("task", task), ("query", query), ("separator", separator)):
             if value is not None:
                 check_text(name, value)
         if rows is not None and not isinstance(rows, (list, tuple)):
             raise ValueError(Message("not_rows", field="examples", type=type(rows).__name__))
+        if limits is not None:
+            _check_sizes(task, rows or [], query, separator, limits)
         shots = []
         for i, row in enumerate(rows or []):
             if not isinstance(row, (list, tuple)) or not all(_is_cell(c) for c in row):
@@ -102,3 +117,26 @@ class FewShotSetup:
     def shot_counts(self) -> list[int]:
         """The comparison a class sees: zero, one and all examples (without repeats)."""
         return sorted({0, min(1, len(self.examples)), len(self.examples)})
+
+
+def _check_sizes(task: object, rows: Sequence[object], query: object, separator: object, limits: Limits) -> None:
+    """Refuse a lab setup larger than the registry's limits (ValueError naming the field), reading no more."""
+    if len(rows) > limits.max_lab_examples:
+        raise ValueError(Message("too_many_rows", field="examples", limit=limits.max_lab_examples, count=len(rows)))
+    field_limit = limits.max_lab_field_chars
+    total = 0
+    for name, value in (("task", task), ("query", query), ("separator", separator)):
+        if isinstance(value, str):
+            if len(value) > field_limit:
+                raise ValueError(Message("too_long_chars", field=name, limit=field_limit, count=len(value)))
+            total += len(value) if name != "separator" else 0
+    for i, row in enumerate(rows):
+        for cell in row[:2] if isinstance(row, (list, tuple)) else ():
+            if isinstance(cell, str):
+                if len(cell) > field_limit:
+                    raise ValueError(
+                        Message("too_long_chars", field=f"examples[{i}]", limit=field_limit, count=len(cell))
+                    )
+                total += len(cell)
+    if total > limits.max_lab_chars:
+        raise ValueError(Message("lab_too_long", field="examples", limit=limits.max_lab_chars, count=total))

@@ -5,15 +5,21 @@ prompt (ids and pieces, as in seed 003's exercise); :func:`next_token_distributi
 the most likely next tokens at the end of the prompt, before and after temperature, top-k
 and top-p reshape the distribution, with the same processors the engine samples with and
 the same computation as the per-token record of a generation (:mod:`playground.token_record`).
+
+A prompt longer than the model's context is cut like a generation's (:func:`fit_context`:
+its start is dropped, a warning says so), and the forward pass computes logits for the
+last position only: the one shown.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from playground.batch_jobs import LogitsJob
 from playground.loader import LoadedModel
 from playground.messages import Message
 from playground.sampling import build_processors
@@ -36,12 +42,23 @@ def prompt_tokens(tokenizer: Any, ids: list[int]) -> list[TokenPiece]:
     return [TokenPiece(i, token_piece(tokenizer, i), i in special) for i in ids]
 
 
+def fit_context(ids: list[int], context_length: int, model: str) -> tuple[list[int], Message | None]:
+    """``ids`` cut to the last ``context_length - 1`` tokens (room for the next one), and the warning if cut."""
+    room = context_length - 1
+    if len(ids) <= room:
+        return ids, None
+    warning = Message("inspect_truncated", total=len(ids), kept=room, model=model, context=context_length)
+    return ids[-room:], warning
+
+
 def next_token_distribution(
     loaded: LoadedModel,
     ids: list[int],
     settings: GenerationSettings,
     adapter: str | None = None,
     top: int = 10,
+    visitor: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[NextToken]:
     """The ``top`` most likely next tokens after ``ids``, raw and as the settings reshape them.
 
@@ -51,9 +68,11 @@ def next_token_distribution(
         raise ValueError(Message("no_tokens", field="prompt"))
     if not isinstance(top, int) or not 1 <= top <= 100:
         raise ValueError(f"top: {top!r} must be an integer in [1, 100]")
+    if len(ids) >= loaded.spec.context_length:
+        limit = loaded.spec.context_length - 1
+        raise ValueError(Message("too_many_tokens", field="prompt", limit=limit, count=len(ids)))
     input_ids = torch.tensor([ids], device=loaded.device)
-    with loaded.forward_lock, torch.inference_mode():
-        logits = loaded.model(input_ids=input_ids, **loaded.forward_kwargs(adapter)).logits[:, -1, :].float()
+    logits = last_logits(loaded, ids, adapter, visitor, cancel)
     with torch.inference_mode():
         scores = build_processors(settings)(input_ids, logits.clone())
         raw, adjusted = distributions(logits, scores, settings.greedy)
@@ -62,3 +81,26 @@ def next_token_distribution(
         NextToken(i, token_piece(loaded.tokenizer, i), float(probabilities[i]), float(adjusted[i]))
         for i in candidates(raw, adjusted, top)[:top]
     ]
+
+
+def last_logits(
+    loaded: LoadedModel,
+    ids: list[int],
+    adapter: str | None,
+    visitor: str | None = None,
+    cancel: threading.Event | None = None,
+) -> torch.Tensor:
+    """The model's logits (1, vocab) for the token after ``ids``, computed for that position only.
+
+    With a batcher (a model of the cache), a job of its steps: the prompt is fed in chunks
+    between the decode steps of the generating rows, never around them.
+    """
+    kwargs = dict(loaded.forward_kwargs(adapter))  # refuses an adapter that failed to attach
+    if loaded.batcher is not None:
+        job = LogitsJob(ids, adapter, visitor, keep_last=loaded.supports_logits_to_keep, cancel=cancel)
+        return loaded.batcher.run_job(job)
+    if loaded.supports_logits_to_keep:
+        kwargs["logits_to_keep"] = 1
+    input_ids = torch.tensor([ids], device=loaded.device)
+    with loaded.forward_lock, torch.inference_mode():
+        return loaded.model(input_ids=input_ids, **kwargs).logits[:, -1, :].float()

@@ -212,5 +212,11 @@ class ModelCache:
             attach_adapters(loaded, adapters, self.registry)
         loaded.supports_logits_to_keep = _accepts_logits_to_keep(loaded.model)
         limits = self.registry.limits
-        loaded.batcher = Batcher(loaded, max_batch_size=limits.max_batch_size, max_waiting=limits.max_waiting)
+        loaded.batcher = Batcher(
+            loaded,
+            max_batch_size=limits.max_batch_size,
+            max_waiting=limits.max_waiting,
+            step_tokens=limits.step_tokens,
+            max_rows_per_visitor=min(limits.max_rows_per_visitor, limits.max_batch_size),
+        )
         return loaded

@@ -43,8 +43,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "not_rows": "{field}: must be a list of [input, output] rows of text, got {type}",
         # branching (token ids)
         "not_a_token_list": "{field}: must be a list of token ids, got {type}",
-        "too_many_tokens": "{field}: at most {limit} token ids (max_new_tokens), got {count}",
+        "too_many_token_ids": "{field}: at most {limit} token ids (max_new_tokens), got {count}",
         "not_a_token": "{field}: {value!r} is not a token id of {model} (0 to {last})",
+        "too_many_rows": "{field}: at most {limit} rows, got {count}",
+        "too_many_tokens": "{field}: at most {limit} tokens, got {count}",
+        "lab_too_long": (
+            "{field}: the task, examples and query together are {count} characters, more than the limit of {limit}"
+        ),
+        "inspect_truncated": (
+            "The prompt was {total} tokens; only its last {kept} are inspected ({model}'s context is {context} tokens)."
+        ),
         # models and adapters
         "unknown_model": "{field}: unknown model {name!r} (known: {known})",
         "unknown_adapter": "{field}: unknown adapter {name!r} (known: {known})",
@@ -54,13 +62,21 @@ CATALOG: dict[str, dict[str, str]] = {
         "model_load_failed": "{model}: no source could load it; {reasons}",
         # while generating
         "busy": "busy: {waiting} requests are already waiting for {model}; try again in a few seconds",
+        "busy_visitor": ("busy: you already have {count} requests waiting or running; try again when one has finished"),
         "generation_failed": "generation failed after {count} tokens: {reason}",
         "batch_failed": "the batch failed: {reason}",
+        "job_cancelled": "stopped before the end",
         "prompt_truncated": (
             "The prompt was {total} tokens; its first {dropped} were dropped to fit {model}'s "
             "context of {context} tokens with {new} new tokens."
         ),
         "time_limit": "Stopped after {seconds:g} s, the time limit of one request.",
+        # the app's front door (playground/ui/guard.py)
+        "uploads_refused": "this app takes no files: uploads are refused",
+        "queue_only": "this app answers through its queue only (/gradio_api/queue/join or /gradio_api/call/...)",
+        "bad_identifier": "{field}: must be 1 to 64 letters, digits, '-' or '_'",
+        "unknown_event": "{field}: not an event of this app",
+        "body_too_large": "the request is larger than {limit} bytes",
         # loading a model (progress)
         "progress_loading": "Loading {model} from {source}",
         "progress_dequantize": "Dequantizing {file} (first start only)",
@@ -86,6 +102,9 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "link_bad_json": "{field}: {value!r} is not valid JSON",
         "link_branch_pair": "{field}: missing (a branch needs branch_position and branch_token)",
+        "link_unknown_parameters": "{count} unknown parameters ({field}, ...)",
+        "link_too_long": "{field}: the link would be {count} characters, more than the limit of {limit}",
+        "link_too_deep": "{field}: nested more than {limit} levels deep",
     },
     "fr": {
         "not_a_number": "{field} : doit être un nombre, reçu {type} {value!r}",
@@ -112,8 +131,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "example_half": "{field} : il faut une entrée et une sortie",
         "not_rows": "{field} : doit être une liste de lignes [entrée, sortie] de texte, reçu {type}",
         "not_a_token_list": "{field} : doit être une liste d'identifiants de tokens, reçu {type}",
-        "too_many_tokens": "{field} : au plus {limit} identifiants de tokens (max_new_tokens), reçu {count}",
+        "too_many_token_ids": "{field} : au plus {limit} identifiants de tokens (max_new_tokens), reçu {count}",
         "not_a_token": "{field} : {value!r} n'est pas un identifiant de token de {model} (0 à {last})",
+        "too_many_rows": "{field} : au plus {limit} lignes, reçu {count}",
+        "too_many_tokens": "{field} : au plus {limit} tokens, reçu {count}",
+        "lab_too_long": (
+            "{field} : la tâche, les exemples et la requête font ensemble {count} caractères, "
+            "plus que la limite de {limit}"
+        ),
+        "inspect_truncated": (
+            "Le prompt faisait {total} tokens ; seuls ses {kept} derniers sont examinés "
+            "(le contexte de {model} est de {context} tokens)."
+        ),
         "unknown_model": "{field} : modèle inconnu {name!r} (connus : {known})",
         "unknown_adapter": "{field} : adaptateur inconnu {name!r} (connus : {known})",
         "adapter_other_base": "{field} : {name!r} appartient au modèle {base!r}, pas à {model!r}",
@@ -121,13 +150,24 @@ CATALOG: dict[str, dict[str, str]] = {
         "adapter_refused": "l'adaptateur {name!r} n'a pas pu être chargé : {reason}",
         "model_load_failed": "{model} : aucune source n'a pu le charger ; {reasons}",
         "busy": ("occupé : {waiting} requêtes attendent déjà {model} ; réessayez dans quelques secondes"),
+        "busy_visitor": (
+            "occupé : vous avez déjà {count} requêtes en attente ou en cours ; réessayez quand l'une sera finie"
+        ),
         "generation_failed": "la génération a échoué après {count} tokens : {reason}",
         "batch_failed": "le lot a échoué : {reason}",
+        "job_cancelled": "arrêté avant la fin",
         "prompt_truncated": (
             "Le prompt faisait {total} tokens ; les {dropped} premiers ont été retirés pour tenir "
             "dans le contexte de {context} tokens de {model} avec {new} nouveaux tokens."
         ),
         "time_limit": "Arrêté après {seconds:g} s, la limite de temps d'une requête.",
+        "uploads_refused": "cette application ne prend aucun fichier : les envois sont refusés",
+        "queue_only": (
+            "cette application ne répond que par sa file d'attente (/gradio_api/queue/join ou /gradio_api/call/...)"
+        ),
+        "bad_identifier": "{field} : doit faire de 1 à 64 lettres, chiffres, '-' ou '_'",
+        "unknown_event": "{field} : pas un événement de cette application",
+        "body_too_large": "la requête dépasse {limit} octets",
         "progress_loading": "Chargement de {model} depuis {source}",
         "progress_dequantize": "Décompression de {file} (premier démarrage seulement)",
         "progress_adapters": "{count} adaptateur(s) attaché(s) à {model}",
@@ -151,6 +191,9 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "link_bad_json": "{field} : {value!r} n'est pas du JSON valide",
         "link_branch_pair": "{field} : manquant (une bifurcation demande branch_position et branch_token)",
+        "link_unknown_parameters": "{count} paramètres inconnus ({field}, ...)",
+        "link_too_long": "{field} : le lien ferait {count} caractères, plus que la limite de {limit}",
+        "link_too_deep": "{field} : imbriqué sur plus de {limit} niveaux",
     },
 }
 
@@ -159,8 +202,28 @@ def render(key: str, lang: str, params: dict[str, Any]) -> str:
     """The text of message ``key`` in ``lang`` (English when the language is unknown)."""
     table = CATALOG.get(lang, CATALOG["en"])
     template = table.get(key) or CATALOG["en"][key]
-    values = {k: v.localized(lang) if isinstance(v, Message) else v for k, v in params.items()}
+    values = {
+        k: v.localized(lang) if isinstance(v, Message) else excerpt(v) if k in QUOTED else v for k, v in params.items()
+    }
     return template.format(**values)
+
+
+EXCERPT_CHARS = 60  # characters of a quoted value shown in a message
+QUOTED = ("value", "name", "field")  # parameters that quote what a visitor sent
+
+
+def excerpt(value: Any) -> Any:
+    """``value`` as it is when short, else the start of its text and how many characters were left out.
+
+    Messages quote what a visitor sent (a link parameter, a model name); a 30,000-character
+    value must not make a 30,000-character warning.
+    """
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= EXCERPT_CHARS:
+        return value
+    return f"{text[:EXCERPT_CHARS]}…(+{len(text) - EXCERPT_CHARS})"
 
 
 class Message(str):

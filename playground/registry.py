@@ -254,15 +254,27 @@ class AdapterSpec:
 
 @dataclass(frozen=True)
 class Limits:
-    """Server-wide limits that no request can exceed."""
+    """Server-wide limits that no request can exceed, and the share of them one visitor may hold."""
 
     max_new_tokens: int = 512  # cap on max_new_tokens of any request
-    time_limit_s: float = 120.0  # wall-clock limit of one request, in seconds
+    time_limit_s: float = 120.0  # wall-clock limit of one request, in seconds, counted from its admission
     max_prompt_chars: int = 100_000  # longer prompts are refused before tokenizing
+    max_compare_chars: int = 100_000  # longer Compare texts are refused before tokenizing
+    max_lab_examples: int = 16  # rows of the lab's examples table
+    max_lab_field_chars: int = 2_000  # the lab's task, query, separator and each example cell
+    max_lab_chars: int = 8_000  # the lab's task, examples and query together
+    max_url_chars: int = 60_000  # longer query strings are refused (414); a shared link's is never longer
     max_loaded_models: int = 2  # base models kept in memory (least recently used leaves)
     max_batch_size: int = 8  # requests of one model decoded together, one forward pass per step
     max_waiting: int = 64  # requests of one model waiting for a place in its batch; more are refused as busy
+    step_tokens: int = 64  # prompt tokens one step prefills at most (a longer prompt is cut into chunks)
+    max_rows_per_visitor: int = 3  # rows of one model's batch one visitor may hold (the lab's three panes)
     queue_size: int = 64  # visits waiting in the app's queue (all tabs together); more are told the app is busy
+    max_events_per_session: int = 8  # visits of one session queued or running at once (a lab page runs several)
+    max_events_per_address: int = 32  # visits of one client address queued or running at once (half the queue)
+    listen_wait_s: float = 10.0  # a visit whose client does not listen for its results within this is dropped
+    max_sessions: int = 2_000  # sessions whose state the app keeps (the oldest leave first)
+    session_ttl_s: float = 1_800.0  # a session unused for this long is forgotten
 
     @classmethod
     def from_dict(cls, where: str, data: Any) -> Limits:
@@ -273,11 +285,17 @@ class Limits:
         for key in [f.name for f in fields(cls) if f.type == "int"]:  # counts, each at least 1
             if key in data:
                 kwargs[key] = _int(f"{where}.{key}", data[key], 1)
-        if "time_limit_s" in data:
-            value = data["time_limit_s"]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ConfigError(f"{where}.time_limit_s: must be a positive number of seconds, got {value!r}")
-            kwargs["time_limit_s"] = float(value)
+        for key in [f.name for f in fields(cls) if f.type == "float"]:  # durations, each positive
+            if key in data:
+                value = data[key]
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                    or not math.isfinite(value)
+                    or value <= 0
+                ):
+                    raise ConfigError(f"{where}.{key}: must be a positive number of seconds, got {value!r}")
+                kwargs[key] = float(value)
         return cls(**{**out.__dict__, **kwargs})
 
 

@@ -11,29 +11,34 @@ A branch demo (``branch_position`` and ``branch_token``, a token id) is run once
 few-shot answer is written: the explorer then shows the original and that branch.
 
 Reading never fails: a bad or unknown parameter is dropped with a warning (the link still
-opens, with defaults for what could not be read), and every kept value is validated.
+opens, with defaults for what could not be read), and every kept value is validated. The
+lab's fields follow the registry's limits (``max_lab_examples``, ``max_lab_field_chars``,
+``max_lab_chars``), the same the lab itself checks, so a link the lab wrote always opens;
+JSON values are measured (length, nesting depth) before they are parsed; a parameter given
+twice counts once, its first value (as in the page: ``?lang=fr&lang=en`` is French);
+warnings quote short excerpts, and unknown parameters make one warning.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from playground.errors import PlaygroundError
-from playground.messages import LANGUAGES, Message
+from playground.messages import LANGUAGES, Message, excerpt
 from playground.presets import Preset
 from playground.registry import Registry
 from playground.settings import GenerationSettings, check_integer
 
 TABS = ("lab", "style", "instructions", "compare", "generate")
 SETTING_KEYS = ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "no_repeat_ngram_size", "seed")
-MAX_EXAMPLES = 16
-MAX_TEXT = 2000
 BRANCH_KEYS = ("branch_position", "branch_token")
 MAX_TOKEN_ID = 2**31 - 1  # the model's vocabulary is checked when the branch runs
+MAX_DEPTH = 2  # JSON nesting of a link value: examples are a list of [input, output] lists
+UNKNOWN_NAMED = 5  # unknown parameters named in their warning
 
 
 @dataclass
@@ -80,17 +85,55 @@ def _ignored(reason: str) -> Message:
     return Message("link_ignored", reason=reason)
 
 
-def _text(value: str, name: str, warnings: list[str]) -> str | None:
-    if len(value) > MAX_TEXT:
-        warnings.append(_ignored(Message("too_long_chars", field=name, limit=MAX_TEXT, count=len(value))))
+def _text(value: str, name: str, limit: int, warnings: list[str]) -> str | None:
+    if len(value) > limit:
+        warnings.append(_ignored(Message("too_long_chars", field=name, limit=limit, count=len(value))))
         return None
     return value
 
 
-def from_query(params: Mapping[str, str], registry: Registry, presets: Mapping[str, Preset]) -> SharedSetup:
-    """Read a setup from query parameters, dropping (with a warning) what is not valid."""
+def first_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Query parameters as a mapping where a repeated name keeps its first value (as the page reads it)."""
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
+
+
+def json_depth(value: str) -> int:
+    """How deeply the JSON text ``value`` nests lists and objects, read without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in value:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def from_query(
+    params: Mapping[str, str] | Iterable[tuple[str, str]], registry: Registry, presets: Mapping[str, Preset]
+) -> SharedSetup:
+    """Read a setup from query parameters, dropping (with a warning) what is not valid.
+
+    ``params`` is a mapping, or the (name, value) pairs of the URL (a repeated name keeps its first value).
+    """
+    params = dict(params) if isinstance(params, Mapping) else first_values(params)
+    limits = registry.limits
     setup = SharedSetup()
     w = setup.warnings
+    unknown: list[str] = []
     for key, value in params.items():
         if key == "tab":
             if value in TABS:
@@ -99,7 +142,7 @@ def from_query(params: Mapping[str, str], registry: Registry, presets: Mapping[s
                 w.append(_ignored(Message("link_not_one_of", field="tab", value=value, choices=", ".join(TABS))))
         elif key in ("lang", "__lang"):
             if value in LANGUAGES:
-                setup.lang = value
+                setup.lang = setup.lang or value
             else:
                 w.append(_ignored(Message("link_not_one_of", field="lang", value=value, choices=", ".join(LANGUAGES))))
         elif key == "embed":
@@ -115,19 +158,26 @@ def from_query(params: Mapping[str, str], registry: Registry, presets: Mapping[s
             else:
                 w.append(_ignored(Message("link_unknown_preset", field="preset", value=value)))
         elif key in ("task", "query", "separator"):
-            setattr(setup, key, _text(value, key, w))
+            setattr(setup, key, _text(value, key, limits.max_lab_field_chars, w))
         elif key == "examples":
-            setup.examples = _examples(value, w)
+            setup.examples = _examples(value, limits, w)
         elif key == "stop":
             setup.stop = _stop(value, w)
         elif key in SETTING_KEYS:
             _setting(setup, key, value, registry)
         elif key not in ("adapter", *BRANCH_KEYS):
-            w.append(_ignored(Message("link_unknown_parameter", field=key)))
+            unknown.append(key)
+    if unknown:
+        named = ", ".join(str(excerpt(key)) for key in unknown[:UNKNOWN_NAMED])
+        if len(unknown) == 1:
+            w.append(_ignored(Message("link_unknown_parameter", field=unknown[0])))
+        else:
+            w.append(_ignored(Message("link_unknown_parameters", field=named, count=len(unknown))))
     if "adapter" in params:
         _adapter(setup, params["adapter"], registry)
     if any(key in params for key in BRANCH_KEYS):
         setup.branch = _branch(params, registry, w)
+    _check_lab_total(setup, limits.max_lab_chars)
     return setup
 
 
@@ -153,14 +203,32 @@ def _branch(params: Mapping[str, str], registry: Registry, w: list[str]) -> tupl
     return values[0], values[1]
 
 
-def _examples(value: str, w: list[str]) -> list[tuple[str, str]] | None:
-    bad = _ignored(Message("link_bad_examples", field="examples", limit=MAX_EXAMPLES, chars=MAX_TEXT))
+def _check_lab_total(setup: SharedSetup, limit: int) -> None:
+    """Drop the examples (with a warning) when the task, examples and query together pass the lab's limit."""
+    if setup.examples is None:
+        return
+    total = len(setup.task or "") + len(setup.query or "") + sum(len(a) + len(b) for a, b in setup.examples)
+    if total > limit:
+        setup.warnings.append(_ignored(Message("lab_too_long", field="examples", limit=limit, count=total)))
+        setup.examples = None
+
+
+def _examples(value: str, limits: Any, w: list[str]) -> list[tuple[str, str]] | None:
+    count, chars = limits.max_lab_examples, limits.max_lab_field_chars
+    bad = _ignored(Message("link_bad_examples", field="examples", limit=count, chars=chars))
+    most = limits.max_lab_chars * 12 + count * 8 + 2  # every character escaped as a surrogate pair
+    if len(value) > most:
+        w.append(_ignored(Message("too_long_chars", field="examples", limit=most, count=len(value))))
+        return None
+    if json_depth(value) > MAX_DEPTH:
+        w.append(_ignored(Message("link_too_deep", field="examples", limit=MAX_DEPTH)))
+        return None
     try:
         data = json.loads(value)
     except ValueError:
         w.append(bad)
         return None
-    if not isinstance(data, list) or len(data) > MAX_EXAMPLES:
+    if not isinstance(data, list) or len(data) > count:
         w.append(bad)
         return None
     pairs = []
@@ -168,7 +236,7 @@ def _examples(value: str, w: list[str]) -> list[tuple[str, str]] | None:
         if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
             w.append(bad)
             return None
-        if any(len(x) > MAX_TEXT for x in pair):
+        if any(len(x) > chars for x in pair):
             w.append(bad)
             return None
         pairs.append((pair[0], pair[1]))
@@ -176,6 +244,9 @@ def _examples(value: str, w: list[str]) -> list[tuple[str, str]] | None:
 
 
 def _stop(value: str, w: list[str]) -> list[str] | None:
+    if json_depth(value) > 1:
+        w.append(_ignored(Message("link_too_deep", field="stop", limit=1)))
+        return None
     try:
         stop = json.loads(value)
     except ValueError:
@@ -189,6 +260,9 @@ def _stop(value: str, w: list[str]) -> list[str] | None:
 
 
 def _setting(setup: SharedSetup, key: str, value: str, registry: Registry) -> None:
+    if json_depth(value) > 0:
+        setup.warnings.append(_ignored(Message("link_too_deep", field=key, limit=0)))
+        return
     try:
         parsed = json.loads(value)
     except ValueError:

@@ -8,6 +8,7 @@ are waiting, running or joining, without relying on timing.
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 
 import pytest
@@ -200,27 +201,49 @@ def test_close_from_another_thread_wakes_a_blocked_reader(engine):
     assert len(stream.request.steps) <= 2  # its prefill, and at most one step more
 
 
-def test_busy_when_the_wait_queue_is_full_and_nothing_changes(tiny_hub):
-    limits = {"max_new_tokens": 64, "time_limit_s": 60, "max_batch_size": 1, "max_waiting": 2}
-    engine = Engine(tiny_hub.registry(limits=limits))
-    try:
-        loaded = engine.cache.get("tiny")
-        gate = StepGate(loaded.model)
-        running = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 4})
-        gate.wait_entered(1)
-        waiting = [engine.stream("tiny", p, {"max_new_tokens": 4}) for p in PROMPTS[1:3]]
-        with pytest.raises(BusyError, match="busy: 2 requests are already waiting for tiny; try again"):
-            engine.stream("tiny", PROMPTS[3], {"max_new_tokens": 4})
-        assert loaded.batcher.waiting == 2
-        gate.open()
-        for stream in [running, *waiting]:
-            stream.text()
-            assert stream.result.finish_reason == "length"
-        # one at a time: no forward pass held two requests
-        assert max(len(s.request_ids) for s in loaded.batcher.history) == 1
-        assert engine.generate("tiny", PROMPTS[3], {"max_new_tokens": 4}).completion_tokens == 4
-    finally:
+@pytest.fixture()
+def engine_with(tiny_hub):
+    """Engines over the tiny registry with other limits (``engine_with(max_batch_size=1)``), closed after the test."""
+    engines = []
+
+    def make(**limits) -> Engine:
+        engines.append(Engine(tiny_hub.registry(limits={"max_new_tokens": 64, "time_limit_s": 60, **limits})))
+        return engines[-1]
+
+    yield make
+    for engine in engines:
         engine.cache.close(wait_s=SAFETY_S)
+
+
+@pytest.fixture()
+def one_row(engine_with):
+    """An engine serving one row at a time, with two places to wait."""
+    return engine_with(max_batch_size=1, max_waiting=2)
+
+
+def _one_running(engine: Engine):
+    """The only row taken by a 4-token request held at the gate: (the loaded model, the gate, that stream)."""
+    loaded = engine.cache.get("tiny")
+    gate = StepGate(loaded.model)
+    running = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 4})
+    gate.wait_entered(1)
+    return loaded, gate, running
+
+
+def test_busy_when_the_wait_queue_is_full_and_nothing_changes(one_row):
+    engine = one_row
+    loaded, gate, running = _one_running(engine)
+    waiting = [engine.stream("tiny", p, {"max_new_tokens": 4}) for p in PROMPTS[1:3]]
+    with pytest.raises(BusyError, match="busy: 2 requests are already waiting for tiny; try again"):
+        engine.stream("tiny", PROMPTS[3], {"max_new_tokens": 4})
+    assert loaded.batcher.waiting == 2
+    gate.open()
+    for stream in [running, *waiting]:
+        stream.text()
+        assert stream.result.finish_reason == "length"
+    # one at a time: no forward pass held two requests
+    assert max(len(s.request_ids) for s in loaded.batcher.history) == 1
+    assert engine.generate("tiny", PROMPTS[3], {"max_new_tokens": 4}).completion_tokens == 4
 
 
 def test_a_fault_in_a_batched_forward_fails_that_batch_and_the_next_request_is_served(engine):
@@ -331,3 +354,137 @@ def test_shared_cache_pads_on_the_left_and_cuts_columns_no_row_uses():
     assert running.mask.tolist() == [[0, 1, 1], [1, 1, 1]] and running.cache.layers[0].keys.shape == (2, 2, 3, 4)
     running.select([])
     assert len(running) == 0
+
+
+# -- fair steps: chunked prefill, jobs in the budget, per-visitor shares, time from admission -----
+
+LONG_PROMPT = " ".join(["the sea otter swims in the cold kelp forest"] * 9)  # ~100 tokens of the tiny model
+
+
+@pytest.fixture()
+def chunked(engine_with):
+    """An engine whose steps prefill at most 16 tokens: the tiny model's long prompts take several chunks."""
+    return engine_with(step_tokens=16, max_rows_per_visitor=2)
+
+
+def _chunks(batcher, tokens: int) -> int:
+    """How many chunks the batcher cuts a sequence of ``tokens`` into (fewer tokens each as its context grows)."""
+    count = done = 0
+    while done < tokens:
+        done += batcher.chunk_size(done)
+        count += 1
+    return count
+
+
+def _between_decodes(batcher, request) -> list[int]:
+    """For each pair of consecutive decode steps of ``request``: how many other forward passes ran between."""
+    decodes = [s.number for s in batcher.history if s.kind == "decode" and request.id in s.request_ids]
+    return [b - a - 1 for a, b in itertools.pairwise(decodes)]
+
+
+def test_a_long_prompt_is_prefilled_in_chunks_between_the_decode_steps_of_others(chunked):
+    loaded = chunked.cache.get("tiny")
+    expected_short = _alone(chunked, PROMPTS[1], {"max_new_tokens": 30}).token_ids
+    expected_long = _alone(chunked, LONG_PROMPT, {"max_new_tokens": 8}).token_ids
+    assert expected_long == _hf_generate(loaded, LONG_PROMPT, None, 8)  # chunked prefill = model.generate
+    gate = StepGate(loaded.model)
+    start = loaded.batcher.steps
+    short = chunked.stream("tiny", PROMPTS[1], {"max_new_tokens": 30})
+    gate.wait_entered(1)
+    gate.release(3)  # short's prefill and two decode steps
+    gate.wait_entered(4)
+    long = chunked.stream("tiny", LONG_PROMPT, {"max_new_tokens": 8})
+    gate.open()
+    short.text()
+    long.text()
+    assert short.result.token_ids == expected_short and long.result.token_ids == expected_long
+    steps = [s for s in loaded.batcher.history if s.number > start]
+    chunks = [s for s in steps if s.kind == "chunk" and s.request_ids == (long.request.id,)]
+    assert len(chunks) == _chunks(loaded.batcher, long.result.prompt_tokens) >= 6  # its whole prompt, 16 at most
+    assert loaded.batcher.chunk_size(0) == 16 and loaded.batcher.chunk_size(100) < 16  # costlier later
+    assert max(_between_decodes(loaded.batcher, short.request)) <= 1  # short never waited for more than a chunk
+    first_chunk, last_chunk = chunks[0].number, chunks[-1].number
+    assert any(s.kind == "decode" and first_chunk < s.number < last_chunk for s in steps)  # interleaved
+
+
+def test_inspection_and_scoring_are_jobs_of_the_same_budgeted_steps(chunked):
+    from playground.evaluation.compare import score
+    from playground.evaluation.scoring import score_examples, summarise, text_examples
+    from playground.inspection import last_logits
+
+    loaded = chunked.cache.get("tiny")
+    ids = loaded.tokenizer(LONG_PROMPT).input_ids
+    with torch.inference_mode():
+        direct = loaded.model(input_ids=torch.tensor([ids]), **loaded.forward_kwargs("style-a")).logits[:, -1]
+    examples = text_examples(loaded.tokenizer, LONG_PROMPT * 3, window=16, max_windows=8)
+    with loaded.forward_lock:
+        alone = summarise(score_examples(loaded.model, examples, loaded.pad_token_id, 4, loaded.forward_kwargs(None)))
+    gate = StepGate(loaded.model)
+    start = loaded.batcher.steps
+    decoding = chunked.stream("tiny", PROMPTS[0], {"max_new_tokens": 40})
+    gate.wait_entered(1)
+    got: dict = {}
+    threads = [
+        threading.Thread(target=lambda: got.update(logits=last_logits(loaded, ids, "style-a"))),
+        threading.Thread(target=lambda: got.update(scores=score(loaded, None, examples))),
+    ]
+    for thread in threads:
+        thread.start()
+    gate.open()
+    for thread in threads:
+        thread.join(SAFETY_S)
+    decoding.text()
+    assert torch.allclose(got["logits"], direct.float(), atol=1e-4)
+    assert got["scores"]["perplexity"] == pytest.approx(alone["perplexity"], rel=1e-4)
+    assert got["scores"]["tokens"] == alone["tokens"]
+    kinds = [s.kind for s in loaded.batcher.history if s.number > start]
+    assert kinds.count("logits") == _chunks(loaded.batcher, len(ids))
+    assert kinds.count("score") == sum(_chunks(loaded.batcher, len(e.input_ids)) for e in examples)
+    assert max(_between_decodes(loaded.batcher, decoding.request)) <= 1  # one chunk at most between its tokens
+
+
+def test_one_visitor_holds_at_most_its_share_of_the_rows(chunked):
+    loaded = chunked.cache.get("tiny")
+    gate = StepGate(loaded.model)
+    first = chunked.stream("tiny", PROMPTS[0], {"max_new_tokens": 20}, visitor="crowd")
+    gate.wait_entered(1)
+    crowd = [chunked.stream("tiny", p, {"max_new_tokens": 20}, visitor="crowd") for p in PROMPTS[1:4]]
+    other = chunked.stream("tiny", PROMPTS[4], {"max_new_tokens": 5}, visitor="someone-else")
+    gate.open()
+    for stream in [first, *crowd, other]:
+        stream.text()
+        assert stream.result.finish_reason == "length"
+    crowd_ids = {s.request.id for s in [first, *crowd]}
+    assert max(len(crowd_ids & set(s.request_ids)) for s in loaded.batcher.history) == 2  # its share: 2 rows
+    assert other.request.steps[0] < crowd[-1].request.steps[0]  # the other visitor passed the crowd's queue
+
+
+def test_the_time_limit_counts_from_admission_not_from_queueing(one_row):
+    engine = one_row
+    _loaded, gate, running = _one_running(engine)
+    waiting = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 4}, time_limit_s=1.0)
+    limit_passed = threading.Event()
+    threading.Timer(1.0, limit_passed.set).start()
+    assert limit_passed.wait(SAFETY_S)  # it has waited longer than its limit ...
+    assert waiting.request.deadline == float("inf")  # ... which has not started yet
+    gate.open()
+    running.text()
+    waiting.text()
+    assert waiting.result.finish_reason == "length" and waiting.result.completion_tokens == 4
+
+
+def test_a_stopped_job_leaves_at_the_next_step(chunked):
+    from playground.batch_jobs import LogitsJob
+
+    loaded = chunked.cache.get("tiny")
+    ids = loaded.tokenizer(LONG_PROMPT).input_ids
+    gate = StepGate(loaded.model)
+    cancel = threading.Event()
+    job = LogitsJob(ids, None, cancel=cancel)
+    loaded.batcher.submit(job)
+    gate.wait_entered(1)  # its first chunk is under way
+    cancel.set()
+    gate.open()
+    with pytest.raises(GenerationError, match="stopped before the end"):
+        job.wait(SAFETY_S)
+    assert len(job.steps) <= 2 < _chunks(loaded.batcher, len(ids))

@@ -34,7 +34,7 @@ def test_raw_distribution_matches_the_model(engine):
         )
     top = torch.topk(probs, 10)
     assert [t.id for t in dist] == top.indices.tolist()
-    assert [t.probability for t in dist] == pytest.approx(top.values.tolist())
+    assert [t.probability for t in dist] == pytest.approx(top.values.tolist(), rel=1e-5)  # last position only
     assert [t.adjusted for t in dist] == pytest.approx([t.probability for t in dist], rel=1e-5)  # T=1: unchanged
 
 

@@ -72,6 +72,19 @@ def test_an_api_visitor_is_told_the_app_is_busy_then_served_when_the_line_emptie
     assert text and "**Done:** 5 tokens" in details
 
 
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_an_api_visitor_reads_the_busy_answer_in_their_language(full_app, lang):
+    import httpx
+
+    config = httpx.get(full_app + "config").json()
+    fn = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "generate")
+    body = {"data": tiny_models.long_args(5), "fn_index": fn, "session_hash": f"busy{lang}"}
+    with FullLine(full_app):
+        response = httpx.post(full_app + "gradio_api/queue/join", json=body, headers={"accept-language": lang})
+    assert response.status_code == 503
+    assert response.json() == {"detail": TRANSLATIONS[lang]["queue_full"]}
+
+
 @pytest.mark.parametrize("locale, lang", [("fr-FR", "fr"), ("en-US", "en")])
 def test_a_browser_visitor_reads_the_busy_message_in_their_language(browser, full_app, locale, lang):
     context = browser.new_context(locale=locale)

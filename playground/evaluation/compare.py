@@ -17,6 +17,7 @@ import dataclasses
 import json
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,27 @@ def registry_with_adapter(registry: Registry, spec: AdapterSpec) -> Registry:
     return dataclasses.replace(registry, adapters={spec.name: spec})
 
 
-def score(loaded: LoadedModel, adapter: str | None, examples: list[Example], batch_size: int = 8) -> dict[str, float]:
-    """Perplexity, next-token accuracy, tokens and seconds of the base or one adapter on ``examples``."""
-    from playground.evaluation.scoring import score_examples, summarise
+def score(
+    loaded: LoadedModel,
+    adapter: str | None,
+    examples: list[Example],
+    batch_size: int = 8,
+    visitor: str | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, float]:
+    """Perplexity, next-token accuracy, tokens and seconds of the base or one adapter on ``examples``.
 
+    With a batcher (a model of the cache), the examples are a job of its steps, one example
+    a step between the decode steps of the generating rows (``batch_size`` is then unused);
+    ``visitor`` is who asks; setting ``cancel`` stops it (GenerationError).
+    """
+    from playground.batch_jobs import ScoreJob
+    from playground.evaluation.scoring import TokenScores, score_examples, summarise
+
+    if loaded.batcher is not None:
+        loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
+        job = ScoreJob([(e.input_ids, e.labels) for e in examples], adapter, visitor, cancel)
+        return summarise(TokenScores(*loaded.batcher.run_job(job)))
     with loaded.forward_lock:  # PEFT's adapter_names hooks: one forward of a model at a time
         scores = score_examples(loaded.model, examples, loaded.pad_token_id, batch_size, loaded.forward_kwargs(adapter))
     return summarise(scores)

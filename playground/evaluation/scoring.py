@@ -78,11 +78,22 @@ def summarise(scores: TokenScores) -> dict[str, float]:
     }
 
 
-def text_examples(tokenizer: Any, text: str, window: int = 256, max_windows: int = 16) -> list[Example]:
+def check_size(text: object, max_chars: int) -> None:
+    """Refuse a text of more than ``max_chars`` characters (ValueError naming ``text``), before any work."""
+    if isinstance(text, str) and len(text) > max_chars:
+        raise ValueError(Message("too_long_chars", field="text", limit=max_chars, count=len(text)))
+
+
+def text_examples(
+    tokenizer: Any, text: str, window: int = 256, max_windows: int = 16, max_chars: int | None = None
+) -> list[Example]:
     """Cut a text into consecutive windows of ``window`` tokens (the last one may be shorter).
 
-    Raises ValueError when the text has fewer than two tokens (nothing to predict).
+    Raises ValueError when the text has fewer than two tokens (nothing to predict), or more
+    than ``max_chars`` characters (checked before tokenizing).
     """
+    if max_chars is not None:
+        check_size(text, max_chars)
     if not check_text("text", text).strip():
         raise ValueError(Message("empty", field="text"))
     ids = encode_text(tokenizer, text)[: window * max_windows]

@@ -10,13 +10,14 @@ import gradio as gr
 from playground.engine import Engine
 from playground.errors import PlaygroundError, UnknownModelError
 from playground.evaluation.compare import score
-from playground.evaluation.scoring import text_examples
+from playground.evaluation.scoring import check_size, text_examples
 from playground.messages import Message, localize
 from playground.registry import ModelSpec
 from playground.ui.checked import core_checked
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
+from playground.ui.visitor import CANCELS, visitor_of
 
 HELDOUT_DIR = Path(__file__).resolve().parent.parent / "heldout"
 SEPARATOR = " + "
@@ -91,29 +92,33 @@ def build_compare_tab(engine: Engine) -> None:
     ) -> dict[str, Any]:
         lang = request_language(request)
         rows = []
-        try:
-            pairs = [
-                (choice, *parse_choice(engine, choice, field))
-                for field, choice in (("model_a", model_a), ("model_b", model_b))
-            ]
-            for choice, spec, adapter in pairs:
-                loaded = engine.cache.get(spec.name, progress=load_progress(progress, lang))
-                window = min(WINDOW, spec.context_length)
-                examples = text_examples(loaded.tokenizer, text, window=window, max_windows=MAX_WINDOWS)
-                r = score(loaded, adapter, examples, batch_size=4)
-                rows.append(
-                    [
-                        choice,
-                        round(r["perplexity"], 2),
-                        f"{100 * r['accuracy']:.1f}%",
-                        r["tokens"],
-                        round(r["seconds"], 1),
-                        engine.registry.licence(spec.name, adapter),
-                        localize(loaded.source, lang),
-                    ]
-                )
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
+        with CANCELS.watch(request, "compare") as cancel:  # a Stop, or a client gone, ends its job
+            try:
+                check_size(text, engine.registry.limits.max_compare_chars)  # before any model loads
+                pairs = [
+                    (choice, *parse_choice(engine, choice, field))
+                    for field, choice in (("model_a", model_a), ("model_b", model_b))
+                ]
+                for choice, spec, adapter in pairs:
+                    loaded = engine.cache.get(spec.name, progress=load_progress(progress, lang))
+                    window = min(WINDOW, spec.context_length)
+                    examples = text_examples(
+                        loaded.tokenizer, text, window, MAX_WINDOWS, engine.registry.limits.max_compare_chars
+                    )
+                    r = score(loaded, adapter, examples, visitor=visitor_of(request), cancel=cancel)
+                    rows.append(
+                        [
+                            choice,
+                            round(r["perplexity"], 2),
+                            f"{100 * r['accuracy']:.1f}%",
+                            r["tokens"],
+                            round(r["seconds"], 1),
+                            engine.registry.licence(spec.name, adapter),
+                            localize(loaded.source, lang),
+                        ]
+                    )
+            except (PlaygroundError, ValueError) as exc:
+                raise user_error(exc, lang) from None
         return {"headers": headers(lang), "data": rows}
 
     run.click(evaluate, inputs=[first, second, text], outputs=table, api_name="compare")

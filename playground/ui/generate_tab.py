@@ -16,6 +16,7 @@ from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
+from playground.ui.visitor import CANCELS, visitor_of
 
 
 def build_generate_tab(engine: Engine) -> None:
@@ -93,27 +94,30 @@ def build_generate_tab(engine: Engine) -> None:
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[Any, ...]]:
         lang = request_language(request)
-        try:
-            settings = settings_from(
-                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
-            )
-            stream = engine.stream(
-                model,
-                prompt,
-                settings,
-                adapter=chosen_adapter(adapter),
-                use_prompt_style=use_prompt_style,
-                progress=load_progress(progress, lang),
-                record_tokens=True,
-            )
-            shown = ""
-            for piece in stream:
-                shown += piece
-                yield shown, describe(stream.result, running=True, lang=lang), gr.skip()
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
-        explored = Explored.of(stream.result, prompt, settings, use_prompt_style)
-        yield stream.result.text, describe(stream.result, lang=lang), explored
+        with CANCELS.watch(request, "generate") as cancel:  # a Stop reaches the engine, even before a token
+            try:
+                settings = settings_from(
+                    temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
+                )
+                stream = engine.stream(
+                    model,
+                    prompt,
+                    settings,
+                    adapter=chosen_adapter(adapter),
+                    use_prompt_style=use_prompt_style,
+                    progress=load_progress(progress, lang),
+                    visitor=visitor_of(request),
+                    cancel=cancel,
+                    record_tokens=True,
+                )
+                shown = ""
+                for piece in stream:
+                    shown += piece
+                    yield shown, describe(stream.result, running=True, lang=lang), gr.skip()
+            except (PlaygroundError, ValueError) as exc:
+                raise user_error(exc, lang) from None
+            explored = Explored.of(stream.result, prompt, settings, use_prompt_style)
+            yield stream.result.text, describe(stream.result, lang=lang), explored
 
     inputs = [model, adapter, prompt, use_style, *controls.inputs()]
     outputs = [output, details, panes.explored]  # the State is not part of the API

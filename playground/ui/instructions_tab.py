@@ -15,6 +15,7 @@ from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.menus import task_adapter_menu
 from playground.ui.pair import stream_pair
+from playground.ui.visitor import CANCELS, visitor_of
 
 INSTRUCTIONS = [
     ("Give three tips for staying healthy.", ""),
@@ -62,29 +63,32 @@ def build_instructions_tab(engine: Engine) -> None:
         request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str, str, str, str, str]]:  # fmt: skip
         lang = request_language(request)
-        try:
-            spec = engine.registry.adapter(adapter)
-            settings = settings_from(
-                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
-            )
-            # Both panes get the adapter's template (Alpaca's): the same prompt, so what differs
-            # is what LoRA taught the base, to answer and to stop.
-            wrapped = engine.render(spec.base, prompt, spec.name, prompt_input)
-            pair = stream_pair(
-                engine,
-                spec.base,
-                spec.name,
-                wrapped,
-                settings,
-                use_prompt_style=False,
-                lang=lang,
-                progress=load_progress(progress, lang),
-            )
-            prompts = (wrapped, wrapped)
-            for frame in pair:
-                yield (*frame, *prompts)
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
+        with CANCELS.watch(request, "instructions") as cancel:  # a Stop reaches the engine, even before a token
+            try:
+                spec = engine.registry.adapter(adapter)
+                settings = settings_from(
+                    temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
+                )
+                # Both panes get the adapter's template (Alpaca's): the same prompt, so what differs
+                # is what LoRA taught the base, to answer and to stop.
+                wrapped = engine.render(spec.base, prompt, spec.name, prompt_input)
+                pair = stream_pair(
+                    engine,
+                    spec.base,
+                    spec.name,
+                    wrapped,
+                    settings,
+                    use_prompt_style=False,
+                    lang=lang,
+                    progress=load_progress(progress, lang),
+                    visitor=visitor_of(request),
+                    cancel=cancel,
+                )
+                prompts = (wrapped, wrapped)
+                for frame in pair:
+                    yield (*frame, *prompts)
+            except (PlaygroundError, ValueError) as exc:
+                raise user_error(exc, lang) from None
 
     inputs = [adapter, instruction, instruction_input, *controls.inputs()]
     outputs = [base_out, adapter_out, base_details, adapter_details, base_prompt, adapter_prompt]

@@ -17,7 +17,7 @@ import gradio as gr
 from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.fewshot import FewShotSetup
-from playground.inspection import next_token_distribution, prompt_tokens
+from playground.inspection import fit_context, next_token_distribution, prompt_tokens
 from playground.messages import Message
 from playground.presets import Preset, load_presets
 from playground.settings import GenerationSettings
@@ -27,10 +27,13 @@ from playground.ui.checked import core_checked
 from playground.ui.controls import settings_controls, settings_from, stop_text
 from playground.ui.details import describe_panes
 from playground.ui.explorer import Explored, explorer_panes, show_original, wire_branching
-from playground.ui.feedback import load_progress, user_error
+from playground.ui.feedback import load_progress, user_error, warn
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
+from playground.ui.visitor import CANCELS, visitor_of
+
+LINK_HEADROOM = 512  # characters of a page's query string besides the shared setup (Gradio's own parameters)
 
 
 def preset_rows(preset: Preset) -> list[list[str]]:
@@ -157,29 +160,39 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     ) -> Iterator[tuple[Any, ...]]:  # fmt: skip
         lang = request_language(request)
         names = [tr("zero_shot", lang), tr("one_shot", lang), tr("few_shot", lang)]
-        try:
-            setup = FewShotSetup.from_rows(task, examples, query, separator)
-            settings = settings_from(
-                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
-            )
-            if settings["seed"] is None:
-                settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
-            shown = load_progress(progress, lang)
-            prompts = [setup.prompt(c) for c in (0, 1, len(setup.examples))]
-            streams = [
-                engine.stream(
-                    model, text, settings, adapter=chosen_adapter(adapter), progress=shown, record_tokens=True
+        with CANCELS.watch(request, "lab_run") as cancel:  # a Stop reaches the engine, even before a token
+            try:
+                setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
+                settings = settings_from(
+                    temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
                 )
-                for text in prompts
-            ]
-            results = [s.result for s in streams]
-            texts = ["", "", ""]
-            for texts in interleave(streams, lang=lang):
-                yield texts[0], texts[1], texts[2], describe_panes(results, names, running=True, lang=lang), gr.skip()
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
-        few_shot = Explored.of(results[2], prompts[2], settings)  # the explorer shows the few-shot answer
-        yield texts[0], texts[1], texts[2], describe_panes(results, names, lang=lang), few_shot
+                if settings["seed"] is None:
+                    settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
+                shown = load_progress(progress, lang)
+                prompts = [setup.prompt(c) for c in (0, 1, len(setup.examples))]
+                streams = [
+                    engine.stream(
+                        model,
+                        text,
+                        settings,
+                        adapter=chosen_adapter(adapter),
+                        progress=shown,
+                        visitor=visitor_of(request),
+                        cancel=cancel,
+                        record_tokens=True,
+                    )
+                    for text in prompts
+                ]
+                results = [s.result for s in streams]
+                texts = ["", "", ""]
+                for texts in interleave(streams, lang=lang):
+                    yield (
+                        texts[0], texts[1], texts[2], describe_panes(results, names, running=True, lang=lang), gr.skip()
+                    )  # fmt: skip
+            except (PlaygroundError, ValueError) as exc:
+                raise user_error(exc, lang) from None
+            few_shot = Explored.of(results[2], prompts[2], settings)  # the explorer shows the few-shot answer
+            yield texts[0], texts[1], texts[2], describe_panes(results, names, lang=lang), few_shot
 
     def inspect_prompt(
         model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
@@ -187,22 +200,28 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
         request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[str, list[tuple[str, str]], dict[str, float], dict[str, float]]:  # fmt: skip
         lang = request_language(request)
-        try:
-            setup = FewShotSetup.from_rows(task, examples, query, separator)
-            settings = engine.settings_for(
-                model,
-                {"temperature": temperature, "top_p": top_p, "top_k": top_k,
-                 "repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size},
-            )  # fmt: skip
-            if chosen_adapter(adapter) is not None:
-                engine.registry.adapter(adapter, base=model)
-            loaded = engine.cache.get(model, progress=load_progress(progress, lang))
-            text = setup.prompt()
-            ids = engine.encode(loaded, text, use_prompt_style=False)
-            pieces = [(_label(t.piece), str(t.id)) for t in prompt_tokens(loaded.tokenizer, ids)]
-            dist = next_token_distribution(loaded, ids, settings, adapter=chosen_adapter(adapter), top=10)
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
+        with CANCELS.watch(request, "lab_inspect") as cancel:  # a Stop, or a client gone, ends its job
+            try:
+                setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
+                settings = engine.settings_for(
+                    model,
+                    {"temperature": temperature, "top_p": top_p, "top_k": top_k,
+                     "repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size},
+                )  # fmt: skip
+                if chosen_adapter(adapter) is not None:
+                    engine.registry.adapter(adapter, base=model)
+                loaded = engine.cache.get(model, progress=load_progress(progress, lang))
+                text = setup.prompt()
+                ids = engine.encode(loaded, text, use_prompt_style=False)
+                ids, cut = fit_context(ids, loaded.spec.context_length, model)
+                if cut is not None:
+                    warn([cut], lang)
+                pieces = [(_label(t.piece), str(t.id)) for t in prompt_tokens(loaded.tokenizer, ids)]
+                dist = next_token_distribution(
+                    loaded, ids, settings, chosen_adapter(adapter), 10, visitor_of(request), cancel
+                )
+            except (PlaygroundError, ValueError) as exc:
+                raise user_error(exc, lang) from None
         return (
             text,
             pieces,
@@ -243,7 +262,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             engine.registry.model(model)
             if chosen_adapter(adapter) is not None:
                 engine.registry.adapter(adapter, base=model)
-            setup = FewShotSetup.from_rows(task, examples, query, separator)
+            setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
             values = settings_from(
                 temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
             )
@@ -269,7 +288,11 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             settings=settings,
             branch=(int(branch[0]), int(branch[1])) if branch else None,  # the branch on screen
         )
-        return "?" + shared.to_query()
+        link = "?" + shared.to_query()
+        limit = registry.limits.max_url_chars - LINK_HEADROOM
+        if len(link) - 1 > limit:  # a link the page would refuse is never written
+            raise user_error(ValueError(Message("link_too_long", field="link", count=len(link), limit=limit)), lang)
+        return link
 
     share.click(share_setup, inputs=share_inputs, outputs=link, api_name="lab_share").then(
         None, inputs=link, outputs=link, js="(q) => window.location.origin + window.location.pathname + q"

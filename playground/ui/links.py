@@ -22,6 +22,16 @@ LAB_FIELDS = (
 )  # fmt: skip
 
 
+def query_pairs(request: Any) -> list[tuple[str, str]]:
+    """The page's query parameters as (name, value) pairs, repeats kept (the first one counts)."""
+    if request is None:
+        return []
+    params = request.query_params
+    if hasattr(params, "multi_items"):  # starlette's QueryParams
+        return list(params.multi_items())
+    return list(dict(params).items())  # a request that went through pickling (ZeroGPU) keeps a plain mapping
+
+
 def wire_links(
     demo: gr.Blocks,
     engine: Engine,
@@ -36,7 +46,7 @@ def wire_links(
     outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS)]
 
     def apply(request: gr.Request) -> list[Any]:
-        params = dict(request.query_params) if request is not None else {}
+        params = query_pairs(request)
         setup = from_query(params, engine.registry, presets)
         lang = setup.lang or request_language(request)
         warn(setup.warnings, lang)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,16 +21,19 @@ def stream_pair(
     prompt_input: str = "",
     lang: str = "en",
     progress: Callable[[str], None] | None = None,
+    visitor: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> Iterator[tuple[str, str, str, str]]:
     """Yield (base text, adapter text, base details, adapter details) as both panes stream.
 
     Both requests are checked before either starts; with a seed they share it.
-    ``progress`` sees the model's loading steps, if it has to be loaded.
+    ``progress`` sees the model's loading steps, if it has to be loaded; ``visitor`` is who asks;
+    setting ``cancel`` stops both.
     """
     streams = [
         engine.stream(
             model, prompt, settings, adapter=a, use_prompt_style=use_prompt_style, prompt_input=prompt_input,
-            progress=progress,
+            progress=progress, visitor=visitor, cancel=cancel,
         )
         for a in (None, adapter)
     ]  # fmt: skip

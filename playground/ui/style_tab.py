@@ -15,6 +15,7 @@ from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.menus import task_adapter_menu
 from playground.ui.pair import stream_pair
+from playground.ui.visitor import CANCELS, visitor_of
 
 OPENINGS = [
     "Cette femme était assise",
@@ -62,17 +63,18 @@ def build_style_tab(engine: Engine) -> None:
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
         lang = request_language(request)
-        try:
-            spec = engine.registry.adapter(adapter)
-            settings = settings_from(
-                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
-            )
-            yield from stream_pair(
-                engine, spec.base, spec.name, prompt, settings, use_prompt_style=False, lang=lang,
-                progress=load_progress(progress, lang),
-            )  # fmt: skip
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
+        with CANCELS.watch(request, "style") as cancel:  # a Stop reaches the engine, even before a token
+            try:
+                spec = engine.registry.adapter(adapter)
+                settings = settings_from(
+                    temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
+                )
+                yield from stream_pair(
+                    engine, spec.base, spec.name, prompt, settings, use_prompt_style=False, lang=lang,
+                    progress=load_progress(progress, lang), visitor=visitor_of(request), cancel=cancel,
+                )  # fmt: skip
+            except (PlaygroundError, ValueError) as exc:
+                raise user_error(exc, lang) from None
 
     inputs = [adapter, opening, *controls.inputs()]
     event = run.click(

@@ -1,0 +1,203 @@
+"""The app's front door (``playground/ui/guard.py``) against a hostile visitor, in the running app.
+
+Uploads, unknown event indices, poisoned session hashes and overlong URLs get a clean 4xx;
+one session or one client address holds a bounded share of the queue, and the refused read
+our busy message in their language; a visit whose client never listens is dropped unrun;
+forgotten sessions leave Gradio's memory.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from tests import tiny_models
+
+LONG = 3000  # tokens of a request that keeps the long model busy for seconds
+WAIT_S = 60  # an upper bound for a wait that should end soon; never a measured time
+
+
+def _get(url: str, target: str) -> tuple[int, bytes]:
+    """GET a raw request target (httpx refuses URLs over 65,536 characters before sending them)."""
+    parts = urlparse(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=WAIT_S)
+    connection.request("GET", target)
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def _fn_index(url: str, api_name: str) -> int:
+    config = httpx.get(url + "config").json()
+    return next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
+
+
+def _join(url: str, fn_index: int, data: list, session: str, address: str | None = None, lang: str = "en"):
+    headers = {"accept-language": lang}
+    if address:
+        headers["x-forwarded-for"] = address  # uvicorn trusts it from loopback, as from a Space's proxy
+    body = {"data": data, "fn_index": fn_index, "session_hash": session}
+    return httpx.post(url + "gradio_api/queue/join", json=body, headers=headers)
+
+
+def test_an_overlong_url_gets_a_clean_414_and_a_long_legal_one_the_page(app_url):
+    status, body = _get(app_url, "/?tab=lab&task=" + "a" * 70_000)
+    assert status == 414 and b"url:" in body and b"Traceback" not in body
+    status, body = _get(app_url, "/?tab=lab&task=" + "a" * 30_000)
+    assert status == 200 and b"<html" in body.lower()
+
+
+def test_uploads_are_refused_and_nothing_is_stored(app_url, tmp_path):
+    import tempfile
+
+    cache = Path(tempfile.gettempdir()) / "gradio"
+    before = {p for p in cache.rglob("*")} if cache.exists() else set()
+    for path in ("gradio_api/upload", "gradio_api/upload?upload_id=abc", "upload"):
+        response = httpx.post(app_url + path, files={"files": ("free-hosting.bin", b"x" * 100_000)})
+        assert response.status_code == 403, path
+        assert "uploads are refused" in response.json()["detail"]
+    after = {p for p in cache.rglob("*")} if cache.exists() else set()
+    assert not [p for p in after - before if p.name == "free-hosting.bin"]
+
+
+def test_an_unknown_event_index_gets_a_4xx_not_a_traceback(app_url):
+    for index in (9999, -1, "0", None, True):
+        response = httpx.post(
+            app_url + "gradio_api/queue/join", json={"data": [], "fn_index": index, "session_hash": "abc123"}
+        )
+        assert response.status_code == 422, index
+        assert response.json() == {"detail": "fn_index: not an event of this app"}
+
+
+def test_direct_calls_that_would_skip_the_queue_are_refused(app_url):
+    response = httpx.post(app_url + "gradio_api/run/generate", json={"data": tiny_models.long_args(3)})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "request_kind",
+    ["join", "data", "heartbeat", "cancel"],
+)
+def test_a_poisoned_session_hash_never_reaches_gradio(app_url, request_kind):
+    from gradio_client import Client
+
+    poison = '"\\ud800"'
+    fn = _fn_index(app_url, "generate")
+    headers = {"content-type": "application/json", "accept-language": "fr"}
+    if request_kind == "join":
+        body = f'{{"data": [], "fn_index": {fn}, "session_hash": {poison}}}'
+        response = httpx.post(app_url + "gradio_api/queue/join", content=body, headers=headers)
+    elif request_kind == "cancel":
+        body = f'{{"fn_index": {fn}, "session_hash": {poison}, "event_id": "x"}}'
+        response = httpx.post(app_url + "gradio_api/cancel", content=body, headers=headers)
+    elif request_kind == "data":
+        response = httpx.get(app_url + "gradio_api/queue/data?session_hash=%ED%A0%80", headers=headers)
+    else:
+        response = httpx.get(app_url + "gradio_api/heartbeat/a%20b", headers=headers)
+    assert response.status_code == 422
+    assert "session_hash : doit faire de 1 à 64 lettres" in response.json()["detail"]
+    _text, details = Client(app_url, verbose=False).predict(*_generate_args(3), api_name="/generate")
+    assert "**Done:** 3 tokens" in details
+
+
+def _generate_args(tokens: int) -> list:
+    return ["tiny", "(base)", "The sea otter is", False, 0, 1, 0, tokens, 1, 0, "", None]
+
+
+# -- fair shares and deaf clients, on the long model (its answers last seconds) -----------------
+
+
+@pytest.fixture(scope="module")
+def long_app(tiny_hub, long_model, tmp_path_factory):
+    """The long model, 1 row at a time, 2 visits a session, 4 an address, 10 s to listen, 2 s TTL, 4-token steps."""
+    from tests.conftest import launch_app
+
+    limits = {
+        "max_batch_size": 1,
+        "max_rows_per_visitor": 1,
+        "max_events_per_session": 2,
+        "max_events_per_address": 4,
+        "listen_wait_s": 10,
+        "session_ttl_s": 2,
+        "step_tokens": 4,  # a long prompt takes hundreds of steps to prefill
+    }
+    registry = tiny_models.with_long_model(tiny_hub, long_model, LONG, **limits)
+    with launch_app(registry, tmp_path_factory) as (url, log):
+        yield url, log
+
+
+def test_one_session_and_one_address_hold_a_bounded_share_and_others_are_served(long_app):
+    from gradio_client import Client
+
+    url, _ = long_app
+    fn = _fn_index(url, "generate")
+    args = tiny_models.long_args(LONG)
+    accepted = []
+    refused = []
+    for i in range(12):  # one client: one session, then fresh sessions from the same address
+        session = "flood" if i < 3 else f"flood{i}"
+        response = _join(url, fn, args, session, address="203.0.113.7", lang="fr")
+        (accepted if response.status_code == 200 else refused).append(response)
+    assert len(accepted) == 4 and len(refused) == 8  # 2 of session "flood", 2 more from the address
+    assert {r.status_code for r in refused} == {503}
+    assert all("occupé : vous avez déjà" in r.json()["detail"] for r in refused)
+    other = Client(url, verbose=False, headers={"x-forwarded-for": "198.51.100.2"})
+    job = other.submit(*tiny_models.long_args(3), api_name="/generate")  # another visitor: still queued, served
+    # nobody listens to the flood: it is dropped, and the other visitor's answer comes
+    _text, details = job.result(timeout=WAIT_S * 2)
+    assert "**Done:** 3 tokens" in details
+
+
+def test_a_visit_no_one_listens_for_is_dropped_unrun(long_app):
+    url, log = long_app
+    fn = _fn_index(url, "generate")
+    response = _join(url, fn, tiny_models.long_args(LONG), "deafvisitor", address="192.0.2.44")
+    assert response.status_code == 200
+    event_id = response.json()["event_id"]
+    deadline = time.monotonic() + WAIT_S
+    while f"dropping event {event_id}" not in log.read_text():
+        assert time.monotonic() < deadline, "the deaf visit was never dropped"
+        time.sleep(0.2)
+    # its share is free again: the same session may join twice more
+    assert [_join(url, fn, tiny_models.long_args(3), "deafvisitor", "192.0.2.44").status_code for _ in range(2)] == [
+        200,
+        200,
+    ]
+
+
+def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from sessions import load_event, open_sessions
+
+    url, log = long_app
+    open_sessions(url, load_event(url), 30)  # thirty pages opened, each running the load event
+    deadline = time.monotonic() + WAIT_S
+    while sum(int(n) for n in re.findall(r"forgot (\d+) session", log.read_text())) < 30:
+        assert time.monotonic() < deadline, "the sessions were never all forgotten"
+        time.sleep(0.5)
+    assert _join(url, _fn_index(url, "generate"), tiny_models.long_args(3), "afterwards").status_code == 200
+
+
+def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_app):
+    from gradio_client import Client
+    from gradio_client.utils import Status
+
+    url, log = long_app
+    before = log.read_text().count("cancelled after 0 tokens")
+    prompt = "word " * 1000  # 1,000 tokens: hundreds of 4-token chunks
+    args = ["long", "(base)", prompt, False, 0, 1, 0, 50, 1, 0, "", None]
+    job = Client(url, verbose=False, headers={"x-forwarded-for": "192.0.2.80"}).submit(*args, api_name="/generate")
+    deadline = time.monotonic() + WAIT_S
+    while job.status().code not in (Status.PROCESSING, Status.ITERATING):
+        assert time.monotonic() < deadline, job.status().code
+        time.sleep(0.05)
+    job.cancel()  # the page's Stop: POST /cancel for this event
+    while log.read_text().count("cancelled after 0 tokens") == before:
+        assert time.monotonic() < deadline, "the Stop never reached the engine during the prefill"
+        time.sleep(0.1)
