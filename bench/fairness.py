@@ -56,6 +56,7 @@ NORMAL_PROMPT = "Name three French painters."
 NORMAL_ADDRESS = "198.51.100.10"
 HEAVY_ADDRESS = "203.0.113.66"
 TTFT_TARGET = 3.0
+SCENARIOS = ("generate-100k", "lab-inspect", "lab-run", "compare-x4", "flood")
 
 
 def settings(tokens: int) -> list:
@@ -166,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visits", type=int, default=3, help="normal visits per measure (medians)")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds a heavy request runs before measuring")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios to run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -177,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.wait_ready()
         normal_visit(server.url, model)  # warm-up
-        for name in ("generate-100k", "lab-inspect", "lab-run", "compare-x4", "flood"):
+        for name in args.only.split(","):
             alone = visits(server.url, model, args.visits)
             log.info("alone: TTFT %.2f s, %.1f tokens/s", alone["ttft"], alone["tokens_per_s"])
             heavy = Heavy(name, server.url, model)

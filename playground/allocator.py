@@ -6,13 +6,15 @@ what was freed there. A server that has seen a burst then holds more resident me
 it uses (measured with ``bench/soak.py``: +12% after a minute of steady load on the tiny
 models, bounded, but above the baseline; +4% with two arenas). :func:`limit_arenas` caps
 the arenas, as ``MALLOC_ARENA_MAX`` does, for a process that cannot set its environment
-before it starts (a Space runs ``python app.py``).
+before it starts (a Space runs ``python app.py``). :func:`release_memory` gives back what a
+burst of forgotten objects left free (the guard calls it after forgetting sessions).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 
 log = logging.getLogger(__name__)
@@ -31,3 +33,18 @@ def limit_arenas(arenas: int = 2) -> bool:
     if done:
         log.info("malloc arenas limited to %d", arenas)
     return done
+
+
+def release_memory() -> bool:
+    """Collect unreachable cycles, then give glibc's free memory back to the system (``malloc_trim``).
+
+    For a server that has just forgotten many objects at once (the guard's session sweep):
+    without it their memory stays resident, free for Python but counted against the Space.
+    False (after the collection) without glibc.
+    """
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        return bool(ctypes.CDLL(name or "libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from playground.allocator import release_memory
 from playground.messages import Message
 from playground.registry import Limits
 from playground.ui.i18n import request_language, tr
@@ -257,7 +258,8 @@ class Guard:
         while True:
             await asyncio.sleep(min(SWEEP_S, self.limits.session_ttl_s / 4))
             try:
-                self.sweep()
+                if self.sweep():
+                    release_memory()  # the forgotten sessions' memory goes back to the system
             except Exception:  # never let the sweeper die: the next round tries again
                 log.exception("session sweep failed")
 
