@@ -23,7 +23,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATING = ("Generating…", "Génération…")  # the status line while a generation runs (playground/ui/i18n.py)
+# Texts on the page while something still runs: a generation's status line (playground/ui/i18n.py),
+# and Gradio's own progress over a component that waits for its value.
+GENERATING = ("Generating…", "Génération…", "processing |")
 
 
 @dataclass(frozen=True)
