@@ -13,12 +13,31 @@ import shutil
 from urllib.parse import urlencode
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.test_browser import _open
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
 WAIT_MS = 180_000  # a busy shared machine can take minutes; never a measured time
+
+
+def _show_alternatives(page, token, how: str = "hover") -> None:
+    """Hover (or tap) ``token`` until its alternatives show.
+
+    The explorer's HTML is replaced once more after the status line says "done" (the final
+    update of the answer): a hover on the element it replaced shows nothing, so the gesture
+    is repeated on the current element until the popover is there.
+    """
+    popover = page.locator(".pg-pop")
+    for _ in range(WAIT_MS // 2_000):
+        getattr(token, how)()
+        try:
+            popover.wait_for(timeout=2_000)
+            return
+        except PlaywrightTimeout:
+            page.mouse.move(0, 0)
+    raise AssertionError("the alternatives never showed")
 
 
 def _done(page, selector: str, word: str = "Done") -> None:
@@ -57,9 +76,8 @@ def _run_lab_and_branch(page, lang_done: str) -> tuple[list[str], str]:
     assert len(pieces) >= 3
     classes = tokens.nth(0).get_attribute("class")
     assert any(f"pg-p{i}" in classes for i in range(5))  # coloured by its probability
-    tokens.nth(2).hover()
+    _show_alternatives(page, tokens.nth(2))
     popover = page.locator("#lab-explorer .pg-pop")
-    popover.wait_for(timeout=30_000)
     alternative = popover.locator(".pg-alt").first
     chosen = alternative.get_attribute("data-token")
     _record_branch(page, "#lab-branch")
@@ -77,7 +95,7 @@ def test_lab_tokens_hover_and_branch_in_english(browser, app_url):
     assert len([n for n in page.evaluate("() => window.__counts") if n > 0]) >= 2  # it grew as it streamed
     legend = page.locator("#lab-explorer .pg-legend").inner_text()
     assert "The model's probability of each token" in legend and "≥ 90%" in legend
-    _tokens(page, "#lab-explorer").nth(1).hover()
+    _show_alternatives(page, _tokens(page, "#lab-explorer").nth(1))
     header = page.locator("#lab-explorer .pg-pop th").all_inner_texts()
     assert header == ["token", "model", "sampled from"]
     rows = page.locator("#lab-explorer .pg-pop tbody tr")
@@ -95,7 +113,7 @@ def test_lab_tokens_and_branch_in_french(browser, app_url):
     assert "La probabilité de chaque token selon le modèle" in page.locator("#lab-explorer .pg-legend").inner_text()
     assert page.locator("#lab-branch-details").inner_text().startswith("Bifurcation au token 3 :")
     assert "perplexité" in page.locator("#lab-explorer-details").inner_text()
-    _tokens(page, "#lab-explorer").nth(0).hover()
+    _show_alternatives(page, _tokens(page, "#lab-explorer").nth(0))
     assert page.locator("#lab-explorer .pg-pop th").all_inner_texts() == ["token", "modèle", "tiré de"]
     context.close()
 
@@ -119,9 +137,8 @@ def test_phone_width_embed_shows_a_tapped_tokens_alternatives_on_screen(browser,
     tokens = _tokens(page, "#lab-explorer")
     last = tokens.nth(tokens.count() - 1)
     last.scroll_into_view_if_needed()
-    last.click()  # a tap
+    _show_alternatives(page, last, how="click")  # a tap
     popover = page.locator("#lab-explorer .pg-pop")
-    popover.wait_for(timeout=30_000)
     box = popover.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
     popover.locator(".pg-alt").first.click()
