@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.hostile import HOSTILE_TEXT, HOSTILE_TEXTS, MARKUP_BASE, REMOTE
+from tests.test_explorer_browser import _show_alternatives
 
 needs_chromium = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
@@ -174,9 +175,8 @@ def _assert_explorer_shows_text(watched: Watched, prefix: str, answer: str) -> N
     shown = page.locator(f"{prefix}-explorer .pg-answer").inner_text()
     assert shown == answer and _shows(shown), shown  # every token's text, literally
     script = next(i for i, text in enumerate(tokens.all_inner_texts()) if "script" in text)
-    tokens.nth(script).hover()  # its alternatives, in the page's own markup only
+    _show_alternatives(page, tokens.nth(script))  # its alternatives, in the page's own markup only
     popover = page.locator(f"{prefix}-explorer .pg-pop")
-    popover.wait_for(timeout=10_000)
     assert popover.locator("tbody tr").count() >= 2
     popover.locator(".pg-alt").first.click()  # a branch, written by the same hostile model
     page.wait_for_function(

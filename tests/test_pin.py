@@ -41,7 +41,7 @@ def test_pin_command_pins_every_hub_entry_of_the_shipped_registry(tmp_path):
         if spec.repo_id:
             assert spec.revision == format(abs(hash(spec.repo_id)), "040x")[-40:]
     assert ("benjamin/gpt2-wechsel-french", "main") in asked
-    assert "# the model the app opens with" in registry.read_text()  # comments kept
+    assert "# the model the app loads first" in registry.read_text()  # comments kept
 
 
 def test_pin_refuses_a_revision_without_safetensors(tmp_path):
