@@ -123,16 +123,21 @@ const show = (tok) => {
   pop.appendChild(table);
   tok.appendChild(pop);
   open = pop;
-  // fixed, so that no scrolling or clipping container hides it; kept inside the window
-  const at = tok.getBoundingClientRect();
-  const box = pop.getBoundingClientRect();
+  place();
+};
+// fixed, so that no scrolling or clipping container hides it; under its token, inside the window
+const place = () => {
+  if (!open) return;
+  const at = open.parentNode.getBoundingClientRect();
+  const box = open.getBoundingClientRect();
   const width = document.documentElement.clientWidth;
   const height = document.documentElement.clientHeight;
-  pop.style.left = Math.max(4, Math.min(at.left, width - box.width - 4)) + "px";
+  open.style.left = Math.max(4, Math.min(at.left, width - box.width - 4)) + "px";
   const below = at.bottom + 2;
-  pop.style.top = (below + box.height > height && at.top > box.height + 4 ? at.top - box.height - 2 : below) + "px";
+  open.style.top = (below + box.height > height && at.top > box.height + 4 ? at.top - box.height - 2 : below) + "px";
 };
-window.addEventListener("scroll", () => close(), true);
+window.addEventListener("scroll", place, true);
+window.addEventListener("resize", place);
 element.addEventListener("mouseover", (event) => {
   const tok = event.target.closest(".pg-answer .pg-tok");
   if (tok && !pinned) show(tok);
