@@ -37,11 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playground.evaluation.fewshot_scores import TASK, normalise  # the same prompt and matching as the lab's scores
+
 log = logging.getLogger(__name__)
 
 LESSONS = ("lab", "instructions", "style", "repetition")
 SHOTS = (0, 1, 5)  # the lab's settings: zero-, one- and five-shot
-TASK = "Translate English to French:"
 WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")  # words: letters, inner apostrophes and hyphens
 GREEDY = {"temperature": 0.0, "repetition_penalty": 1.0}
 EVAL_TIME_LIMIT_S = 3600.0  # per answer: the app's limit protects visitors, not an offline evaluation
@@ -82,12 +83,6 @@ class Lesson:
     rows: list[tuple[str, dict[str, float]]] = field(default_factory=list)
     samples: dict[str, list[str]] = field(default_factory=dict)  # a few outputs per setting, to read
     seconds: float = 0.0
-
-
-def normalise(text: str) -> str:
-    """Case-folded, NFC, inner spaces collapsed, trailing punctuation and spaces removed."""
-    text = unicodedata.normalize("NFC", " ".join(text.split())).casefold()
-    return text.rstrip(" .!?…")
 
 
 def words(text: str) -> list[str]:
