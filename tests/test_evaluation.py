@@ -89,3 +89,29 @@ def test_fewshot_scoring_runs_through_the_engine(engine):
         assert 0 <= exact <= 1 and 0 <= chrf <= 100 and seconds > 0
         assert len(examples) == 2 and all("\n" not in e for e in examples)  # stopped at the line end
     assert normalise(" Je suis  fatigué. ") == normalise("je suis fatigué")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gutenberg",  # French prose from the fixture books
+        " " * 3000 + "word " * 2000,  # a long run of spaces: many characters a token
+        "a" * 20000,  # no word boundary at all
+        "é€😀\n\t" * 2000,  # bytes that merge across characters
+    ],
+    ids=["prose", "spaces", "one-word", "unicode"],
+)
+def test_leading_tokens_are_those_of_the_whole_text(engine, text):
+    """Compare tokenizes only the prefix it scores; the tokens kept are the whole text's."""
+    from pathlib import Path
+
+    from playground.evaluation.scoring import leading_tokens
+    from playground.prompts import encode_text
+
+    if text == "gutenberg":
+        books = sorted((Path(__file__).parent / "fixtures" / "gutenberg").glob("*-0.txt"))  # the UTF-8 ones
+        text = "".join(b.read_text(encoding="utf-8") for b in books)
+    tokenizer = engine.cache.get("tiny").tokenizer
+    whole = encode_text(tokenizer, text)
+    for count in (1, 100, 4096, len(whole), len(whole) + 5):
+        assert leading_tokens(tokenizer, text, count) == whole[:count]

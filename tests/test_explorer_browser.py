@@ -1,6 +1,7 @@
 """The token explorer in a real browser (Debian's Chromium through Playwright, tiny model).
 
-A lab run shows the few-shot answer as coloured tokens; hovering a token shows its
+A lab run shows the few-shot answer as coloured tokens (the George Sand and Instructions
+tabs the adapter's answer); hovering a token shows its
 alternatives with both distributions; clicking one streams a branch beside the original,
 which starts with the original's tokens and the chosen one. In French the legend, the
 table and the status lines are French. At phone width, embedded, a tapped token's
@@ -127,6 +128,22 @@ def test_generate_tab_explorer_branches(browser, app_url):
     page.locator("#generate-explorer .pg-pop .pg-alt").first.click()
     _done(page, "#generate-branch-details")
     assert page.locator("#generate-branch-details").inner_text().startswith("Branch at token 5:")
+    context.close()
+
+
+@pytest.mark.parametrize(("tab", "prefix"), [("George Sand", "#style"), ("Instructions", "#instructions")])
+def test_side_by_side_tabs_explore_the_adapters_answer(browser, app_url, tab, prefix):
+    context, page = _open(browser, app_url)
+    page.get_by_role("tab", name=tab).click()
+    page.locator(f"{prefix}-run").click()
+    _done(page, f"{prefix}-explorer-details")
+    answer = page.locator(f"{prefix}-adapted textarea").input_value()
+    assert page.locator(f"{prefix}-explorer .pg-answer").inner_text() == answer  # the adapter's pane, token by token
+    assert "log-probability -" in page.locator(f"{prefix}-explorer-details").inner_text()
+    _show_alternatives(page, _tokens(page, f"{prefix}-explorer").nth(1))
+    page.locator(f"{prefix}-explorer .pg-pop .pg-alt").first.click()
+    _done(page, f"{prefix}-branch-details")
+    assert page.locator(f"{prefix}-branch-details").inner_text().startswith("Branch at token 2:")
     context.close()
 
 

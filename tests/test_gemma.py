@@ -78,3 +78,16 @@ def test_the_george_sand_adapter_lowers_held_out_perplexity(gemma):
     assert len(windows) >= 4
     results = compare(loaded, ["george-sand"], windows)
     assert results["george-sand"]["perplexity"] < 0.85 * results["base"]["perplexity"]
+
+
+def test_compare_reads_the_tokens_of_the_whole_text_from_a_prefix(gemma):
+    """Gemma's tokenizer has no word pre-split: the prefix Compare tokenizes still gives the whole text's tokens."""
+    from playground.data.gutenberg import load_book
+    from playground.evaluation.scoring import leading_tokens
+    from playground.prompts import encode_text
+
+    tokenizer = gemma.cache.get(MODEL).tokenizer
+    for text in (load_book(39738, FIXTURES / "gutenberg") * 4, " " * 3000 + "mot " * 2000, "é€😀\n\t" * 2000):
+        whole = encode_text(tokenizer, text)
+        for count in (1, 512, len(whole)):
+            assert leading_tokens(tokenizer, text, count) == whole[:count]

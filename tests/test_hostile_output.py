@@ -235,6 +235,7 @@ def test_side_by_side_tabs_show_hostile_output_as_text(browser, hostile_app, tab
         _wait_done(page, 2)
         watched.assert_shown_as_text(*panes)
         assert [_value(page, pane) for pane in panes] == [" " + HOSTILE_TEXT] * 2
+        _assert_explorer_shows_text(watched, run.removesuffix("-run"), _value(page, panes[1]))  # the adapter's
 
 
 @needs_chromium

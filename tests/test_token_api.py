@@ -2,7 +2,8 @@
 
 /generate_tokens gives the answer /generate gives, with each token's record; /branch keeps
 an answer's tokens before a position, writes the chosen one and goes on; bad branches are
-refused naming the field, in English or French; /generate and /lab_run are unchanged.
+refused naming the field, in English or French; /generate and /lab_run are unchanged, and
+the tabs' endpoints record no token for an API client (only the page, which shows them).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 
 import pytest
 
-from tests.test_api_input import GOOD
+from tests.test_api_input import GOOD, LAB
 
 SAMPLED = {**GOOD, "temperature": 0.9, "top_k": 8, "max_new_tokens": 10, "seed": "7"}
 
@@ -88,3 +89,16 @@ def test_generate_and_lab_run_are_unchanged(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert len(endpoints["/generate"]["returns"]) == 2 and len(endpoints["/lab_run"]["returns"]) == 4
     assert [p["parameter_name"] for p in endpoints["/branch"]["parameters"]][-3:] == ["answer_ids", "position", "token"]
+
+
+def test_the_tabs_endpoints_record_no_tokens_for_an_api_client(client):
+    """The status line carries the answer's log-probability only where tokens were recorded."""
+    settings = list(SAMPLED.values())[4:]
+    _, recorded, _ = _tokens(client)
+    _, generated = client.predict(*SAMPLED.values(), api_name="/generate")
+    *_, lab = client.predict(*LAB.values(), api_name="/lab_run")
+    *_, style_base, style = client.predict("style-a", "Il était", *settings, api_name="/style")
+    instructions = client.predict("style-b", "Say hello.", "", *settings, api_name="/instructions")[2:4]
+    assert "log-probability" in recorded.replace("\\", "")  # Markdown-escaped
+    for details in (generated, lab, style_base, style, *instructions):
+        assert "**Done:**" in details and "log-probability" not in details.replace("\\", "")

@@ -84,6 +84,25 @@ def check_size(text: object, max_chars: int) -> None:
         raise ValueError(Message("too_long_chars", field="text", limit=max_chars, count=len(text)))
 
 
+TOKEN_MARGIN = 64  # tokens read past the ones kept, so that the cut never changes a kept token
+
+
+def leading_tokens(tokenizer: Any, text: str, count: int) -> list[int]:
+    """The first ``count`` token ids of ``text``, tokenizing only as much of it as they need.
+
+    A long text (Compare takes 100,000 characters) is mostly never scored: tokenizing all of
+    it would cost a CPU core for seconds while others wait. The prefix read starts at four
+    characters a token and doubles until it holds ``count`` tokens plus a margin (or is the
+    whole text), so the tokens kept are those of the whole text.
+    """
+    chars = 4 * (count + TOKEN_MARGIN)
+    while True:
+        ids = encode_text(tokenizer, text[:chars])
+        if chars >= len(text) or len(ids) >= count + TOKEN_MARGIN:
+            return ids[:count]
+        chars *= 2
+
+
 def text_examples(
     tokenizer: Any, text: str, window: int = 256, max_windows: int = 16, max_chars: int | None = None
 ) -> list[Example]:
@@ -96,7 +115,7 @@ def text_examples(
         check_size(text, max_chars)
     if not check_text("text", text).strip():
         raise ValueError(Message("empty", field="text"))
-    ids = encode_text(tokenizer, text)[: window * max_windows]
+    ids = leading_tokens(tokenizer, text, window * max_windows)
     if len(ids) < 2:
         raise ValueError(Message("text_too_short", field="text"))
     chunks = [ids[i : i + window] for i in range(0, len(ids), window)]

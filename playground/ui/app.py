@@ -6,6 +6,7 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.ui.compare_tab import build_compare_tab
+from playground.ui.explorer import page_flag
 from playground.ui.generate_tab import build_generate_tab
 from playground.ui.i18n import I18N
 from playground.ui.instructions_tab import build_instructions_tab
@@ -22,20 +23,21 @@ def build_app(engine: Engine) -> gr.Blocks:
     tasks = {a.task for a in engine.registry.adapters.values()}
     with gr.Blocks(title=TITLE) as demo:
         title = gr.Markdown(I18N("title"), elem_id="title")
+        page = page_flag()
         tab_items: dict[str, gr.Tab] = {}
         with gr.Tabs() as tabs:
             with gr.Tab(I18N("tab_lab"), id="lab") as tab_items["lab"]:
-                lab = build_lab_tab(engine)
+                lab = build_lab_tab(engine, page)
             if "style" in tasks:
                 with gr.Tab(I18N("tab_style"), id="style") as tab_items["style"]:
-                    build_style_tab(engine)
+                    build_style_tab(engine, page)
             if "instructions" in tasks:
                 with gr.Tab(I18N("tab_instructions"), id="instructions") as tab_items["instructions"]:
-                    build_instructions_tab(engine)
+                    build_instructions_tab(engine, page)
             with gr.Tab(I18N("tab_compare"), id="compare") as tab_items["compare"]:
                 build_compare_tab(engine)
             with gr.Tab(I18N("tab_generate"), id="generate") as tab_items["generate"]:
-                build_generate_tab(engine)
+                build_generate_tab(engine, page)
         add_token_endpoints(engine)
-        wire_links(demo, engine, tabs, tab_items, title, lab)
+        wire_links(demo, engine, tabs, tab_items, title, lab, page)
     return demo

@@ -111,6 +111,15 @@ def render(records: Sequence[TokenRecord], lang: str, *, branch_at: int | None =
     return f'<div class="pg-explorer" {attributes}>{legend}<div class="pg-answer">{tokens}</div></div>'
 
 
+def page_flag() -> gr.State:
+    """Whether a session is the page: True once the page has loaded (the load event sets it), False for API clients.
+
+    The tabs record the tokens of an answer only for the page, which shows them in an
+    explorer; an API client that wants the record asks ``/generate_tokens``.
+    """
+    return gr.State(False)
+
+
 @dataclass
 class Explored:
     """A finished generation shown in an explorer, and what is needed to branch it."""

@@ -19,8 +19,8 @@ from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chose
 from playground.ui.visitor import CANCELS, visitor_of
 
 
-def build_generate_tab(engine: Engine) -> None:
-    """Add the Generate tab's components and events to the current Blocks."""
+def build_generate_tab(engine: Engine, page: gr.State) -> None:
+    """Add the Generate tab's components and events to the current Blocks (``page``: whether a session is the page)."""
     registry = engine.registry
     default = registry.model(registry.opening_model("generate"))
     d = default.generation
@@ -90,6 +90,7 @@ def build_generate_tab(engine: Engine) -> None:
         no_repeat_ngram_size: float,
         stop: str,
         seed: str | None,
+        is_page: bool,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[Any, ...]]:
@@ -108,7 +109,7 @@ def build_generate_tab(engine: Engine) -> None:
                     progress=load_progress(progress, lang),
                     visitor=visitor_of(request),
                     cancel=cancel,
-                    record_tokens=True,
+                    record_tokens=is_page,  # the page shows the tokens; an API caller asks /generate_tokens
                 )
                 shown = ""
                 for piece in stream:
@@ -119,7 +120,7 @@ def build_generate_tab(engine: Engine) -> None:
             explored = Explored.of(stream.result, prompt, settings, use_prompt_style)
             yield stream.result.text, describe(stream.result, lang=lang), explored
 
-    inputs = [model, adapter, prompt, use_style, *controls.inputs()]
+    inputs = [model, adapter, prompt, use_style, *controls.inputs(), page]  # a State is not part of the API
     outputs = [output, details, panes.explored]  # the State is not part of the API
     event = generate.click(run, inputs=inputs, outputs=outputs, api_name="generate")
     submitted = prompt.submit(run, inputs=inputs, outputs=outputs, api_name=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import gradio as gr
 
@@ -10,11 +11,12 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.settings import GenerationSettings
 from playground.ui.controls import settings_controls, settings_from
+from playground.ui.explorer import Explored, explorer_panes, show_original, wire_branching
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.menus import task_adapter_menu
-from playground.ui.pair import stream_pair
+from playground.ui.pair import pair_frames, start_pair
 from playground.ui.visitor import CANCELS, visitor_of
 
 INSTRUCTIONS = [
@@ -25,8 +27,11 @@ INSTRUCTIONS = [
 ]
 
 
-def build_instructions_tab(engine: Engine) -> None:
-    """Add the Instructions tab (shown only when the registry has an instruction adapter)."""
+def build_instructions_tab(engine: Engine, page: gr.State) -> None:
+    """Add the Instructions tab (shown only when the registry has an instruction adapter).
+
+    ``page``: whether a session is the page (which records the adapter's tokens for the explorer).
+    """
     gr.Markdown(I18N("instructions_intro"))
     adapter = task_adapter_menu(engine, "instructions", "instructions_adapter", "instructions-adapter")
     instruction = gr.Textbox(value=INSTRUCTIONS[0][0], label=I18N("instruction"), elem_id="instructions-text")
@@ -55,13 +60,14 @@ def build_instructions_tab(engine: Engine) -> None:
             )
             adapter_details = gr.Markdown()
             adapter_prompt = gr.Textbox(label=I18N("adapter_prompt"), lines=4, interactive=False)
+    panes = explorer_panes("instructions", "explorer_instructions")  # the adapter's answer, down to where it stops
 
     @on_gpu()
     def run_instructions(
         adapter: str, prompt: str, prompt_input: str, temperature: float, top_p: float, top_k: float,
         max_new_tokens: float, repetition_penalty: float, no_repeat_ngram_size: float, stop: str, seed: str | None,
-        request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-    ) -> Iterator[tuple[str, str, str, str, str, str]]:  # fmt: skip
+        is_page: bool, request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> Iterator[tuple[Any, ...]]:  # fmt: skip
         lang = request_language(request)
         with CANCELS.watch(request, "instructions") as cancel:  # a Stop reaches the engine, even before a token
             try:
@@ -72,25 +78,27 @@ def build_instructions_tab(engine: Engine) -> None:
                 # Both panes get the adapter's template (Alpaca's): the same prompt, so what differs
                 # is what LoRA taught the base, to answer and to stop.
                 wrapped = engine.render(spec.base, prompt, spec.name, prompt_input)
-                pair = stream_pair(
+                streams = start_pair(
                     engine,
                     spec.base,
                     spec.name,
                     wrapped,
                     settings,
                     use_prompt_style=False,
-                    lang=lang,
                     progress=load_progress(progress, lang),
                     visitor=visitor_of(request),
                     cancel=cancel,
+                    record_tokens=is_page,
                 )
                 prompts = (wrapped, wrapped)
-                for frame in pair:
-                    yield (*frame, *prompts)
+                for frame in pair_frames(streams, lang):
+                    yield (*frame, *prompts, gr.skip())
             except (PlaygroundError, ValueError) as exc:
                 raise user_error(exc, lang) from None
+            yield (*frame, *prompts, Explored.of(streams[1].result, wrapped, settings))
 
-    inputs = [adapter, instruction, instruction_input, *controls.inputs()]
-    outputs = [base_out, adapter_out, base_details, adapter_details, base_prompt, adapter_prompt]
+    inputs = [adapter, instruction, instruction_input, *controls.inputs(), page]  # a State is not part of the API
+    outputs = [base_out, adapter_out, base_details, adapter_details, base_prompt, adapter_prompt, panes.explored]
     event = run.click(run_instructions, inputs=inputs, outputs=outputs, api_name="instructions")
-    stop.click(None, cancels=[event], api_name=False)
+    event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
+    stop.click(None, cancels=[event, *wire_branching(engine, panes)], api_name=False)

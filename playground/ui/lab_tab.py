@@ -55,8 +55,11 @@ def _label(piece: str) -> str:
     return repr(piece)[1:-1].replace(" ", "␣") or "∅"
 
 
-def build_lab_tab(engine: Engine) -> dict[str, Any]:
-    """Add the lab's components and events; return the components deep links fill in."""
+def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
+    """Add the lab's components and events; return the components deep links fill in.
+
+    ``page``: whether a session is the page (which records tokens for the explorer).
+    """
     registry = engine.registry
     presets = load_presets()
     first = next(iter(presets.values()))
@@ -155,7 +158,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
     def run_lab(
         model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
         temperature: float, top_p: float, top_k: float, max_new_tokens: float, repetition_penalty: float,
-        no_repeat_ngram_size: float, stop: str, seed: str | None, request: gr.Request,
+        no_repeat_ngram_size: float, stop: str, seed: str | None, is_page: bool, request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
     ) -> Iterator[tuple[Any, ...]]:  # fmt: skip
         lang = request_language(request)
@@ -179,7 +182,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
                         progress=shown,
                         visitor=visitor_of(request),
                         cancel=cancel,
-                        record_tokens=True,
+                        record_tokens=is_page,  # the page shows the tokens; an API caller asks /generate_tokens
                     )
                     for text in prompts
                 ]
@@ -229,7 +232,7 @@ def build_lab_tab(engine: Engine) -> dict[str, Any]:
             {_label(t.piece): t.adjusted for t in dist},
         )
 
-    run_inputs = [model, adapter, task, examples, query, separator, *controls.inputs()]
+    run_inputs = [model, adapter, task, examples, query, separator, *controls.inputs(), page]  # a State: not in the API
     run_outputs = [zero, one, few, details, panes.explored]  # the State is not part of the API
     event = run.click(run_lab, inputs=run_inputs, outputs=run_outputs, api_name="lab_run")
     shown = event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)

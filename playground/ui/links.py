@@ -39,11 +39,12 @@ def wire_links(
     tab_items: dict[str, gr.Tab],
     title: gr.Markdown,
     lab: dict[str, Any],
+    page: gr.State,
 ) -> None:
-    """On page load, read the URL's query parameters and apply them (bad ones are ignored)."""
+    """On page load, read the URL's query parameters and apply them (bad ones are ignored); mark the session a page."""
     presets = load_presets()
     tab_order = [t for t in TABS if t in tab_items]
-    outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS)]
+    outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS), page]
 
     def apply(request: gr.Request) -> list[Any]:
         params = query_pairs(request)
@@ -80,6 +81,6 @@ def wire_links(
         for key, value in setup.settings.items():
             fields[key] = str(value) if key == "seed" else value  # the seed box is a text box
         fields["branch"] = setup.branch  # run once the few-shot answer is shown
-        return updates + [fields[f] for f in LAB_FIELDS]
+        return [*updates, *(fields[f] for f in LAB_FIELDS), True]  # True: this session is the page
 
     demo.load(apply, inputs=None, outputs=outputs, js=PAGE_JS, api_name=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import gradio as gr
 
@@ -10,11 +11,12 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.settings import GenerationSettings
 from playground.ui.controls import settings_controls, settings_from
+from playground.ui.explorer import Explored, explorer_panes, show_original, wire_branching
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
 from playground.ui.menus import task_adapter_menu
-from playground.ui.pair import stream_pair
+from playground.ui.pair import pair_frames, start_pair
 from playground.ui.visitor import CANCELS, visitor_of
 
 OPENINGS = [
@@ -25,8 +27,8 @@ OPENINGS = [
 ]
 
 
-def build_style_tab(engine: Engine) -> None:
-    """Add the Style tab (shown only when the registry has a style adapter)."""
+def build_style_tab(engine: Engine, page: gr.State) -> None:
+    """Add the Style tab (shown only when the registry has a style adapter); ``page``: whether a session is the page."""
     gr.Markdown(I18N("style_intro"))
     with gr.Row():
         adapter = task_adapter_menu(engine, "style", "style_adapter", "style-adapter")
@@ -53,15 +55,16 @@ def build_style_tab(engine: Engine) -> None:
         with gr.Column():
             adapter_out = gr.Textbox(label=I18N("adapter_pane"), lines=8, interactive=False, elem_id="style-adapted")
             adapter_details = gr.Markdown()
+    panes = explorer_panes("style", "explorer_style")  # the adapter's text: which words the style made likely
 
     examples.change(lambda text: text, inputs=examples, outputs=opening, api_name=False)
 
     @on_gpu()
     def run_style(
         adapter: str, prompt: str, temperature: float, top_p: float, top_k: float, max_new_tokens: float,
-        repetition_penalty: float, no_repeat_ngram_size: float, stop: str, seed: str | None, request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-    ) -> Iterator[tuple[str, str, str, str]]:  # fmt: skip
+        repetition_penalty: float, no_repeat_ngram_size: float, stop: str, seed: str | None, is_page: bool,
+        request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    ) -> Iterator[tuple[Any, ...]]:  # fmt: skip
         lang = request_language(request)
         with CANCELS.watch(request, "style") as cancel:  # a Stop reaches the engine, even before a token
             try:
@@ -69,15 +72,19 @@ def build_style_tab(engine: Engine) -> None:
                 settings = settings_from(
                     temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
                 )
-                yield from stream_pair(
-                    engine, spec.base, spec.name, prompt, settings, use_prompt_style=False, lang=lang,
+                streams = start_pair(
+                    engine, spec.base, spec.name, prompt, settings, use_prompt_style=False,
                     progress=load_progress(progress, lang), visitor=visitor_of(request), cancel=cancel,
+                    record_tokens=is_page,
                 )  # fmt: skip
+                for frame in pair_frames(streams, lang):
+                    yield (*frame, gr.skip())
             except (PlaygroundError, ValueError) as exc:
                 raise user_error(exc, lang) from None
+            yield (*frame, Explored.of(streams[1].result, prompt, settings))
 
-    inputs = [adapter, opening, *controls.inputs()]
-    event = run.click(
-        run_style, inputs=inputs, outputs=[base_out, adapter_out, base_details, adapter_details], api_name="style"
-    )
-    stop.click(None, cancels=[event], api_name=False)
+    inputs = [adapter, opening, *controls.inputs(), page]  # a State is not part of the API
+    outputs = [base_out, adapter_out, base_details, adapter_details, panes.explored]
+    event = run.click(run_style, inputs=inputs, outputs=outputs, api_name="style")
+    event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
+    stop.click(None, cancels=[event, *wire_branching(engine, panes)], api_name=False)
