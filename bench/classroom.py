@@ -76,8 +76,13 @@ def generate_args(model: str, prompt: str, adapter: str | None, tokens: int) -> 
     return [model, adapter or "(base)", prompt, False, 0.0, 1.0, 0, tokens, 1.0, 0, "", None]
 
 
-def drive(client, requests: list[list]) -> list[Run]:
-    """Submit every request at once and follow each stream in its own thread."""
+def drive(clients: list, requests: list[list]) -> list[Run]:
+    """Submit every request at once, request i from ``clients[i]``, and follow each stream in its own thread.
+
+    Each user is a client of their own (a session), as in a classroom: the server shares a
+    batch between visitors (``limits.max_rows_per_visitor`` rows each), so one client
+    sending eight requests would measure one visitor's share, not a classroom.
+    """
     runs: list[Run | None] = [None] * len(requests)
     errors: list[str] = []
 
@@ -97,7 +102,7 @@ def drive(client, requests: list[list]) -> list[Run]:
     threads = []
     for i, args in enumerate(requests):
         submitted = time.perf_counter()
-        job = client.submit(*args, api_name="/generate")
+        job = clients[i].submit(*args, api_name="/generate")
         threads.append(threading.Thread(target=follow, args=(i, job, submitted)))
         threads[-1].start()
     for thread in threads:
@@ -107,9 +112,9 @@ def drive(client, requests: list[list]) -> list[Run]:
     return [r for r in runs if r is not None]
 
 
-def one_by_one(client, requests: list[list]) -> list[Run]:
-    """The same requests, each sent when the previous one has ended."""
-    return [run for args in requests for run in drive(client, [args])]
+def one_by_one(clients: list, requests: list[list]) -> list[Run]:
+    """The same requests, each sent by its own client when the previous one has ended."""
+    return [run for client, args in zip(clients, requests, strict=False) for run in drive([client], [args])]
 
 
 def wall(runs: list[Run]) -> float:
@@ -250,9 +255,10 @@ def main() -> int:
         )
         try:
             serial.wait_ready()
-            fast, slow = Client(batching.url, verbose=False), Client(serial.url, verbose=False)
-            for client in (fast, slow):
-                drive(client, [generate_args(model, PROMPTS[0], None, 4)] * 2)  # warm-up
+            fast = [Client(batching.url, verbose=False) for _ in range(args.users)]  # a session per user
+            slow = [Client(serial.url, verbose=False) for _ in range(args.users)]
+            for clients in (fast, slow):
+                drive(clients[:2], [generate_args(model, PROMPTS[0], None, 4)] * 2)  # warm-up
             m, problems = measure(fast, slow, batches, args.rounds, weights)
         finally:
             batching.stop()

@@ -65,6 +65,7 @@ from playground.registry import DEFAULT_REGISTRY_PATH  # noqa: E402
 log = logging.getLogger("soak")
 
 MAX_MEMORY_GROWTH = 0.10  # resident memory after the soak / after the warm-up - 1
+ANSWER_TIMEOUT_S = 300.0  # a request unanswered this long is a failure (a hang), never a wait forever
 THREAD_SLACK = 2  # threads that may be starting or ending at a reading (a batcher's worker, a pool thread)
 ENDPOINTS = ("generate", "lab_run", "lab_inspect", "style", "instructions", "compare")
 CANCEL_EVERY = 10  # one request in ten is dropped by its client after its first update
@@ -248,20 +249,28 @@ def is_busy(exc: BaseException) -> bool:
     return isinstance(exc, QueueError) or str(exc).startswith("busy:")
 
 
+def first_update(job: Any, timeout: float) -> None:
+    """Wait for a job's first streamed update (or its end); TimeoutError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not job.outputs() and not job.done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no update in {timeout:.0f} s")
+        time.sleep(0.01)
+
+
 def run_call(client: Any, call: Call) -> Outcome:
     """Send ``call`` with ``client``, read its answer, and sort it."""
     start = time.perf_counter()
     try:
         job = client.submit(*call.args, api_name=call.endpoint)
         if call.cancel:
-            for _ in job:  # the first streamed update, then the client walks away
-                break
+            first_update(job, ANSWER_TIMEOUT_S)  # then the client walks away
             job.cancel()
             return Outcome(call.endpoint, "cancelled", time.perf_counter() - start)
-        outputs = job.result()
+        outputs = job.result(timeout=ANSWER_TIMEOUT_S)
     except Exception as exc:  # every answer is sorted below
         seconds = time.perf_counter() - start
-        text = f"{type(exc).__name__}: {exc}"
+        text = f"{type(exc).__name__}: {exc or f'no answer in {ANSWER_TIMEOUT_S:.0f} s'}"
         if is_busy(exc):
             return Outcome(call.endpoint, "busy", seconds, text)
         if call.expect.startswith("refused:") and str(exc).startswith(call.expect.split(":", 1)[1]):
