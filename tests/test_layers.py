@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "playground"
@@ -102,13 +103,14 @@ def imports_of(name: str, path: Path, modules: dict[str, Path]) -> list[Import]:
     return found
 
 
-def all_imports(package: Path = PACKAGE) -> list[Import]:
-    """Every import of every module under ``package``."""
+@cache
+def all_imports(package: Path = PACKAGE) -> tuple[Import, ...]:
+    """Every import of every module under ``package`` (read once per test session)."""
     modules = module_names(package)
-    return [i for name, path in modules.items() for i in imports_of(name, path, modules)]
+    return tuple(i for name, path in modules.items() for i in imports_of(name, path, modules))
 
 
-def internal(imports: list[Import], package: Path = PACKAGE) -> list[Import]:
+def internal(imports: tuple[Import, ...], package: Path = PACKAGE) -> list[Import]:
     """The imports of one playground module by another."""
     modules = module_names(package)
     return [i for i in imports if i.target in modules and i.target != i.importer]
