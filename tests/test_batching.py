@@ -408,8 +408,7 @@ def test_a_long_prompt_is_prefilled_in_chunks_between_the_decode_steps_of_others
 
 
 def test_inspection_and_scoring_are_jobs_of_the_same_budgeted_steps(chunked):
-    from playground.evaluation.compare import score
-    from playground.evaluation.scoring import score_examples, summarise, text_examples
+    from playground.evaluation.scoring import score, score_examples, summarise, text_examples
     from playground.inspection import last_logits
 
     loaded = chunked.cache.get("tiny")

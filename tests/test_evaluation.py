@@ -6,11 +6,11 @@ import math
 
 import pytest
 
+from playground.data.examples import token_windows
 from playground.evaluation.compare import compare, format_table
 from playground.evaluation.fewshot_scores import normalise, score
 from playground.evaluation.metrics import load_metric
 from playground.fewshot import Shot, build_prompt, shot_name
-from playground.training.examples import token_windows
 
 
 def test_perplexity_and_accuracy_modules():

@@ -67,10 +67,10 @@ def test_the_alpaca_adapter_teaches_the_base_to_answer_and_stop(gemma):
 
 
 def test_the_george_sand_adapter_lowers_held_out_perplexity(gemma):
+    from playground.data.examples import token_windows
     from playground.data.gutenberg import load_book
     from playground.data.sentences import split_sentences
     from playground.evaluation.compare import compare
-    from playground.training.examples import token_windows
 
     loaded = gemma.cache.get(MODEL)
     excerpt = load_book(23582, FIXTURES / "gutenberg")  # La mare au diable, held out

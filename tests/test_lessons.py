@@ -101,7 +101,7 @@ def test_a_whole_scoreboard_run_on_the_tiny_models(lessons_setup, tmp_path, caps
 
 
 def test_writing_the_cards_again_replaces_the_lesson(tmp_path):
-    from playground.training.model_card import LESSONS_END, LESSONS_START, update_card_section
+    from playground.adapters.model_card import LESSONS_END, LESSONS_START, update_card_section
 
     card = tmp_path / "README.md"
     card.write_text("# card\n", encoding="utf-8")

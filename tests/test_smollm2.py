@@ -74,10 +74,10 @@ def test_shipped_adapters_attach_beside_their_base(smol_engine):
 def test_george_sand_adapter_lowers_perplexity_on_the_held_out_book(smol_engine):
     from pathlib import Path
 
+    from playground.data.examples import token_windows
     from playground.data.gutenberg import load_book
     from playground.data.sentences import split_sentences
     from playground.evaluation.compare import compare
-    from playground.training.examples import token_windows
 
     loaded = smol_engine.cache.get("smollm2-135m-instruct")
     excerpt = load_book(23582, Path(__file__).parent / "fixtures" / "gutenberg")  # La mare au diable, held out

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from safetensors.torch import load_file
 
+from playground.adapters.recipe import Recipe, load_recipe
 from playground.errors import ConfigError
-from playground.training.recipe import Recipe, load_recipe
 from playground.training.train import lr_factor, train
 from tests.tiny_models import TINY_REPO
 

@@ -17,13 +17,13 @@ import dataclasses
 import json
 import logging
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
+from playground.data.examples import Example
+from playground.evaluation.scoring import score
 from playground.loader import LoadedModel
 from playground.registry import AdapterSpec, Registry, load_registry
-from playground.training.examples import Example
 
 log = logging.getLogger(__name__)
 
@@ -31,32 +31,6 @@ log = logging.getLogger(__name__)
 def registry_with_adapter(registry: Registry, spec: AdapterSpec) -> Registry:
     """A copy of ``registry`` whose only adapter is ``spec`` (the one being evaluated)."""
     return dataclasses.replace(registry, adapters={spec.name: spec})
-
-
-def score(
-    loaded: LoadedModel,
-    adapter: str | None,
-    examples: list[Example],
-    batch_size: int = 8,
-    visitor: str | None = None,
-    cancel: threading.Event | None = None,
-) -> dict[str, float]:
-    """Perplexity, next-token accuracy, tokens and seconds of the base or one adapter on ``examples``.
-
-    With a batcher (a model of the cache), the examples are a job of its steps, one example
-    a step between the decode steps of the generating rows (``batch_size`` is then unused);
-    ``visitor`` is who asks; setting ``cancel`` stops it (GenerationError).
-    """
-    from playground.batch_jobs import ScoreJob
-    from playground.evaluation.scoring import TokenScores, score_examples, summarise
-
-    if loaded.batcher is not None:
-        loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
-        job = ScoreJob([(e.input_ids, e.labels) for e in examples], adapter, visitor, cancel)
-        return summarise(TokenScores(*loaded.batcher.run_job(job)))
-    with loaded.forward_lock:  # PEFT's adapter_names hooks: one forward of a model at a time
-        scores = score_examples(loaded.model, examples, loaded.pad_token_id, batch_size, loaded.forward_kwargs(adapter))
-    return summarise(scores)
 
 
 def compare(
@@ -88,8 +62,8 @@ def format_table(results: dict[str, dict[str, float]], base_label: str) -> str:
 
 def evaluate_recipe(recipe: Any, local: str | None, registry: Registry, adapter_dir: Path) -> tuple[dict, str, dict]:
     """Evaluate a recipe's adapter (in ``adapter_dir``) against its base on the test set."""
+    from playground.data.examples import build_splits
     from playground.loader import ModelCache
-    from playground.training.examples import build_splits
 
     spec = AdapterSpec(
         name=recipe.name,
@@ -111,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     from playground.network import configure_hub_access
 
     configure_hub_access()
-    from playground.training.model_card import update_card_metrics
-    from playground.training.recipe import load_recipe
+    from playground.adapters.model_card import update_card_metrics
+    from playground.adapters.recipe import load_recipe
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipe", type=Path, help="adapters/<name>/recipe.yaml")

@@ -182,9 +182,9 @@ def instructions_lesson(engine: Any, adapter: str, records: list[Any], max_new_t
 
 def style_lesson(engine: Any, adapter: str, recipe: Any, data: str | None, continuations: int) -> Lesson:
     """George Sand: held-out perplexity base vs adapter, and the share of French words in continuations."""
+    from playground.data.examples import build_splits
     from playground.data.gutenberg import load_book
     from playground.evaluation.compare import compare
-    from playground.training.examples import build_splits
 
     base = engine.registry.adapter(adapter).base
     loaded = engine.cache.get(base)
@@ -268,7 +268,7 @@ def format_lessons(lessons: list[Lesson]) -> str:
 
 def write_cards(registry: Any, lessons: list[Lesson], command: str) -> None:
     """Write the style and instructions lessons into the model cards of the adapters they score."""
-    from playground.training.model_card import LESSONS_END, LESSONS_START, update_card_section
+    from playground.adapters.model_card import LESSONS_END, LESSONS_START, update_card_section
 
     for lesson in lessons:
         if lesson.name not in ("style", "instructions"):
@@ -289,11 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     from playground.network import configure_hub_access
 
     configure_hub_access()
+    from playground.adapters.recipe import load_recipe
     from playground.data.alpaca import load_alpaca
     from playground.data.tatoeba import load_pairs
     from playground.engine import Engine
     from playground.registry import DEFAULT_REGISTRY_PATH, load_registry
-    from playground.training.recipe import load_recipe
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="folder with tatoeba-en-fr/, alpaca/, gutenberg-sand/")

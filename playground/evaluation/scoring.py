@@ -7,17 +7,21 @@ next-token accuracy with the project's ``evaluate`` modules.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from playground.data.examples import Example, batches, collate
 from playground.evaluation.metrics import load_metric
 from playground.messages import Message
 from playground.prompts import encode_text
 from playground.settings import check_text
-from playground.training.examples import Example, batches, collate
+
+if TYPE_CHECKING:
+    from playground.loader import LoadedModel
 
 
 @dataclass
@@ -76,6 +80,31 @@ def summarise(scores: TokenScores) -> dict[str, float]:
         "tokens": ppl["tokens"],
         "seconds": scores.seconds,
     }
+
+
+def score(
+    loaded: LoadedModel,
+    adapter: str | None,
+    examples: list[Example],
+    batch_size: int = 8,
+    visitor: str | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, float]:
+    """Perplexity, next-token accuracy, tokens and seconds of the base or one adapter on ``examples``.
+
+    With a batcher (a model of the cache), the examples are a job of its steps, one example
+    a step between the decode steps of the generating rows (``batch_size`` is then unused);
+    ``visitor`` is who asks; setting ``cancel`` stops it (GenerationError).
+    """
+    from playground.batch_jobs import ScoreJob
+
+    if loaded.batcher is not None:
+        loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
+        job = ScoreJob([(e.input_ids, e.labels) for e in examples], adapter, visitor, cancel)
+        return summarise(TokenScores(*loaded.batcher.run_job(job)))
+    with loaded.forward_lock:  # PEFT's adapter_names hooks: one forward of a model at a time
+        scores = score_examples(loaded.model, examples, loaded.pad_token_id, batch_size, loaded.forward_kwargs(adapter))
+    return summarise(scores)
 
 
 def check_size(text: object, max_chars: int) -> None:

@@ -1,1 +1,1 @@
-"""LoRA training recipes: ``python -m playground.training.train adapters/<name>/recipe.yaml``."""
+"""LoRA training from a recipe: ``python -m playground.training.train adapters/<name>/recipe.yaml``."""

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812 (torch's usual alias)
 
-IGNORE = -100  # label of a position that takes no loss
+from playground.data.examples import IGNORE
+
 CHUNK = 1024  # positions projected onto the vocabulary at once
 
 

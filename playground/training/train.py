@@ -87,13 +87,13 @@ def train(
     from peft import LoraConfig, get_peft_model
     from tqdm.auto import tqdm
 
+    from playground.adapters.model_card import plot_losses, write_card
+    from playground.adapters.recipe import load_recipe
+    from playground.data.examples import batch_at, build_splits, collate
     from playground.evaluation.compare import evaluate_recipe
     from playground.registry import load_registry
     from playground.sources import load_base_model
-    from playground.training.examples import batch_at, build_splits, collate
     from playground.training.loss import causal_lm_loss
-    from playground.training.model_card import plot_losses, write_card
-    from playground.training.recipe import load_recipe
 
     recipe = load_recipe(recipe_path)
     out = recipe_path.parent

@@ -9,8 +9,7 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.errors import PlaygroundError, UnknownModelError
-from playground.evaluation.compare import score
-from playground.evaluation.scoring import check_size, text_examples
+from playground.evaluation.scoring import check_size, score, text_examples
 from playground.messages import Message, localize
 from playground.registry import ModelSpec
 from playground.ui.checked import core_checked

@@ -18,14 +18,15 @@ from typing import Any
 
 import torch
 
+from playground.adapters.recipe import Recipe
 from playground.data.alpaca import encode_example, load_alpaca
 from playground.data.gutenberg import load_book
 from playground.data.sentences import split_sentences
 from playground.data.split import train_validation_split
-from playground.training.loss import IGNORE
-from playground.training.recipe import Recipe
 
 log = logging.getLogger(__name__)
+
+IGNORE = -100  # label of a position that takes no loss
 
 
 @dataclass(frozen=True)

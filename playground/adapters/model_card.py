@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
+from playground.adapters.recipe import Recipe
 from playground.registry import ModelSpec
-from playground.training.recipe import Recipe
 
 _METRICS_START = "<!-- metrics:start -->"
 _METRICS_END = "<!-- metrics:end -->"
