@@ -147,8 +147,10 @@ class Heavy:
 
     def _flood(self, joins: int = 72) -> None:
         config = httpx.get(self.url + "config").json()
-        fn = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "generate")
-        data = [self.model, "(base)", NORMAL_PROMPT, True, *settings(512)]
+        event = next(d for d in config["dependencies"] if d.get("api_name") == "generate")
+        fn, states = event["id"], {c["id"] for c in config["components"] if c.get("type") == "state"}
+        values = iter([self.model, "(base)", NORMAL_PROMPT, True, *settings(512)])
+        data = [None if i in states else next(values) for i in event["inputs"]]  # the page sends a State's slot
         headers = {"x-forwarded-for": HEAVY_ADDRESS}
         with httpx.Client() as http:
             for _ in range(joins):

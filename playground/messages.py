@@ -63,6 +63,7 @@ CATALOG: dict[str, dict[str, str]] = {
         # while generating
         "busy": "busy: {waiting} requests are already waiting for {model}; try again in a few seconds",
         "busy_visitor": ("busy: you already have {count} requests waiting or running; try again when one has finished"),
+        "unheard": "dropped unrun: no client listened for its results within {seconds} s; send it again",
         "generation_failed": "generation failed after {count} tokens: {reason}",
         "batch_failed": "the batch failed: {reason}",
         "job_cancelled": "stopped before the end",
@@ -152,6 +153,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "busy": ("occupé : {waiting} requêtes attendent déjà {model} ; réessayez dans quelques secondes"),
         "busy_visitor": (
             "occupé : vous avez déjà {count} requêtes en attente ou en cours ; réessayez quand l'une sera finie"
+        ),
+        "unheard": (
+            "abandonnée sans être lancée : aucun client n'a écouté ses résultats dans les {seconds} s ; renvoyez-la"
         ),
         "generation_failed": "la génération a échoué après {count} tokens : {reason}",
         "batch_failed": "le lot a échoué : {reason}",

@@ -9,6 +9,7 @@ forgotten sessions leave Gradio's memory.
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import sys
 import time
@@ -38,7 +39,8 @@ def _fn_index(url: str, api_name: str) -> int:
     return next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
 
 
-def _join(url: str, fn_index: int, data: list, session: str, address: str | None = None, lang: str = "en"):
+def _join(url: str, api_name: str, args: list, session: str, address: str | None = None, lang: str = "en"):
+    fn_index, data = tiny_models.queue_data(url, api_name, args)
     headers = {"accept-language": lang}
     if address:
         headers["x-forwarded-for"] = address  # uvicorn trusts it from loopback, as from a Space's proxy
@@ -136,13 +138,12 @@ def test_one_session_and_one_address_hold_a_bounded_share_and_others_are_served(
     from gradio_client import Client
 
     url, _ = long_app
-    fn = _fn_index(url, "generate")
     args = tiny_models.long_args(LONG)
     accepted = []
     refused = []
     for i in range(12):  # one client: one session, then fresh sessions from the same address
         session = "flood" if i < 3 else f"flood{i}"
-        response = _join(url, fn, args, session, address="203.0.113.7", lang="fr")
+        response = _join(url, "generate", args, session, address="203.0.113.7", lang="fr")
         (accepted if response.status_code == 200 else refused).append(response)
     assert len(accepted) == 4 and len(refused) == 8  # 2 of session "flood", 2 more from the address
     assert {r.status_code for r in refused} == {503}
@@ -156,19 +157,27 @@ def test_one_session_and_one_address_hold_a_bounded_share_and_others_are_served(
 
 def test_a_visit_no_one_listens_for_is_dropped_unrun(long_app):
     url, log = long_app
-    fn = _fn_index(url, "generate")
-    response = _join(url, fn, tiny_models.long_args(LONG), "deafvisitor", address="192.0.2.44")
+    response = _join(url, "generate", tiny_models.long_args(LONG), "deafvisitor", address="192.0.2.44", lang="fr")
     assert response.status_code == 200
     event_id = response.json()["event_id"]
     deadline = time.monotonic() + WAIT_S
     while f"dropping event {event_id}" not in log.read_text():
         assert time.monotonic() < deadline, "the deaf visit was never dropped"
         time.sleep(0.2)
+    # a client that listens after all, late, is told why, in its language, and its stream closes
+    messages = []
+    with httpx.stream("GET", url + "gradio_api/queue/data?session_hash=deafvisitor", timeout=WAIT_S) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                messages.append(json.loads(line[5:]))
+                if messages[-1]["msg"] == "close_stream":
+                    break
+    completed = [m for m in messages if m["msg"] == "process_completed"]
+    assert [(m["event_id"], m["success"]) for m in completed] == [(event_id, False)]
+    assert completed[0]["output"]["error"].startswith("abandonnée sans être lancée : aucun client n'a écouté")
     # its share is free again: the same session may join twice more
-    assert [_join(url, fn, tiny_models.long_args(3), "deafvisitor", "192.0.2.44").status_code for _ in range(2)] == [
-        200,
-        200,
-    ]
+    again = [_join(url, "generate", tiny_models.long_args(3), "deafvisitor", "192.0.2.44") for _ in range(2)]
+    assert [r.status_code for r in again] == [200, 200]
 
 
 def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
@@ -181,7 +190,7 @@ def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
     while sum(int(n) for n in re.findall(r"forgot (\d+) session", log.read_text())) < 30:
         assert time.monotonic() < deadline, "the sessions were never all forgotten"
         time.sleep(0.5)
-    assert _join(url, _fn_index(url, "generate"), tiny_models.long_args(3), "afterwards").status_code == 200
+    assert _join(url, "generate", tiny_models.long_args(3), "afterwards").status_code == 200
 
 
 def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_app):

@@ -18,7 +18,9 @@ through ``launch(app_kwargs=...)``). Before Gradio sees a request it:
   does everyone when the whole queue is full (Gradio's own answer is in English);
 - drops, unrun, a visit whose client never listens for its results: if no one opened the
   session's event stream within ``limits.listen_wait_s`` of its joining, its events leave
-  the queue (a running one is told its client is gone, and stops at its next step);
+  the queue (a running one is told its client is gone, and stops at its next step); a
+  client that listens after all, late, is told so in its language (``unheard``), instead
+  of waiting for ever for an answer that will not come;
 - carries a Stop to the engine (:data:`~playground.ui.visitor.CANCELS`): a cancelled event,
   or a session whose event stream closes while its visits run, sets its handlers' cancel
   events, so a request still waiting for its first token (a long prompt being prefilled)
@@ -44,6 +46,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
+
+from gradio.server_messages import ProcessCompletedMessage
 
 from playground.allocator import release_memory
 from playground.messages import Message
@@ -77,6 +81,7 @@ class _Visit:
     session: str  # the session hash (the event id for /call/, which has none)
     address: str  # the client address
     joined: float  # time.monotonic() when it joined
+    lang: str = "en"  # the visitor's language, for a message after the request itself is gone
 
 
 class Guard:
@@ -185,7 +190,7 @@ class Guard:
         keys = [k for k in (f"s:{session}" if session else None, f"a:{address}") if k]
         self.joining.update(keys)
         try:
-            await self.app(scope, replay, _capture_event_id(send, self, session, address))
+            await self.app(scope, replay, _capture_event_id(send, self, session, address, lang))
         finally:
             self.joining.subtract(keys)
             for key in keys:
@@ -231,9 +236,9 @@ class Guard:
                 return Message("busy_visitor", count=mine)
         return None
 
-    def joined(self, event_id: str, session: str | None, address: str) -> None:
+    def joined(self, event_id: str, session: str | None, address: str, lang: str = "en") -> None:
         """A join was accepted: keep count of it, and drop it if its client never listens."""
-        visit = _Visit(session or event_id, address, time.monotonic())
+        visit = _Visit(session or event_id, address, time.monotonic(), lang)
         self.visits[event_id] = visit
         asyncio.get_running_loop().create_task(self._drop_unheard(event_id, visit, by_session=session is not None))
 
@@ -248,10 +253,15 @@ class Guard:
         log.info("dropping event %s: no client listened within %g s", event_id, self.limits.listen_wait_s)
         self.dropped += 1
         self.cancels.cancel(visit.session)
+        mine = (lambda e: e.session_hash == visit.session) if by_session else (lambda e: e._id == event_id)
+        dropped = [e for e in list(queue.event_ids_to_events.values()) if mine(e)]
         if by_session:
             await queue.clean_events(session_hash=visit.session)
         else:
             await queue.clean_events(event_id=event_id)
+        text = Message("unheard", seconds=f"{self.limits.listen_wait_s:g}").localized(visit.lang)
+        for event in dropped:  # a late listener reads this answer, then its stream closes
+            _tell_late_listener(queue, event, text)
 
     # -- forgetting sessions ---------------------------------------------------------
     async def _sweep_forever(self) -> None:
@@ -279,7 +289,8 @@ class Guard:
                 holder.session_data.pop(session, None)
                 holder.time_last_used.pop(session, None)
                 queue.pending_messages_per_session.pop(session, None)
-                if not queue.pending_event_ids_session.get(session):
+                events = queue.pending_event_ids_session.get(session, ())
+                if not any(e in queue.event_ids_to_events for e in events):  # none waits or runs (or dropped)
                     queue.pending_event_ids_session.pop(session, None)
                 forgotten += 1
         stale = time.monotonic() - self.limits.session_ttl_s
@@ -328,7 +339,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _capture_event_id(send: Send, guard: Guard, session: str | None, address: str) -> Send:
+def _tell_late_listener(queue: Any, event: Any, text: str) -> None:
+    """Leave, for a dropped ``event``, the failed completion its client reads if it ever listens."""
+    queue.pending_event_ids_session.setdefault(event.session_hash, set()).add(event._id)
+    message = ProcessCompletedMessage(output={"error": text, "visible": True}, success=False)
+    message.event_id = event._id
+    queue.pending_messages_per_session[event.session_hash].put_nowait(message)
+
+
+def _capture_event_id(send: Send, guard: Guard, session: str | None, address: str, lang: str) -> Send:
     """A ``send`` that tells ``guard`` the event id of an accepted join."""
     status = 0
     body = b""
@@ -345,7 +364,7 @@ def _capture_event_id(send: Send, guard: Guard, session: str | None, address: st
                 except (ValueError, AttributeError):
                     event_id = None
                 if isinstance(event_id, str):
-                    guard.joined(event_id, session, address)
+                    guard.joined(event_id, session, address, lang)
         await send(message)
 
     return capture
