@@ -32,6 +32,7 @@ from playground.ui.app import build_app  # noqa: E402
 from playground.ui.guard import Guard  # noqa: E402
 from playground.ui.i18n import I18N  # noqa: E402
 from playground.ui.page import PAGE_CSS  # noqa: E402
+from playground.ui.session_state import use_lean_sessions  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -54,6 +55,7 @@ def launch_options(demo: gr.Blocks, limits: Limits) -> dict:
     }
 
 
+use_lean_sessions()  # a session keeps what it changes, not a copy of every component (350 KB less each)
 engine = create_engine()
 limits = engine.registry.limits
 demo = build_app(engine).queue(

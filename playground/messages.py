@@ -74,6 +74,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "time_limit": "Stopped after {seconds:g} s, the time limit of one request.",
         # the app's front door (playground/ui/guard.py)
         "uploads_refused": "this app takes no files: uploads are refused",
+        "deep_links_here": "no stored links: this app's links carry their settings in the URL (Share this setup)",
         "queue_only": "this app answers through its queue only (/gradio_api/queue/join or /gradio_api/call/...)",
         "bad_identifier": "{field}: must be 1 to 64 letters, digits, '-' or '_'",
         "unknown_event": "{field}: not an event of this app",
@@ -166,6 +167,10 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         "time_limit": "Arrêté après {seconds:g} s, la limite de temps d'une requête.",
         "uploads_refused": "cette application ne prend aucun fichier : les envois sont refusés",
+        "deep_links_here": (
+            "pas de liens enregistrés : les liens de cette application portent leurs réglages dans l'URL "
+            "(Partager cette configuration)"
+        ),
         "queue_only": (
             "cette application ne répond que par sa file d'attente (/gradio_api/queue/join ou /gradio_api/call/...)"
         ),

@@ -68,6 +68,25 @@ def test_uploads_are_refused_and_nothing_is_stored(app_url, tmp_path):
     assert not [p for p in after - before if p.name == "free-hosting.bin"]
 
 
+def test_gradios_deep_link_route_writes_nothing(app_url):
+    """Gradio's /deep_link writes a file of a live session's whole state on every GET: refused."""
+    import tempfile
+
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)  # a live session
+    client.predict("tiny", "(base)", "Hi", False, 0, 1, 0, 2, 1, 0, "", None, api_name="/generate")
+    cache = Path(tempfile.gettempdir()) / "gradio"
+    before = {p for p in cache.rglob("*")} if cache.exists() else set()
+    for lang, text in (("en", "no stored links"), ("fr", "pas de liens enregistrés")):
+        response = httpx.get(
+            app_url + f"gradio_api/deep_link?session_hash={client.session_hash}", headers={"accept-language": lang}
+        )
+        assert response.status_code == 404 and response.json()["detail"].startswith(text)
+    after = {p for p in cache.rglob("*")} if cache.exists() else set()
+    assert not [p for p in after - before if "deep_links" in p.parts]
+
+
 def test_an_unknown_event_index_gets_a_4xx_not_a_traceback(app_url):
     for index in (9999, -1, "0", None, True):
         response = httpx.post(

@@ -6,7 +6,9 @@ through ``launch(app_kwargs=...)``). Before Gradio sees a request it:
 - refuses a query string longer than ``limits.max_url_chars`` (414; Gradio itself fails
   with a 500 on URLs past 65,536 characters) and a request body over :data:`MAX_BODY_BYTES` (413);
 - refuses uploads (403): the app has no file input, so nothing is ever uploaded, stored or
-  served back; and direct calls that would skip the queue (``/run/``, ``/api/``: 404);
+  served back; and Gradio's ``/deep_link`` (404), which writes a file of a session's whole
+  state on every GET: the app's own links carry their settings in the URL; and direct
+  calls that would skip the queue (``/run/``, ``/api/``: 404);
 - checks the identifiers a client chooses: session hashes (in a body, a query or a path)
   and event ids must be short ASCII tokens (:data:`TOKEN_RE`): a lone surrogate
   (``"\\ud800"``) makes Gradio's analytics raise after every later event, which then
@@ -67,6 +69,7 @@ MAX_BODY_BYTES = 1 << 20  # a 100,000-character prompt of escaped emoji is 600 k
 JOIN_PATHS = re.compile(rf"^{API}/(queue/join|call/(v2/)?[^/]+)/?$")
 LISTEN_PATHS = re.compile(rf"^{API}/(queue/data|call/(v2/)?[^/]+/(?P<event>[^/]+))/?$")
 REFUSED_PATHS = re.compile(rf"^({API})?/(upload|upload_progress)/?$")
+DEEP_LINK_PATHS = re.compile(rf"^{API}/deep_link/?$")  # Gradio's: writes a session's state to disk on a GET
 DIRECT_PATHS = re.compile(rf"^{API}/(run|api)/")
 PATH_TOKENS = re.compile(rf"^{API}/(heartbeat|stream)/(?P<token>[^/]+)")
 BODY_PATHS = re.compile(rf"^{API}/(queue/join|call/(v2/)?[^/]+|cancel|component_server|reset)/?$")
@@ -117,6 +120,9 @@ class Guard:
             return
         if REFUSED_PATHS.match(path):
             await _answer(send, 403, Message("uploads_refused"), lang)
+            return
+        if DEEP_LINK_PATHS.match(path):
+            await _answer(send, 404, Message("deep_links_here"), lang)
             return
         if scope["method"] == "POST" and DIRECT_PATHS.match(path):
             await _answer(send, 404, Message("queue_only"), lang)
