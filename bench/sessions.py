@@ -5,8 +5,9 @@
 
 Starts ``python app.py`` (offline) with ``limits.session_ttl_s`` shortened to ``--ttl``
 seconds, and opens ``--sessions`` fresh sessions the way a page does: each joins the page's
-load event with a new session hash and reads its event stream to the end. Each session
-costs Gradio a copy of the page's state (about 0.27 MB); the guard forgets the sessions
+load events that run on the server with a new session hash and reads its event stream to
+the end; with ``--link``, each also applies a link (what a page with a query, or not in
+English, runs: the event that fills the lab and the tabs). The guard forgets the sessions
 unused for the TTL. Resident memory (``/proc/<pid>/status``) is read after a warm-up
 (a first round of sessions, forgotten), after the sessions, and once they are forgotten;
 the target (issue 12) is the last within 5 % of the first.
@@ -46,24 +47,31 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def load_event(url: str) -> int:
-    """The fn_index of the page's load event (the one every page runs)."""
+def page_events(url: str, link: bool = False) -> list[int]:
+    """The fn_index of each event a page runs on the server when it opens (and, with ``link``, applies a link)."""
     config = httpx.get(url + "config").json()
-    return next(d["id"] for d in config["dependencies"] if d["targets"] and d["targets"][0][1] == "load")
+    ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+    first = {d["id"]: list(d["targets"][0]) if d["targets"] else None for d in config["dependencies"]}  # trigger
+    events = [d["id"] for d in config["dependencies"] if d["backend_fn"] and (first[d["id"]] or [0, ""])[1] == "load"]
+    if link:
+        trigger = next(i for i, elem_id in ids.items() if elem_id == "pg-link")  # the page's link trigger
+        events += [event for event, target in first.items() if target == [trigger, "change"]]
+    return events
 
 
-def open_sessions(url: str, fn: int, count: int) -> None:
-    """``count`` fresh sessions, each running the load event and reading its stream to the end."""
+def open_sessions(url: str, fns: list[int], count: int) -> None:
+    """``count`` fresh sessions, each running the events ``fns`` and reading each stream to the end."""
     with httpx.Client(timeout=60) as http:
         for _ in range(count):
             session = uuid.uuid4().hex
-            body = {"data": [], "fn_index": fn, "session_hash": session}
-            joined = http.post(url + "gradio_api/queue/join", json=body)
-            joined.raise_for_status()
-            with http.stream("GET", url + f"gradio_api/queue/data?session_hash={session}") as stream:
-                for line in stream.iter_lines():
-                    if '"close_stream"' in line or '"process_completed"' in line:
-                        break
+            for fn in fns:
+                body = {"data": [], "fn_index": fn, "session_hash": session}
+                joined = http.post(url + "gradio_api/queue/join", json=body)
+                joined.raise_for_status()
+                with http.stream("GET", url + f"gradio_api/queue/data?session_hash={session}") as stream:
+                    for line in stream.iter_lines():
+                        if '"close_stream"' in line or '"process_completed"' in line:
+                            break
 
 
 def forgotten(ttl: float) -> None:
@@ -77,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY_PATH)
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--ttl", type=float, default=8.0, help="limits.session_ttl_s of the app under test")
+    parser.add_argument("--link", action="store_true", help="each page also applies a link (a query, or French)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -86,12 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     server = Server("sessions", registry, folder)
     try:
         server.wait_ready()
-        fn = load_event(server.url)
-        open_sessions(server.url, fn, 200)  # warm-up: every code path once, then forgotten
+        fns = page_events(server.url, args.link)
+        open_sessions(server.url, fns, 200)  # warm-up: every code path once, then forgotten
         forgotten(args.ttl)
         start = rss_mb(server.pid)
         began = time.monotonic()
-        open_sessions(server.url, fn, args.sessions)
+        open_sessions(server.url, fns, args.sessions)
         took = time.monotonic() - began
         peak = rss_mb(server.pid)
         forgotten(args.ttl)
@@ -101,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     report = {
         "sessions": args.sessions,
+        "link": args.link,
         "rss_mb": {"start": round(start, 1), "after_sessions": round(peak, 1), "forgotten": round(end, 1)},
         "growth": (end - start) / start,
         "seconds_to_open": round(took, 1),
@@ -108,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["passed"] = report["growth"] <= TARGET
     print(
-        f"{args.sessions} sessions in {took:.0f} s: RSS {start:.0f} MiB at start, {peak:.0f} MiB after them, "
+        f"{args.sessions} sessions{' applying a link' if args.link else ''} in {took:.0f} s: "
+        f"RSS {start:.0f} MiB at start, {peak:.0f} MiB after them, "
         f"{end:.0f} MiB once forgotten ({100 * report['growth']:+.1f} %, target <= {100 * TARGET:g} %)"
     )
     if args.json:

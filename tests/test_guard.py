@@ -201,10 +201,10 @@ def test_a_visit_no_one_listens_for_is_dropped_unrun(long_app):
 
 def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    from sessions import load_event, open_sessions
+    from sessions import open_sessions, page_events
 
     url, log = long_app
-    open_sessions(url, load_event(url), 30)  # thirty pages opened, each running the load event
+    open_sessions(url, page_events(url, link=True), 30)  # thirty pages opened, each marked a page and given a link
     deadline = time.monotonic() + WAIT_S
     while sum(int(n) for n in re.findall(r"forgot (\d+) session", log.read_text())) < 30:
         assert time.monotonic() < deadline, "the sessions were never all forgotten"

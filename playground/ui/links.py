@@ -41,10 +41,13 @@ def wire_links(
     lab: dict[str, Any],
     page: gr.State,
 ) -> None:
-    """On page load, read the URL's query parameters and apply them (bad ones are ignored); mark the session a page."""
+    """On page load, mark the session a page; when the URL has a query (or the page is not in English), apply it.
+
+    Bad parameters are ignored, each with a warning.
+    """
     presets = load_presets()
     tab_order = [t for t in TABS if t in tab_items]
-    outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS), page]
+    outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS)]
 
     def apply(request: gr.Request) -> list[Any]:
         params = query_pairs(request)
@@ -81,6 +84,13 @@ def wire_links(
         for key, value in setup.settings.items():
             fields[key] = str(value) if key == "seed" else value  # the seed box is a text box
         fields["branch"] = setup.branch  # run once the few-shot answer is shown
-        return [*updates, *(fields[f] for f in LAB_FIELDS), True]  # True: this session is the page
+        return [*updates, *(fields[f] for f in LAB_FIELDS)]
 
-    demo.load(apply, inputs=None, outputs=outputs, js=PAGE_JS, api_name=False)
+    # Gradio gives a session its own copy of every output of every event it runs, even of an
+    # empty update: the 23 outputs above cost a page that needs none of them (English, no
+    # query) about 100 KB. So the page's script (PAGE_JS, client side) says what there is to
+    # apply, and only then does the server apply it; every page marks its session a page.
+    wanted = gr.Textbox("", elem_id="pg-link", elem_classes=["pg-hidden"], container=False, interactive=False)
+    demo.load(None, inputs=None, outputs=wanted, js=PAGE_JS, api_name=False)
+    demo.load(lambda: True, inputs=None, outputs=page, api_name=False)  # a State: no component copied
+    wanted.change(apply, inputs=None, outputs=outputs, api_name=False)

@@ -68,7 +68,9 @@ async () => {
       }
     }
   }).observe(document.body, { childList: true, subtree: true, characterData: true });
-  return [];
+  // what the server must apply: a link's query, or (for a page not in English) the language;
+  // nothing for a plain English page, whose session then costs no component of its own
+  return window.location.search.length > 1 ? window.location.search : pageLang !== "en" ? "?lang=" + pageLang : "";
 }
 """.replace("__LANGUAGES__", json.dumps(LANGUAGES)).replace(
     "__BUSY__",
@@ -196,4 +198,5 @@ body.pg-embed .main { padding: 0 !important; }
   background: var(--button-secondary-background-fill, #eee); cursor: pointer; white-space: pre; }
 .pg-piece { white-space: pre; }
 .pg-chosen { font-weight: bold; }
+.pg-hidden { display: none !important; }
 """
