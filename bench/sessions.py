@@ -6,8 +6,9 @@
 Starts ``python app.py`` (offline) with ``limits.session_ttl_s`` shortened to ``--ttl``
 seconds, and opens ``--sessions`` fresh sessions the way a page does: each joins the page's
 load events that run on the server with a new session hash and reads its event stream to
-the end; with ``--link``, each also applies a link (what a page with a query, or not in
-English, runs: the event that fills the lab and the tabs). The guard forgets the sessions
+the end; with ``--apply language`` each also applies a language (a page not in English:
+the examples table's headers), with ``--apply link`` a link (a page with a query: the event
+that fills the lab and the tabs). The guard forgets the sessions
 unused for the TTL. Resident memory (``/proc/<pid>/status``) is read after a warm-up
 (a first round of sessions, forgotten), after the sessions, and once they are forgotten;
 the target (issue 12) is the last within 5 % of the first.
@@ -47,14 +48,18 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def page_events(url: str, link: bool = False) -> list[int]:
-    """The fn_index of each event a page runs on the server when it opens (and, with ``link``, applies a link)."""
+def page_events(url: str, apply: str = "") -> list[int]:
+    """The fn_index of each event a page runs on the server when it opens.
+
+    ``apply``: "" for a plain English page (the page flag only), "language" for a page in
+    another language (its table's headers too), "link" for a page opened from a link.
+    """
     config = httpx.get(url + "config").json()
     ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
     first = {d["id"]: list(d["targets"][0]) if d["targets"] else None for d in config["dependencies"]}  # trigger
     events = [d["id"] for d in config["dependencies"] if d["backend_fn"] and (first[d["id"]] or [0, ""])[1] == "load"]
-    if link:
-        trigger = next(i for i, elem_id in ids.items() if elem_id == "pg-link")  # the page's link trigger
+    if apply:
+        trigger = next(i for i, elem_id in ids.items() if elem_id == f"pg-{apply}")  # the page script's trigger
         events += [event for event, target in first.items() if target == [trigger, "change"]]
     return events
 
@@ -85,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY_PATH)
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--ttl", type=float, default=8.0, help="limits.session_ttl_s of the app under test")
-    parser.add_argument("--link", action="store_true", help="each page also applies a link (a query, or French)")
+    parser.add_argument(
+        "--apply", choices=["", "language", "link"], default="", help="what each page applies (default: nothing)"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -95,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     server = Server("sessions", registry, folder)
     try:
         server.wait_ready()
-        fns = page_events(server.url, args.link)
+        fns = page_events(server.url, args.apply)
         open_sessions(server.url, fns, 200)  # warm-up: every code path once, then forgotten
         forgotten(args.ttl)
         start = rss_mb(server.pid)
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     report = {
         "sessions": args.sessions,
-        "link": args.link,
+        "apply": args.apply,
         "rss_mb": {"start": round(start, 1), "after_sessions": round(peak, 1), "forgotten": round(end, 1)},
         "growth": (end - start) / start,
         "seconds_to_open": round(took, 1),
@@ -118,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["passed"] = report["growth"] <= TARGET
     print(
-        f"{args.sessions} sessions{' applying a link' if args.link else ''} in {took:.0f} s: "
+        f"{args.sessions} sessions{f' applying a {args.apply}' if args.apply else ''} in {took:.0f} s: "
         f"RSS {start:.0f} MiB at start, {peak:.0f} MiB after them, "
         f"{end:.0f} MiB once forgotten ({100 * report['growth']:+.1f} %, target <= {100 * TARGET:g} %)"
     )

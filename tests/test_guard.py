@@ -204,7 +204,7 @@ def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
     from sessions import open_sessions, page_events
 
     url, log = long_app
-    open_sessions(url, page_events(url, link=True), 30)  # thirty pages opened, each marked a page and given a link
+    open_sessions(url, page_events(url, apply="link"), 30)  # thirty pages opened, each marked a page and given a link
     deadline = time.monotonic() + WAIT_S
     while sum(int(n) for n in re.findall(r"forgot (\d+) session", log.read_text())) < 30:
         assert time.monotonic() < deadline, "the sessions were never all forgotten"

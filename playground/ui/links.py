@@ -86,11 +86,19 @@ def wire_links(
         fields["branch"] = setup.branch  # run once the few-shot answer is shown
         return [*updates, *(fields[f] for f in LAB_FIELDS)]
 
+    def headers(request: gr.Request) -> dict[str, Any]:
+        """A page in another language, without a link: the examples table's headers in it."""
+        return example_table(preset_rows(next(iter(presets.values()))), request_language(request))
+
     # Gradio gives a session its own copy of every output of every event it runs, even of an
     # empty update: the 23 outputs above cost a page that needs none of them (English, no
     # query) about 100 KB. So the page's script (PAGE_JS, client side) says what there is to
-    # apply, and only then does the server apply it; every page marks its session a page.
-    wanted = gr.Textbox("", elem_id="pg-link", elem_classes=["pg-hidden"], container=False, interactive=False)
-    demo.load(None, inputs=None, outputs=wanted, js=PAGE_JS, api_name=False)
+    # apply: a link (all of the above), or only a language (the table's headers), or nothing;
+    # and every page marks its session a page.
+    hidden = {"elem_classes": ["pg-hidden"], "container": False, "interactive": False}
+    link = gr.Textbox("", elem_id="pg-link", **hidden)
+    language = gr.Textbox("", elem_id="pg-language", **hidden)
+    demo.load(None, inputs=None, outputs=[link, language], js=PAGE_JS, api_name=False)
     demo.load(lambda: True, inputs=None, outputs=page, api_name=False)  # a State: no component copied
-    wanted.change(apply, inputs=None, outputs=outputs, api_name=False)
+    link.change(apply, inputs=None, outputs=outputs, api_name=False)
+    language.change(headers, inputs=None, outputs=lab["examples"], api_name=False)

@@ -68,9 +68,11 @@ async () => {
       }
     }
   }).observe(document.body, { childList: true, subtree: true, characterData: true });
-  // what the server must apply: a link's query, or (for a page not in English) the language;
-  // nothing for a plain English page, whose session then costs no component of its own
-  return window.location.search.length > 1 ? window.location.search : pageLang !== "en" ? "?lang=" + pageLang : "";
+  // what the server must apply: a link's query; else, for a page not in English, its language
+  // (the examples table's headers); nothing for a plain English page (its session then holds
+  // no component of its own)
+  const query = window.location.search.length > 1 ? window.location.search : "";
+  return [query, !query && pageLang !== "en" ? pageLang : ""];
 }
 """.replace("__LANGUAGES__", json.dumps(LANGUAGES)).replace(
     "__BUSY__",
