@@ -57,7 +57,7 @@ class GenerationResult:
     model: str  # registry name of the base model
     adapter: str | None  # registry name of the adapter, None for the base
     source: str  # where the weights came from
-    license: str  # licence of the model (and adapter)
+    license: str  # license of the model (and adapter)
     prompt_tokens: int = 0  # tokens given to the model, after any truncation
     truncated_tokens: int = 0  # tokens dropped from the start of the prompt
     token_ids: list[int] = field(default_factory=list)  # generated ids, stop string included
@@ -294,7 +294,7 @@ class Engine:
             model=model,
             adapter=adapter,
             source=loaded.source,
-            license=self.registry.licence(model, adapter),
+            license=self.registry.license(model, adapter),
             branch=branch,
         )
         prompt_ids = self.encode(loaded, prompt, use_prompt_style, adapter, prompt_input)

@@ -1,4 +1,4 @@
-"""Zero-, one- and few-shot prompts, in the format of the GPT-3 paper (seed 004).
+"""Zero-, one- and few-shot prompts, in the format of the GPT-3 paper ("Language Models are Few-Shot Learners").
 
     Translate English to French:        <- task description
     sea otter => loutre de mer          <- examples ("shots"), one per line

@@ -1,7 +1,7 @@
 """Looking inside a prompt: its tokens, and the model's next-token distribution.
 
 For the prompting lab: :func:`prompt_tokens` shows how the tokenizer splits the exact
-prompt (ids and pieces, as in seed 003's exercise); :func:`next_token_distribution` gives
+prompt (ids and pieces, as a tokenization exercise shows them); :func:`next_token_distribution` gives
 the most likely next tokens at the end of the prompt, before and after temperature, top-k
 and top-p reshape the distribution, with the same processors the engine samples with and
 the same computation as the per-token record of a generation (:mod:`playground.token_record`).

@@ -4,7 +4,7 @@ A registry of small classes, one per style named in the model registry:
 
 - ``plain``: the text as typed (base models such as GPT-2 continue it);
 - ``chat``: the tokenizer's own chat template, one user turn, generation prompt added;
-- ``alpaca``: the Stanford Alpaca template of seed 001
+- ``alpaca``: the Stanford Alpaca template (the instructions adapter's)
   ("### Instruction: / ### Input: / ### Response:").
 
 ``encode`` returns token ids ready for the engine; ``render`` returns the string, so the UI

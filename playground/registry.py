@@ -133,7 +133,7 @@ class ModelSpec:
     languages: tuple[str, ...]  # ISO 639 codes of the languages it writes well
     context_length: int  # prompt + generated tokens the model can attend to
     prompt_style: str  # "plain", "chat" (the tokenizer's chat template) or "alpaca"
-    license: str  # SPDX-like licence id shown next to every answer
+    license: str  # SPDX-like license id shown next to every answer
     generation: GenerationSettings  # default settings of the UI for this model
     description: str = ""  # one line for the UI
 
@@ -207,7 +207,7 @@ class AdapterSpec:
     base: str  # the registry name of its base model
     task: str  # what it was trained for, e.g. "style" or "instructions"
     language: str  # ISO 639 code of its training data
-    license: str  # licence of the adapter weights
+    license: str  # license of the adapter weights
     path: str | None = None  # local folder (relative to the project root) ...
     repo_id: str | None = None  # ... or a Hub repository ...
     revision: str | None = None  # ... at this pinned commit sha
@@ -386,8 +386,8 @@ class Registry:
         """All adapters registered for the base model ``base``."""
         return [a for a in self.adapters.values() if a.base == base]
 
-    def licence(self, model: str, adapter: str | None = None) -> str:
-        """The licence shown with an answer: the model's, then the adapter's ("apache-2.0 + mit")."""
+    def license(self, model: str, adapter: str | None = None) -> str:
+        """The license shown with an answer: the model's, then the adapter's ("apache-2.0 + mit")."""
         spec = self.model(model)
         return spec.license if adapter is None else f"{spec.license} + {self.adapter(adapter, base=model).license}"
 

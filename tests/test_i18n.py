@@ -30,11 +30,11 @@ def test_both_languages_have_the_same_keys_and_french_is_french():
         "tab_instructions",
         "instruction",
         "d_source",
-        "d_licence",
+        "d_license",
         "d_tokens",
         "c_tokens",
         "c_source",
-        "c_licence",
+        "c_license",
         "explorer_token",
     }, same
     assert tr("stop", "fr") == "Arrêter" and tr("stop", "de") == "Stop"

@@ -142,16 +142,16 @@ knowledge.{_source_note(base_source)}
 
 ## Licence
 
-{licence_note(recipe.license, base)}
+{license_note(recipe.license, base)}
 """
     path.write_text(text, encoding="utf-8")
 
 
-def licence_note(adapter_licence: str, base: ModelSpec) -> str:
-    """What licences apply to the adapter: its own, and its base model's when used with it."""
+def license_note(adapter_license: str, base: ModelSpec) -> str:
+    """What licenses apply to the adapter: its own, and its base model's when used with it."""
     terms = f" ([Gemma Terms of Use]({GEMMA_TERMS_URL}))" if base.license == "gemma" else ""
     return (
-        f"The adapter weights: `{adapter_licence}`. They are used with the base model, whose licence "
+        f"The adapter weights: `{adapter_license}`. They are used with the base model, whose licence "
         f"applies too: `{base.license}`{terms}."
     )
 

@@ -182,7 +182,7 @@ class Recipe:
     base: str  # registry name of the base model
     task: str  # what the adapter is for
     language: str  # ISO 639 code of the training text
-    license: str  # licence of the adapter weights
+    license: str  # license of the adapter weights
     description: str  # one line for the model card and the UI
     data: DataConfig
     lora: LoraSettings

@@ -1,4 +1,4 @@
-"""Project Gutenberg books: fetch by id, decode, strip the licence, normalise.
+"""Project Gutenberg books: fetch by id, decode, strip the license, normalise.
 
     text = load_book(23582)                               # downloads pg23582.txt
     text = load_book(23582, local_dir="data/gutenberg")   # reads 23582-0.txt, 23582-8.txt or pg23582.txt

@@ -1,4 +1,4 @@
-"""Compare (seed 002): perplexity and next-token accuracy of two models or adapters on one text."""
+"""Compare (generic vs fine-tuned): perplexity and next-token accuracy of two models or adapters on one text."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from playground.ui.visitor import CANCELS, visitor_of
 
 HELDOUT_DIR = Path(__file__).resolve().parent.parent / "heldout"
 SEPARATOR = " + "
-COLUMNS = ("c_model", "c_perplexity", "c_accuracy", "c_tokens", "c_seconds", "c_licence", "c_source")
+COLUMNS = ("c_model", "c_perplexity", "c_accuracy", "c_tokens", "c_seconds", "c_license", "c_source")
 WINDOW = 256  # tokens per scored window (or the model's context, if shorter)
 MAX_WINDOWS = 16  # windows scored at most: 4,096 tokens
 
@@ -112,7 +112,7 @@ def build_compare_tab(engine: Engine) -> None:
                             f"{100 * r['accuracy']:.1f}%",
                             r["tokens"],
                             round(r["seconds"], 1),
-                            engine.registry.licence(spec.name, adapter),
+                            engine.registry.license(spec.name, adapter),
                             localize(loaded.source, lang),
                         ]
                     )

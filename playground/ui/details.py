@@ -17,12 +17,12 @@ def escape_markdown(text: str) -> str:
 
 
 def _who(result: GenerationResult, lang: str) -> list[str]:
-    """Which model and adapter answered, from where, under which licence."""
+    """Which model and adapter answered, from where, under which license."""
     who = result.model + (f" + {tr('d_adapter', lang)} {result.adapter}" if result.adapter else "")
     return [
         f"**{tr('d_model', lang)}:** {escape_markdown(who)}",
         f"**{tr('d_source', lang)}:** {escape_markdown(localize(result.source, lang))}",
-        f"**{tr('d_licence', lang)}:** {escape_markdown(result.license)}",
+        f"**{tr('d_license', lang)}:** {escape_markdown(result.license)}",
     ]
 
 
@@ -68,7 +68,7 @@ def describe_panes(
 ) -> str:
     """Markdown for panes of one model side by side (the lab's zero/one/few-shot).
 
-    Model, source, licence and seed are said once; then each pane's progress by its name.
+    Model, source, license and seed are said once; then each pane's progress by its name.
     """
     first = results[0]
     head = _who(first, lang)

@@ -1,4 +1,4 @@
-"""Instructions (seed 001): the base with its chat template vs the instruction adapter, side by side."""
+"""Instructions: the pretrained base vs the base + instruction adapter, the same Alpaca prompt, side by side."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def build_instructions_tab(engine: Engine, page: gr.State) -> None:
     )
     ready.change(lambda i: INSTRUCTIONS[int(i)], inputs=ready, outputs=[instruction, instruction_input], api_name=False)
     with gr.Accordion(I18N("settings"), open=False):
-        # seed 001's settings: sampling with temperature 0.8, top-p 0.95, top-k 50, 100 new tokens
+        # the GPT-2 + LoRA Alpaca exercise's settings: temperature 0.8, top-p 0.95, top-k 50, 100 new tokens
         defaults = GenerationSettings(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=100, seed=1)
         controls = settings_controls(defaults, engine.registry.limits.max_new_tokens, "instructions", stop_lines=1)
     with gr.Row():

@@ -1,4 +1,4 @@
-"""The prompting lab: one query run zero-, one- and few-shot side by side (seed 004).
+"""The prompting lab: one query run zero-, one- and few-shot side by side (the GPT-3 paper's lesson).
 
 Same model, seed and settings in the three panes, so a class sees at once what the
 examples change. The exact prompt, its tokens and the next-token distribution (raw and as

@@ -1,4 +1,4 @@
-"""George Sand (seed 003): the base and the style adapter continue a French opening side by side."""
+"""George Sand: the base and the style adapter continue a French opening side by side."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ import datasets
 import evaluate
 
 _DESCRIPTION = """Share of positions where argmax of the model's next-token distribution equals
-the token that actually follows (seed 002's validation accuracy)."""
+the token that actually follows (the validation accuracy of a causal-LM fine-tuning run)."""
 
 _KWARGS = """
 Args:
