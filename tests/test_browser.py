@@ -132,7 +132,7 @@ def test_french_browser_sees_french_labels(browser, app_url):
     assert page.locator("#lab-seed textarea, #lab-seed input").first.get_attribute("placeholder") == "aléatoire"
     page.get_by_role("tab").nth(4).click()
     page.locator("#generate").click()
-    page.get_by_text("Terminé").wait_for(timeout=30_000)  # the server's status line, in French
+    page.locator("#details").get_by_text("Terminé").wait_for(timeout=WAIT_MS)  # the server's status line, in French
     assert "Modèle:" in page.locator("#details").inner_text()
     context.close()
 
@@ -165,7 +165,7 @@ def test_lang_parameter_gives_french_labels_and_messages_in_an_english_browser(b
     assert page.locator("#lab-run").inner_text() == "Lancer en zero-, one- et few-shot"
     assert page.get_by_role("tablist").first.is_visible() and page.locator("footer").is_visible()  # not embedded
     page.locator("#lab-run").click()
-    page.get_by_text("Terminé").first.wait_for(timeout=30_000)  # server-side status line, from ?lang=fr
+    page.locator("#lab-details").get_by_text("Terminé").first.wait_for(timeout=WAIT_MS)  # from ?lang=fr
     assert "Modèle:" in page.locator("#lab-details").inner_text()
     context.close()
 
