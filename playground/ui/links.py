@@ -46,6 +46,7 @@ def wire_links(
     Bad parameters are ignored, each with a warning.
     """
     presets = load_presets()
+    opening_rows = preset_rows(next(iter(presets.values())))  # what the examples table shows when the page opens
     tab_order = [t for t in TABS if t in tab_items]
     outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS)]
 
@@ -60,7 +61,7 @@ def wire_links(
         for name in tab_order:  # labels again: PAGE_JS may have switched the language after they were drawn
             updates.append(gr.update(label=I18N(f"tab_{name}")))
         fields: dict[str, Any] = dict.fromkeys(LAB_FIELDS, keep)
-        rows = preset_rows(next(iter(presets.values())))  # what the table shows when the page opens
+        rows = opening_rows
         if setup.preset:
             p = presets[setup.preset]
             fields.update(
@@ -88,7 +89,7 @@ def wire_links(
 
     def headers(request: gr.Request) -> dict[str, Any]:
         """A page in another language, without a link: the examples table's headers in it."""
-        return example_table(preset_rows(next(iter(presets.values()))), request_language(request))
+        return example_table(opening_rows, request_language(request))
 
     # Gradio gives a session its own copy of every output of every event it runs, even of an
     # empty update: the 23 outputs above cost a page that needs none of them (English, no

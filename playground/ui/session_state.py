@@ -32,7 +32,7 @@ class LeanSessionState(SessionState):
         # Gradio's __init__, less the loop that configures every component up front. The
         # attributes are Gradio's own (tests/test_session_state.py checks the two agree).
         self.blocks_config = copy(blocks.default_config)
-        self._configured = [k for k in self.blocks_config.blocks if k in blocks.blocks]  # in page order
+        self._page = blocks.blocks  # the page's own components (Gradio's dict, shared by every session)
         self.config_values: dict[int, Any] = {}
         self.state_data: dict[int, Any] = {}
         self._state_ttl: dict[int, Any] = {}
@@ -42,10 +42,10 @@ class LeanSessionState(SessionState):
     @property
     def components(self) -> Iterator[dict]:
         """Every component's configuration, as Gradio's ``components`` gives it (made where not yet made)."""
-        for key in [*self._configured, *(k for k in self.config_values if k not in self._configured)]:
+        for key, block in self.blocks_config.blocks.items():  # page order; what this session changed is here too
             config = self.config_values.get(key)
-            if config is None and key in self.blocks_config.blocks:
-                config = self.blocks_config.config_for_block(key, [], self.blocks_config.blocks[key])
+            if config is None and key in self._page:
+                config = self.blocks_config.config_for_block(key, [], block)
             if config:
                 yield config
 
