@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 import httpx  # noqa: E402
-from server import Server, registry_copy  # noqa: E402
+from server import Server, queue_data, registry_copy  # noqa: E402
 
 from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
 
@@ -146,11 +146,7 @@ class Heavy:
             self._flood()
 
     def _flood(self, joins: int = 72) -> None:
-        config = httpx.get(self.url + "config").json()
-        event = next(d for d in config["dependencies"] if d.get("api_name") == "generate")
-        fn, states = event["id"], {c["id"] for c in config["components"] if c.get("type") == "state"}
-        values = iter([self.model, "(base)", NORMAL_PROMPT, True, *settings(512)])
-        data = [None if i in states else next(values) for i in event["inputs"]]  # the page sends a State's slot
+        fn, data = queue_data(self.url, "generate", [self.model, "(base)", NORMAL_PROMPT, True, *settings(512)])
         headers = {"x-forwarded-for": HEAVY_ADDRESS}
         with httpx.Client() as http:
             for _ in range(joins):

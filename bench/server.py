@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,3 +79,16 @@ def registry_copy(folder: Path, name: str, source: Path, **limits: Any) -> Path:
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
+
+
+def queue_data(url: str, api_name: str, args: list[Any]) -> tuple[int, list[Any]]:
+    """The fn index of ``api_name`` and the data a raw ``/queue/join`` sends for its API ``args``.
+
+    The page's queue protocol carries every input of an event, a ``gr.State`` too (the API,
+    ``gradio_client`` and ``/call/`` leave it out): its slot is sent empty, as the page does.
+    """
+    config = httpx.get(url + "config").json()
+    event = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
+    kinds = {c["id"]: c.get("type") for c in config["components"]}
+    values = iter(args)
+    return event["id"], [None if kinds.get(i) == "state" else next(values) for i in event["inputs"]]

@@ -50,17 +50,20 @@ def _record(page, *selectors: str) -> None:
     page.evaluate(_RECORD_JS, list(selectors))
 
 
+def _done(page, selector: str, word: str = "Done") -> None:
+    """Wait until the status line ``selector`` says the generation is done."""
+    page.wait_for_function(
+        "([s, w]) => (document.querySelector(s)?.innerText || '').includes(w)", arg=[selector, word], timeout=WAIT_MS
+    )
+
+
 def _seen_when_done(page, selector: str, prefix: str) -> list[str]:
     """The values a recorded box took, once its tab's run has ended.
 
     The end is a condition, not a quiet spell: the tab's token explorer gets its status
     line ("Done: ...") only after the answer is complete.
     """
-    page.wait_for_function(
-        "(s) => (document.querySelector(s)?.innerText || '').includes('Done')",
-        arg=f"{prefix}-explorer-details",
-        timeout=WAIT_MS,
-    )
+    _done(page, f"{prefix}-explorer-details")
     return page.evaluate("(s) => window.__seen[s]", selector)
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.test_browser import _open
+from tests.test_browser import _done, _open
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
@@ -39,13 +39,6 @@ def _show_alternatives(page, token, how: str = "hover") -> None:
         except PlaywrightTimeout:
             page.mouse.move(0, 0)
     raise AssertionError("the alternatives never showed")
-
-
-def _done(page, selector: str, word: str = "Done") -> None:
-    """Wait until the status line ``selector`` says the generation is done."""
-    page.wait_for_function(
-        "([s, w]) => (document.querySelector(s)?.innerText || '').includes(w)", arg=[selector, word], timeout=WAIT_MS
-    )
 
 
 def _tokens(page, selector: str):

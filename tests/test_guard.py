@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
+from bench.server import queue_data
 from tests import tiny_models
 
 LONG = 3000  # tokens of a request that keeps the long model busy for seconds
@@ -40,7 +41,7 @@ def _fn_index(url: str, api_name: str) -> int:
 
 
 def _join(url: str, api_name: str, args: list, session: str, address: str | None = None, lang: str = "en"):
-    fn_index, data = tiny_models.queue_data(url, api_name, args)
+    fn_index, data = queue_data(url, api_name, args)
     headers = {"accept-language": lang}
     if address:
         headers["x-forwarded-for"] = address  # uvicorn trusts it from loopback, as from a Space's proxy

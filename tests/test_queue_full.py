@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from bench.server import queue_data
 from playground.ui.i18n import TRANSLATIONS
 from tests import tiny_models
 
@@ -76,7 +77,7 @@ def test_an_api_visitor_is_told_the_app_is_busy_then_served_when_the_line_emptie
 def test_an_api_visitor_reads_the_busy_answer_in_their_language(full_app, lang):
     import httpx
 
-    fn, data = tiny_models.queue_data(full_app, "generate", tiny_models.long_args(5))
+    fn, data = queue_data(full_app, "generate", tiny_models.long_args(5))
     body = {"data": data, "fn_index": fn, "session_hash": f"busy{lang}"}
     with FullLine(full_app):
         response = httpx.post(full_app + "gradio_api/queue/join", json=body, headers={"accept-language": lang})

@@ -313,21 +313,6 @@ def long_args(max_new_tokens: int) -> list[Any]:
     return ["long", "(base)", "The sea otter is", False, 0, 1, 0, max_new_tokens, 1, 0, "", None]
 
 
-def queue_data(url: str, api_name: str, args: list[Any]) -> tuple[int, list[Any]]:
-    """The fn index of ``api_name`` and the data a raw ``/queue/join`` sends for its API ``args``.
-
-    The page's queue protocol carries every input of an event, a ``gr.State`` too (the API,
-    ``gradio_client`` and ``/call/`` leave it out): its slot is sent empty, as the page does.
-    """
-    import httpx
-
-    config = httpx.get(url + "config").json()
-    event = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
-    kinds = {c["id"]: c.get("type") for c in config["components"]}
-    values = iter(args)
-    return event["id"], [None if kinds.get(i) == "state" else next(values) for i in event["inputs"]]
-
-
 def with_long_model(hub: TinyHub, folder: Path, default_tokens: int, **limits: Any) -> dict[str, Any]:
     """The tiny registry plus ``long`` (saved in ``folder`` by :func:`save_long_model`) as default model.
 
