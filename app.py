@@ -2,6 +2,7 @@
 
 Environment variables:
     PLAYGROUND_REGISTRY  another registry YAML file (default: playground/registry.yaml)
+    PLAYGROUND_REMOTE    a YAML file of ``remote:`` entries: models served by a vLLM / OpenAI-compatible server
     PLAYGROUND_PRELOAD   0 to skip loading the default model before the server starts
     HF_HUB_OFFLINE       1 to never reach the Hub (set automatically when it is unreachable)
 """
@@ -27,7 +28,7 @@ import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from playground.engine import Engine  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, Limits, load_registry  # noqa: E402
+from playground.registry import DEFAULT_REGISTRY_PATH, Limits, load_registry, with_remote  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
 from playground.ui.guard import Guard  # noqa: E402
 from playground.ui.i18n import I18N  # noqa: E402
@@ -40,10 +41,12 @@ log = logging.getLogger("app")
 def create_engine() -> Engine:
     """Engine over the configured registry, with the default model loaded unless told not to."""
     registry = load_registry(os.environ.get("PLAYGROUND_REGISTRY") or DEFAULT_REGISTRY_PATH)
+    if os.environ.get("PLAYGROUND_REMOTE"):
+        registry = with_remote(registry, os.environ["PLAYGROUND_REMOTE"])
     engine = Engine(registry)
     if os.environ.get("PLAYGROUND_PRELOAD", "1") != "0":
-        loaded = engine.cache.get(registry.default_model, progress=log.info)
-        log.info("default model %s ready, from %s", registry.default_model, loaded.source)
+        source = engine.source(registry.default_model, progress=log.info)
+        log.info("default model %s ready, from %s", registry.default_model, source)
     return engine
 
 

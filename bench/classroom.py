@@ -2,6 +2,7 @@
 
     python bench/classroom.py                                  # 8 users x 64 tokens, 3 rounds
     python bench/classroom.py --users 8 --tokens 64 --rounds 3 --single-tokens 128
+    python bench/classroom.py --backend remote                 # the app on vLLM vs the app on its own engine
 
 Starts ``python app.py`` twice on free loopback ports, offline, with the shipped registry
 (SmolLM2-135M-Instruct and its george-sand and alpaca adapters): once as shipped
@@ -21,6 +22,12 @@ measure alike; medians are printed.
 (d) single-stream decode: bytes of the weights read per token / time per token, as a
     fraction of the machine's copy bandwidth measured in the same run (torch ``copy_``
     between two 512 MiB tensors: bytes read + bytes written, as STREAM counts copy).
+
+``--backend remote`` measures something else: the app whose lesson model is served by a
+vLLM server on this machine (``playground/serving/vllm_server.py``, float32, CPU) against
+the app serving it itself (batching), same run, interleaved rounds: aggregate tokens/s and
+p95 time to first token of 1 and of N streams at once, and whether the greedy texts are
+the same on both.
 """
 
 from __future__ import annotations
@@ -217,6 +224,69 @@ def measure(fast, slow, batches: Batches, rounds: int, weights: int) -> tuple[di
     return m, sorted(problems)
 
 
+def measure_backends(local, remote, batches: dict[int, list[list]], rounds: int) -> tuple[dict, list[str]]:
+    """Interleaved rounds: each batch size on each backend; per-round tokens/s and p95 first-token times."""
+    m: dict[tuple[str, int, str], list[float]] = {}
+    problems: set[str] = set()
+    for r in range(rounds):
+        for n, batch in batches.items():
+            runs = {name: drive(client, batch) for name, client in (("local", local), ("remote", remote))}
+            for name, got in runs.items():
+                m.setdefault((name, n, "rate"), []).append(sum(x.tokens for x in got) / wall(got))
+                firsts = [x.first - x.submitted for x in got]
+                m.setdefault((name, n, "ttft"), []).append(p95(firsts) if len(firsts) > 1 else firsts[0])
+            if [x.text for x in runs["local"]] != [x.text for x in runs["remote"]]:
+                problems.add(f"greedy texts differ between local and remote ({n} at once)")
+            if not all(x.finished_by_length for got in runs.values() for x in got):
+                problems.add("some requests ended before their token limit (rates use the real token counts)")
+        print(f"round {r + 1}: " + ", ".join(f"{'/'.join(map(str, k))} {v[-1]:.3g}" for k, v in m.items()), flush=True)
+    return m, sorted(problems)
+
+
+def remote_main(args: argparse.Namespace, model: str, prompts: list[str]) -> int:
+    """The app on vLLM vs the app on its own engine, 1 and ``args.users`` streams."""
+    from gradio_client import Client
+
+    from playground.registry import load_registry
+    from playground.serving.vllm_server import overlay, start_server
+
+    batches = {n: [generate_args(model, p, None, args.tokens) for p in prompts[:n]] for n in sorted({1, args.users})}
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="classroom-remote-") as tmp:
+        folder = Path(tmp)
+        vllm = start_server(load_registry(), model, log_path=folder / "vllm.log")
+        remote_file = folder / "remote.yaml"
+        remote_file.write_text(yaml.safe_dump(overlay(vllm)), encoding="utf-8")
+        local = Server("local", write_registry(folder, "local"), folder, args.threads)
+        remote = Server(
+            "remote", write_registry(folder, "remote"), folder, args.threads, {"PLAYGROUND_REMOTE": str(remote_file)}
+        )
+        try:
+            local.wait_ready()
+            remote.wait_ready()
+            clients = Client(local.url, verbose=False), Client(remote.url, verbose=False)
+            for client in clients:
+                drive(client, [generate_args(model, PROMPTS[0], None, 4)] * 2)  # warm-up
+            m, problems = measure_backends(*clients, batches, args.rounds)
+        finally:
+            local.stop()
+            remote.stop()
+            vllm.stop()
+    med = {k: statistics.median(v) for k, v in m.items()}
+    print(f"\nmodel {model}; {args.tokens} tokens a stream; {args.rounds} rounds; medians")
+    print(f"vLLM started in {vllm.started_s:.0f} s; machine: {os.cpu_count()} CPUs")
+    print(f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(f"problems: {'; '.join(problems) or 'none'}")
+    for n in batches:
+        rate = {name: med[(name, n, "rate")] for name in ("local", "remote")}
+        ttft = {name: med[(name, n, "ttft")] for name in ("local", "remote")}
+        ratio = rate["remote"] / rate["local"]
+        print(f"{n} at once: {rate['remote']:.1f} tokens/s remote vs {rate['local']:.1f} local (ratio {ratio:.2f});")
+        ratio = ttft["remote"] / ttft["local"]
+        print(f"    p95 first token {ttft['remote']:.2f} s remote vs {ttft['local']:.2f} s local (ratio {ratio:.2f})")
+    return 0
+
+
 def verdict(value: float, ok: bool) -> str:
     """A ratio and whether its target is met."""
     return f"{value:.3g} ({'met' if ok else 'NOT met'})"
@@ -232,11 +302,14 @@ def main() -> int:
     parser.add_argument("--single-tokens", type=int, default=128, help="new tokens of the single stream of (d)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads of the servers (default: torch's)")
+    parser.add_argument("--backend", choices=["local", "remote"], default="local", help="remote: vLLM vs local")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     model = yaml.safe_load(DEFAULT_REGISTRY_PATH.read_text(encoding="utf-8"))["default_model"]
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(args.users)]
+    if args.backend == "remote":
+        return remote_main(args, model, prompts)
     cycle = [None, "george-sand", "alpaca"]
     batches = Batches(
         base=[generate_args(model, p, None, args.tokens) for p in prompts],

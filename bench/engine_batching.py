@@ -99,7 +99,7 @@ def main() -> int:
             ids, seconds = all_at_once(engine, model, prompts, args.tokens, rows)
             times[name].append(seconds)
             tokens[name] = sum(map(len, ids))
-    engine.cache.close(wait_s=10)
+    engine.close(wait_s=10)
 
     print(f"model: {model} ({loaded.source}); {args.users} requests x {args.tokens} tokens; {args.rounds} rounds")
     print(f"mixed rows: {[a or 'base' for a in mixed]}; same-adapter rows: {same[0]}")

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 class Server:
     """``python app.py`` on a free loopback port with a given registry file."""
 
-    def __init__(self, name: str, registry: Path, folder: Path, threads: int | None = None) -> None:
+    def __init__(
+        self, name: str, registry: Path, folder: Path, threads: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -36,6 +38,7 @@ class Server:
             "GRADIO_SERVER_NAME": "127.0.0.1",
             "GRADIO_ANALYTICS_ENABLED": "False",
             "HF_HUB_OFFLINE": "1",
+            **(env or {}),
         }
         if threads:
             env["OMP_NUM_THREADS"] = str(threads)

@@ -101,7 +101,7 @@ def main() -> int:
             f"ratio record on / off, {users} stream(s): {ratio:.3f} wall-clock, {cpu_ratio:.3f} per CPU second "
             f"(target >= 0.9); texts identical: {same}"
         )
-    engine.cache.close(wait_s=60)
+    engine.close(wait_s=60)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Continuous batching: the concurrent requests of one base model share its decode steps.
 
-Each loaded base model owns one :class:`Batcher` (see :class:`~playground.loader.LoadedModel`),
-which runs one worker thread. Requests wait in a bounded queue; at every step boundary the
+The local backend (:mod:`playground.local_backend`) gives each loaded base model one
+:class:`Batcher`, which runs one worker thread. Requests wait in a bounded queue; at every step boundary the
 worker admits waiting requests (up to ``limits.max_batch_size`` rows, and at most
 ``limits.max_rows_per_visitor`` of one visitor), and runs one step:
 
@@ -41,6 +41,7 @@ pace (:class:`~playground.engine.GenerationStream`).
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 import queue
 import threading
@@ -53,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from playground.backend import FINISH_REASONS, Finished, Token
 from playground.batch_cache import SharedCache, can_merge, new_cache, prefill_inputs
 from playground.batch_jobs import Job, chunk_inputs
 from playground.detokenize import IncrementalDetokenizer
@@ -61,40 +63,20 @@ from playground.messages import Message
 from playground.sampling import TokenChooser
 from playground.settings import GenerationSettings
 from playground.stop_strings import StopStringFilter
-from playground.token_record import Choice, record_choice
+from playground.token_record import record_choice
 
 if TYPE_CHECKING:
+    from playground.backend import Job as GenerationJob
     from playground.loader import LoadedModel
 
 log = logging.getLogger(__name__)
 
-FINISH_REASONS = ("eos", "stop_string", "length", "cancelled", "time_limit", "error")
+__all__ = ["FINISH_REASONS", "Batcher", "Finished", "Request", "Step", "Token"]
+
 STEP_TOKENS = 64  # prefill tokens one step runs at most, by default (limits.step_tokens)
 ALONE_FACTOR = 4  # a job with the model to itself takes chunks this many times the budget
 IDLE_EXIT_S = 30.0  # a worker with nothing to do for this long exits (the next request starts one)
 HISTORY = 4096  # forward passes remembered in Batcher.history
-
-
-@dataclass(frozen=True)
-class Token:
-    """A generated token and the text it makes safe to show (empty while held back)."""
-
-    token_id: int
-    piece: str
-    at: float  # time.monotonic() when it was chosen
-    choice: Choice | None = None  # its probabilities and alternatives, when the request records them
-
-
-@dataclass(frozen=True)
-class Finished:
-    """The end of a request, always the last thing it receives."""
-
-    reason: str  # one of FINISH_REASONS
-    at: float  # time.monotonic() when it ended
-    stop_string: str | None = None  # the stop string that ended it
-    tail: str = ""  # text released at the end (characters held back until then)
-    warning: str | None = None  # something the user should know (time limit)
-    error: str | None = None  # what failed, when reason is "error"
 
 
 @dataclass(frozen=True)
@@ -138,6 +120,23 @@ class Request:
         self.steps: list[int] = []  # numbers of the forward passes it took part in
         self._events: queue.SimpleQueue[Token | Finished | None] = queue.SimpleQueue()
         self._gone = threading.Event()
+
+    @classmethod
+    def from_job(cls, job: GenerationJob, device: Any) -> Request:
+        """The batcher's request for an engine's job (its own seeded token chooser)."""
+        chooser = TokenChooser(dataclasses.replace(job.settings, seed=job.seed), device)
+        return cls(
+            job.prompt_ids,
+            job.settings,
+            job.adapter,
+            chooser,
+            job.started,
+            job.time_limit_s,
+            job.cancel,
+            job.visitor,
+            record=job.record,
+            forced=job.forced,
+        )
 
     @property
     def cancelled(self) -> bool:

@@ -44,10 +44,11 @@ class Branch:
     position: int  # index in answer_ids of the token replaced (0 = the first generated token)
     token: int  # the token id written at ``position``
 
-    def checked(self, loaded: LoadedModel, settings: GenerationSettings) -> Branch:
-        """A normalised copy, or SettingsError naming the first bad field (nothing changes)."""
-        vocab = vocabulary_size(loaded)
-        name = loaded.spec.name
+    def checked(self, vocab: int, name: str, settings: GenerationSettings) -> Branch:
+        """A normalised copy, or SettingsError naming the first bad field (nothing changes).
+
+        ``vocab`` is the model's vocabulary size (:func:`vocabulary_size`), ``name`` its registry name.
+        """
         ids = self.answer_ids
         if isinstance(ids, str) or not isinstance(ids, (list, tuple)):
             raise SettingsError(Message("not_a_token_list", field="answer_ids", type=type(ids).__name__))

@@ -8,10 +8,17 @@ warnings, and which model, adapter and source answered.
 
 Design notes:
 
-- Decoding runs in the model's batcher (:mod:`playground.batching`): concurrent requests of
-  one base model share each decode step, whatever adapter each uses. The stream reads what
-  the batcher sends; an error in the model reaches the caller as
+- The engine talks to a :class:`~playground.backend.Backend` per model: the local backend
+  (:mod:`playground.local_backend`: models in this process, each with a batcher where
+  concurrent requests of one base model share each decode step, whatever adapter each
+  uses), or a remote one (:mod:`playground.remote`: an OpenAI-compatible server such as
+  vLLM) for the models the registry's ``remote`` entries name. The stream reads what the
+  backend sends; an error in the model reaches the caller as
   :class:`~playground.errors.GenerationError`.
+- The lab's next-token view (:meth:`Engine.next_tokens`) and the Compare tab's scoring
+  (:meth:`Engine.score`, which :func:`playground.evaluation.scoring.score_text` feeds with a
+  text's windows) go through the same backends; a backend that cannot do one says
+  so with :class:`~playground.errors.UnsupportedError`.
 - Closing the stream, dropping it (garbage collection, as when Gradio abandons a handler),
   or setting the ``cancel`` event takes the request out of the batch before the next step;
   ``next()`` returns at once after a ``close()`` from another thread. A wall-clock limit
@@ -27,27 +34,43 @@ Design notes:
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from playground.batching import FINISH_REASONS, Finished, Request, Token
+from playground.backend import (
+    FINISH_REASONS,
+    Backend,
+    Capabilities,
+    Finished,
+    Handle,
+    Job,
+    ScoredWindow,
+    Submission,
+    Token,
+    TokenScores,
+)
 from playground.branching import Branch
-from playground.errors import GenerationError, SettingsError
-from playground.loader import LoadedModel, ModelCache
+from playground.errors import GenerationError, SettingsError, UnsupportedError
+from playground.inspection import TokenPiece, fit_context, prompt_tokens
+from playground.local_backend import LocalBackend
 from playground.messages import Message
 from playground.prompts import get_style
 from playground.registry import Registry
-from playground.sampling import TokenChooser
 from playground.settings import GenerationSettings, check_text
-from playground.token_record import AnswerScore, TokenRecord, score, token_piece
+from playground.token_record import AnswerScore, NextToken, TokenRecord, token_piece
+from playground.token_record import score as score_answer
+
+if TYPE_CHECKING:
+    from playground.loader import LoadedModel, ModelCache
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FINISH_REASONS", "Engine", "GenerationResult", "GenerationStream"]
+__all__ = ["FINISH_REASONS", "Engine", "GenerationResult", "GenerationStream", "Inspection"]
 
 
 @dataclass
@@ -74,7 +97,7 @@ class GenerationResult:
     @property
     def score(self) -> AnswerScore | None:
         """Total and per-token log-probability and perplexity of the recorded tokens (None if not recorded)."""
-        return score(self.tokens)
+        return score_answer(self.tokens)
 
     @property
     def completion_tokens(self) -> int:
@@ -90,13 +113,15 @@ class GenerationResult:
 class GenerationStream:
     """An iterator of text pieces; ``result`` is complete once iteration ends.
 
-    The pieces come from the model's batcher, which runs ahead of a slow reader; ``result``
-    follows what was read. Closing the stream (from any thread) or dropping it cancels the
-    request.
+    The pieces come from the model's backend (its batcher, or a remote server), which runs
+    ahead of a slow reader; ``result`` follows what was read. Closing the stream (from any
+    thread) or dropping it cancels the request.
     """
 
-    def __init__(self, request: Request, result: GenerationResult, piece: Callable[[int], str] | None = None) -> None:
-        self.request = request  # the batcher's view of this generation (id, steps taken)
+    def __init__(
+        self, request: Submission, result: GenerationResult, piece: Callable[[int], str] | None = None
+    ) -> None:
+        self.request = request  # the backend's view of this generation (for the batcher: id, steps taken)
         self.result = result
         self._piece = piece or str  # names the recorded tokens (the model's tokenizer)
         self._done = False
@@ -160,12 +185,73 @@ class GenerationStream:
         return self.result.text
 
 
-class Engine:
-    """Validates requests and streams generations from the models of a registry."""
+def _check_room_for_prompt(settings: GenerationSettings, model: str, context: int) -> None:
+    if settings.max_new_tokens >= context:
+        raise SettingsError(
+            Message("no_room", field="max_new_tokens", value=settings.max_new_tokens, model=model, context=context)
+        )
 
-    def __init__(self, registry: Registry, cache: ModelCache | None = None) -> None:
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the lab shows under a prompt: its tokens and the next-token distribution."""
+
+    ids: list[int]
+    pieces: list[TokenPiece]
+    distribution: list[NextToken]  # empty when the backend cannot give it (see ``missing``)
+    missing: str | None = None  # why the distribution is missing (a Message), else None
+    warning: str | None = None  # the prompt was cut to fit the context (a Message), else None
+
+
+class Engine:
+    """Validates requests and streams generations from the models of a registry.
+
+    Each model is served by a backend: the local one, or a remote server named by the
+    registry's ``remote`` entries (``remote`` maps model names to backends, for tests and
+    tools that build their own).
+    """
+
+    def __init__(
+        self, registry: Registry, cache: ModelCache | None = None, remote: Mapping[str, Backend] | None = None
+    ) -> None:
         self.registry = registry
-        self.cache = cache or ModelCache(registry)
+        self.local = LocalBackend(registry, cache)
+        self._remote: dict[str, Backend] = dict(remote or {})
+        if registry.remote:
+            from playground.remote import RemoteBackend
+
+            for name, spec in registry.remote.items():
+                self._remote.setdefault(name, RemoteBackend(registry, spec))
+
+    @property
+    def cache(self) -> ModelCache:
+        """The local backend's cache of loaded models."""
+        return self.local.cache
+
+    def backend(self, model: str) -> Backend:
+        """The backend that serves ``model`` (UnknownModelError for a name not in the registry)."""
+        self.registry.model(model)
+        return self._remote.get(model, self.local)
+
+    def close(self, wait_s: float = 0.0) -> None:
+        """Let go of every model and connection; with ``wait_s``, wait for batch workers to exit."""
+        for backend in [self.local, *self._remote.values()]:
+            backend.close(wait_s)
+
+    def prepare(self, model: str, adapter: str | None = None, progress: Callable[[str], None] | None = None) -> Handle:
+        """Check the names, make the model ready (load it or reach its server) and describe it."""
+        self.registry.model(model)
+        if adapter is not None:
+            self.registry.adapter(adapter, base=model)
+        return self.backend(model).prepare(model, adapter, progress)
+
+    def source(self, model: str, progress: Callable[[str], None] | None = None) -> str:
+        """Where ``model`` is served from (loading it if needed), for a status line."""
+        return self.prepare(model, progress=progress).source
+
+    def capabilities(self, model: str) -> Capabilities:
+        """What the backend of ``model`` can do besides streaming text."""
+        return self.backend(model).capabilities(model)
 
     # -- checks -----------------------------------------------------------------
     def settings_for(self, model: str, settings: GenerationSettings | Mapping[str, Any] | None) -> GenerationSettings:
@@ -196,12 +282,12 @@ class Engine:
 
     def render(self, model: str, prompt: str, adapter: str | None = None, prompt_input: str = "") -> str:
         """The exact text given to the model when its (or the adapter's) prompt style is used."""
-        loaded = self.cache.get(model)
-        return get_style(self.prompt_style(model, adapter)).render(loaded.tokenizer, prompt, prompt_input)
+        tokenizer = self.prepare(model).tokenizer
+        return get_style(self.prompt_style(model, adapter)).render(tokenizer, prompt, prompt_input)
 
     def encode(
         self,
-        loaded: LoadedModel,
+        model: str | Handle | LoadedModel,
         prompt: str,
         use_prompt_style: bool,
         adapter: str | None = None,
@@ -209,14 +295,97 @@ class Engine:
     ) -> list[int]:
         """Token ids of ``prompt``, through the model's (or adapter's) prompt style when asked.
 
-        ``prompt_input`` is the optional input of an instruction (Alpaca's "### Input:").
+        ``model`` is a registry name, or a model already at hand (a handle or a loaded
+        model). ``prompt_input`` is the optional input of an instruction (Alpaca's
+        "### Input:").
         """
+        if isinstance(model, str):
+            model = self.prepare(model)
+        name = model.model if isinstance(model, Handle) else model.spec.name
         if use_prompt_style:
-            style = self.prompt_style(loaded.spec.name, adapter)
-            return get_style(style).encode(loaded.tokenizer, prompt, prompt_input)
+            return get_style(self.prompt_style(name, adapter)).encode(model.tokenizer, prompt, prompt_input)
         if prompt_input:
             raise SettingsError(Message("prompt_input_needs_style", field="prompt_input"))
-        return get_style("plain").encode(loaded.tokenizer, prompt)
+        return get_style("plain").encode(model.tokenizer, prompt)
+
+    # -- looking inside ------------------------------------------------------------
+    def inspect(
+        self,
+        model: str,
+        prompt: str,
+        settings: GenerationSettings | Mapping[str, Any] | None = None,
+        adapter: str | None = None,
+        top: int = 10,
+        progress: Callable[[str], None] | None = None,
+        visitor: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Inspection:
+        """The tokens of ``prompt`` (as given, no prompt style) and the ``top`` likely next tokens.
+
+        A prompt longer than the model's context loses its start (``warning`` says so). When
+        the model's backend cannot give the distribution, ``distribution`` is empty and
+        ``missing`` says why, so the caller can say so. ``visitor`` and ``cancel`` as for
+        :meth:`next_tokens`.
+        """
+        checked = self.settings_for(model, settings)
+        prompt = self._check_prompt(prompt)
+        handle = self.prepare(model, adapter, progress)
+        ids = self.encode(handle, prompt, use_prompt_style=False)
+        if not ids:
+            raise SettingsError(Message("no_tokens", field="prompt"))
+        ids, cut = fit_context(ids, handle.context_length, model)
+        pieces = prompt_tokens(handle.tokenizer, ids)
+        try:
+            distribution = self.next_tokens(model, ids, checked, adapter, top, visitor=visitor, cancel=cancel)
+        except UnsupportedError as exc:
+            return Inspection(ids, pieces, [], missing=exc.args[0], warning=cut)
+        return Inspection(ids, pieces, distribution, warning=cut)
+
+    def next_tokens(
+        self,
+        model: str,
+        ids: list[int],
+        settings: GenerationSettings,
+        adapter: str | None = None,
+        top: int = 10,
+        *,
+        visitor: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[NextToken]:
+        """The ``top`` most likely tokens after ``ids``, raw and as ``settings`` reshape them.
+
+        Locally a job of the model's batcher (fed between the decode steps of the generating
+        rows, ``visitor``'s share); setting ``cancel`` stops it (GenerationError).
+        """
+        self.prepare(model, adapter)
+        if not self.capabilities(model).next_tokens:
+            raise UnsupportedError(Message("no_next_tokens", model=model, source=self.source(model)))
+        return self.backend(model).next_tokens(model, adapter, list(ids), settings, top, visitor, cancel)
+
+    def check_scoring(self, model: str) -> None:
+        """Raise UnsupportedError, before any work, when the backend of ``model`` cannot score a text."""
+        if not self.capabilities(model).scoring:
+            raise UnsupportedError(Message("no_scoring", model=model, source=self.source(model)))
+
+    def score(
+        self,
+        model: str,
+        adapter: str | None,
+        windows: list[ScoredWindow],
+        *,
+        visitor: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TokenScores:
+        """Each labelled token's NLL, argmax and true token over ``windows`` ((input_ids, labels) pairs).
+
+        Raises UnsupportedError when the model's backend cannot score. Locally the windows are
+        a job of the model's batcher (``visitor``'s share); setting ``cancel`` stops it
+        (GenerationError). :func:`playground.evaluation.scoring.score_text` cuts a text into
+        windows and summarises the result (perplexity, accuracy).
+        """
+        self.prepare(model, adapter)
+        self.check_scoring(model)
+        return self.backend(model).score(model, adapter, list(windows), visitor, cancel)
 
     # -- generation -------------------------------------------------------------
     def stream(
@@ -239,8 +408,9 @@ class Engine:
 
         Raises before any work (and changes nothing) on a bad model or adapter name, a bad
         setting or a bad prompt; raises ModelLoadError when the model cannot be loaded, and
-        BusyError when ``limits.max_waiting`` requests already wait for the model. The
-        request is queued for the model's batcher, which starts it at its next step.
+        BusyError when the model's backend cannot take it now (``limits.max_waiting`` requests
+        already wait for a local model; a remote server answers busy). The request is handed
+        to the model's backend (queued for its batcher, or sent to its server).
 
         ``record_tokens`` fills ``result.tokens``: every generated token's probability, raw
         and as sampled, and its alternatives (:mod:`playground.token_record`); the text is
@@ -250,7 +420,8 @@ class Engine:
 
         ``visitor`` names who asks (a session, an address): one visitor holds at most
         ``limits.max_rows_per_visitor`` rows of the batch; the time limit counts from
-        the request's admission to the batch.
+        the request's admission to the batch. A backend that cannot record tokens (or
+        branch) raises UnsupportedError for them, before any work.
         """
         spec = self.registry.model(model)
         if adapter is not None:
@@ -271,36 +442,31 @@ class Engine:
                     count=len(prompt_input),
                 )
             )
-        if checked.max_new_tokens >= spec.context_length:
-            raise SettingsError(
-                Message(
-                    "no_room",
-                    field="max_new_tokens",
-                    value=checked.max_new_tokens,
-                    model=spec.name,
-                    context=spec.context_length,
-                )
-            )
-        loaded = self.cache.get(model, progress=progress)
+        _check_room_for_prompt(checked, spec.name, spec.context_length)
+        backend = self.backend(model)
+        handle = backend.prepare(model, adapter, progress)
         started = time.monotonic()
-        loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
-        branch = branch.checked(loaded, checked) if branch is not None else None
-        forced = branch.forced_ids() if branch is not None else ()
-        batcher = loaded.batcher
-        if batcher is None:
-            raise GenerationError(f"model {model!r} has no batcher (not loaded through ModelCache)")
-        batcher.check_room()  # BusyError before any work
+        record = record_tokens or branch is not None
+        can = backend.capabilities(model)
+        if record and not can.record_tokens:
+            raise UnsupportedError(Message("no_record_tokens", model=model, source=handle.source))
+        if branch is not None and not can.branching:
+            raise UnsupportedError(Message("no_branching", model=model, source=handle.source))
+        branch = branch.checked(handle.vocab_size, spec.name, checked) if branch is not None else None
+        backend.check_room(model)  # BusyError before any work
+        context = min(spec.context_length, handle.context_length)  # a server may take less than the model
+        _check_room_for_prompt(checked, spec.name, context)
         result = GenerationResult(
             model=model,
             adapter=adapter,
-            source=loaded.source,
+            source=handle.source,
             license=self.registry.license(model, adapter),
             branch=branch,
         )
-        prompt_ids = self.encode(loaded, prompt, use_prompt_style, adapter, prompt_input)
+        prompt_ids = self.encode(handle, prompt, use_prompt_style, adapter, prompt_input)
         if not prompt_ids:
             raise SettingsError(Message("no_tokens", field="prompt"))
-        room = spec.context_length - checked.max_new_tokens
+        room = context - checked.max_new_tokens
         if len(prompt_ids) > room:
             result.truncated_tokens = len(prompt_ids) - room
             prompt_ids = prompt_ids[-room:]
@@ -310,20 +476,21 @@ class Engine:
                     total=room + result.truncated_tokens,
                     dropped=result.truncated_tokens,
                     model=spec.name,
-                    context=spec.context_length,
+                    context=context,
                     new=checked.max_new_tokens,
                 )
             )
+        for name in sorted(backend.capabilities(model).unsupported_settings):
+            if getattr(checked, name) != getattr(GenerationSettings(), name):
+                result.warnings.append(Message("setting_ignored", field=name, source=handle.source))
         result.prompt_tokens = len(prompt_ids)
         limit = time_limit_s if time_limit_s is not None else self.registry.limits.time_limit_s
-        chooser = TokenChooser(checked, loaded.device)
-        result.seed = chooser.seed
-        record = record_tokens or branch is not None
-        request = Request(
-            prompt_ids, checked, adapter, chooser, started, limit, cancel, visitor, record=record, forced=forced
-        )
-        batcher.submit(request)
-        return GenerationStream(request, result, partial(token_piece, loaded.tokenizer))
+        if not checked.greedy:
+            result.seed = checked.seed if checked.seed is not None else secrets.randbits(31)
+        forced = tuple(branch.forced_ids()) if branch is not None else ()
+        job = Job(model, adapter, prompt_ids, checked, result.seed, started, limit, cancel, visitor, record, forced)
+        request = backend.submit(job)
+        return GenerationStream(request, result, partial(token_piece, handle.tokenizer))
 
     def generate(
         self, model: str, prompt: str, settings: Any = None, adapter: str | None = None, **kwargs: Any

@@ -40,3 +40,11 @@ class GenerationError(PlaygroundError):
 
 class BusyError(PlaygroundError):
     """Too many requests already wait for a model; the caller may try again in a few seconds."""
+
+
+class UnsupportedError(PlaygroundError):
+    """The backend of a model cannot do what was asked (e.g. a server that gives no logprobs)."""
+
+
+class RemoteError(PlaygroundError):
+    """A remote server could not be reached, or refused a request; the message names the model."""

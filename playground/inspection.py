@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from playground.batch_jobs import LogitsJob
-from playground.loader import LoadedModel
 from playground.messages import Message
 from playground.sampling import build_processors
 from playground.settings import GenerationSettings
 from playground.token_record import NextToken, candidates, distributions, token_piece
+
+if TYPE_CHECKING:
+    from playground.batching import Batcher
+    from playground.loader import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,12 @@ def next_token_distribution(
     top: int = 10,
     visitor: str | None = None,
     cancel: threading.Event | None = None,
+    batcher: Batcher | None = None,
 ) -> list[NextToken]:
     """The ``top`` most likely next tokens after ``ids``, raw and as the settings reshape them.
 
-    Greedy settings (temperature 0) put all the adjusted mass on the argmax.
+    Greedy settings (temperature 0) put all the adjusted mass on the argmax. With the
+    model's ``batcher``, the forward pass is a job of its steps (see :func:`last_logits`).
     """
     if not ids:
         raise ValueError(Message("no_tokens", field="prompt"))
@@ -71,15 +76,26 @@ def next_token_distribution(
     if len(ids) >= loaded.spec.context_length:
         limit = loaded.spec.context_length - 1
         raise ValueError(Message("too_many_tokens", field="prompt", limit=limit, count=len(ids)))
-    input_ids = torch.tensor([ids], device=loaded.device)
-    logits = last_logits(loaded, ids, adapter, visitor, cancel)
+    logits = last_logits(loaded, ids, adapter, visitor, cancel, batcher)
+    return rank_next_tokens(loaded.tokenizer, torch.tensor([ids], device=loaded.device), logits, settings, top)
+
+
+def rank_next_tokens(
+    tokenizer: Any, input_ids: torch.Tensor, logits: torch.Tensor, settings: GenerationSettings, top: int
+) -> list[NextToken]:
+    """The ``top`` candidates of ``logits`` (1, vocab): raw probabilities, and as the settings reshape them.
+
+    ``logits`` may be log-probabilities, with ``-inf`` for the tokens a server did not
+    return (those are never candidates).
+    """
     with torch.inference_mode():
         scores = build_processors(settings)(input_ids, logits.clone())
         raw, adjusted = distributions(logits, scores, settings.greedy)
         probabilities = raw.exp()
     return [
-        NextToken(i, token_piece(loaded.tokenizer, i), float(probabilities[i]), float(adjusted[i]))
+        NextToken(i, token_piece(tokenizer, i), float(probabilities[i]), float(adjusted[i]))
         for i in candidates(raw, adjusted, top)[:top]
+        if float(probabilities[i]) > 0 or float(adjusted[i]) > 0
     ]
 
 
@@ -89,16 +105,17 @@ def last_logits(
     adapter: str | None,
     visitor: str | None = None,
     cancel: threading.Event | None = None,
+    batcher: Batcher | None = None,
 ) -> torch.Tensor:
     """The model's logits (1, vocab) for the token after ``ids``, computed for that position only.
 
-    With a batcher (a model of the cache), a job of its steps: the prompt is fed in chunks
-    between the decode steps of the generating rows, never around them.
+    With the model's ``batcher`` (the local backend's), a job of its steps: the prompt is
+    fed in chunks between the decode steps of the generating rows, never around them.
     """
     kwargs = dict(loaded.forward_kwargs(adapter))  # refuses an adapter that failed to attach
-    if loaded.batcher is not None:
+    if batcher is not None:
         job = LogitsJob(ids, adapter, visitor, keep_last=loaded.supports_logits_to_keep, cancel=cancel)
-        return loaded.batcher.run_job(job)
+        return batcher.run_job(job)
     if loaded.supports_logits_to_keep:
         kwargs["logits_to_keep"] = 1
     input_ids = torch.tensor([ids], device=loaded.device)

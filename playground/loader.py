@@ -10,9 +10,10 @@ chosen per call with ``adapter_names`` (see :meth:`LoadedModel.forward_kwargs`).
 PEFT implements ``adapter_names`` by registering forward hooks on the shared LoRA layers
 for the duration of the call, so two forward passes of one model must not overlap:
 ``LoadedModel.forward_lock`` serialises them. Generation requests do not need to
-interleave: each loaded model owns a :class:`~playground.batching.Batcher` whose worker
-thread decodes all of the model's requests together, one forward pass per step, each row
-with its own adapter. The worker stops when the model leaves the cache.
+interleave: the local backend (:mod:`playground.local_backend`) gives each loaded model a
+batcher whose worker thread decodes all of the model's requests together, one forward pass
+per step, each row with its own adapter. The cache tells its ``on_drop`` listeners when a
+model leaves it (the backend then stops that model's batcher); it knows nothing of batching.
 
 An adapter that fails its checks is left out with its error recorded in
 ``LoadedModel.adapter_errors``; the base and the other adapters stay usable.
@@ -24,12 +25,11 @@ import inspect
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.batching import Batcher
 from playground.errors import ModelLoadError, PlaygroundError, UnknownModelError
 from playground.messages import Message
 from playground.registry import AdapterSpec, ModelSpec, Registry
@@ -53,7 +53,6 @@ class LoadedModel:
     adapter_errors: dict[str, str] = field(default_factory=dict)  # refused, with the reason
     supports_logits_to_keep: bool = False  # the forward accepts logits_to_keep
     forward_lock: threading.Lock = field(default_factory=threading.Lock)  # one forward at a time
-    batcher: Batcher | None = None  # decodes the generation requests of this model together
 
     @property
     def device(self) -> Any:
@@ -148,12 +147,14 @@ class ModelCache:
 
     Thread-safe: concurrent ``get`` calls for the same model load it once; other models
     load in parallel. The least recently used model is dropped when the limit is passed
-    (requests still holding it finish normally, then its batcher's worker exits).
+    (requests still holding it finish normally); each callable in ``on_drop`` is then
+    called with its name and the dropped model.
     """
 
     def __init__(self, registry: Registry, device: str | None = None) -> None:
         self.registry = registry
         self.device = device
+        self.on_drop: list[Callable[[str, LoadedModel], None]] = []  # told when a model leaves the cache
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._load_locks: dict[str, threading.Lock] = {}
@@ -182,24 +183,17 @@ class ModelCache:
                     self._drop(*self._models.popitem(last=False))
             return loaded
 
-    def close(self, wait_s: float = 0.0) -> None:
-        """Drop every model; their batchers finish what they hold, then their workers exit.
-
-        With ``wait_s`` > 0, wait up to that many seconds for each worker to exit.
-        """
+    def close(self) -> None:
+        """Drop every model (the ``on_drop`` listeners are told)."""
         with self._lock:
             dropped = list(self._models.items())
             self._models.clear()
         for name, loaded in dropped:
             self._drop(name, loaded)
-        for _, loaded in dropped:
-            if wait_s > 0 and loaded.batcher is not None:
-                loaded.batcher.join(wait_s)
 
-    @staticmethod
-    def _drop(name: str, loaded: LoadedModel) -> None:
-        if loaded.batcher is not None:
-            loaded.batcher.stop()
+    def _drop(self, name: str, loaded: LoadedModel) -> None:
+        for listener in list(self.on_drop):
+            listener(name, loaded)
         log.info("dropped %s from memory", name)
 
     def _load(self, spec: ModelSpec, progress: Progress | None) -> LoadedModel:
@@ -211,12 +205,4 @@ class ModelCache:
                 progress(Message("progress_adapters", count=len(adapters), model=spec.label))
             attach_adapters(loaded, adapters, self.registry)
         loaded.supports_logits_to_keep = _accepts_logits_to_keep(loaded.model)
-        limits = self.registry.limits
-        loaded.batcher = Batcher(
-            loaded,
-            max_batch_size=limits.max_batch_size,
-            max_waiting=limits.max_waiting,
-            step_tokens=limits.step_tokens,
-            max_rows_per_visitor=min(limits.max_rows_per_visitor, limits.max_batch_size),
-        )
         return loaded

@@ -91,6 +91,26 @@ CATALOG: dict[str, dict[str, str]] = {
         "from_hub_cache": "Hub {repo}@{revision} (offline cache)",
         "from_bundled_cache": "bundled {package} {version} ({file}), dequantized weights from cache",
         "from_bundled_now": "bundled {package} {version} ({file}), dequantized now",
+        # remote servers
+        "from_remote": "{dialect} server {url} ({served})",
+        "remote_unreachable": "{model}: its server {url} cannot be reached: {reason}",
+        "remote_unknown_adapter": "{model}: its server {url} does not serve adapter {name!r} ({reason})",
+        "remote_adapter_not_served": "{field}: {name!r} is not served by {model}'s server {url} (it serves: {known})",
+        "remote_busy": "busy: the server of {model} ({url}) is full; try again in a few seconds",
+        "remote_failed": "{model}: its server {url} answered {status}: {reason}",
+        "remote_timeout": "{model}: its server {url} did not answer within {seconds:g} s",
+        "no_next_tokens": "{model}: its server ({source}) gives no next-token distribution",
+        "no_record_tokens": "{model}: its server ({source}) sends no token probabilities: no token explorer",
+        "no_branching": (
+            "{model}: its server ({source}) cannot branch an answer (write a chosen token, then go on "
+            "with the same seed); the local model can"
+        ),
+        "no_scoring": "{model}: its server ({source}) cannot score a text (no prompt log-probabilities)",
+        "setting_ignored": "{field} is not supported by {source}; it was ignored.",
+        "adjusted_from_candidates": (
+            "The sampled (adjusted) probabilities are an estimate, computed from the server's {count} most "
+            "likely tokens, not the whole vocabulary."
+        ),
         # deep links
         "link_ignored": "{reason}; ignored",
         "link_not_one_of": "{field}: {value!r} is not one of {choices}",
@@ -188,6 +208,31 @@ CATALOG: dict[str, dict[str, str]] = {
         "from_hub_cache": "Hub {repo}@{revision} (cache hors ligne)",
         "from_bundled_cache": "embarqué dans {package} {version} ({file}), poids décompressés depuis le cache",
         "from_bundled_now": "embarqué dans {package} {version} ({file}), poids décompressés à l'instant",
+        "from_remote": "serveur {dialect} {url} ({served})",
+        "remote_unreachable": "{model} : son serveur {url} est injoignable : {reason}",
+        "remote_unknown_adapter": "{model} : son serveur {url} ne sert pas l'adaptateur {name!r} ({reason})",
+        "remote_adapter_not_served": (
+            "{field} : {name!r} n'est pas servi par le serveur {url} de {model} (il sert : {known})"
+        ),
+        "remote_busy": "occupé : le serveur de {model} ({url}) est plein ; réessayez dans quelques secondes",
+        "remote_failed": "{model} : son serveur {url} a répondu {status} : {reason}",
+        "remote_timeout": "{model} : son serveur {url} n'a pas répondu en {seconds:g} s",
+        "no_next_tokens": "{model} : son serveur ({source}) ne donne pas la distribution du token suivant",
+        "no_record_tokens": (
+            "{model} : son serveur ({source}) n'envoie pas les probabilités des tokens : pas d'explorateur de tokens"
+        ),
+        "no_branching": (
+            "{model} : son serveur ({source}) ne sait pas bifurquer une réponse (écrire un token choisi, puis "
+            "continuer avec la même graine) ; le modèle local le peut"
+        ),
+        "no_scoring": (
+            "{model} : son serveur ({source}) ne sait pas évaluer un texte (pas de log-probabilités du prompt)"
+        ),
+        "setting_ignored": "{field} n'est pas pris en charge par {source} ; ce réglage a été ignoré.",
+        "adjusted_from_candidates": (
+            "Les probabilités ajustées (du tirage) sont une estimation, calculée sur les {count} tokens les plus "
+            "probables selon le serveur, pas sur tout le vocabulaire."
+        ),
         "link_ignored": "{reason} ; ignoré",
         "link_not_one_of": "{field} : {value!r} n'est pas parmi {choices}",
         "link_unknown_model": "{field} : modèle inconnu {value!r}",

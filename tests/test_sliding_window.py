@@ -55,7 +55,7 @@ def gemma_registry(tiny_hub, tmp_path_factory):
 def gemma_engine(gemma_registry):
     engine = Engine(gemma_registry)
     yield engine
-    engine.cache.close(wait_s=60)
+    engine.close(wait_s=60)
 
 
 def test_the_prompts_are_longer_than_the_window(tiny_hub):
@@ -64,13 +64,15 @@ def test_the_prompts_are_longer_than_the_window(tiny_hub):
 
 def test_a_sliding_window_model_is_batched(gemma_engine):
     loaded = gemma_engine.cache.get("tiny-gemma")
+    batcher = gemma_engine.local.batcher("tiny-gemma")
     assert loaded.model.get_base_model().config.layer_types[0] == "sliding_attention"
     assert can_merge(loaded.model)
-    assert loaded.batcher.max_batch_size == gemma_engine.registry.limits.max_batch_size > 1
+    assert batcher.max_batch_size == gemma_engine.registry.limits.max_batch_size > 1
 
 
 def test_concurrent_greedy_rows_equal_each_alone_and_generate(gemma_engine):
     loaded = gemma_engine.cache.get("tiny-gemma")
+    batcher = gemma_engine.local.batcher("tiny-gemma")
     cases = [
         (PROMPTS[0], None, 30),
         (PROMPTS[1], "gemma-a", 24),
@@ -88,11 +90,12 @@ def test_concurrent_greedy_rows_equal_each_alone_and_generate(gemma_engine):
     for stream, single in zip(streams, alone, strict=True):
         assert "".join(stream) == single.text
         assert stream.result.token_ids == single.token_ids
-    assert _steps_with(loaded.batcher, *(s.request for s in streams))  # they shared decode steps
+    assert _steps_with(batcher, *(s.request for s in streams))  # they shared decode steps
 
 
 def test_a_row_joining_mid_batch_past_the_window_keeps_its_own_output(gemma_engine):
     loaded = gemma_engine.cache.get("tiny-gemma")
+    batcher = gemma_engine.local.batcher("tiny-gemma")
     first_alone = gemma_engine.generate("tiny-gemma", PROMPTS[0], {"max_new_tokens": 40})
     late_alone = gemma_engine.generate("tiny-gemma", PROMPTS[2], {"max_new_tokens": 20}, adapter="gemma-a")
 
@@ -105,4 +108,4 @@ def test_a_row_joining_mid_batch_past_the_window_keeps_its_own_output(gemma_engi
     gate.open()
     assert "".join(first) == first_alone.text and first.result.token_ids == first_alone.token_ids
     assert "".join(late) == late_alone.text and late.result.token_ids == late_alone.token_ids
-    assert _steps_with(loaded.batcher, first.request, late.request)
+    assert _steps_with(batcher, first.request, late.request)

@@ -161,7 +161,7 @@ def test_branch_at_the_first_token_and_after_the_last(engine):
 )
 def test_bad_branches_are_refused_naming_the_field(engine, answer, position, token, english, french):
     engine.cache.get("tiny")
-    batcher = engine.cache.get("tiny").batcher
+    batcher = engine.local.batcher("tiny")
     steps = batcher.steps
     with pytest.raises(SettingsError) as caught:
         engine.stream("tiny", PROMPT, {"max_new_tokens": 8}, branch=Branch(answer, position, token))
@@ -187,5 +187,5 @@ def test_a_branch_and_its_batch_neighbours_do_not_change_each_other(engine):
     first.text()
     assert [s.text() for s in together] == [branch_alone.text, alone.text]
     assert together[0].result.token_ids == branch_alone.token_ids
-    shared = [s for s in loaded.batcher.history if {t.request.id for t in together} <= set(s.request_ids)]
+    shared = [s for s in engine.local.batcher("tiny").history if {t.request.id for t in together} <= set(s.request_ids)]
     assert shared  # they shared decode steps

@@ -18,12 +18,14 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playground.data.examples import Example
 from playground.evaluation.scoring import score
-from playground.loader import LoadedModel
 from playground.registry import AdapterSpec, Registry, load_registry
+
+if TYPE_CHECKING:
+    from playground.loader import LoadedModel
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from playground.backend import TokenScores
 from playground.data.examples import Example, batches, collate
 from playground.evaluation.metrics import load_metric
 from playground.messages import Message
@@ -21,17 +22,11 @@ from playground.prompts import encode_text
 from playground.settings import check_text
 
 if TYPE_CHECKING:
+    from playground.batching import Batcher
+    from playground.engine import Engine
     from playground.loader import LoadedModel
 
-
-@dataclass
-class TokenScores:
-    """Per-token results of one model on one set of examples."""
-
-    nll: list[float]  # negative log-likelihood of each true next token
-    predictions: list[int]  # argmax next-token id at each position
-    references: list[int]  # the true next-token id
-    seconds: float  # wall-clock time of the scoring
+__all__ = ["TokenScores", "check_size", "score", "score_examples", "score_text", "summarise", "text_examples"]
 
 
 def score_examples(
@@ -89,22 +84,53 @@ def score(
     batch_size: int = 8,
     visitor: str | None = None,
     cancel: threading.Event | None = None,
+    batcher: Batcher | None = None,
 ) -> dict[str, float]:
     """Perplexity, next-token accuracy, tokens and seconds of the base or one adapter on ``examples``.
 
-    With a batcher (a model of the cache), the examples are a job of its steps, one example
-    a step between the decode steps of the generating rows (``batch_size`` is then unused);
-    ``visitor`` is who asks; setting ``cancel`` stops it (GenerationError).
+    With the model's ``batcher`` (the local backend's), the examples are a job of its steps, one
+    example a step between the decode steps of the generating rows (``batch_size`` is then
+    unused); ``visitor`` is who asks; setting ``cancel`` stops it (GenerationError). Without
+    one (a command line's model), the examples are scored in batches of ``batch_size``.
     """
     from playground.batch_jobs import ScoreJob
 
-    if loaded.batcher is not None:
+    if batcher is not None:
         loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
         job = ScoreJob([(e.input_ids, e.labels) for e in examples], adapter, visitor, cancel)
-        return summarise(TokenScores(*loaded.batcher.run_job(job)))
+        return summarise(TokenScores(*batcher.run_job(job)))
     with loaded.forward_lock:  # PEFT's adapter_names hooks: one forward of a model at a time
         scores = score_examples(loaded.model, examples, loaded.pad_token_id, batch_size, loaded.forward_kwargs(adapter))
     return summarise(scores)
+
+
+def score_text(
+    engine: Engine,
+    model: str,
+    text: str,
+    adapter: str | None = None,
+    window: int = 256,
+    max_windows: int = 16,
+    progress: Callable[[str], None] | None = None,
+    visitor: str | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, Any]:
+    """Perplexity, next-token accuracy, tokens, seconds and source of a model (or adapter) on ``text``.
+
+    Whatever serves the model (this process, a vLLM server) scores it through ``engine``. The
+    text is cut into windows of ``window`` tokens (at most ``max_windows``); a text of more
+    than ``limits.max_compare_chars`` characters is refused (ValueError) before any model
+    loads. Raises UnsupportedError when the model's backend cannot score. Locally the windows
+    are a job of the model's batcher (``visitor``'s share); setting ``cancel`` stops it
+    (GenerationError).
+    """
+    max_chars = engine.registry.limits.max_compare_chars
+    check_size(text, max_chars)
+    handle = engine.prepare(model, adapter, progress)
+    engine.check_scoring(model)
+    examples = text_examples(handle.tokenizer, text, min(window, handle.context_length), max_windows)
+    scores = engine.score(model, adapter, [(e.input_ids, e.labels) for e in examples], visitor=visitor, cancel=cancel)
+    return {**summarise(scores), "source": handle.source}
 
 
 def check_size(text: object, max_chars: int) -> None:

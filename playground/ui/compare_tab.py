@@ -8,8 +8,8 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.errors import PlaygroundError, UnknownModelError
-from playground.evaluation.scoring import check_size, score, text_examples
+from playground.errors import PlaygroundError, UnknownModelError, UnsupportedError
+from playground.evaluation.scoring import check_size, score_text
 from playground.messages import Message, localize
 from playground.registry import ModelSpec
 from playground.ui.checked import core_checked
@@ -99,12 +99,23 @@ def build_compare_tab(engine: Engine) -> None:
                     for field, choice in (("model_a", model_a), ("model_b", model_b))
                 ]
                 for choice, spec, adapter in pairs:
-                    loaded = engine.cache.get(spec.name, progress=load_progress(progress, lang))
-                    window = min(WINDOW, spec.context_length)
-                    examples = text_examples(
-                        loaded.tokenizer, text, window, MAX_WINDOWS, engine.registry.limits.max_compare_chars
-                    )
-                    r = score(loaded, adapter, examples, visitor=visitor_of(request), cancel=cancel)
+                    license = engine.registry.license(spec.name, adapter)
+                    try:
+                        r = score_text(
+                            engine,
+                            spec.name,
+                            text,
+                            adapter,
+                            window=WINDOW,
+                            max_windows=MAX_WINDOWS,
+                            progress=load_progress(progress, lang),
+                            visitor=visitor_of(request),
+                            cancel=cancel,
+                        )
+                    except UnsupportedError as exc:  # the row says what its server cannot do
+                        missing = localize(exc, lang)
+                        rows.append([choice, missing, "", "", "", license, localize(engine.source(spec.name), lang)])
+                        continue
                     rows.append(
                         [
                             choice,
@@ -112,8 +123,8 @@ def build_compare_tab(engine: Engine) -> None:
                             f"{100 * r['accuracy']:.1f}%",
                             r["tokens"],
                             round(r["seconds"], 1),
-                            engine.registry.license(spec.name, adapter),
-                            localize(loaded.source, lang),
+                            license,
+                            localize(r["source"], lang),
                         ]
                     )
             except (PlaygroundError, ValueError) as exc:

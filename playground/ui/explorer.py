@@ -9,6 +9,11 @@ the original: the same prompt, settings and seed, that token written instead, an
 model going on from there (:mod:`playground.branching`). Each pane has its status line, with
 the answer's log-probability and perplexity.
 
+Where the model's backend cannot do part of this (a model served by vLLM: no branching, the
+sampled distribution estimated from the server's 20 candidates; a plain OpenAI server: no
+token probabilities at all), the pane says so in place of what is missing
+(:class:`~playground.backend.Capabilities`), instead of failing.
+
 The rendering is inert. The HTML is built here from escaped text only: every piece of
 model text goes through :func:`html.escape` (as element text, or as JSON inside an escaped
 attribute), and the page's script (:data:`playground.ui.page.EXPLORER_JS`) builds the
@@ -25,9 +30,12 @@ from typing import Any
 
 import gradio as gr
 
+from playground.backend import Capabilities
 from playground.branching import Branch
 from playground.engine import Engine, GenerationResult
 from playground.errors import PlaygroundError
+from playground.logprob_record import TOP_LOGPROBS
+from playground.messages import Message, localize
 from playground.token_record import NextToken, TokenRecord
 from playground.ui.details import describe, escape_markdown
 from playground.ui.feedback import user_error
@@ -57,7 +65,7 @@ def _percent(probability: float) -> str:
     return "<0.1%" if probability > 0 else "0%"
 
 
-def _legend(lang: str, branch: bool) -> str:
+def _legend(lang: str, branch: bool, branchable: bool = True) -> str:
     """The colours (and, in a branch, the chosen token's outline); the hint where alternatives can be clicked."""
     bounds = [f"≥ {_percent(LEVELS[0])}"]
     bounds += [f"{_percent(low)}–{_percent(high)}" for low, high in zip(LEVELS[1:], LEVELS, strict=False)]
@@ -69,7 +77,8 @@ def _legend(lang: str, branch: bool) -> str:
         swatches += f'<span class="pg-tok pg-forced pg-swatch">{html.escape(tr("explorer_forced", lang))}</span>'
         hint = ""
     else:
-        hint = f'<div class="pg-hint">{html.escape(tr("explorer_hint", lang))}</div>'
+        key = "explorer_hint" if branchable else "explorer_hint_view"
+        hint = f'<div class="pg-hint">{html.escape(tr(key, lang))}</div>'
     return f'<div class="pg-legend"><span>{html.escape(tr("explorer_legend", lang))}</span> {swatches}{hint}</div>'
 
 
@@ -92,23 +101,42 @@ def _token(i: int, record: TokenRecord, chosen: bool) -> str:
     )
 
 
-def render(records: Sequence[TokenRecord], lang: str, *, branch_at: int | None = None) -> str:
+def render(
+    records: Sequence[TokenRecord],
+    lang: str,
+    *,
+    branch_at: int | None = None,
+    branchable: bool = True,
+    notes: Sequence[str] = (),
+) -> str:
     """The answer's tokens as inert HTML, with the legend.
 
-    Without ``branch_at`` (an original answer) the alternatives can be clicked to branch;
-    with it (a branch), the token chosen at that position is outlined.
+    Without ``branch_at`` (an original answer) the alternatives can be clicked to branch,
+    unless ``branchable`` is False (the model's backend cannot branch); with it (a branch),
+    the token chosen at that position is outlined. ``notes`` (plain text, escaped here) say
+    what the backend cannot show.
     """
     labels = {
         "data-token": tr("explorer_token", lang),
         "data-model": tr("explorer_model", lang),
         "data-sampled": tr("explorer_sampled", lang),
         "data-branch": tr("explorer_branch_hint", lang),
-        "data-branchable": "0" if branch_at is not None else "1",
+        "data-branchable": "1" if branch_at is None and branchable else "0",
     }
     attributes = " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in labels.items())
     tokens = "".join(_token(i, r, i == branch_at) for i, r in enumerate(records))
-    legend = _legend(lang, branch=branch_at is not None)
-    return f'<div class="pg-explorer" {attributes}>{legend}<div class="pg-answer">{tokens}</div></div>'
+    legend = _legend(lang, branch=branch_at is not None, branchable=branchable) if records or not notes else ""
+    remarks = "".join(f'<div class="pg-hint pg-missing">{html.escape(note)}</div>' for note in notes)
+    return f'<div class="pg-explorer" {attributes}>{legend}{remarks}<div class="pg-answer">{tokens}</div></div>'
+
+
+def records_for(engine: Engine, model: str, is_page: bool) -> bool:
+    """Whether a tab records an answer's tokens: for the page (which shows them), where the model's backend can.
+
+    Where it cannot, the answer still streams and the explorer says what is missing
+    (:func:`show_original`).
+    """
+    return bool(is_page) and engine.capabilities(model).record_tokens
 
 
 def page_flag() -> gr.State:
@@ -131,12 +159,22 @@ class Explored:
     settings: dict[str, Any]  # as validated by the engine, with the seed the answer used
     result: GenerationResult
     records: list[TokenRecord] = field(default_factory=list)
+    capabilities: Capabilities = field(default_factory=Capabilities)  # what the model's backend can show
 
     @classmethod
     def of(
-        cls, result: GenerationResult, prompt: str, settings: dict[str, Any], use_prompt_style: bool = False
+        cls,
+        result: GenerationResult,
+        prompt: str,
+        settings: dict[str, Any],
+        use_prompt_style: bool = False,
+        capabilities: Capabilities | None = None,
     ) -> Explored:
-        """What a finished ``result`` of ``prompt`` with ``settings`` needs to be explored and branched."""
+        """What a finished ``result`` of ``prompt`` with ``settings`` needs to be explored and branched.
+
+        ``capabilities``: those of the model's backend (the engine's), so that the explorer
+        says what it cannot show.
+        """
         return cls(
             result.model,
             result.adapter,
@@ -145,7 +183,20 @@ class Explored:
             {**settings, "seed": result.seed},
             result,
             list(result.tokens),
+            capabilities or Capabilities(),
         )
+
+    def notes(self) -> list[Message]:
+        """What the model's backend cannot show of this answer (none for a local model)."""
+        can, source = self.capabilities, self.result.source
+        if not can.record_tokens:
+            return [Message("no_record_tokens", model=self.model, source=source)]
+        notes = []
+        if not can.exact_adjusted and self.records:
+            notes.append(Message("adjusted_from_candidates", count=TOP_LOGPROBS))
+        if not can.branching and self.records:
+            notes.append(Message("no_branching", model=self.model, source=source))
+        return notes
 
 
 def branch_note(explored: Explored, branch: Branch, result: GenerationResult, lang: str) -> str:
@@ -197,7 +248,9 @@ def show_original(explored: Explored | None, request: gr.Request) -> tuple[str, 
     if explored is None:
         return "", "", "", "", None
     lang = request_language(request)
-    return render(explored.records, lang), describe(explored.result, lang=lang), "", "", None
+    notes = [localize(note, lang) for note in explored.notes()]
+    tokens = render(explored.records, lang, branchable=explored.capabilities.branching, notes=notes)
+    return tokens, describe(explored.result, lang=lang), "", "", None
 
 
 def stream_branch(

@@ -11,7 +11,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.ui.controls import settings_controls, settings_from
 from playground.ui.details import describe
-from playground.ui.explorer import Explored, explorer_panes, show_original, wire_branching
+from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
@@ -109,7 +109,7 @@ def build_generate_tab(engine: Engine, page: gr.State) -> None:
                     progress=load_progress(progress, lang),
                     visitor=visitor_of(request),
                     cancel=cancel,
-                    record_tokens=is_page,  # the page shows the tokens; an API caller asks /generate_tokens
+                    record_tokens=records_for(engine, model, is_page),  # the page shows them, where the backend can
                 )
                 shown = ""
                 for piece in stream:
@@ -117,7 +117,7 @@ def build_generate_tab(engine: Engine, page: gr.State) -> None:
                     yield shown, describe(stream.result, running=True, lang=lang), gr.skip()
             except (PlaygroundError, ValueError) as exc:
                 raise user_error(exc, lang) from None
-            explored = Explored.of(stream.result, prompt, settings, use_prompt_style)
+            explored = Explored.of(stream.result, prompt, settings, use_prompt_style, engine.capabilities(model))
             yield stream.result.text, describe(stream.result, lang=lang), explored
 
     inputs = [model, adapter, prompt, use_style, *controls.inputs(), page]  # a State is not part of the API

@@ -80,6 +80,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
             "Hover or tap a token to see what else the model could have written there; "
             "click an alternative to branch: same prompt, settings and seed, that token instead."
         ),
+        "explorer_hint_view": "Hover or tap a token to see what else the model could have written there.",
         "explorer_token": "token",
         "explorer_model": "model",
         "explorer_sampled": "sampled from",
@@ -194,6 +195,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
             "Survolez ou touchez un token pour voir ce que le modèle aurait pu écrire à sa place ; "
             "cliquez une alternative pour bifurquer : même prompt, mêmes réglages et même graine, ce token à la place."
         ),
+        "explorer_hint_view": "Survolez ou touchez un token pour voir ce que le modèle aurait pu écrire à sa place.",
         "explorer_token": "token",
         "explorer_model": "modèle",
         "explorer_sampled": "tiré de",

@@ -11,7 +11,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.settings import GenerationSettings
 from playground.ui.controls import settings_controls, settings_from
-from playground.ui.explorer import Explored, explorer_panes, show_original, wire_branching
+from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
@@ -88,14 +88,15 @@ def build_instructions_tab(engine: Engine, page: gr.State) -> None:
                     progress=load_progress(progress, lang),
                     visitor=visitor_of(request),
                     cancel=cancel,
-                    record_tokens=is_page,
+                    record_tokens=records_for(engine, spec.base, is_page),
                 )
                 prompts = (wrapped, wrapped)
                 for frame in pair_frames(streams, lang):
                     yield (*frame, *prompts, gr.skip())
             except (PlaygroundError, ValueError) as exc:
                 raise user_error(exc, lang) from None
-            yield (*frame, *prompts, Explored.of(streams[1].result, wrapped, settings))
+            explored = Explored.of(streams[1].result, wrapped, settings, capabilities=engine.capabilities(spec.base))
+            yield (*frame, *prompts, explored)
 
     inputs = [adapter, instruction, instruction_input, *controls.inputs(), page]  # a State is not part of the API
     outputs = [base_out, adapter_out, base_details, adapter_details, base_prompt, adapter_prompt, panes.explored]

@@ -17,8 +17,7 @@ import gradio as gr
 from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.fewshot import FewShotSetup
-from playground.inspection import fit_context, next_token_distribution, prompt_tokens
-from playground.messages import Message
+from playground.messages import Message, localize
 from playground.presets import Preset, load_presets
 from playground.settings import GenerationSettings
 from playground.share import SharedSetup
@@ -26,7 +25,7 @@ from playground.side_by_side import interleave
 from playground.ui.checked import core_checked
 from playground.ui.controls import settings_controls, settings_from, stop_text
 from playground.ui.details import describe_panes
-from playground.ui.explorer import Explored, explorer_panes, show_original, wire_branching
+from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
 from playground.ui.feedback import load_progress, user_error, warn
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language, tr
@@ -173,6 +172,7 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
                     settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
                 shown = load_progress(progress, lang)
                 prompts = [setup.prompt(c) for c in (0, 1, len(setup.examples))]
+                record = records_for(engine, model, is_page)  # the page shows the tokens, where the backend can
                 streams = [
                     engine.stream(
                         model,
@@ -182,7 +182,7 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
                         progress=shown,
                         visitor=visitor_of(request),
                         cancel=cancel,
-                        record_tokens=is_page,  # the page shows the tokens; an API caller asks /generate_tokens
+                        record_tokens=record,
                     )
                     for text in prompts
                 ]
@@ -194,7 +194,8 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
                     )  # fmt: skip
             except (PlaygroundError, ValueError) as exc:
                 raise user_error(exc, lang) from None
-            few_shot = Explored.of(results[2], prompts[2], settings)  # the explorer shows the few-shot answer
+            # the explorer shows the few-shot answer (and says what the model's backend cannot show)
+            few_shot = Explored.of(results[2], prompts[2], settings, capabilities=engine.capabilities(model))
             yield texts[0], texts[1], texts[2], describe_panes(results, names, lang=lang), few_shot
 
     def inspect_prompt(
@@ -211,18 +212,23 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
                     {"temperature": temperature, "top_p": top_p, "top_k": top_k,
                      "repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size},
                 )  # fmt: skip
-                if chosen_adapter(adapter) is not None:
-                    engine.registry.adapter(adapter, base=model)
-                loaded = engine.cache.get(model, progress=load_progress(progress, lang))
                 text = setup.prompt()
-                ids = engine.encode(loaded, text, use_prompt_style=False)
-                ids, cut = fit_context(ids, loaded.spec.context_length, model)
-                if cut is not None:
-                    warn([cut], lang)
-                pieces = [(_label(t.piece), str(t.id)) for t in prompt_tokens(loaded.tokenizer, ids)]
-                dist = next_token_distribution(
-                    loaded, ids, settings, chosen_adapter(adapter), 10, visitor_of(request), cancel
+                seen = engine.inspect(
+                    model,
+                    text,
+                    settings,
+                    chosen_adapter(adapter),
+                    top=10,
+                    progress=load_progress(progress, lang),
+                    visitor=visitor_of(request),
+                    cancel=cancel,
                 )
+                if seen.warning is not None:
+                    warn([seen.warning], lang)
+                pieces = [(_label(t.piece), str(t.id)) for t in seen.pieces]
+                dist = seen.distribution
+                if seen.missing is not None:  # the model's server gives no distribution: say so
+                    gr.Warning(localize(seen.missing, lang))
             except (PlaygroundError, ValueError) as exc:
                 raise user_error(exc, lang) from None
         return (

@@ -11,7 +11,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.settings import GenerationSettings
 from playground.ui.controls import settings_controls, settings_from
-from playground.ui.explorer import Explored, explorer_panes, show_original, wire_branching
+from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import I18N, request_language
@@ -75,13 +75,14 @@ def build_style_tab(engine: Engine, page: gr.State) -> None:
                 streams = start_pair(
                     engine, spec.base, spec.name, prompt, settings, use_prompt_style=False,
                     progress=load_progress(progress, lang), visitor=visitor_of(request), cancel=cancel,
-                    record_tokens=is_page,
+                    record_tokens=records_for(engine, spec.base, is_page),
                 )  # fmt: skip
                 for frame in pair_frames(streams, lang):
                     yield (*frame, gr.skip())
             except (PlaygroundError, ValueError) as exc:
                 raise user_error(exc, lang) from None
-            yield (*frame, Explored.of(streams[1].result, prompt, settings))
+            explored = Explored.of(streams[1].result, prompt, settings, capabilities=engine.capabilities(spec.base))
+            yield (*frame, explored)
 
     inputs = [adapter, opening, *controls.inputs(), page]  # a State is not part of the API
     outputs = [base_out, adapter_out, base_details, adapter_details, panes.explored]

@@ -1,0 +1,134 @@
+"""The local backend: models loaded in this process, their requests batched per model.
+
+:class:`LocalBackend` holds the :class:`~playground.loader.ModelCache` (one copy of each
+base, its adapters attached) and one :class:`~playground.batching.Batcher` per loaded
+model, made with the model's first request and stopped when the model leaves the cache.
+The lab's next-token view and the Compare tab's scoring are jobs of the same batcher
+(:mod:`playground.batch_jobs`): fed a chunk per step between the decode steps of the
+generating rows, within the per-step token budget and the visitor's share, so a long text
+never holds the model for everyone.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from playground.backend import Capabilities, Handle, Job, Progress, ScoredWindow, TokenScores
+from playground.batch_jobs import ScoreJob
+from playground.batching import Batcher, Request
+from playground.branching import vocabulary_size
+from playground.inspection import next_token_distribution
+from playground.loader import LoadedModel, ModelCache
+from playground.registry import Registry
+from playground.settings import GenerationSettings
+from playground.token_record import NextToken
+
+
+class LocalBackend:
+    """Runs the registry's models in this process; see the module's docstring."""
+
+    def __init__(self, registry: Registry, cache: ModelCache | None = None) -> None:
+        self.registry = registry
+        self.cache = cache or ModelCache(registry)
+        self.cache.on_drop.append(self._dropped)
+        self._lock = threading.Lock()
+        self._batchers: dict[str, tuple[LoadedModel, Batcher]] = {}
+        self._stopped: list[Batcher] = []  # batchers of dropped models, joined by close()
+
+    # -- models and batchers -------------------------------------------------------
+    def loaded(self, model: str, progress: Progress | None = None) -> LoadedModel:
+        """The loaded model (loading it and its adapters if needed)."""
+        return self.cache.get(model, progress=progress)
+
+    def batcher(self, model: str) -> Batcher:
+        """The batcher of the loaded ``model`` (loading the model, making the batcher if needed)."""
+        return self._batcher(self.cache.get(model))
+
+    def _batcher(self, loaded: LoadedModel) -> Batcher:
+        name = loaded.spec.name
+        with self._lock:
+            entry = self._batchers.get(name)
+            if entry is not None and entry[0] is loaded:
+                return entry[1]
+            limits = self.registry.limits
+            batcher = Batcher(
+                loaded,
+                max_batch_size=limits.max_batch_size,
+                max_waiting=limits.max_waiting,
+                step_tokens=limits.step_tokens,
+                max_rows_per_visitor=min(limits.max_rows_per_visitor, limits.max_batch_size),
+            )
+            self._batchers[name] = (loaded, batcher)
+            return batcher
+
+    def _dropped(self, name: str, loaded: LoadedModel) -> None:
+        with self._lock:
+            entry = self._batchers.get(name)
+            if entry is None or entry[0] is not loaded:
+                return
+            del self._batchers[name]
+            self._stopped = [b for b in self._stopped if b.is_alive()] + [entry[1]]
+        entry[1].stop()  # finishes what it holds, then its worker exits
+
+    # -- the Backend protocol ------------------------------------------------------
+    def prepare(self, model: str, adapter: str | None, progress: Progress | None = None) -> Handle:
+        """Load ``model`` and check that ``adapter`` is attached to it."""
+        loaded = self.cache.get(model, progress=progress)
+        loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
+        return Handle(model, loaded.tokenizer, loaded.source, loaded.spec.context_length, vocabulary_size(loaded))
+
+    def check_room(self, model: str) -> None:
+        """BusyError when the model's wait queue is full."""
+        self.batcher(model).check_room()
+
+    def submit(self, job: Job) -> Request:
+        """Queue the job for the model's batcher."""
+        loaded = self.cache.get(job.model)
+        request = Request.from_job(job, loaded.device)
+        self._batcher(loaded).submit(request)
+        return request
+
+    def capabilities(self, model: str) -> Capabilities:
+        """Everything: the logits are here."""
+        return Capabilities()
+
+    def next_tokens(
+        self,
+        model: str,
+        adapter: str | None,
+        ids: list[int],
+        settings: GenerationSettings,
+        top: int,
+        visitor: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[NextToken]:
+        """The whole vocabulary's distribution: a logits job of the model's batcher."""
+        loaded = self.cache.get(model)
+        batcher = self._batcher(loaded)
+        return next_token_distribution(loaded, ids, settings, adapter, top, visitor, cancel, batcher=batcher)
+
+    def score(
+        self,
+        model: str,
+        adapter: str | None,
+        windows: list[ScoredWindow],
+        visitor: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TokenScores:
+        """A scoring job of the model's batcher: a chunk of a window per step."""
+        loaded = self.cache.get(model)
+        loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
+        return TokenScores(*self._batcher(loaded).run_job(ScoreJob(windows, adapter, visitor, cancel)))
+
+    def close(self, wait_s: float = 0.0) -> None:
+        """Drop every model; their batchers finish what they hold (waiting up to ``wait_s`` each)."""
+        self.cache.close()
+        with self._lock:
+            stopped, self._stopped = self._stopped, []
+            leftover = [b for _, b in self._batchers.values()]
+            self._batchers.clear()
+        for batcher in leftover:  # models loaded by another cache user; stop them too
+            batcher.stop()
+        if wait_s > 0:
+            for batcher in stopped + leftover:
+                batcher.join(wait_s)

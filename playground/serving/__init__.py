@@ -1,0 +1,1 @@
+"""Serving the registry's models from an inference engine that scales out (vLLM)."""

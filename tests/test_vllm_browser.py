@@ -1,0 +1,62 @@
+"""Every tab of the app in Chromium, its lesson model served by a real vLLM server (``PLAYGROUND_REMOTE``).
+
+The app runs on the project's registry; an overlay file says the lesson model and its
+adapters are served by the session's vLLM server. The same checks as tests/test_browser.py
+(each tab streams; the lab shows the prompt's tokens and the next-token distribution; the
+Compare table fills), and the status line names the remote source.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from playground.serving.vllm_server import overlay
+from tests.conftest import launch_app
+from tests.test_browser import GENERATION_TABS, _assert_streamed, _open, _record, _seen_when_done, check_generation_tab
+
+pytestmark = [
+    pytest.mark.vllm,
+    pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def remote_app(vllm_server, tmp_path_factory):
+    """``python app.py`` on the project's registry, the lesson model served by vLLM."""
+    path = tmp_path_factory.mktemp("remote") / "remote.yaml"
+    path.write_text(yaml.safe_dump(overlay(vllm_server)), encoding="utf-8")
+    with launch_app(None, tmp_path_factory, env={"PLAYGROUND_REMOTE": str(path)}) as (url, log):
+        yield url
+    assert f"ready, from vllm server {vllm_server.base_url}" in log.read_text()
+
+
+def test_the_lab_streams_and_shows_tokens_and_the_next_token_distribution(browser, remote_app, vllm_server):
+    context, page = _open(browser, remote_app)
+    _record(page, "#lab-few")
+    page.locator("#lab-run").click()
+    _assert_streamed(_seen_when_done(page, "#lab-few", "#lab"))
+    assert page.locator("#lab-zero textarea").input_value().strip()
+    assert page.locator("#lab-prompt textarea").input_value().endswith("cheese =>")
+    assert "Trans" in page.locator("#lab-tokens").inner_text()
+    page.locator("#lab-raw").get_by_text("%").first.wait_for(timeout=60_000)  # from the server's logprobs
+    details = page.locator("#lab-details").inner_text()
+    assert f"vllm server {vllm_server.base_url}" in details
+    context.close()
+
+
+@pytest.mark.parametrize(("tab", "run", "outputs"), GENERATION_TABS)
+def test_each_generation_tab_streams_from_vllm(browser, remote_app, tab, run, outputs):
+    check_generation_tab(browser, remote_app, tab, run, outputs)
+
+
+def test_compare_says_the_server_cannot_score(browser, remote_app):
+    context, page = _open(browser, remote_app)
+    page.get_by_role("tab").nth(3).click()
+    page.locator("#compare-run").click()
+    page.get_by_text("cannot score a text").first.wait_for(timeout=120_000)  # no prompt_logprobs with LoRA
+    table = page.locator("#compare-table").inner_text()
+    assert "george-sand" in table and "vllm server" in table
+    context.close()
