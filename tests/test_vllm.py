@@ -114,6 +114,27 @@ def test_a_concurrent_batch_mixing_base_and_adapters_keeps_each_rows_own_output(
     assert [s.result.text for s in streams] == expected
 
 
+def test_the_token_explorers_record_comes_from_the_servers_logprobs(vllm_server, local_engine, remote_engine):
+    prompt, styled = PROMPTS[0]
+    for adapter in _adapters(vllm_server):
+        here = local_engine.generate(VLLM_MODEL, prompt, GREEDY, adapter, use_prompt_style=styled, record_tokens=True)
+        there = remote_engine.generate(VLLM_MODEL, prompt, GREEDY, adapter, use_prompt_style=styled, record_tokens=True)
+        assert there.token_ids == here.token_ids and len(there.tokens) == len(here.tokens) == here.completion_tokens
+        for a, b in zip(there.tokens, here.tokens, strict=True):
+            assert (a.token.id, a.token.piece, a.token.adjusted) == (b.token.id, b.token.piece, 1.0)  # greedy
+            assert a.logprob == pytest.approx(b.logprob, abs=1e-3)
+            assert [t.id for t in a.alternatives[:3]] == [t.id for t in b.alternatives[:3]]
+        assert there.score.perplexity == pytest.approx(here.score.perplexity, rel=1e-3)
+    sampled = {"temperature": 0.8, "top_k": 40, "top_p": 0.95, "max_new_tokens": 12, "seed": 3}
+    there = remote_engine.generate(VLLM_MODEL, prompt, sampled, record_tokens=True)
+    assert len(there.tokens) == there.completion_tokens
+    for record in there.tokens:  # the sampled distribution, estimated from the server's 20 candidates
+        assert 0 < record.token.probability <= 1 and 0 <= record.token.adjusted <= 1
+        assert sum(t.adjusted for t in record.alternatives) <= 1 + 1e-6
+    can = remote_engine.capabilities(VLLM_MODEL)
+    assert can.record_tokens and not can.exact_adjusted and not can.branching
+
+
 def test_the_labs_next_token_view_works_from_logprobs(vllm_server, local_engine, remote_engine):
     settings = {"temperature": 0.8, "top_k": 40, "top_p": 0.95}
     for adapter in _adapters(vllm_server):
