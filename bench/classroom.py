@@ -225,7 +225,10 @@ def measure(fast, slow, batches: Batches, rounds: int, weights: int) -> tuple[di
 
 
 def measure_backends(local, remote, batches: dict[int, list[list]], rounds: int) -> tuple[dict, list[str]]:
-    """Interleaved rounds: each batch size on each backend; per-round tokens/s and p95 first-token times."""
+    """Interleaved rounds: each batch size on each backend; per-round tokens/s and p95 first-token times.
+
+    ``local`` and ``remote``: a client (a session) per user of each app.
+    """
     m: dict[tuple[str, int, str], list[float]] = {}
     problems: set[str] = set()
     for r in range(rounds):
@@ -255,7 +258,7 @@ def remote_main(args: argparse.Namespace, model: str, prompts: list[str]) -> int
     with tempfile.TemporaryDirectory(prefix="classroom-remote-") as tmp:
         folder = Path(tmp)
         vllm = start_server(load_registry(), model, log_path=folder / "vllm.log")
-        remote_file = folder / "remote.yaml"
+        remote_file = folder / "vllm-overlay.yaml"  # not remote.yaml: write_registry(folder, "remote") writes that
         remote_file.write_text(yaml.safe_dump(overlay(vllm)), encoding="utf-8")
         local = Server("local", write_registry(folder, "local"), folder, args.threads)
         remote = Server(
@@ -264,9 +267,10 @@ def remote_main(args: argparse.Namespace, model: str, prompts: list[str]) -> int
         try:
             local.wait_ready()
             remote.wait_ready()
-            clients = Client(local.url, verbose=False), Client(remote.url, verbose=False)
-            for client in clients:
-                drive(client, [generate_args(model, PROMPTS[0], None, 4)] * 2)  # warm-up
+            users = max(batches)  # a session per user (one client is one visitor's share of the rows)
+            clients = [[Client(server.url, verbose=False) for _ in range(users)] for server in (local, remote)]
+            for group in clients:
+                drive(group[:2], [generate_args(model, PROMPTS[0], None, 4)] * 2)  # warm-up
             m, problems = measure_backends(*clients, batches, args.rounds)
         finally:
             local.stop()
