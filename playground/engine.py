@@ -44,6 +44,7 @@ from playground.registry import Registry
 from playground.sampling import TokenChooser
 from playground.settings import GenerationSettings, check_text
 from playground.token_record import AnswerScore, TokenRecord, score, token_piece
+from playground.visitor import Visitor
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ class Engine:
         progress: Callable[[str], None] | None = None,
         record_tokens: bool = False,
         branch: Branch | None = None,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
     ) -> GenerationStream:
         """Check the request and return a stream of its text.
 
@@ -248,8 +249,9 @@ class Engine:
         and a chosen token in place of one of them, then continues with the same settings
         and seed (:mod:`playground.branching`); its tokens are recorded.
 
-        ``visitor`` names who asks (a session, an address): one visitor holds at most
-        ``limits.max_rows_per_visitor`` rows of the batch; the time limit counts from
+        ``visitor`` names who asks (a session and its address, :mod:`playground.visitor`):
+        one session holds at most ``limits.max_rows_per_visitor`` rows of the batch, one
+        address ``limits.max_rows_per_address``; the time limit counts from
         the request's admission to the batch.
         """
         spec = self.registry.model(model)

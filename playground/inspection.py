@@ -25,6 +25,7 @@ from playground.messages import Message
 from playground.sampling import build_processors
 from playground.settings import GenerationSettings
 from playground.token_record import NextToken, candidates, distributions, token_piece
+from playground.visitor import Visitor
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def next_token_distribution(
     settings: GenerationSettings,
     adapter: str | None = None,
     top: int = 10,
-    visitor: str | None = None,
+    visitor: Visitor | str | None = None,
     cancel: threading.Event | None = None,
 ) -> list[NextToken]:
     """The ``top`` most likely next tokens after ``ids``, raw and as the settings reshape them.
@@ -87,7 +88,7 @@ def last_logits(
     loaded: LoadedModel,
     ids: list[int],
     adapter: str | None,
-    visitor: str | None = None,
+    visitor: Visitor | str | None = None,
     cancel: threading.Event | None = None,
 ) -> torch.Tensor:
     """The model's logits (1, vocab) for the token after ``ids``, computed for that position only.

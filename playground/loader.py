@@ -218,5 +218,6 @@ class ModelCache:
             max_waiting=limits.max_waiting,
             step_tokens=limits.step_tokens,
             max_rows_per_visitor=min(limits.max_rows_per_visitor, limits.max_batch_size),
+            max_rows_per_address=min(limits.max_rows_per_address, limits.max_batch_size),
         )
         return loaded

@@ -19,6 +19,7 @@ from playground.evaluation.metrics import load_metric
 from playground.messages import Message
 from playground.prompts import encode_text
 from playground.settings import check_text
+from playground.visitor import Visitor
 
 if TYPE_CHECKING:
     from playground.loader import LoadedModel
@@ -87,7 +88,7 @@ def score(
     adapter: str | None,
     examples: list[Example],
     batch_size: int = 8,
-    visitor: str | None = None,
+    visitor: Visitor | str | None = None,
     cancel: threading.Event | None = None,
 ) -> dict[str, float]:
     """Perplexity, next-token accuracy, tokens and seconds of the base or one adapter on ``examples``.
