@@ -50,22 +50,43 @@ def create_engine() -> Engine:
     return engine
 
 
+def handler_slots(limits: Limits) -> int:
+    """Handlers of one event that Gradio runs at once.
+
+    More than one client address may hold (``max_events_per_address``, waiting or running,
+    counted by the guard), so a visitor's flood never takes every slot: the engine's fair
+    row shares (``max_rows_per_visitor``) decide who decodes, not Gradio's queue. A handler
+    waiting for a row costs a thread and nothing else.
+    """
+    return limits.max_events_per_address + limits.max_batch_size
+
+
+def queue_options(limits: Limits) -> dict:
+    """``demo.queue`` arguments: handler slots, the queue's size, every call through the queue."""
+    return {
+        "default_concurrency_limit": handler_slots(limits),
+        "max_size": limits.queue_size,  # visits beyond this are told the app is busy
+        "api_open": False,  # every call goes through the queue, where the guard counts it
+    }
+
+
 def launch_options(demo: gr.Blocks, limits: Limits) -> dict:
-    """``demo.launch`` arguments: the guard in front of Gradio's routes, and Gradio's session cap."""
+    """``demo.launch`` arguments: the guard in front of Gradio's routes, Gradio's session cap and threads.
+
+    Threads: one address's handlers (at most ``max_events_per_address``) leave as many
+    again for everyone else (a running sync handler holds one of Gradio's threads).
+    """
     return {
         "app_kwargs": {"middleware": [Middleware(Guard, blocks=demo, limits=limits)]},
         "state_session_capacity": limits.max_sessions,
+        "max_threads": 2 * handler_slots(limits),
     }
 
 
 use_lean_sessions()  # a session keeps what it changes, not a copy of every component (350 KB less each)
 engine = create_engine()
 limits = engine.registry.limits
-demo = build_app(engine).queue(
-    default_concurrency_limit=limits.max_batch_size,  # each event fills a batch at once
-    max_size=limits.queue_size,  # visits beyond this are told the app is busy
-    api_open=False,  # every call goes through the queue, where the guard counts it
-)
+demo = build_app(engine).queue(**queue_options(limits))
 
 if __name__ == "__main__":
     demo.launch(

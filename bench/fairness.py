@@ -14,16 +14,18 @@ measured alone, then while each heavy legal request of issue 12 runs, in the sam
 - ``lab-run``: ``/lab_run`` with the same lab and 512 new tokens in each of its three panes;
 - ``compare-x4``: four ``/compare`` at once on a 100,000-character text;
 - ``flood``: one client (one session, one address) sending 72 joins of ``/generate`` at 512
-  tokens in a burst and never reading their results.
+  tokens in a burst and never reading their results;
+- ``flood-sessions``: the same from one address but each join in a session of its own (72
+  sessions), so that no per-session share applies, only the address's.
 
 For each heavy request, the normal visitor first asks ``--visits`` times alone (the
 baseline of that scenario: the machine's load drifts, so every ratio compares measures
 taken a minute apart), then the heavy request is started, given ``--settle`` seconds to
 be under way, and the normal visitor asks ``--visits`` times in a row; medians compared. The
-targets (issue 12): TTFT during <= 3x alone, every normal answer complete (8 tokens), and
-no normal request refused or failed during the flood. The normal visitor and the heavy
-ones come from different client addresses (``X-Forwarded-For``, which the app trusts
-from loopback, as behind a Space's proxy).
+targets (issue 12): TTFT during <= 3x alone (the slowest visit, not only the median), every
+normal answer complete (8 tokens), and no normal request refused or failed during the
+floods. The normal visitor and the heavy ones come from different client addresses
+(``X-Forwarded-For``, which the app trusts from loopback, as behind a Space's proxy).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ NORMAL_PROMPT = "Name three French painters."
 NORMAL_ADDRESS = "198.51.100.10"
 HEAVY_ADDRESS = "203.0.113.66"
 TTFT_TARGET = 3.0
-SCENARIOS = ("generate-100k", "lab-inspect", "lab-run", "compare-x4", "flood")
+SCENARIOS = ("generate-100k", "lab-inspect", "lab-run", "compare-x4", "flood", "flood-sessions")
 
 
 def settings(tokens: int) -> list:
@@ -144,14 +146,16 @@ class Heavy:
                 for _ in range(4)
             ]
         elif self.name == "flood":
-            self._flood()
+            self._flood(sessions=False)
+        elif self.name == "flood-sessions":
+            self._flood(sessions=True)
 
-    def _flood(self, joins: int = 72) -> None:
+    def _flood(self, sessions: bool, joins: int = 72) -> None:
         fn, data = queue_data(self.url, "generate", [self.model, "(base)", NORMAL_PROMPT, True, *settings(512)])
         headers = {"x-forwarded-for": HEAVY_ADDRESS}
         with httpx.Client() as http:
-            for _ in range(joins):
-                body = {"data": data, "fn_index": fn, "session_hash": "floodsession"}
+            for i in range(joins):
+                body = {"data": data, "fn_index": fn, "session_hash": f"flood{i}" if sessions else "floodsession"}
                 self.codes.append(http.post(self.url + "gradio_api/queue/join", json=body, headers=headers).status_code)
 
     def stop(self) -> None:
@@ -191,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                 alone_ttft=alone["ttft"],
                 alone_tokens_per_s=alone["tokens_per_s"],
                 ttft_ratio=during["ttft"] / alone["ttft"],
+                slowest_ratio=during["ttft_max"] / alone["ttft"],
                 rate_ratio=during["tokens_per_s"] / alone["tokens_per_s"] if alone["tokens_per_s"] else 0.0,
                 flood_codes=dict(sorted({str(c): heavy.codes.count(c) for c in set(heavy.codes)}.items())),
                 after_ttft=again["ttft"],
@@ -207,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     scenarios = report["scenarios"].values()
-    report["passed"] = all(s["ttft_ratio"] <= TTFT_TARGET and s["complete"] for s in scenarios)
+    report["passed"] = all(s["slowest_ratio"] <= TTFT_TARGET and s["complete"] for s in scenarios)
     print(table(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
@@ -219,19 +224,20 @@ def table(report: dict) -> str:
     lines = [
         f"normal visitor: /generate, 8 greedy tokens, {report['model']}; medians of {report['visits']} visits",
         "",
-        "| during | TTFT alone | TTFT during | ratio | slowest TTFT | tokens/s alone | during | ratio | complete |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| during | TTFT alone | TTFT during | ratio | slowest TTFT | ratio "
+        "| tokens/s alone | during | ratio | complete |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, s in report["scenarios"].items():
         extra = f" (joins: {s['flood_codes']})" if s["flood_codes"] else ""
         lines.append(
             f"| {name} | {s['alone_ttft']:.2f} s | {s['ttft']:.2f} s | {s['ttft_ratio']:.2f}x | "
-            f"{s['ttft_max']:.2f} s | "
+            f"{s['ttft_max']:.2f} s | {s['slowest_ratio']:.2f}x | "
             f"{s['alone_tokens_per_s']:.1f} | {s['tokens_per_s']:.1f} | {s['rate_ratio']:.2f}x | "
             f"{'yes' if s['complete'] else 'NO'}{extra} |"
         )
     verdict = "met" if report["passed"] else "NOT met"
-    lines += ["", f"target: TTFT <= {TTFT_TARGET:g}x alone, every answer complete: {verdict}"]
+    lines += ["", f"target: TTFT <= {TTFT_TARGET:g}x alone (slowest visit), every answer complete: {verdict}"]
     return "\n".join(lines)
 
 

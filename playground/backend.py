@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from playground.settings import GenerationSettings
+from playground.visitor import Visitor
 
 if TYPE_CHECKING:
     from playground.token_record import Choice, NextToken
@@ -103,7 +104,7 @@ class Job:
     started: float  # time.monotonic() when it was accepted
     time_limit_s: float  # wall-clock limit, counted from the job's admission (locally: to the batch)
     cancel: threading.Event | None = None
-    visitor: str | None = None  # who asks (a session, an address), for fair shares
+    visitor: Visitor | str | None = None  # who asks (a session, an address), for fair shares
     record: bool = False  # send each token's probabilities and alternatives (Token.choice)
     forced: tuple[int, ...] = ()  # the first tokens to write, whatever the model prefers (a branch)
 
@@ -146,7 +147,7 @@ class Backend(Protocol):
         ids: list[int],
         settings: GenerationSettings,
         top: int,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         cancel: threading.Event | None = None,
     ) -> list[NextToken]:
         """The ``top`` most likely next tokens after ``ids``, raw and as ``settings`` reshape them."""
@@ -156,7 +157,7 @@ class Backend(Protocol):
         model: str,
         adapter: str | None,
         windows: list[ScoredWindow],
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         cancel: threading.Event | None = None,
     ) -> TokenScores:
         """Each labelled token's NLL, the argmax prediction and the true token, over ``windows``."""

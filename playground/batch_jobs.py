@@ -24,6 +24,7 @@ import torch
 from playground.batch_cache import new_cache
 from playground.errors import GenerationError
 from playground.messages import Message
+from playground.visitor import Visitor
 
 Forward = Callable[[str, dict[str, Any]], Any]  # (kind, model inputs) -> the model's output
 
@@ -45,7 +46,9 @@ class Job:
 
     kind = "job"
 
-    def __init__(self, adapter: str | None, visitor: str | None = None, cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self, adapter: str | None, visitor: Visitor | str | None = None, cancel: threading.Event | None = None
+    ) -> None:
         self.adapter = adapter
         self.visitor = visitor  # who asked (a session, an address), for fair shares
         self.cancel = cancel  # set by the caller's side: the job leaves at the next step
@@ -97,7 +100,7 @@ class LogitsJob(Job):
         self,
         ids: list[int],
         adapter: str | None,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         keep_last: bool = True,
         cancel: threading.Event | None = None,
     ) -> None:
@@ -137,7 +140,7 @@ class ScoreJob(Job):
         self,
         examples: list[tuple[list[int], list[int]]],
         adapter: str | None,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         cancel: threading.Event | None = None,
     ) -> None:
         super().__init__(adapter, visitor, cancel)

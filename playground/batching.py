@@ -64,6 +64,7 @@ from playground.sampling import TokenChooser
 from playground.settings import GenerationSettings
 from playground.stop_strings import StopStringFilter
 from playground.token_record import record_choice
+from playground.visitor import Visitor, address_of
 
 if TYPE_CHECKING:
     from playground.backend import Job as GenerationJob
@@ -100,7 +101,7 @@ class Request:
         started: float,
         time_limit_s: float,
         cancel: threading.Event | None = None,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         *,
         record: bool = False,
         forced: Sequence[int] = (),
@@ -115,7 +116,7 @@ class Request:
         self.time_limit_s = time_limit_s  # wall-clock limit, counted from admission
         self.deadline = float("inf")  # time.monotonic() after which it ends with "time_limit", set at admission
         self.cancel = cancel
-        self.visitor = visitor  # who asked (a session, an address): one visitor holds a bounded share of rows
+        self.visitor = visitor  # who asked (a session and its address): each holds a bounded share of rows
         self.id = -1  # given by the batcher, in order of arrival
         self.steps: list[int] = []  # numbers of the forward passes it took part in
         self._events: queue.SimpleQueue[Token | Finished | None] = queue.SimpleQueue()
@@ -172,7 +173,7 @@ class _Row:
         self.cache: Any = None  # its own KV cache while its prompt is prefilled in chunks
 
     @property
-    def visitor(self) -> str | None:
+    def visitor(self) -> Visitor | str | None:
         """Who asked."""
         return self.request.visitor
 
@@ -245,6 +246,7 @@ class Batcher:
         idle_exit_s: float = IDLE_EXIT_S,
         step_tokens: int = STEP_TOKENS,
         max_rows_per_visitor: int | None = None,
+        max_rows_per_address: int | None = None,
     ) -> None:
         self.loaded = loaded
         self.max_batch_size = max_batch_size
@@ -255,6 +257,7 @@ class Batcher:
         self.idle_exit_s = idle_exit_s
         self.step_tokens = step_tokens
         self.max_rows_per_visitor = max_rows_per_visitor or self.max_batch_size
+        self.max_rows_per_address = max_rows_per_address or self.max_batch_size
         self._attention_scale = attention_scale(loaded.model)
         self.history: deque[Step] = deque(maxlen=HISTORY)  # the latest forward passes
         self.steps = 0  # forward passes run so far
@@ -365,7 +368,8 @@ class Batcher:
         """At a step boundary: the requests and jobs joining; None when the worker should exit.
 
         A request takes a row of the batch; one visitor holds at most ``max_rows_per_visitor``
-        rows, so a request of a visitor at their share waits while later ones of others pass.
+        rows and one client address ``max_rows_per_address``, so a request of a visitor (or an
+        address) at their share waits while later ones of others pass.
         """
         held = [r.request for r in rows] + [p.request for p in pending if isinstance(p, _Row)]
         running = len(held) + sum(1 for p in pending if isinstance(p, Job))
@@ -388,14 +392,19 @@ class Batcher:
                 item.send(Finished("cancelled", time.monotonic()))
             room = self.max_batch_size - len(held)
             per_visitor = Counter(r.visitor for r in held if r.visitor is not None)
+            per_address = Counter(address_of(r.visitor) for r in held if address_of(r.visitor) is not None)
             admitted: list[Request | Job] = []
             for item in list(self._waiting):
                 if isinstance(item, Request):
-                    at_share = item.visitor is not None and per_visitor[item.visitor] >= self.max_rows_per_visitor
-                    if room <= 0 or at_share:
+                    address = address_of(item.visitor)
+                    session_full = item.visitor is not None and per_visitor[item.visitor] >= self.max_rows_per_visitor
+                    address_full = address is not None and per_address[address] >= self.max_rows_per_address
+                    if room <= 0 or session_full or address_full:
                         continue
                     room -= 1
                     per_visitor[item.visitor] += 1
+                    if address is not None:
+                        per_address[address] += 1
                     item.deadline = time.monotonic() + item.time_limit_s  # the time limit counts from here
                 admitted.append(item)
                 self._waiting.remove(item)

@@ -64,6 +64,7 @@ from playground.registry import Registry
 from playground.settings import GenerationSettings, check_text
 from playground.token_record import AnswerScore, NextToken, TokenRecord, token_piece
 from playground.token_record import score as score_answer
+from playground.visitor import Visitor
 
 if TYPE_CHECKING:
     from playground.loader import LoadedModel, ModelCache
@@ -317,7 +318,7 @@ class Engine:
         adapter: str | None = None,
         top: int = 10,
         progress: Callable[[str], None] | None = None,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         cancel: threading.Event | None = None,
     ) -> Inspection:
         """The tokens of ``prompt`` (as given, no prompt style) and the ``top`` likely next tokens.
@@ -349,7 +350,7 @@ class Engine:
         adapter: str | None = None,
         top: int = 10,
         *,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         cancel: threading.Event | None = None,
     ) -> list[NextToken]:
         """The ``top`` most likely tokens after ``ids``, raw and as ``settings`` reshape them.
@@ -373,7 +374,7 @@ class Engine:
         adapter: str | None,
         windows: list[ScoredWindow],
         *,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         cancel: threading.Event | None = None,
     ) -> TokenScores:
         """Each labelled token's NLL, argmax and true token over ``windows`` ((input_ids, labels) pairs).
@@ -402,7 +403,7 @@ class Engine:
         progress: Callable[[str], None] | None = None,
         record_tokens: bool = False,
         branch: Branch | None = None,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
     ) -> GenerationStream:
         """Check the request and return a stream of its text.
 
@@ -418,10 +419,11 @@ class Engine:
         and a chosen token in place of one of them, then continues with the same settings
         and seed (:mod:`playground.branching`); its tokens are recorded.
 
-        ``visitor`` names who asks (a session, an address): one visitor holds at most
-        ``limits.max_rows_per_visitor`` rows of the batch; the time limit counts from
-        the request's admission to the batch. A backend that cannot record tokens (or
-        branch) raises UnsupportedError for them, before any work.
+        ``visitor`` names who asks (a session and its address, :mod:`playground.visitor`):
+        one session holds at most ``limits.max_rows_per_visitor`` rows of the batch, one
+        address ``limits.max_rows_per_address``; the time limit counts from the request's
+        admission to the batch. A backend that cannot record tokens (or branch) raises
+        UnsupportedError for them, before any work.
         """
         spec = self.registry.model(model)
         if adapter is not None:

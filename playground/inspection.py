@@ -24,6 +24,7 @@ from playground.messages import Message
 from playground.sampling import build_processors
 from playground.settings import GenerationSettings
 from playground.token_record import NextToken, candidates, distributions, token_piece
+from playground.visitor import Visitor
 
 if TYPE_CHECKING:
     from playground.batching import Batcher
@@ -60,7 +61,7 @@ def next_token_distribution(
     settings: GenerationSettings,
     adapter: str | None = None,
     top: int = 10,
-    visitor: str | None = None,
+    visitor: Visitor | str | None = None,
     cancel: threading.Event | None = None,
     batcher: Batcher | None = None,
 ) -> list[NextToken]:
@@ -103,7 +104,7 @@ def last_logits(
     loaded: LoadedModel,
     ids: list[int],
     adapter: str | None,
-    visitor: str | None = None,
+    visitor: Visitor | str | None = None,
     cancel: threading.Event | None = None,
     batcher: Batcher | None = None,
 ) -> torch.Tensor:

@@ -22,6 +22,7 @@ from playground.loader import LoadedModel, ModelCache
 from playground.registry import Registry
 from playground.settings import GenerationSettings
 from playground.token_record import NextToken
+from playground.visitor import Visitor
 
 
 class LocalBackend:
@@ -57,6 +58,7 @@ class LocalBackend:
                 max_waiting=limits.max_waiting,
                 step_tokens=limits.step_tokens,
                 max_rows_per_visitor=min(limits.max_rows_per_visitor, limits.max_batch_size),
+                max_rows_per_address=min(limits.max_rows_per_address, limits.max_batch_size),
             )
             self._batchers[name] = (loaded, batcher)
             return batcher
@@ -99,7 +101,7 @@ class LocalBackend:
         ids: list[int],
         settings: GenerationSettings,
         top: int,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         cancel: threading.Event | None = None,
     ) -> list[NextToken]:
         """The whole vocabulary's distribution: a logits job of the model's batcher."""
@@ -112,7 +114,7 @@ class LocalBackend:
         model: str,
         adapter: str | None,
         windows: list[ScoredWindow],
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         cancel: threading.Event | None = None,
     ) -> TokenScores:
         """A scoring job of the model's batcher: a chunk of a window per step."""

@@ -357,6 +357,7 @@ class Limits:
     max_waiting: int = 64  # requests of one model waiting for a place in its batch; more are refused as busy
     step_tokens: int = 64  # prompt tokens one step prefills at most (a longer prompt is cut into chunks)
     max_rows_per_visitor: int = 3  # rows of one model's batch one visitor may hold (the lab's three panes)
+    max_rows_per_address: int = 6  # rows of one model's batch one client address may hold (others find a row)
     queue_size: int = 64  # visits waiting in the app's queue (all tabs together); more are told the app is busy
     max_events_per_session: int = 8  # visits of one session queued or running at once (a lab page runs several)
     max_events_per_address: int = 32  # visits of one client address queued or running at once (half the queue)

@@ -66,6 +66,7 @@ from playground.messages import Message
 from playground.registry import Registry, RemoteSpec
 from playground.settings import GenerationSettings
 from playground.token_record import Choice, NextToken
+from playground.visitor import Visitor
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +333,7 @@ class RemoteBackend:
         ids: list[int],
         settings: GenerationSettings,
         top: int,
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         cancel: threading.Event | None = None,
     ) -> list[NextToken]:
         """The server's top-20 log-probabilities of the next token; the adjusted view reshapes those.
@@ -360,7 +361,7 @@ class RemoteBackend:
         model: str,
         adapter: str | None,
         windows: list[ScoredWindow],
-        visitor: str | None = None,
+        visitor: Visitor | str | None = None,
         cancel: threading.Event | None = None,
     ) -> TokenScores:
         """vLLM's ``prompt_logprobs``: each window's token log-probabilities and the argmax at each position.

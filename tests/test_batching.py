@@ -467,6 +467,30 @@ def test_one_visitor_holds_at_most_its_share_of_the_rows(chunked):
     assert other.request.steps[0] < crowd[-1].request.steps[0]  # the other visitor passed the crowd's queue
 
 
+def test_many_sessions_of_one_address_hold_at_most_its_share_of_the_rows(engine_with):
+    from playground.visitor import Visitor
+
+    engine = engine_with(max_batch_size=4, max_rows_per_visitor=2, max_rows_per_address=3)
+    loaded = engine.cache.get("tiny")
+    gate = StepGate(loaded.model)
+    flood = [Visitor(f"flood-{i}", "203.0.113.66") for i in range(4)]  # a session each, one address
+    first = engine.stream("tiny", PROMPTS[0], {"max_new_tokens": 20}, visitor=flood[0])
+    gate.wait_entered(1)
+    rest = [
+        engine.stream("tiny", p, {"max_new_tokens": 20}, visitor=v)
+        for p, v in zip(PROMPTS[1:4], flood[1:], strict=True)
+    ]
+    other = engine.stream("tiny", PROMPTS[4], {"max_new_tokens": 5}, visitor=Visitor("normal", "198.51.100.10"))
+    gate.open()
+    for stream in [first, *rest, other]:
+        stream.text()
+        assert stream.result.finish_reason == "length"
+    flood_ids = {s.request.id for s in [first, *rest]}
+    history = engine.local.batcher("tiny").history
+    assert max(len(flood_ids & set(s.request_ids)) for s in history) == 3  # the address's share
+    assert other.request.steps[0] < rest[-1].request.steps[0]  # the other address found a free row at once
+
+
 def test_the_time_limit_counts_from_admission_not_from_queueing(one_row):
     engine = one_row
     _loaded, gate, running = _one_running(engine)

@@ -1,8 +1,10 @@
 """A full queue: the visitor is told, in their language, that the app is busy; nothing else changes.
 
-The app runs with ``queue_size: 1`` and ``max_batch_size: 1`` (one request at a time per
-event), on the tiny "long" model, so two API visitors asking for thousands of tokens fill
-it: one runs, one waits. A third visitor gets the busy answer at once: Gradio's
+The app runs with ``queue_size: 1``, ``max_batch_size: 1`` and ``max_events_per_address: 1``
+(so Gradio runs two handlers of an event at once: ``app.handler_slots``), on the tiny "long"
+model, so three API visitors from three addresses asking for thousands of tokens fill it:
+one decodes, one waits for the batch's row, one waits in the queue. A fourth visitor gets
+the busy answer at once: Gradio's
 ``QueueError`` over the API, and in the browser a message in the page's language (Gradio's
 page writes its own English text; ``playground/ui/page.py`` translates it). When the line
 empties, the next visitor is served normally.
@@ -27,13 +29,15 @@ def full_app(tiny_hub, long_model, tmp_path_factory):
     """The app with room for one running and one waiting request."""
     from tests.conftest import launch_app
 
-    registry = tiny_models.with_long_model(tiny_hub, long_model, LONG, queue_size=1, max_batch_size=1)
+    registry = tiny_models.with_long_model(
+        tiny_hub, long_model, LONG, queue_size=1, max_batch_size=1, max_events_per_address=1
+    )
     with launch_app(registry, tmp_path_factory) as (url, _log):
         yield url
 
 
 class FullLine:
-    """Two API visitors: one running, one waiting in the queue (a full line), until the block ends."""
+    """Three API visitors from three addresses: two handlers running, one waiting in the queue (a full line)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -43,9 +47,16 @@ class FullLine:
         from gradio_client.utils import Status
 
         args = tiny_models.long_args(LONG)
-        self.jobs = [Client(self.url, verbose=False).submit(*args, api_name="/generate") for _ in range(2)]
+        self.jobs = []
+        for i in range(3):  # the app trusts X-Forwarded-For from loopback, as behind a Space's proxy
+            client = Client(self.url, verbose=False, headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
+            self.jobs.append(client.submit(*args, api_name="/generate"))
+            deadline = time.monotonic() + WAIT_S
+            while self.jobs[-1].status().code in (Status.STARTING, Status.JOINING_QUEUE):  # one at a time, in order
+                assert time.monotonic() < deadline, self.jobs[-1].status().code
+                time.sleep(0.1)
         deadline = time.monotonic() + WAIT_S
-        while [j.status().code for j in self.jobs] != [Status.ITERATING, Status.IN_QUEUE]:
+        while [j.status().code for j in self.jobs][::2] != [Status.ITERATING, Status.IN_QUEUE]:
             assert time.monotonic() < deadline, [j.status().code for j in self.jobs]
             time.sleep(0.1)
         return self

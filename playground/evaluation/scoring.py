@@ -20,6 +20,7 @@ from playground.evaluation.metrics import load_metric
 from playground.messages import Message
 from playground.prompts import encode_text
 from playground.settings import check_text
+from playground.visitor import Visitor
 
 if TYPE_CHECKING:
     from playground.batching import Batcher
@@ -82,7 +83,7 @@ def score(
     adapter: str | None,
     examples: list[Example],
     batch_size: int = 8,
-    visitor: str | None = None,
+    visitor: Visitor | str | None = None,
     cancel: threading.Event | None = None,
     batcher: Batcher | None = None,
 ) -> dict[str, float]:
@@ -112,7 +113,7 @@ def score_text(
     window: int = 256,
     max_windows: int = 16,
     progress: Callable[[str], None] | None = None,
-    visitor: str | None = None,
+    visitor: Visitor | str | None = None,
     cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Perplexity, next-token accuracy, tokens, seconds and source of a model (or adapter) on ``text``.

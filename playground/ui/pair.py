@@ -9,6 +9,7 @@ from typing import Any
 from playground.engine import Engine, GenerationStream
 from playground.side_by_side import interleave
 from playground.ui.details import describe
+from playground.visitor import Visitor
 
 
 def start_pair(
@@ -20,7 +21,7 @@ def start_pair(
     use_prompt_style: bool,
     prompt_input: str = "",
     progress: Callable[[str], None] | None = None,
-    visitor: str | None = None,
+    visitor: Visitor | str | None = None,
     cancel: threading.Event | None = None,
     record_tokens: bool = False,
 ) -> list[GenerationStream]:

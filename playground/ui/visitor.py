@@ -1,6 +1,7 @@
 """Who is asking, and how their request is stopped: the link between a Gradio event and the engine.
 
-:func:`visitor_of` is the key under which the engine shares a batch fairly between visitors.
+:func:`visitor_of` is the key under which the engine shares a batch fairly between visitors:
+the session and the client address (:class:`~playground.visitor.Visitor`).
 
 :data:`CANCELS` carries a Stop to the engine. Gradio cancels an event by closing its
 handler's iterator, which a handler blocked waiting for its first token (a long prompt
@@ -19,15 +20,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from playground.visitor import Visitor
 
-def visitor_of(request: Any) -> str | None:
-    """The visitor of a Gradio request: its session (one page, or one API client); None when unknown.
 
-    The session, not the address: a classroom behind one address is thirty visitors. (The
-    app's front door, :mod:`playground.ui.guard`, also bounds what one address queues.)
-    """
+def session_of(request: Any) -> str | None:
+    """The session of a Gradio request (one page, or one API client); None when unknown."""
     session = getattr(request, "session_hash", None) if request is not None else None
     return session if isinstance(session, str) and session else None
+
+
+def visitor_of(request: Any) -> Visitor | None:
+    """The visitor of a Gradio request: its session and client address; None without a session.
+
+    Both, because a classroom behind one address is thirty visitors (each session holds its
+    own share of a batch) while thirty sessions opened by one client must not take every row
+    (one address holds a larger, still bounded share). The address is the connection's, as
+    uvicorn gives it (``X-Forwarded-For`` from a trusted proxy, as on a Space).
+    """
+    session = session_of(request)
+    if session is None:
+        return None
+    client = getattr(request, "client", None)
+    host = getattr(client, "host", None)
+    return Visitor(session, host if isinstance(host, str) and host else None)
 
 
 class Cancels:
@@ -41,7 +56,7 @@ class Cancels:
     def watch(self, request: Any, name: str) -> Iterator[threading.Event]:
         """A cancel event for the handler of event ``name`` in the request's session, while it runs."""
         event = threading.Event()
-        key = (visitor_of(request) or "", name)
+        key = (session_of(request) or "", name)
         with self._lock:
             self._events.setdefault(key, set()).add(event)
         try:
