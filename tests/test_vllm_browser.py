@@ -16,7 +16,15 @@ import yaml
 
 from playground.serving.vllm_server import overlay
 from tests.conftest import launch_app
-from tests.test_browser import GENERATION_TABS, WAIT_MS, _open, _record, _seen_when_done, check_generation_tab
+from tests.test_browser import (
+    GENERATION_TABS,
+    WAIT_MS,
+    _open,
+    _record,
+    _seen_when_done,
+    _wait_lab_inspection,
+    check_generation_tab,
+)
 
 pytestmark = [
     pytest.mark.vllm,
@@ -45,11 +53,7 @@ def test_the_lab_answers_and_shows_tokens_the_explorer_and_the_next_token_distri
     explorer = page.locator("#lab-explorer")
     assert explorer.locator(".pg-tok[data-alts]").count() >= 1  # the record, from the server's logprobs
     assert "cannot branch an answer" in explorer.inner_text()  # said, instead of a click that fails
-    page.wait_for_function(  # the prompt and its tokens come with the lab's inspection, from the same run
-        "() => (document.querySelector('#lab-prompt textarea')?.value || '').endsWith('cheese =>')"
-        " && (document.querySelector('#lab-tokens')?.innerText || '').includes('Trans')",
-        timeout=WAIT_MS,
-    )
+    _wait_lab_inspection(page)
     page.locator("#lab-raw").get_by_text("%").first.wait_for(timeout=60_000)  # from the server's logprobs
     # the status line's Markdown escapes show inside the autolinked URL (main's escape_markdown): compared without
     details = page.locator("#lab-details").inner_text().replace("\\", "")
