@@ -38,6 +38,25 @@ def test_the_bundled_lesson_model_loads_and_batches(gemma):
     assert set(loaded.adapters) == {"george-sand", "alpaca"} and loaded.adapter_errors == {}
 
 
+def test_it_is_served_in_the_dtype_auto_picks_and_answers_as_generate_does(gemma):
+    """In the dtype served (bfloat16 on a CPU with AVX512-BF16), a greedy answer equals ``model.generate``'s."""
+    import torch
+
+    from playground.sources import serving_dtype
+
+    loaded = gemma.cache.get(MODEL)
+    dtype = serving_dtype("auto", loaded.device)
+    base = loaded.model.get_base_model()
+    assert {p.dtype for n, p in base.named_parameters() if "lora_" not in n} == {dtype}
+    for prompt in ("Cette femme était assise près de la fenêtre, et", "The capital of France is"):
+        ids = loaded.tokenizer(prompt, return_tensors="pt").input_ids
+        with torch.inference_mode(), loaded.model.disable_adapter():
+            out = loaded.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=24,
+                                        do_sample=False, pad_token_id=loaded.tokenizer.eos_token_id)  # fmt: skip
+        answer = gemma.generate(MODEL, prompt, {**GREEDY, "max_new_tokens": 24})
+        assert answer.token_ids == out[0, ids.shape[1] :].tolist()[: len(answer.token_ids)], prompt
+
+
 def test_few_shot_beats_zero_shot_on_the_lab_preset(gemma):
     from playground.presets import load_presets
 
