@@ -50,12 +50,12 @@ PROMPTS = [
 GREEDY = {"temperature": 0.0, "repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
 
 
-def engine_in(dtype: str, registry_path: Path, model: str | None) -> tuple[Engine, str]:
-    """An engine whose model (default: the registry's default) is served in ``dtype``."""
+def engine_in(dtype: str | None, registry_path: Path, model: str | None) -> tuple[Engine, str]:
+    """An engine whose model (default: the registry's default) is served in ``dtype`` (None: its entry's)."""
     data = yaml.safe_load(registry_path.read_text(encoding="utf-8"))
     name = model or data["default_model"]
     for entry in data["models"]:
-        if entry["name"] == name:
+        if entry["name"] == name and dtype is not None:
             entry["dtype"] = dtype
     return Engine(Registry.from_dict(data, root=PROJECT_ROOT)), name
 
