@@ -37,6 +37,7 @@ from playground.batching import Batcher
 from playground.errors import ModelLoadError, PlaygroundError, UnknownModelError
 from playground.messages import Message
 from playground.registry import AdapterSpec, ModelSpec, Registry
+from playground.row_attention import use_row_attention
 from playground.safety import HUB_ADAPTER_PATTERNS, check_adapter_folder
 from playground.sources import Progress, load_base_model
 
@@ -246,6 +247,7 @@ class ModelCache:
                 progress(Message("progress_adapters", count=len(adapters), model=spec.label))
             attach_adapters(loaded, adapters, self.registry)
         loaded.supports_logits_to_keep = _accepts_logits_to_keep(loaded.model)
+        use_row_attention(loaded.model)  # a batched answer is the same request's answer alone, bit for bit
         limits = self.registry.limits
         loaded.batcher = Batcher(
             loaded,
