@@ -505,9 +505,7 @@ class Batcher:
 
         def forward(kind: str, inputs: dict[str, Any]) -> Any:
             self._record(kind, [job.id], job.steps)
-            kwargs = self.loaded.rows_forward_kwargs([job.adapter])
-            with self.loaded.forward_lock:
-                return self.loaded.model(**inputs, use_cache=True, **kwargs)
+            return self.loaded.forward_rows([job.adapter], **inputs, use_cache=True)
 
         try:
             complete = job.run_chunk(forward, self.loaded.device, factor * self.chunk_size(job.progress))
@@ -540,9 +538,7 @@ class Batcher:
         """One forward pass over ``rows``; None (the rows failed) when it raises."""
         self._record(kind, [r.request.id for r in rows], *(r.request.steps for r in rows))
         try:
-            kwargs = self.loaded.rows_forward_kwargs([r.request.adapter for r in rows])
-            with self.loaded.forward_lock:
-                return self.loaded.model(**inputs, use_cache=True, **kwargs)
+            return self.loaded.forward_rows([r.request.adapter for r in rows], **inputs, use_cache=True)
         except Exception as exc:
             log.exception("%s of %d row(s) failed on %s", kind, len(rows), self.loaded.spec.name)
             for row in rows:

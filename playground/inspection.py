@@ -113,12 +113,11 @@ def last_logits(
     With the model's ``batcher`` (the local backend's), a job of its steps: the prompt is
     fed in chunks between the decode steps of the generating rows, never around them.
     """
-    kwargs = dict(loaded.forward_kwargs(adapter))  # refuses an adapter that failed to attach
+    loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
     if batcher is not None:
         job = LogitsJob(ids, adapter, visitor, keep_last=loaded.supports_logits_to_keep, cancel=cancel)
         return batcher.run_job(job)
-    if loaded.supports_logits_to_keep:
-        kwargs["logits_to_keep"] = 1
+    kwargs = {"logits_to_keep": 1} if loaded.supports_logits_to_keep else {}
     input_ids = torch.tensor([ids], device=loaded.device)
-    with loaded.forward_lock, torch.inference_mode():
-        return loaded.model(input_ids=input_ids, **kwargs).logits[:, -1, :].float()
+    with torch.inference_mode():
+        return loaded.forward_rows([adapter], input_ids=input_ids, **kwargs).logits[:, -1, :].float()

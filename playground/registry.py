@@ -51,6 +51,7 @@ _LANG_RE = re.compile(r"^[a-z]{2,3}$")
 _URL_RE = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REMOTE_DIALECTS = ("vllm", "openai")  # vllm: logprobs, prompt_logprobs, top_k, repetition_penalty; openai: the base API
+SERVING_DTYPES = ("auto", "float32", "bfloat16")  # what a model's weights may be served in
 
 
 def _check_keys(where: str, data: Any, allowed: set[str], required: set[str]) -> dict:
@@ -78,6 +79,12 @@ def _int(where: str, value: Any, low: int, high: int | None = None) -> int:
         raise ConfigError(f"{where}: must be an integer, got {value!r}")
     if value < low or (high is not None and value > high):
         raise ConfigError(f"{where}: {value} is out of range [{low}, {high if high is not None else 'inf'}]")
+    return value
+
+
+def _choice(where: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(allowed)}")
     return value
 
 
@@ -146,6 +153,8 @@ class ModelSpec:
     license: str  # SPDX-like license id shown next to every answer
     generation: GenerationSettings  # default settings of the UI for this model
     description: str = ""  # one line for the UI
+    dtype: str = "auto"  # weights served in: "auto" (bfloat16 where the device computes it natively, else float32),
+    # "float32" or "bfloat16"; greedy answers equal model.generate's in the dtype served
 
     @property
     def base_id(self) -> str:
@@ -185,9 +194,7 @@ class ModelSpec:
         for i, lang in enumerate(languages):
             _str(f"{where}.languages[{i}]", lang, _LANG_RE, "must be an ISO 639 code such as 'en'")
         context_length = _int(f"{where}.context_length", data["context_length"], 16, 10_000_000)
-        style = data["prompt_style"]
-        if style not in PROMPT_STYLES:
-            raise ConfigError(f"{where}.prompt_style: {style!r} is not one of {', '.join(PROMPT_STYLES)}")
+        style = _choice(f"{where}.prompt_style", data["prompt_style"], tuple(PROMPT_STYLES))
         generation = data.get("generation") or {}
         try:
             settings = GenerationSettings.from_dict(generation, max_new_tokens_cap=cap)
@@ -206,6 +213,7 @@ class ModelSpec:
             license=_str(f"{where}.license", data["license"]),
             generation=settings,
             description=str(data.get("description", "")),
+            dtype=_choice(f"{where}.dtype", data.get("dtype", "auto"), SERVING_DTYPES),
         )
 
 

@@ -444,7 +444,7 @@ def load_tokenizer(registry: Registry, model: str, progress: Progress | None = N
     from transformers import AutoTokenizer
 
     from playground.safety import check_model_folder
-    from playground.sources import bundled_cache, bundled_cache_ready, bundled_file_path, join_parts
+    from playground.sources import bundled_cache, bundled_cache_ready, bundled_file_path, join_parts, serving_dtype
 
     spec = registry.model(model)
     failures: list[str] = []
@@ -457,7 +457,7 @@ def load_tokenizer(registry: Registry, model: str, progress: Progress | None = N
     if spec.bundled:
 
         def bundled() -> Any:
-            cached, _ = bundled_cache(spec.bundled)
+            cached, _ = bundled_cache(spec.bundled, serving_dtype(spec.dtype, "cpu"))
             if bundled_cache_ready(cached):  # the local engine's dequantized copy: its tokenizer, no GGUF to parse
                 check_model_folder(cached, spec.name)
                 return AutoTokenizer.from_pretrained(cached)

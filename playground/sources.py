@@ -63,32 +63,59 @@ def target_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _finish(model: Any, device: str) -> Any:
-    model.to(device)
+def cpu_computes_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True when this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), so bf16 halves the bytes for free."""
+    try:
+        flags = cpuinfo.read_text(encoding="utf-8", errors="replace").split()
+    except OSError:  # not Linux: stay with float32
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def serving_dtype(choice: str, device: Any) -> Any:
+    """The torch dtype a model is served in: the registry's ``dtype`` (``auto``, ``float32``, ``bfloat16``).
+
+    ``auto`` is bfloat16 where the device computes it natively (a GPU that supports it, a CPU
+    with AVX512-BF16 or AMX), float32 elsewhere: a decode step reads every weight, so half
+    the bytes is up to twice the speed where the arithmetic keeps up.
+    """
+    import torch
+
+    if choice != "auto":
+        return getattr(torch, choice)
+    if str(device).startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    return torch.bfloat16 if cpu_computes_bf16() else torch.float32
+
+
+def _finish(model: Any, device: str, dtype: Any) -> Any:
+    model.to(device=device, dtype=dtype)
     model.eval()
     return model
 
 
-def _from_folder(folder: Path | str, device: str, **kwargs: Any) -> tuple[Any, Any]:
-    """Load model + tokenizer with the safe policy from a folder or a Hub repo id."""
+def _from_folder(folder: Path | str, device: str, dtype: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """Load model + tokenizer with the safe policy from a folder or a Hub repo id, weights in ``dtype``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False, use_safetensors=True, **kwargs)
-    return _finish(model, device), tokenizer
+    model = AutoModelForCausalLM.from_pretrained(
+        folder, trust_remote_code=False, use_safetensors=True, dtype=dtype, **kwargs
+    )
+    return _finish(model, device, dtype), tokenizer
 
 
-def load_from_local(spec: ModelSpec, registry: Registry, device: str) -> LoadedWeights:
+def load_from_local(spec: ModelSpec, registry: Registry, device: str, dtype: Any) -> LoadedWeights:
     """Load from the registry entry's ``local_path`` folder."""
     folder = registry.resolve_path(spec.local_path or "")
     if not folder.is_dir():
         raise ModelLoadError(f"local folder {folder} does not exist")
     check_model_folder(folder, spec.name)
-    model, tokenizer = _from_folder(folder, device)
+    model, tokenizer = _from_folder(folder, device, dtype)
     return LoadedWeights(model, tokenizer, Message("from_local", folder=str(folder)))
 
 
-def load_from_hub(spec: ModelSpec, device: str) -> LoadedWeights:
+def load_from_hub(spec: ModelSpec, device: str, dtype: Any) -> LoadedWeights:
     """Load ``repo_id`` at its pinned revision from the Hub, or from its cache when offline."""
     from huggingface_hub import snapshot_download
 
@@ -99,7 +126,7 @@ def load_from_hub(spec: ModelSpec, device: str) -> LoadedWeights:
     offline = hub_offline()
     folder = Path(snapshot_download(spec.repo_id, revision=spec.revision, allow_patterns=HUB_MODEL_PATTERNS))
     check_model_folder(folder, spec.name)
-    model, tokenizer = _from_folder(spec.repo_id, device, revision=spec.revision)
+    model, tokenizer = _from_folder(spec.repo_id, device, dtype, revision=spec.revision)
     key = "from_hub_cache" if offline else "from_hub"
     return LoadedWeights(model, tokenizer, Message(key, repo=spec.repo_id, revision=spec.revision[:7]))
 
@@ -186,12 +213,15 @@ def _save_dequantized(model: Any, tokenizer: Any, target: Path) -> None:
         raise
 
 
-def bundled_cache(bundled: BundledFile) -> tuple[Path, dict[str, str]]:
-    """Where a bundled file's dequantized copy is cached (complete once it holds its marker), and what it is."""
+def bundled_cache(bundled: BundledFile, dtype: Any) -> tuple[Path, dict[str, str]]:
+    """Where a bundled file's dequantized copy in ``dtype`` is cached (complete once it holds its marker), and what."""
+    import torch
+
     version = _distribution(bundled.distribution).version
     name = Path(bundled.file).name
     what = {"package": bundled.distribution, "version": version, "file": name}
-    return playground_cache_dir() / "dequantized" / f"{bundled.distribution}-{version}" / Path(name).stem, what
+    stem = Path(name).stem + ("" if dtype == torch.float32 else f"-{str(dtype).removeprefix('torch.')}")
+    return playground_cache_dir() / "dequantized" / f"{bundled.distribution}-{version}" / stem, what
 
 
 def bundled_cache_ready(folder: Path) -> bool:
@@ -199,19 +229,20 @@ def bundled_cache_ready(folder: Path) -> bool:
     return (folder / _DONE_MARKER).is_file()
 
 
-def load_from_bundled(spec: ModelSpec, device: str, progress: Progress | None = None) -> LoadedWeights:
+def load_from_bundled(spec: ModelSpec, device: str, dtype: Any, progress: Progress | None = None) -> LoadedWeights:
     """Load a GGUF file shipped in installed packages, using the safetensors cache.
 
     A chunked file is joined into a temporary folder first, then dequantized; only the
-    dequantized safetensors copy is kept.
+    dequantized safetensors copy is kept, in the dtype served (a bfloat16 copy is half the
+    size and loads without conversion).
     """
     bundled = spec.bundled
     assert bundled is not None
-    cached, what = bundled_cache(bundled)
+    cached, what = bundled_cache(bundled, dtype)
     name = what["file"]
     if bundled_cache_ready(cached):
         check_model_folder(cached, spec.name)
-        model, tokenizer = _from_folder(cached, device)
+        model, tokenizer = _from_folder(cached, device, dtype)
         return LoadedWeights(model, tokenizer, Message("from_bundled_cache", **what))
     if progress:
         progress(Message("progress_dequantize", file=name))
@@ -221,12 +252,13 @@ def load_from_bundled(spec: ModelSpec, device: str, progress: Progress | None = 
         else:
             path, _ = bundled_file_path(bundled)
         model, tokenizer = _dequantize(path)
+    model.to(dtype=dtype)
     try:
         _save_dequantized(model, tokenizer, cached)
         log.info("cached dequantized weights of %s in %s", name, cached)
     except OSError as exc:  # a read-only disk costs speed on the next start, nothing else
         log.warning("could not cache dequantized weights in %s: %s", cached, exc)
-    return LoadedWeights(_finish(model, device), tokenizer, Message("from_bundled_now", **what))
+    return LoadedWeights(_finish(model, device, dtype), tokenizer, Message("from_bundled_now", **what))
 
 
 def _dequantize(path: Path) -> tuple[Any, Any]:
@@ -239,9 +271,13 @@ def _dequantize(path: Path) -> tuple[Any, Any]:
 
 
 def load_base_model(
-    spec: ModelSpec, registry: Registry, progress: Progress | None = None, device: str | None = None
+    spec: ModelSpec,
+    registry: Registry,
+    progress: Progress | None = None,
+    device: str | None = None,
+    dtype: str | None = None,
 ) -> LoadedWeights:
-    """Load a base model from the first source that can provide it.
+    """Load a base model from the first source that can provide it, in ``dtype`` (default: the spec's).
 
     Raises UnsafeArtifactError when a source was refused on safety grounds (no fallback
     hides a hostile artifact), ModelLoadError when no source could provide the model. Any
@@ -249,15 +285,16 @@ def load_base_model(
     as that source failing, so the caller always gets one of these two.
     """
     device = device or target_device()
+    torch_dtype = serving_dtype(dtype or spec.dtype, device)
     attempts: list[tuple[str, Callable[[], LoadedWeights]]] = []
     if spec.local_path:
-        attempts.append((Message("source_local"), lambda: load_from_local(spec, registry, device)))
+        attempts.append((Message("source_local"), lambda: load_from_local(spec, registry, device, torch_dtype)))
     if spec.repo_id and (spec.revision is not None or not (spec.local_path or spec.bundled)):
         # An unpinned Hub entry is refused (load_from_hub says so) unless another source can
         # stand in for it: then the Hub is simply not asked until the entry is pinned.
-        attempts.append((Message("source_hub"), lambda: load_from_hub(spec, device)))
+        attempts.append((Message("source_hub"), lambda: load_from_hub(spec, device, torch_dtype)))
     if spec.bundled:
-        attempts.append((Message("source_bundled"), lambda: load_from_bundled(spec, device, progress)))
+        attempts.append((Message("source_bundled"), lambda: load_from_bundled(spec, device, torch_dtype, progress)))
     failures: list[str] = []
     for kind, attempt in attempts:
         if progress:

@@ -235,7 +235,7 @@ def hostile_app(hf_home, tmp_path_factory) -> Iterator[HostileApp]:
         case.edit(folder, markers)
         models.append({"name": f"evil-model-{case_name}", "local_path": str(folder), "context_length": 64})
     for entry in models:
-        entry.update(languages=["en"], prompt_style="plain", license="mit")
+        entry.update(languages=["en"], prompt_style="plain", license="mit", **tiny_models.FLOAT32)
     for entry in adapters:
         entry.update(language="en", license="mit")
     registry = {

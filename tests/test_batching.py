@@ -275,18 +275,18 @@ def test_a_fault_in_a_batched_forward_fails_that_batch_and_the_next_request_is_s
 def test_a_fault_in_one_rows_token_choice_fails_only_that_row(engine, monkeypatch):
     loaded = engine.cache.get("tiny")
     expected = _alone(engine, PROMPTS[1], {"max_new_tokens": 12}).token_ids
-    forward = loaded.model.forward
+    forward_rows = loaded.forward_rows
 
-    def poison_style_b_in_decode_steps(*args, **kwargs):
-        out = forward(*args, **kwargs)
-        if kwargs["input_ids"].shape[1] == 1:
-            for row, name in enumerate(kwargs["adapter_names"]):
+    def poison_style_b_in_decode_steps(adapters, **inputs):
+        out = forward_rows(adapters, **inputs)
+        if inputs["input_ids"].shape[1] == 1:
+            for row, name in enumerate(adapters):
                 if name == "style-b":
                     out.logits[row] = float("nan")  # sampling from NaN probabilities raises
         return out
 
     gate = StepGate(loaded.model)
-    monkeypatch.setattr(loaded.model, "forward", poison_style_b_in_decode_steps)
+    monkeypatch.setattr(loaded, "forward_rows", poison_style_b_in_decode_steps)
     good = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 12})
     gate.wait_entered(1)
     bad = engine.stream("tiny", PROMPTS[0], {"temperature": 1.0, "max_new_tokens": 12}, adapter="style-b")

@@ -28,6 +28,7 @@ def fault_app(tiny_hub, tmp_path_factory):
     (broken / "config.json").write_text("{this is not json", encoding="utf-8")
     registry = tiny_hub.registry_dict()
     local = {"languages": ["en"], "context_length": tiny_models.CONTEXT, "prompt_style": "plain", "license": "mit"}
+    local.update(tiny_models.FLOAT32)
     registry["models"] += [
         {"name": "faulty", "local_path": str(root / "faulty"), **local},
         {"name": "broken", "local_path": str(broken), **local},

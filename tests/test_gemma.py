@@ -38,6 +38,49 @@ def test_the_bundled_lesson_model_loads_and_batches(gemma):
     assert set(loaded.adapters) == {"george-sand", "alpaca"} and loaded.adapter_errors == {}
 
 
+def test_it_is_served_in_the_dtype_auto_picks_and_answers_as_generate_does(gemma):
+    """In the dtype served (bfloat16 on a CPU with AVX512-BF16), a greedy answer equals ``model.generate``'s."""
+    import torch
+
+    from playground.sources import serving_dtype
+
+    loaded = gemma.cache.get(MODEL)
+    dtype = serving_dtype("auto", loaded.device)
+    base = loaded.model.get_base_model()
+    assert {p.dtype for n, p in base.named_parameters() if "lora_" not in n} == {dtype}
+    for prompt in ("Cette femme était assise près de la fenêtre, et", "The capital of France is"):
+        ids = loaded.tokenizer(prompt, return_tensors="pt").input_ids
+        with torch.inference_mode(), loaded.model.disable_adapter():
+            out = loaded.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=24,
+                                        do_sample=False, pad_token_id=loaded.tokenizer.eos_token_id)  # fmt: skip
+        answer = gemma.generate(MODEL, prompt, {**GREEDY, "max_new_tokens": 24})
+        assert answer.token_ids == out[0, ids.shape[1] :].tolist()[: len(answer.token_ids)], prompt
+
+
+def test_answers_batched_together_equal_each_answer_alone_in_the_dtype_served(gemma):
+    """In bfloat16 too (playground/row_attention.py): with transformers' SDPA, two of these rows changed at token 2."""
+    import threading
+
+    prompts = ["The capital of France is", "Il était une fois", "Cette femme était assise près de la fenêtre, et",
+               "Translate English to French:\ncheese => fromage\nsea otter =>", "La lune brillait sur",
+               "Write a short poem about the sea:"]  # fmt: skip
+    settings = {**GREEDY, "max_new_tokens": 24}
+    alone = [gemma.generate(MODEL, p, settings).token_ids for p in prompts]
+    together: list = [None] * len(prompts)
+    start = threading.Barrier(len(prompts))
+
+    def ask(i: int) -> None:
+        start.wait()
+        together[i] = gemma.generate(MODEL, prompts[i], settings).token_ids
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(prompts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert together == alone
+
+
 def test_few_shot_beats_zero_shot_on_the_lab_preset(gemma):
     from playground.presets import load_presets
 

@@ -13,7 +13,7 @@ import pytest
 from playground.batch_cache import can_merge
 from playground.engine import Engine
 from tests.test_batching import StepGate, _hf_generate, _steps_with
-from tests.tiny_models import CONTEXT, SLIDING_WINDOW, make_lora, save_model, tiny_gemma3
+from tests.tiny_models import CONTEXT, FLOAT32, SLIDING_WINDOW, make_lora, save_model, tiny_gemma3
 
 PROMPTS = [
     "Once upon a time, in a small village by the sea, there lived an old fisherman",
@@ -41,6 +41,7 @@ def gemma_registry(tiny_hub, tmp_path_factory):
             "context_length": CONTEXT,
             "prompt_style": "plain",
             "license": "gemma",
+            **FLOAT32,
         }
     ]
     data["adapters"] = [

@@ -31,8 +31,15 @@ GREEDY = {"temperature": 0, "max_new_tokens": 24, "repetition_penalty": 1.1}
 SAFETY_S = 120  # bound on any wait for the server (never reached when it works)
 
 
+def _float32() -> Registry:
+    """The project's registry with the lesson model served in float32 locally, as vLLM serves it (exact equality)."""
+    registry = load_registry()
+    spec = dataclasses.replace(registry.model(VLLM_MODEL), dtype="float32")
+    return dataclasses.replace(registry, models={**registry.models, VLLM_MODEL: spec})
+
+
 def _remote_registry(server, **changes) -> Registry:
-    base = load_registry()
+    base = _float32()
     spec = RemoteSpec(
         model=VLLM_MODEL,
         base_url=server.base_url,
@@ -45,7 +52,7 @@ def _remote_registry(server, **changes) -> Registry:
 
 @pytest.fixture(scope="module")
 def local_engine():
-    engine = Engine(load_registry())
+    engine = Engine(_float32())
     yield engine
     engine.close(wait_s=60)
 

@@ -24,6 +24,11 @@ import torch
 
 TINY_REPO = "playground-test/tiny-gpt2"
 CONTEXT = 128
+# The tiny models are served in float32 whatever the machine ("auto" is bfloat16 on a CPU with
+# AVX512-BF16): their random weights leave near-tied logits, which bfloat16's rounding flips
+# between two kernels, and their tests compare answers token for token with model.generate and
+# with each other. The bfloat16 path has tests of its own (tests/test_serving_dtype.py).
+FLOAT32 = {"dtype": "float32"}
 
 
 def gpt2_tokenizer() -> Any:
@@ -251,6 +256,8 @@ class TinyHub:
                 },
             ],
         }
+        for model in data["models"]:  # see FLOAT32
+            model.update(FLOAT32)
         data.update(overrides)
         return data
 
@@ -328,6 +335,7 @@ def with_long_model(hub: TinyHub, folder: Path, default_tokens: int, **limits: A
         "context_length": LONG_CONTEXT,
         "prompt_style": "plain",
         "license": "mit",
+        **FLOAT32,
         "generation": {"temperature": 0.0, "max_new_tokens": default_tokens, "repetition_penalty": 1.0},
     }
     registry["models"].insert(0, long)

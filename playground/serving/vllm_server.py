@@ -88,7 +88,7 @@ def ensure_venv(venv: Path = VENV) -> Path:
 def _fingerprint(registry: Registry, model: str) -> str:
     """Changes when the registry entry (or the bundled package's version) changes."""
     spec = registry.model(model)
-    parts = [repr(spec)]
+    parts = [repr(spec), "float32"]
     if spec.bundled is not None:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             parts.append(importlib.metadata.version(spec.bundled.distribution))
@@ -102,7 +102,8 @@ def export_model(registry: Registry, model: str, cache: Path | None = None) -> P
     target = (cache or playground_cache_dir() / "vllm") / f"{model}-{_fingerprint(registry, model)}"
     if (target / _READY).is_file():
         return target
-    weights = load_base_model(registry.model(model), registry, progress=log.info, device="cpu")
+    # float32: vLLM serves it so (see start_server), and a bfloat16 copy would round the weights first
+    weights = load_base_model(registry.model(model), registry, progress=log.info, device="cpu", dtype="float32")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:

@@ -100,7 +100,7 @@ def train(
     registry = load_registry(registry_path) if registry_path else load_registry()
     base_spec = registry.model(recipe.base)
     t = recipe.training
-    weights = load_base_model(base_spec, registry, progress=log.info)
+    weights = load_base_model(base_spec, registry, progress=log.info, dtype="float32")  # trained in float32
     model, tokenizer = weights.model, weights.tokenizer
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     splits = build_splits(recipe, tokenizer, local)

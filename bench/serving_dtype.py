@@ -1,0 +1,162 @@
+"""The engine serving a model in float32 (today's) vs in the registry's ``dtype: auto``, same run.
+
+    python bench/serving_dtype.py                      # the registry's default model (Gemma 3 270M)
+    python bench/serving_dtype.py --tokens 64 --rounds 5 --streams 8
+
+Two engines over the same registry entry, one with ``dtype: float32``, one with ``auto``
+(bfloat16 on a CPU with AVX512-BF16 or AMX and on a GPU that supports it: see
+``playground.sources.serving_dtype``). Rounds alternate between them so that the machine's
+drift hits both alike. Printed, each as a ratio auto / float32 (issue 15):
+
+- single stream: median tokens/s of one greedy answer of ``--tokens`` tokens;
+- ``--streams`` at once: median aggregate tokens/s of that many concurrent answers;
+- the share of the machine's read bandwidth a single stream uses: the weights read per token
+  (every parameter of the base, LoRA matrices left out: a decode step of the base reads them
+  all) divided by the time per token, against ``torch.sum`` over a 1 GiB tensor (the best of five);
+- greedy checks in the dtype served: the single answer equals ``model.generate``'s, and each
+  of the concurrent answers equals the same prompt answered alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playground.network import configure_hub_access
+
+configure_hub_access()
+
+import torch  # noqa: E402
+import yaml  # noqa: E402
+
+from playground.engine import Engine  # noqa: E402
+from playground.registry import DEFAULT_REGISTRY_PATH, PROJECT_ROOT, Registry  # noqa: E402
+
+log = logging.getLogger("bench")
+PROMPTS = [
+    "Cette femme était assise près de la fenêtre, et",
+    "Once upon a time, in a small village by the sea, there lived an old fisherman who",
+    "Translate English to French:\ncheese => fromage\nsea otter =>",
+    "Name three French painters, and say why each one matters:",
+]
+GREEDY = {"temperature": 0.0, "repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
+
+
+def engine_in(dtype: str | None, registry_path: Path, model: str | None) -> tuple[Engine, str]:
+    """An engine whose model (default: the registry's default) is served in ``dtype`` (None: its entry's)."""
+    data = yaml.safe_load(registry_path.read_text(encoding="utf-8"))
+    name = model or data["default_model"]
+    for entry in data["models"]:
+        if entry["name"] == name and dtype is not None:
+            entry["dtype"] = dtype
+    return Engine(Registry.from_dict(data, root=PROJECT_ROOT)), name
+
+
+def answer(engine: Engine, model: str, prompt: str, tokens: int) -> tuple[list[int], float]:
+    """The token ids of one greedy answer of exactly ``tokens`` tokens (or fewer at EOS), and its seconds."""
+    start = time.perf_counter()
+    stream = engine.stream(model, prompt, {**GREEDY, "max_new_tokens": tokens})
+    stream.text()
+    return stream.result.token_ids, time.perf_counter() - start
+
+
+def concurrent(engine: Engine, model: str, streams: int, tokens: int) -> tuple[list[list[int]], float]:
+    """``streams`` answers at once (the prompts in turn): their token ids and the wall-clock seconds."""
+    results: list[list[int]] = [[] for _ in range(streams)]
+
+    def one(i: int) -> None:
+        results[i], _ = answer(engine, model, PROMPTS[i % len(PROMPTS)], tokens)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(streams)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - start
+
+
+def read_bandwidth() -> float:
+    """Bytes per second ``torch.sum`` reads from a 1 GiB float32 tensor (best of five)."""
+    data = torch.ones(256 * 1024 * 1024)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        data.sum()
+        best = min(best, time.perf_counter() - start)
+    return data.numel() * data.element_size() / best
+
+
+def generate_ids(loaded, prompt: str, tokens: int) -> list[int]:
+    """``model.generate``'s greedy answer on the base (adapters off), in the loaded dtype."""
+    ids = loaded.tokenizer(prompt, return_tensors="pt").input_ids.to(loaded.device)
+    off = loaded.model.disable_adapter() if hasattr(loaded.model, "disable_adapter") else contextlib.nullcontext()
+    with torch.inference_mode(), off:
+        out = loaded.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=tokens,
+                                    do_sample=False, pad_token_id=loaded.tokenizer.eos_token_id)  # fmt: skip
+    return out[0, ids.shape[1] :].tolist()
+
+
+def main() -> int:
+    """Run the rounds; print the figures and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="registry model name (default: the registry's default)")
+    parser.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY_PATH)
+    parser.add_argument("--tokens", type=int, default=64, help="new tokens per answer")
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds of each (after one warm-up)")
+    parser.add_argument("--streams", type=int, default=8, help="concurrent answers in the aggregate measure")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    engines = {}
+    for dtype in ("float32", "auto"):
+        engine, name = engine_in(dtype, args.registry, args.model)
+        loaded = engine.cache.get(name)
+        engines[dtype] = (engine, loaded)
+        log.info("%s: %s served in %s", dtype, name, next(loaded.model.parameters()).dtype)
+    single: dict[str, list[float]] = {d: [] for d in engines}
+    many: dict[str, list[float]] = {d: [] for d in engines}
+    alone: dict[str, list[list[int]]] = {}
+    for dtype, (engine, _loaded) in engines.items():  # warm-up, and each prompt's answer alone
+        alone[dtype] = [answer(engine, name, p, args.tokens)[0] for p in PROMPTS]
+    same_rows = {d: True for d in engines}
+    for r in range(args.rounds):
+        for dtype, (engine, _loaded) in engines.items():
+            ids, seconds = answer(engine, name, PROMPTS[0], args.tokens)
+            single[dtype].append(len(ids) / seconds)
+            rows, seconds = concurrent(engine, name, args.streams, args.tokens)
+            many[dtype].append(sum(len(x) for x in rows) / seconds)
+            same_rows[dtype] &= all(x == alone[dtype][i % len(PROMPTS)] for i, x in enumerate(rows))
+            log.info("round %d %-7s: %.1f tokens/s single, %.1f aggregate", r + 1, dtype, single[dtype][-1],
+                     many[dtype][-1])  # fmt: skip
+    bandwidth = read_bandwidth()
+    print(f"\n{name}, {args.tokens} greedy tokens, medians of {args.rounds} rounds; read bandwidth "
+          f"{bandwidth / 1e9:.1f} GB/s (torch.sum over 1 GiB)\n")  # fmt: skip
+    print("| served in | single stream tokens/s | bandwidth used | "
+          f"{args.streams} streams, aggregate tokens/s | = generate | rows = alone |")  # fmt: skip
+    print("|---|---:|---:|---:|---|---|")
+    medians = {}
+    for dtype, (_engine, loaded) in engines.items():
+        base = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
+        weight_bytes = sum(p.numel() * p.element_size() for n, p in base.named_parameters() if "lora_" not in n)
+        s, m = statistics.median(single[dtype]), statistics.median(many[dtype])
+        medians[dtype] = (s, m)
+        same = alone[dtype][0] == generate_ids(loaded, PROMPTS[0], args.tokens)[: len(alone[dtype][0])]
+        served = str(next(base.parameters()).dtype).removeprefix("torch.")
+        print(f"| {dtype} ({served}) | {s:.1f} | {weight_bytes * s / bandwidth:.2f} "
+              f"({weight_bytes / 1e6:.0f} MB a token) | {m:.1f} | {'yes' if same else 'NO'} | "
+              f"{'yes' if same_rows[dtype] else 'NO'} |")  # fmt: skip
+    (s32, m32), (sa, ma) = medians["float32"], medians["auto"]
+    print(f"\nauto / float32: single stream {sa / s32:.2f}x, {args.streams} streams {ma / m32:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
