@@ -86,10 +86,15 @@ def _wait_lab_inspection(page) -> None:
 
 
 def _assert_streamed(seen: list[str]) -> None:
-    """The box showed the text growing: several partial texts, each a prefix of the final one."""
+    """The box showed the text growing: partial texts before the final one, each a prefix of it.
+
+    One is enough to prove it streamed (an answer sent whole never shows a part of itself);
+    how many the browser paints depends on how fast the tiny model writes against the frame
+    rate: its 16 tokens can come in two frames.
+    """
     final = seen[-1]
     partial = [v for v in seen if v.strip() and v != final]
-    assert final.strip() and len(partial) >= 2, seen
+    assert final.strip() and len(partial) >= 1, seen
     assert all(final.startswith(v) for v in partial), seen
 
 

@@ -8,12 +8,15 @@ from playground.engine import GenerationResult
 from playground.messages import localize
 from playground.ui.i18n import tr
 
-_MD_SPECIAL = "\\`*_{}[]()<>#+-.!|~"
+# Characters with a meaning anywhere in a line. ("#", "+", "-" and "." only start headings
+# and lists at the start of a line, where no value is ever put; escaping them would show
+# their backslashes inside a URL that the Markdown renderer turns into a link.)
+_MD_SPECIAL = "\\`*_{}[]()<>!|~"
 
 
 def escape_markdown(text: str) -> str:
-    """Escape Markdown and HTML so ``text`` shows as typed in a ``gr.Markdown``."""
-    return "".join("\\" + c if c in _MD_SPECIAL else c for c in text)
+    """Escape Markdown and HTML so ``text`` shows as typed in a ``gr.Markdown``, on the line it is put in."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in " ".join(text.splitlines()))
 
 
 def _who(result: GenerationResult, lang: str) -> list[str]:
