@@ -136,3 +136,25 @@ def test_least_recently_used_model_leaves_memory(tiny_hub):
     cache.get("tiny-local")
     assert cache.loaded_names() == ["tiny-local"]
     assert cache.get("tiny") is not first  # reloaded on demand
+
+
+def test_the_output_layer_gets_the_kept_positions_in_plain_strides(engine):
+    """A slice of the hidden states made bfloat16's linear copy the whole output weight (600 ms a prefill)."""
+    import torch
+
+    from playground.loader import _plain
+
+    loaded = engine.cache.get("tiny")
+    base = loaded.model.get_base_model()
+    seen = []
+    handle = base.get_output_embeddings().register_forward_pre_hook(lambda m, args: seen.append(args[0].stride()))
+    try:
+        hidden = torch.zeros(3, 20, 32)
+        out = base.lm_head(hidden[:, -1:, :])  # what logits_to_keep=1 hands it, for three padded rows
+        assert out.shape == (3, 1, base.config.vocab_size)
+        engine.generate("tiny", "Once upon a time", {"max_new_tokens": 2})  # a prefill keeps the last position
+    finally:
+        handle.remove()
+    assert seen[0] == (32, 32, 1)  # the slice's strides were (640, 32, 1)
+    assert _plain(torch.zeros(3, 1, 32)) and not _plain(hidden[:, -1:, :]) and not _plain(hidden[:1, -1:, :])
+    assert all(s[-1] == 1 and s[-2] == s[-1] * 32 for s in seen[1:])

