@@ -17,7 +17,7 @@ from playground.engine import Engine
 from playground.registry import Registry
 from playground.row_attention import NAME, row_attention, use_row_attention
 from tests.test_batching import PROMPTS, StepGate, _steps_with
-from tests.tiny_models import CONTEXT, make_lora, save_model, tiny_gemma3
+from tests.tiny_models import tiny_gemma_entries
 
 
 class _Module:
@@ -74,20 +74,12 @@ def test_a_padded_row_is_bit_for_bit_the_row_alone_in_bfloat16(queries):
 @pytest.fixture(scope="module")
 def bf16_engines(tiny_hub, tmp_path_factory):
     """Engines over the tiny GPT-2 (two adapters) and a tiny sliding-window Gemma 3 (two adapters), in bfloat16."""
-    root = tmp_path_factory.mktemp("row-attention")
-    base = tiny_gemma3(seed=41)
-    save_model(base, tiny_hub.tokenizer, root / "gemma")
-    for i, name in enumerate(("gemma-a", "gemma-b")):
-        make_lora(base, "tiny-gemma", root / name, seed=50 + i, targets=("q_proj", "v_proj"))
+    model, adapters = tiny_gemma_entries(tiny_hub, tmp_path_factory.mktemp("row-attention"), seed=41)
     data = tiny_hub.registry_dict()
-    data["models"].append({"name": "tiny-gemma", "local_path": str(root / "gemma"), "languages": ["en"],
-                           "context_length": CONTEXT, "prompt_style": "plain", "license": "gemma"})  # fmt: skip
-    data["adapters"] += [
-        {"name": n, "base": "tiny-gemma", "path": str(root / n), "task": "style", "language": "en", "license": "mit"}
-        for n in ("gemma-a", "gemma-b")
-    ]
-    for model in data["models"]:
-        model["dtype"] = "bfloat16"
+    data["models"].append(model)
+    data["adapters"] += adapters
+    for entry in data["models"]:
+        entry["dtype"] = "bfloat16"
     engine = Engine(Registry.from_dict(data, root=tiny_hub.root))
     yield engine
     engine.close(wait_s=60)

@@ -13,7 +13,7 @@ import pytest
 from playground.batch_cache import can_merge
 from playground.engine import Engine
 from tests.test_batching import StepGate, _hf_generate, _steps_with
-from tests.tiny_models import CONTEXT, FLOAT32, SLIDING_WINDOW, make_lora, save_model, tiny_gemma3
+from tests.tiny_models import SLIDING_WINDOW, tiny_gemma_entries
 
 PROMPTS = [
     "Once upon a time, in a small village by the sea, there lived an old fisherman",
@@ -26,30 +26,8 @@ PROMPTS = [
 @pytest.fixture(scope="module")
 def gemma_registry(tiny_hub, tmp_path_factory):
     """A registry of one tiny Gemma 3 (local folder) and two LoRA adapters on it."""
-    root = tmp_path_factory.mktemp("tiny-gemma")
-    base = tiny_gemma3(seed=21)
-    save_model(base, tiny_hub.tokenizer, root / "model")
-    targets = ("q_proj", "v_proj")
-    for i, name in enumerate(("gemma-a", "gemma-b")):
-        make_lora(base, "tiny-gemma", root / name, seed=30 + i, targets=targets)
-    data = tiny_hub.registry_dict(default_model="tiny-gemma")
-    data["models"] = [
-        {
-            "name": "tiny-gemma",
-            "local_path": str(root / "model"),
-            "languages": ["en"],
-            "context_length": CONTEXT,
-            "prompt_style": "plain",
-            "license": "gemma",
-            **FLOAT32,
-        }
-    ]
-    data["adapters"] = [
-        {"name": name, "base": "tiny-gemma", "path": str(root / name), "task": "style", "language": "en",
-         "license": "mit"}
-        for name in ("gemma-a", "gemma-b")
-    ]  # fmt: skip
-    return tiny_hub.registry(**{k: data[k] for k in ("default_model", "models", "adapters")})
+    model, adapters = tiny_gemma_entries(tiny_hub, tmp_path_factory.mktemp("tiny-gemma"), seed=21)
+    return tiny_hub.registry(default_model="tiny-gemma", models=[model], adapters=adapters)
 
 
 @pytest.fixture()

@@ -320,6 +320,25 @@ def long_args(max_new_tokens: int) -> list[Any]:
     return ["long", "(base)", "The sea otter is", False, 0, 1, 0, max_new_tokens, 1, 0, "", None]
 
 
+def tiny_gemma_entries(hub: TinyHub, root: Path, seed: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A tiny Gemma 3 saved in ``root`` with two LoRA adapters (``gemma-a``, ``gemma-b``): its registry entries.
+
+    The model entry (``tiny-gemma``, a local folder, float32 like every tiny model) and the
+    adapter entries, for a test to put in a registry mapping.
+    """
+    base = tiny_gemma3(seed=seed)
+    save_model(base, hub.tokenizer, root / "model")
+    for i, name in enumerate(("gemma-a", "gemma-b")):
+        make_lora(base, "tiny-gemma", root / name, seed=seed + 9 + i, targets=("q_proj", "v_proj"))
+    model = {"name": "tiny-gemma", "local_path": str(root / "model"), "languages": ["en"],
+             "context_length": CONTEXT, "prompt_style": "plain", "license": "gemma", **FLOAT32}  # fmt: skip
+    adapters = [
+        {"name": n, "base": "tiny-gemma", "path": str(root / n), "task": "style", "language": "en", "license": "mit"}
+        for n in ("gemma-a", "gemma-b")
+    ]
+    return model, adapters
+
+
 def with_long_model(hub: TinyHub, folder: Path, default_tokens: int, **limits: Any) -> dict[str, Any]:
     """The tiny registry plus ``long`` (saved in ``folder`` by :func:`save_long_model`) as default model.
 
