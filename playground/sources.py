@@ -192,25 +192,34 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _save_dequantized(model: Any, tokenizer: Any, target: Path) -> None:
-    """Write GGUF-dequantized weights as a safetensors model folder, atomically."""
+def save_model_folder(model: Any, tokenizer: Any, target: Path, marker: str, note: str) -> None:
+    """Write ``model`` and ``tokenizer`` as a safetensors folder at ``target``, atomically.
+
+    The folder is written beside ``target`` and renamed into place with the file ``marker``
+    (holding ``note``) in it, so a reader that finds the marker finds a whole folder.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
-        # The weights are plain float tensors once dequantized; forget the GGUF
-        # quantizer so that save_pretrained writes them as ordinary safetensors.
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        (tmp / _DONE_MARKER).write_text("ok\n", encoding="utf-8")
+        (tmp / marker).write_text(note + "\n", encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _save_dequantized(model: Any, tokenizer: Any, target: Path) -> None:
+    """Write GGUF-dequantized weights as a safetensors model folder, atomically."""
+    # The weights are plain float tensors once dequantized; forget the GGUF
+    # quantizer so that save_pretrained writes them as ordinary safetensors.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    save_model_folder(model, tokenizer, target, _DONE_MARKER, "ok")
 
 
 def bundled_cache(bundled: BundledFile, dtype: Any) -> tuple[Path, dict[str, str]]:

@@ -97,25 +97,14 @@ def _fingerprint(registry: Registry, model: str) -> str:
 
 def export_model(registry: Registry, model: str, cache: Path | None = None) -> Path:
     """The model's weights and tokenizer as the playground loads them, in a safetensors folder (cached)."""
-    from playground.sources import load_base_model, playground_cache_dir
+    from playground.sources import load_base_model, playground_cache_dir, save_model_folder
 
     target = (cache or playground_cache_dir() / "vllm") / f"{model}-{_fingerprint(registry, model)}"
     if (target / _READY).is_file():
         return target
     # float32: vLLM serves it so (see start_server), and a bfloat16 copy would round the weights first
     weights = load_base_model(registry.model(model), registry, progress=log.info, device="cpu", dtype="float32")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
-        weights.model.save_pretrained(tmp, safe_serialization=True)
-        weights.tokenizer.save_pretrained(tmp)
-        (tmp / _READY).write_text(json.dumps({"source": str(weights.source)}) + "\n", encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    save_model_folder(weights.model, weights.tokenizer, target, _READY, json.dumps({"source": str(weights.source)}))
     log.info("exported %s (%s) to %s", model, weights.source, target)
     return target
 
