@@ -26,7 +26,9 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,6 +43,7 @@ from playground.engine import Engine  # noqa: E402
 from playground.registry import DEFAULT_REGISTRY_PATH, PROJECT_ROOT, Registry  # noqa: E402
 
 log = logging.getLogger("bench")
+T = TypeVar("T")
 PROMPTS = [
     "Cette femme était assise près de la fenêtre, et",
     "Once upon a time, in a small village by the sea, there lived an old fisherman who",
@@ -68,20 +71,25 @@ def answer(engine: Engine, model: str, prompt: str, tokens: int) -> tuple[list[i
     return stream.result.token_ids, time.perf_counter() - start
 
 
-def concurrent(engine: Engine, model: str, streams: int, tokens: int) -> tuple[list[list[int]], float]:
-    """``streams`` answers at once (the prompts in turn): their token ids and the wall-clock seconds."""
-    results: list[list[int]] = [[] for _ in range(streams)]
+def all_at_once(ask: Callable[[int], T], n: int) -> tuple[list[T], float]:
+    """``ask(0)`` to ``ask(n - 1)``, each in a thread, started together: their results and the wall-clock seconds."""
+    results: list[Any] = [None] * n
 
     def one(i: int) -> None:
-        results[i], _ = answer(engine, model, PROMPTS[i % len(PROMPTS)], tokens)
+        results[i] = ask(i)
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(streams)]
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     return results, time.perf_counter() - start
+
+
+def concurrent(engine: Engine, model: str, streams: int, tokens: int) -> tuple[list[list[int]], float]:
+    """``streams`` answers at once (the prompts in turn): their token ids and the wall-clock seconds."""
+    return all_at_once(lambda i: answer(engine, model, PROMPTS[i % len(PROMPTS)], tokens)[0], streams)
 
 
 def read_bandwidth() -> float:

@@ -24,14 +24,13 @@ import json
 import logging
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from serving_dtype import PROMPTS, engine_in
+from serving_dtype import PROMPTS, all_at_once, engine_in
 
 from playground.registry import DEFAULT_REGISTRY_PATH
 from playground.serving import vllm_server
@@ -80,18 +79,7 @@ def vllm_answer(url: str, model: str, prompt: str, tokens: int) -> dict:
 
 def at_once(ask, prompts: list[str], counts: list[int]) -> tuple[float, float]:
     """Aggregate tokens/s and p95 time to first token of the answers asked all at once."""
-    results: list[dict] = [{}] * len(prompts)
-
-    def one(i: int) -> None:
-        results[i] = ask(prompts[i], counts[i])
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(prompts))]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - start
+    results, wall = all_at_once(lambda i: ask(prompts[i], counts[i]), len(prompts))
     ttfts = sorted(r["ttft"] for r in results)
     return sum(r["tokens"] for r in results) / wall, ttfts[min(len(ttfts) - 1, round(0.95 * (len(ttfts) - 1)))]
 
