@@ -303,9 +303,7 @@ class RemoteSpec:
         key_env = data.get("api_key_env")
         if key_env is not None:
             _str(f"{where}.api_key_env", key_env, _ENV_RE, "must be the name of an environment variable")
-        dialect = data.get("dialect", "vllm")
-        if dialect not in REMOTE_DIALECTS:
-            raise ConfigError(f"{where}.dialect: {dialect!r} is not one of {', '.join(REMOTE_DIALECTS)}")
+        dialect = _choice(f"{where}.dialect", data.get("dialect", "vllm"), REMOTE_DIALECTS)
         context = data.get("context_length")
         if context is not None:
             context = _int(f"{where}.context_length", context, 16, 10_000_000)

@@ -67,11 +67,13 @@ def row_attention(
     keys = key.shape[2]
     groups = heads // key.shape[1]
     out = query.new_zeros(rows, queries, heads, dim)
+    if attention_mask is None:  # causal over every key, the same for each row
+        causal = torch.ones(queries, keys, dtype=torch.bool, device=query.device).tril(keys - queries)
     for row in range(rows):
         if attention_mask is None:
             q_span: slice | torch.Tensor = slice(None)
             k_span: slice | torch.Tensor = slice(None)
-            mask = torch.ones(queries, keys, dtype=torch.bool, device=query.device).tril(keys - queries)
+            mask = causal
         else:
             mine = attention_mask[row, 0]
             q_span, k_span = _span(mine.any(-1)), _span(mine.any(0))
