@@ -15,7 +15,7 @@ import threading
 
 from playground.backend import Capabilities, Handle, Job, Progress, ScoredWindow, TokenScores
 from playground.batch_jobs import ScoreJob
-from playground.batching import Batcher, Request
+from playground.batching import Batcher, Ending, Request
 from playground.branching import vocabulary_size
 from playground.inspection import next_token_distribution
 from playground.loader import LoadedModel, ModelCache
@@ -72,6 +72,12 @@ class LocalBackend:
             del self._batchers[name]
             self._stopped = [b for b in self._stopped if b.is_alive()] + [entry[1]]
         entry[1].stop()  # finishes what it holds, then its worker exits
+
+    def ended(self) -> dict[str, list[Ending]]:
+        """The latest requests each loaded model's batcher ended (:meth:`Batcher.ended`), by model."""
+        with self._lock:
+            batchers = {name: batcher for name, (_, batcher) in self._batchers.items()}
+        return {name: batcher.ended() for name, batcher in batchers.items()}
 
     # -- the Backend protocol ------------------------------------------------------
     def prepare(self, model: str, adapter: str | None, progress: Progress | None = None) -> Handle:

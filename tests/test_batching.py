@@ -186,6 +186,11 @@ def test_a_cancelled_row_leaves_within_two_steps_and_the_others_go_on(engine, ho
     assert len([s for s in request.steps if s >= at]) <= 2
     if how == "cancel_event":
         assert list(leave) == [] and leave.result.finish_reason == "cancelled"
+    assert engine.local.batcher(loaded.spec.name).wait_idle(SAFETY_S)
+    ended = {e.request_id: e for e in engine.ended()["tiny"]}  # the batcher's own record of how each ended
+    assert ended[request.id].reason == "cancelled" and ended[request.id].steps == len(request.steps)
+    assert 0 < ended[request.id].tokens < 40
+    assert (ended[keep.request.id].reason, ended[keep.request.id].tokens) == ("length", 20)
 
 
 def test_close_from_another_thread_wakes_a_blocked_reader(engine):
