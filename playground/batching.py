@@ -1,40 +1,70 @@
 """Continuous batching: the concurrent requests of one base model share its decode steps.
 
-The local backend (:mod:`playground.local_backend`) gives each loaded base model one
-:class:`Batcher`, which runs one worker thread. Requests wait in a bounded queue; at every step boundary the
-worker admits waiting requests (up to ``limits.max_batch_size`` rows, and at most
-``limits.max_rows_per_visitor`` of one visitor), and runs one step:
+This docstring is the one description of batching (the README, the engine, the loader and
+the local backend point here). When thirty visitors click Generate in the same second,
+they do not wait for each other's generations: decoding a small batch costs little more
+than decoding one sequence (the weights are read from memory once per step for all rows).
 
-1. at most one forward pass of prefill-like work, within a budget of ``step_tokens``
-   tokens (vLLM's chunked prefill): either the new short prompts together (left-padded,
-   up to ``prefill_tokens`` padded tokens: visitors arriving together start together),
-   or one chunk of a long prompt, or one chunk of a job (inspection's next-token logits,
-   Compare's scores: :mod:`playground.batch_jobs`). The least-served work goes first, so a
-   new short prompt never waits behind a long one, and long ones take turns;
-2. ONE decode forward pass for all rows, each row with its own adapter (PEFT's per-row
-   ``adapter_names``). A prompt whose prefill is complete joins the batch (its KV cache
-   merged into the batch's) before this decode step.
+- **One worker per loaded model.** The local backend (:mod:`playground.local_backend`)
+  gives each loaded base model one :class:`Batcher`, which runs one worker thread, started
+  by the first request. It exits after ``idle_exit_s`` (30 s) without work, and once
+  drained after :meth:`Batcher.stop` (its model left the cache). ``Engine.stream``
+  validates a request, queues it and returns at once; the stream reads what the worker
+  sends.
+- **Continuous batching.** Requests wait in a bounded queue; at every step boundary the
+  worker admits waiting requests, up to ``limits.max_batch_size`` rows, and runs one step:
 
-So a generating row waits for at most one chunk between two of its tokens, whatever the
-others ask. A prompt's chunk boundaries depend only on its length, never on the other
-rows, so greedy outputs stay token-identical to the request alone.
+  1. at most one forward pass of prefill-like work, within a budget of ``step_tokens``
+     tokens (vLLM's chunked prefill): either the new short prompts together (left-padded,
+     with an attention mask and positions counted from each row's first real token, up to
+     ``prefill_tokens`` padded tokens: visitors who arrive together start together), or
+     one chunk of a long prompt (its own KV cache grows chunk by chunk), or one chunk of a
+     job (the lab's next-token logits, at the last position only, and Compare's scores:
+     :mod:`playground.batch_jobs`; never run around the steps under the model's lock).
+     The least-served work goes first, so a new short prompt never waits behind a long
+     one, and long ones take turns;
+  2. ONE decode forward pass for all rows. A prompt whose prefill is complete joins the
+     batch before it, its KV cache merged into the batch's (the shorter one padded on the
+     left: :mod:`playground.batch_cache`).
 
-Each row keeps its own token chooser (logits processors, seeded generator), incremental
-detokenizer and stop-string filter. The worker decides when a row ends (``eos``,
-``stop_string``, ``length``, ``cancelled``, ``time_limit``, ``error``) and sends what
-happened, token by token, to the request's own queue; the consumer reads it at its own
-pace (:class:`~playground.engine.GenerationStream`).
-
-- A row whose consumer is gone (:meth:`Request.abandon`: closed or garbage-collected
-  stream) or whose ``cancel`` event is set leaves before the next forward pass, so it takes
-  part in at most one more step; the other rows go on. Finished rows leave at once.
-- A full wait queue refuses new requests with :class:`~playground.errors.BusyError`.
-- An exception in a forward pass fails the rows of that pass (each consumer gets a
-  :class:`~playground.errors.GenerationError`) and is logged; an exception in one row's
+  A request that arrives while a batch runs joins it at the next step. Finished and
+  cancelled rows leave at once, and cache columns no remaining row uses are cut, so the
+  cache never outgrows the longest live row.
+- **A fair share of every step.** A generating row waits for at most one chunk between two
+  of its tokens, whatever the others ask. A chunk's attention reads every earlier token,
+  so chunks get shorter as a prompt's context grows (:meth:`Batcher.chunk_size`:
+  ``step_tokens / (1 + context / scale)``, ``scale`` being the context at which attention
+  costs as much as the weights, about 3,900 tokens for SmolLM2). A prompt's chunk
+  boundaries depend only on its own length, never on the other rows.
+- **Fair shares of rows.** One visitor (a Gradio session) holds at most
+  ``limits.max_rows_per_visitor`` rows of a batch, and one client address, whatever its
+  sessions, at most ``limits.max_rows_per_address``: their next request waits while later
+  ones of other visitors pass (:mod:`playground.visitor`).
+- **Mixed adapters.** Each row names its adapter (PEFT's per-row ``adapter_names``,
+  ``__base__`` for the base): a batch holds the base and any of its adapters.
+- **Each row is its own request**: its settings, token chooser (logits processors, seeded
+  ``torch.Generator``: :mod:`playground.sampling`), incremental detokenizer and stop-string
+  filter. Greedy outputs are token-identical to the same request run alone and to
+  ``model.generate``, in float32 and in bfloat16 (attention is computed row by row:
+  :mod:`playground.row_attention`), and a seeded sampled answer does not depend on the
+  other rows.
+- **How rows end.** The worker decides when a row ends (``eos``, ``stop_string``,
+  ``length``, ``cancelled``, ``time_limit``, ``error``) and sends what happened, token by
+  token, to the request's own queue; the consumer reads it at its own pace
+  (:class:`~playground.engine.GenerationStream`). A request's time limit counts from its
+  admission to the batch, not from its queueing: waiting behind others never shortens an
+  answer.
+- **Cancellation.** A row whose consumer is gone (:meth:`Request.abandon`: closed or
+  garbage-collected stream) or whose ``cancel`` event is set leaves before the next forward
+  pass, so it takes part in at most one more step; the other rows go on.
+- **Admission control.** At most ``limits.max_waiting`` requests wait for a model; the next
+  one is refused at once with :class:`~playground.errors.BusyError`, before any work.
+- **Faults.** An exception in a forward pass fails the rows of that pass (each consumer gets
+  a :class:`~playground.errors.GenerationError`) and is logged; an exception in one row's
   token choice fails that row only. The worker goes on serving later requests.
-- The worker starts with the first request, exits after ``idle_exit_s`` without work, and
-  exits once drained after :meth:`Batcher.stop` (its model left the cache).
-- A request's time limit counts from its admission to the batch, not from its queueing.
+- Models whose attention layers keep another state than a plain KV cache (linear
+  attention; :func:`~playground.batch_cache.can_merge`) are served one request at a time,
+  with a warning in the log.
 - Every forward pass holds ``loaded.forward_lock`` (training or tests may run forwards on
   the same model from other threads).
 """

@@ -9,11 +9,10 @@ warnings, and which model, adapter and source answered.
 Design notes:
 
 - The engine talks to a :class:`~playground.backend.Backend` per model: the local backend
-  (:mod:`playground.local_backend`: models in this process, each with a batcher where
-  concurrent requests of one base model share each decode step, whatever adapter each
-  uses), or a remote one (:mod:`playground.remote`: an OpenAI-compatible server such as
-  vLLM) for the models the registry's ``remote`` entries name. The stream reads what the
-  backend sends; an error in the model reaches the caller as
+  (:mod:`playground.local_backend`: models in this process, their requests batched as
+  :mod:`playground.batching` describes), or a remote one (:mod:`playground.remote`: an
+  OpenAI-compatible server such as vLLM) for the models the registry's ``remote`` entries
+  name. The stream reads what the backend sends; an error in the model reaches the caller as
   :class:`~playground.errors.GenerationError`.
 - The lab's next-token view (:meth:`Engine.next_tokens`) and the Compare tab's scoring
   (:meth:`Engine.score`, which :func:`playground.evaluation.scoring.score_text` feeds with a
@@ -23,9 +22,8 @@ Design notes:
   or setting the ``cancel`` event takes the request out of the batch before the next step;
   ``next()`` returns at once after a ``close()`` from another thread. A wall-clock limit
   per request ends it with a warning.
-- Greedy output is token-identical to ``model.generate`` and to the same request run alone:
-  each row has its own positions and attention mask, its own logits processors and its own
-  seeded generator (see :mod:`playground.sampling`).
+- Greedy output is token-identical to ``model.generate`` and to the same request run alone
+  (how, batched with others: :mod:`playground.batching`).
 - A prompt that does not fit the context with ``max_new_tokens`` is left-truncated, and a
   warning says how many tokens were dropped.
 - Stop strings end generation and are never shown (see :mod:`playground.stop_strings`).

@@ -12,11 +12,9 @@ for the duration of the call, so two forward passes of one model must not overla
 ``LoadedModel.forward_lock`` serialises them. :meth:`LoadedModel.forward_rows` registers
 those hooks itself on the LoRA layers listed once at load: PEFT's own path walks every
 module of the model twice per call to find them (on Gemma 3 270M, a fifth of a bf16
-decode step). Generation requests do not need to interleave: the local backend
-(:mod:`playground.local_backend`) gives each loaded model a batcher whose worker thread
-decodes all of the model's requests together, one forward pass per step, each row with its
-own adapter. The cache tells its ``on_drop`` listeners when a model leaves it (the backend
-then stops that model's batcher); it knows nothing of batching.
+decode step). The cache knows nothing of batching (:mod:`playground.batching`); it tells
+its ``on_drop`` listeners when a model leaves it (the local backend then stops that model's
+batcher).
 
 An adapter that fails its checks is left out with its error recorded in
 ``LoadedModel.adapter_errors``; the base and the other adapters stay usable.

@@ -3,10 +3,8 @@
 :class:`LocalBackend` holds the :class:`~playground.loader.ModelCache` (one copy of each
 base, its adapters attached) and one :class:`~playground.batching.Batcher` per loaded
 model, made with the model's first request and stopped when the model leaves the cache.
-The lab's next-token view and the Compare tab's scoring are jobs of the same batcher
-(:mod:`playground.batch_jobs`): fed a chunk per step between the decode steps of the
-generating rows, within the per-step token budget and the visitor's share, so a long text
-never holds the model for everyone.
+The lab's next-token view and the Compare tab's scoring are jobs of the same batcher; how
+a batcher shares its steps: :mod:`playground.batching`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from playground import config_checks as checks
+from playground.config_checks import LANG_RE
 from playground.errors import ConfigError
 from playground.fewshot import FewShotSetup, Shot
 from playground.settings import MAX_STOP_STRINGS
@@ -23,7 +25,6 @@ _KEYS = {
     "id", "language", "title", "task", "examples", "query", "separator", "input_prefix", "stop", "max_new_tokens",
     "writes",
 }  # fmt: skip
-_LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
 
 @dataclass(frozen=True)
@@ -53,42 +54,32 @@ class Preset:
     @classmethod
     def from_dict(cls, where: str, data: Any) -> Preset:
         """Build from a mapping; raises ConfigError naming the bad key."""
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a mapping")
-        unknown = sorted(set(data) - _KEYS)
-        if unknown:
-            raise ConfigError(f"{where}.{unknown[0]}: unknown key")
-        for key in ("id", "language", "title", "task", "query"):
-            if not isinstance(data.get(key), str) or not data[key].strip():
-                raise ConfigError(f"{where}.{key}: required, a non-empty string")
-        if not _ID_RE.match(data["id"]):
-            raise ConfigError(f"{where}.id: {data['id']!r} must be lower-case letters, digits and '-'")
-        if data["language"] not in ("en", "fr"):
-            raise ConfigError(f"{where}.language: {data['language']!r} is not one of en, fr")
-        examples = data.get("examples")
-        if not isinstance(examples, list) or not examples:
-            raise ConfigError(f"{where}.examples: must be a non-empty list of [input, output] pairs")
+        required = ("id", "language", "title", "task", "query")
+        data = checks.mapping(where, data, _KEYS, (*required, "examples"))
+        for key in required:
+            checks.string(f"{where}.{key}", data[key])
+        checks.string(f"{where}.id", data["id"], _ID_RE, "must be lower-case letters, digits and '-'")
+        checks.choice(f"{where}.language", data["language"], ("en", "fr"))
+        examples = checks.items(f"{where}.examples", data["examples"], "[input, output] pairs", non_empty=True)
         shots = []
         for i, pair in enumerate(examples):
             if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) and x.strip() for x in pair)):
                 raise ConfigError(f"{where}.examples[{i}]: must be a pair [input, output] of non-empty strings")
             shots.append(Shot(pair[0], pair[1]))
-        stop = data.get("stop", [])
-        if (
-            not isinstance(stop, list)
-            or len(stop) > MAX_STOP_STRINGS
-            or not all(isinstance(s, str) and s for s in stop)
-        ):
-            raise ConfigError(f"{where}.stop: at most {MAX_STOP_STRINGS} non-empty strings")
-        n = data.get("max_new_tokens", 32)
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 512:
-            raise ConfigError(f"{where}.max_new_tokens: must be an integer in [1, 512]")
+        stop = checks.items(
+            f"{where}.stop",
+            data.get("stop", []),
+            "non-empty strings",
+            max_len=MAX_STOP_STRINGS,
+            item=checks.non_empty_str,
+        )
+        n = checks.number(f"{where}.max_new_tokens", data.get("max_new_tokens", 32), 1, 512, whole=True)
         for key in ("separator", "input_prefix"):
-            if key in data and not isinstance(data[key], str):
-                raise ConfigError(f"{where}.{key}: must be a string")
+            if key in data:
+                checks.string(f"{where}.{key}", data[key], empty_ok=True)
         writes = data.get("writes")
-        if writes is not None and not (isinstance(writes, str) and _LANG_RE.match(writes)):
-            raise ConfigError(f"{where}.writes: {writes!r} must be an ISO 639 code such as 'fr'")
+        if writes is not None:
+            checks.string(f"{where}.writes", writes, LANG_RE, "must be an ISO 639 code such as 'fr'")
         return cls(
             id=data["id"],
             language=data["language"],

@@ -27,7 +27,6 @@ file named by ``PLAYGROUND_REMOTE``), so a Space points at its server with secre
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -35,6 +34,8 @@ from typing import Any
 
 import yaml
 
+from playground import config_checks as checks
+from playground.config_checks import LANG_RE, NAME_HINT, NAME_RE
 from playground.errors import ConfigError, UnknownModelError
 from playground.messages import Message
 from playground.prompts import PROMPT_STYLES
@@ -45,47 +46,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-_LANG_RE = re.compile(r"^[a-z]{2,3}$")
 _URL_RE = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REMOTE_DIALECTS = ("vllm", "openai")  # vllm: logprobs, prompt_logprobs, top_k, repetition_penalty; openai: the base API
 SERVING_DTYPES = ("auto", "float32", "bfloat16")  # what a model's weights may be served in
-
-
-def _check_keys(where: str, data: Any, allowed: set[str], required: set[str]) -> dict:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
-    missing = sorted(required - set(data))
-    if missing:
-        raise ConfigError(f"{where}.{missing[0]}: required key is missing")
-    return data
-
-
-def _str(where: str, value: Any, pattern: re.Pattern | None = None, hint: str = "") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}: must be a non-empty string, got {value!r}")
-    if pattern is not None and not pattern.match(value):
-        raise ConfigError(f"{where}: {value!r} {hint or 'is not valid'}")
-    return value
-
-
-def _int(where: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{where}: must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        raise ConfigError(f"{where}: {value} is out of range [{low}, {high if high is not None else 'inf'}]")
-    return value
-
-
-def _choice(where: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(allowed)}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -98,8 +63,10 @@ class BundledPart:
     @classmethod
     def from_dict(cls, where: str, data: Any) -> BundledPart:
         """Build from a registry mapping; raises ConfigError naming the bad key."""
-        data = _check_keys(where, data, {"distribution", "file"}, {"distribution", "file"})
-        return cls(_str(f"{where}.distribution", data["distribution"]), _str(f"{where}.file", data["file"]))
+        data = checks.mapping(where, data, {"distribution", "file"}, {"distribution", "file"})
+        return cls(
+            checks.string(f"{where}.distribution", data["distribution"]), checks.string(f"{where}.file", data["file"])
+        )
 
 
 @dataclass(frozen=True)
@@ -119,22 +86,22 @@ class BundledFile:
     @classmethod
     def from_dict(cls, where: str, data: Any) -> BundledFile:
         """Build from a registry mapping; raises ConfigError naming the bad key."""
-        data = _check_keys(where, data, {"distribution", "file", "parts", "sha256"}, {"distribution", "file"})
-        file = _str(f"{where}.file", data["file"])
+        data = checks.mapping(where, data, {"distribution", "file", "parts", "sha256"}, {"distribution", "file"})
+        file = checks.string(f"{where}.file", data["file"])
         if not file.endswith(".gguf"):
             raise ConfigError(f"{where}.file: only .gguf files can be bundled, got {file!r}")
-        raw_parts = data.get("parts") or []
-        if not isinstance(raw_parts, list):
-            raise ConfigError(f"{where}.parts: must be a list of {{distribution, file}} mappings")
+        raw_parts = checks.items(f"{where}.parts", data.get("parts") or [], "{distribution, file} mappings")
         parts = tuple(BundledPart.from_dict(f"{where}.parts[{i}]", item) for i, item in enumerate(raw_parts))
         sha256 = data.get("sha256")
         if parts or sha256 is not None:
-            _str(f"{where}.sha256", sha256, _SHA256_RE, "must be the 64-character hex sha256 of the joined file")
+            checks.string(
+                f"{where}.sha256", sha256, _SHA256_RE, "must be the 64-character hex sha256 of the joined file"
+            )
             if not parts:
                 raise ConfigError(f"{where}.sha256: set without parts")
             if "/" in file:
                 raise ConfigError(f"{where}.file: with parts, the joined file's bare name, got {file!r}")
-        return cls(_str(f"{where}.distribution", data["distribution"]), file, parts, sha256)
+        return cls(checks.string(f"{where}.distribution", data["distribution"]), file, parts, sha256)
 
 
 @dataclass(frozen=True)
@@ -165,14 +132,14 @@ class ModelSpec:
     def from_dict(cls, where: str, data: Any, cap: int) -> ModelSpec:
         """Build from a registry mapping; raises ConfigError naming the bad key."""
         allowed = {f.name for f in fields(cls)}
-        data = _check_keys(where, data, allowed, {"name", "languages", "context_length", "prompt_style", "license"})
-        name = _str(f"{where}.name", data["name"], _NAME_RE, "must be lower-case letters, digits, '.', '_' or '-'")
+        data = checks.mapping(where, data, allowed, {"name", "languages", "context_length", "prompt_style", "license"})
+        name = checks.string(f"{where}.name", data["name"], NAME_RE, NAME_HINT)
         repo_id = data.get("repo_id")
         revision = data.get("revision")
         if repo_id is not None:
-            _str(f"{where}.repo_id", repo_id, _REPO_RE, "must look like 'org/name'")
+            checks.string(f"{where}.repo_id", repo_id, _REPO_RE, "must look like 'org/name'")
             if revision is not None:
-                _str(
+                checks.string(
                     f"{where}.revision",
                     revision,
                     _SHA_RE,
@@ -182,19 +149,17 @@ class ModelSpec:
             raise ConfigError(f"{where}.revision: set without repo_id")
         local_path = data.get("local_path")
         if local_path is not None:
-            _str(f"{where}.local_path", local_path)
+            checks.string(f"{where}.local_path", local_path)
         bundled = data.get("bundled")
         if bundled is not None:
             bundled = BundledFile.from_dict(f"{where}.bundled", bundled)
         if repo_id is None and local_path is None and bundled is None:
             raise ConfigError(f"{where}: needs at least one source: repo_id, local_path or bundled")
-        languages = data["languages"]
-        if not isinstance(languages, list) or not languages:
-            raise ConfigError(f"{where}.languages: must be a non-empty list of language codes")
+        languages = checks.items(f"{where}.languages", data["languages"], "language codes", non_empty=True)
         for i, lang in enumerate(languages):
-            _str(f"{where}.languages[{i}]", lang, _LANG_RE, "must be an ISO 639 code such as 'en'")
-        context_length = _int(f"{where}.context_length", data["context_length"], 16, 10_000_000)
-        style = _choice(f"{where}.prompt_style", data["prompt_style"], tuple(PROMPT_STYLES))
+            checks.string(f"{where}.languages[{i}]", lang, LANG_RE, "must be an ISO 639 code such as 'en'")
+        context_length = checks.integer(f"{where}.context_length", data["context_length"], 16, 10_000_000)
+        style = checks.choice(f"{where}.prompt_style", data["prompt_style"], tuple(PROMPT_STYLES))
         generation = data.get("generation") or {}
         try:
             settings = GenerationSettings.from_dict(generation, max_new_tokens_cap=cap)
@@ -202,7 +167,7 @@ class ModelSpec:
             raise ConfigError(f"{where}.generation.{exc}") from None
         return cls(
             name=name,
-            label=_str(f"{where}.label", data.get("label", name)),
+            label=checks.string(f"{where}.label", data.get("label", name)),
             repo_id=repo_id,
             revision=revision,
             local_path=local_path,
@@ -210,10 +175,10 @@ class ModelSpec:
             languages=tuple(languages),
             context_length=context_length,
             prompt_style=style,
-            license=_str(f"{where}.license", data["license"]),
+            license=checks.string(f"{where}.license", data["license"]),
             generation=settings,
             description=str(data.get("description", "")),
-            dtype=_choice(f"{where}.dtype", data.get("dtype", "auto"), SERVING_DTYPES),
+            dtype=checks.choice(f"{where}.dtype", data.get("dtype", "auto"), SERVING_DTYPES),
         )
 
 
@@ -237,30 +202,32 @@ class AdapterSpec:
     def from_dict(cls, where: str, data: Any) -> AdapterSpec:
         """Build from a registry mapping; raises ConfigError naming the bad key."""
         allowed = {f.name for f in fields(cls)}
-        data = _check_keys(where, data, allowed, {"name", "base", "task", "language", "license"})
-        name = _str(f"{where}.name", data["name"], _NAME_RE, "must be lower-case letters, digits, '.', '_' or '-'")
+        data = checks.mapping(where, data, allowed, {"name", "base", "task", "language", "license"})
+        name = checks.string(f"{where}.name", data["name"], NAME_RE, NAME_HINT)
         path, repo_id, revision = data.get("path"), data.get("repo_id"), data.get("revision")
         if (path is None) == (repo_id is None):
             raise ConfigError(f"{where}: needs exactly one source: path or repo_id")
         if path is not None:
-            _str(f"{where}.path", path)
+            checks.string(f"{where}.path", path)
         if repo_id is not None:
-            _str(f"{where}.repo_id", repo_id, _REPO_RE, "must look like 'org/name'")
+            checks.string(f"{where}.repo_id", repo_id, _REPO_RE, "must look like 'org/name'")
             if revision is None:
                 raise ConfigError(f"{where}.revision: required with repo_id (a 40-character commit sha)")
         if revision is not None:
             if repo_id is None:
                 raise ConfigError(f"{where}.revision: set without repo_id")
-            _str(f"{where}.revision", revision, _SHA_RE, "must be a 40-character commit sha")
+            checks.string(f"{where}.revision", revision, _SHA_RE, "must be a 40-character commit sha")
         style = data.get("prompt_style")
-        if style is not None and style not in PROMPT_STYLES:
-            raise ConfigError(f"{where}.prompt_style: {style!r} is not one of {', '.join(PROMPT_STYLES)}")
+        if style is not None:
+            checks.choice(f"{where}.prompt_style", style, tuple(PROMPT_STYLES))
         return cls(
             name=name,
-            base=_str(f"{where}.base", data["base"]),
-            task=_str(f"{where}.task", data["task"]),
-            language=_str(f"{where}.language", data["language"], _LANG_RE, "must be an ISO 639 code such as 'fr'"),
-            license=_str(f"{where}.license", data["license"]),
+            base=checks.string(f"{where}.base", data["base"]),
+            task=checks.string(f"{where}.task", data["task"]),
+            language=checks.string(
+                f"{where}.language", data["language"], LANG_RE, "must be an ISO 639 code such as 'fr'"
+            ),
+            license=checks.string(f"{where}.license", data["license"]),
             path=path,
             repo_id=repo_id,
             revision=revision,
@@ -308,35 +275,38 @@ class RemoteSpec:
     def from_dict(cls, where: str, data: Any) -> RemoteSpec:
         """Build from a registry mapping; raises ConfigError naming the bad key."""
         allowed = {f.name for f in fields(cls)}
-        data = _check_keys(where, data, allowed, {"model", "base_url"})
-        model = _str(f"{where}.model", data["model"])
-        base_url = _str(
+        data = checks.mapping(where, data, allowed, {"model", "base_url"})
+        model = checks.string(f"{where}.model", data["model"])
+        base_url = checks.string(
             f"{where}.base_url", data["base_url"], _URL_RE, "must be an http(s) URL such as http://host:8000/v1"
         )
         adapters = data.get("adapters") or []
         if isinstance(adapters, list):
-            adapters = {_str(f"{where}.adapters[{i}]", a): a for i, a in enumerate(adapters)}
+            adapters = {checks.string(f"{where}.adapters[{i}]", a): a for i, a in enumerate(adapters)}
         elif isinstance(adapters, dict):
-            adapters = {_str(f"{where}.adapters", k): _str(f"{where}.adapters.{k}", v) for k, v in adapters.items()}
+            adapters = {
+                checks.string(f"{where}.adapters", k): checks.string(f"{where}.adapters.{k}", v)
+                for k, v in adapters.items()
+            }
         else:
             raise ConfigError(f"{where}.adapters: must be a list of adapter names or a mapping name -> served name")
         key_env = data.get("api_key_env")
         if key_env is not None:
-            _str(f"{where}.api_key_env", key_env, _ENV_RE, "must be the name of an environment variable")
-        dialect = _choice(f"{where}.dialect", data.get("dialect", "vllm"), REMOTE_DIALECTS)
+            checks.string(f"{where}.api_key_env", key_env, _ENV_RE, "must be the name of an environment variable")
+        dialect = checks.choice(f"{where}.dialect", data.get("dialect", "vllm"), REMOTE_DIALECTS)
         context = data.get("context_length")
         if context is not None:
-            context = _int(f"{where}.context_length", context, 16, 10_000_000)
-        timeout = data.get("timeout_s", 60.0)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
-            raise ConfigError(f"{where}.timeout_s: must be a number of seconds in (0, 3600], got {timeout!r}")
+            context = checks.integer(f"{where}.context_length", context, 16, 10_000_000)
+        timeout = checks.number(
+            f"{where}.timeout_s", data.get("timeout_s", 60.0), 0, 3600, low_open=True, unit="seconds"
+        )
         prompt_logprobs = data.get("prompt_logprobs")
-        if prompt_logprobs is not None and not isinstance(prompt_logprobs, bool):
-            raise ConfigError(f"{where}.prompt_logprobs: must be true or false, got {prompt_logprobs!r}")
+        if prompt_logprobs is not None:
+            checks.boolean(f"{where}.prompt_logprobs", prompt_logprobs)
         return cls(
             model=model,
             base_url=base_url.rstrip("/"),
-            served_name=_str(f"{where}.served_name", data.get("served_name", model)),
+            served_name=checks.string(f"{where}.served_name", data.get("served_name", model)),
             adapters=adapters,
             api_key_env=key_env,
             dialect=dialect,
@@ -348,8 +318,7 @@ class RemoteSpec:
 
 def _remote_specs(where: str, data: Any, models: dict[str, ModelSpec], adapters: dict[str, AdapterSpec]) -> dict:
     """The ``remote`` entries, each checked against the registry's models and adapters."""
-    if not isinstance(data, list):
-        raise ConfigError(f"{where}: must be a list")
+    checks.items(where, data)
     out: dict[str, RemoteSpec] = {}
     for i, item in enumerate(data):
         spec = RemoteSpec.from_dict(f"{where}[{i}]", item)
@@ -395,23 +364,15 @@ class Limits:
     @classmethod
     def from_dict(cls, where: str, data: Any) -> Limits:
         """Build from a registry mapping; raises ConfigError naming the bad key."""
-        data = _check_keys(where, data or {}, {f.name for f in fields(cls)}, set())
+        data = checks.mapping(where, data or {}, {f.name for f in fields(cls)}, set())
         out = cls()
         kwargs: dict[str, Any] = {}
         for key in [f.name for f in fields(cls) if f.type == "int"]:  # counts, each at least 1
             if key in data:
-                kwargs[key] = _int(f"{where}.{key}", data[key], 1)
+                kwargs[key] = checks.integer(f"{where}.{key}", data[key], 1)
         for key in [f.name for f in fields(cls) if f.type == "float"]:  # durations, each positive
             if key in data:
-                value = data[key]
-                if (
-                    isinstance(value, bool)
-                    or not isinstance(value, (int, float))
-                    or not math.isfinite(value)
-                    or value <= 0
-                ):
-                    raise ConfigError(f"{where}.{key}: must be a positive number of seconds, got {value!r}")
-                kwargs[key] = float(value)
+                kwargs[key] = float(checks.number(f"{where}.{key}", data[key], 0, low_open=True, unit="seconds"))
         limits = cls(**{**out.__dict__, **kwargs})
         if limits.prefill_tokens < limits.step_tokens:
             raise ConfigError(
@@ -441,15 +402,14 @@ class Registry:
     @classmethod
     def from_dict(cls, data: Any, root: Path = PROJECT_ROOT) -> Registry:
         """Build and cross-check a registry; raises ConfigError naming the bad key."""
-        data = _check_keys(
+        data = checks.mapping(
             "registry",
             data,
             {"default_model", "limits", "models", "adapters", "tabs", "remote"},
             {"models", "default_model"},
         )
         limits = Limits.from_dict("limits", data.get("limits"))
-        if not isinstance(data["models"], list) or not data["models"]:
-            raise ConfigError("models: must be a non-empty list")
+        checks.items("models", data["models"], non_empty=True)
         models: dict[str, ModelSpec] = {}
         for i, item in enumerate(data["models"]):
             spec = ModelSpec.from_dict(f"models[{i}]", item, cap=limits.max_new_tokens)
@@ -457,9 +417,7 @@ class Registry:
                 raise ConfigError(f"models[{i}].name: duplicate name {spec.name!r}")
             models[spec.name] = spec
         adapters: dict[str, AdapterSpec] = {}
-        raw_adapters = data.get("adapters") or []
-        if not isinstance(raw_adapters, list):
-            raise ConfigError("adapters: must be a list")
+        raw_adapters = checks.items("adapters", data.get("adapters") or [])
         for i, item in enumerate(raw_adapters):
             spec = AdapterSpec.from_dict(f"adapters[{i}]", item)
             if spec.name in adapters or spec.name in models:
@@ -470,7 +428,7 @@ class Registry:
         default = data["default_model"]
         if default not in models:
             raise ConfigError(f"default_model: {default!r} is not a model of the registry")
-        tabs = _check_keys("tabs", data.get("tabs") or {}, {*MODEL_TABS, *ADAPTER_TABS}, set())
+        tabs = checks.mapping("tabs", data.get("tabs") or {}, {*MODEL_TABS, *ADAPTER_TABS}, set())
         for tab, name in tabs.items():
             if tab in MODEL_TABS and name not in models:
                 raise ConfigError(f"tabs.{tab}: {name!r} is not a model of the registry")
@@ -585,6 +543,6 @@ def with_remote(registry: Registry, path: str | Path) -> Registry:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot be read as YAML: {exc}") from None
-    data = _check_keys(str(path), data, {"remote"}, {"remote"})
+    data = checks.mapping(str(path), data, {"remote"}, {"remote"})
     overlay = _remote_specs(f"{path}: remote", data["remote"], registry.models, registry.adapters)
     return dataclasses.replace(registry, remote={**registry.remote, **overlay})

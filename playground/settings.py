@@ -7,53 +7,19 @@ whose message starts with the field's name, e.g. ``temperature: 2.5 is out of ra
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from playground.config_checks import check_float as _number  # the name validated() checks floats with
+from playground.config_checks import check_integer, check_text
 from playground.errors import SettingsError
 from playground.messages import Message
+
+__all__ = ["MAX_SEED", "MAX_STOP_CHARS", "MAX_STOP_STRINGS", "GenerationSettings", "check_integer", "check_text"]
 
 MAX_STOP_STRINGS = 4
 MAX_STOP_CHARS = 64
 MAX_SEED = 2**63 - 1
-
-
-def check_text(name: str, value: Any) -> str:
-    """``value`` if it is a string of valid Unicode, else SettingsError naming ``name``.
-
-    JSON can carry lone surrogates (``"\\ud800"``), which no tokenizer can encode.
-    """
-    if not isinstance(value, str):
-        raise SettingsError(Message("not_a_string", field=name, type=type(value).__name__))
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise SettingsError(Message("bad_unicode", field=name, position=exc.start)) from None
-    return value
-
-
-def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(Message("not_a_number", field=name, type=type(value).__name__, value=value))
-    value = float(value)
-    if not math.isfinite(value):
-        raise SettingsError(Message("not_finite", field=name, value=value))
-    if value < low or value > high or (low_open and value == low):
-        left = "(" if low_open else "["
-        raise SettingsError(Message("out_of_range", field=name, value=f"{value:g}", range=f"{left}{low:g}, {high:g}]"))
-    return value
-
-
-def check_integer(name: str, value: Any, low: int, high: int) -> int:
-    """``value`` as an integer in [low, high] (``50.0`` reads as 50), else SettingsError naming ``name``."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # JSON clients send 50.0 for 50
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SettingsError(Message("not_an_integer", field=name, type=type(value).__name__, value=value))
-    if value < low or value > high:
-        raise SettingsError(Message("out_of_range", field=name, value=value, range=f"[{low}, {high}]"))
-    return value
 
 
 @dataclass(frozen=True)

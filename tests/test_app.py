@@ -144,11 +144,11 @@ def test_compare_tab_scores_two_models_on_the_same_text(app_url):
     text = "Cette femme était assise près de la fenêtre, et le soir elle se rappelait sa jeunesse. " * 3
     table = client.predict("tiny", "tiny + noop", text, api_name="/compare")
     assert table["headers"][:2] == ["model", "perplexity"] and table["headers"][-2:] == ["licence", "source"]
-    (name_a, ppl_a, acc_a, tokens_a, _, licence_a, source_a) = table["data"][0]
-    (name_b, ppl_b, acc_b, tokens_b, _, licence_b, _) = table["data"][1]
+    (name_a, ppl_a, acc_a, tokens_a, _, license_a, source_a) = table["data"][0]
+    (name_b, ppl_b, acc_b, tokens_b, _, license_b, _) = table["data"][1]
     assert (name_a, name_b) == ("tiny", "tiny + noop")
     assert ppl_a == ppl_b and acc_a == acc_b and tokens_a == tokens_b > 50  # a fresh LoRA changes nothing
-    assert source_a.startswith("Hub playground-test/tiny-gpt2@") and (licence_a, licence_b) == ("mit", "mit + mit")
+    assert source_a.startswith("Hub playground-test/tiny-gpt2@") and (license_a, license_b) == ("mit", "mit + mit")
     styled = client.predict("tiny", "tiny + style-a", text, api_name="/compare")["data"][1]
     assert styled[1] != ppl_a
 

@@ -6,14 +6,14 @@ A bad value raises :class:`~playground.errors.ConfigError` naming the key, e.g.
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from playground import config_checks as checks
+from playground.config_checks import NAME_HINT, NAME_RE
 from playground.errors import ConfigError
 
 DATA_KINDS = ("gutenberg", "alpaca")
@@ -25,27 +25,15 @@ TARGET_MODULES = {
     "mistral": ["q_proj", "k_proj", "v_proj", "o_proj"],
     "gemma3_text": ["q_proj", "k_proj", "v_proj", "o_proj"],
 }
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def _is_book_id(value: Any) -> bool:
+    return isinstance(value, int) and value > 0
 
 
 def _section(where: str, data: Any, cls: type) -> dict[str, Any]:
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    allowed = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
-    return data
-
-
-def _positive(where: str, value: Any, integer: bool = False, zero_ok: bool = False) -> Any:
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
-        kind = "integer" if integer else "number"
-        raise ConfigError(f"{where}: must be a {'non-negative' if zero_ok else 'positive'} {kind}, got {value!r}")
-    return value
+    """A recipe section (absent: empty) with no key the dataclass ``cls`` lacks."""
+    return checks.mapping(where, {} if data is None else data, {f.name for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -63,14 +51,10 @@ class DataConfig:
     def from_dict(cls, data: Any) -> DataConfig:
         """Checked data section."""
         data = _section("data", data, cls)
-        kind = data.get("kind")
-        if kind not in DATA_KINDS:
-            raise ConfigError(f"data.kind: {kind!r} is not one of {', '.join(DATA_KINDS)}")
+        kind = checks.choice("data.kind", data.get("kind"), DATA_KINDS)
         books = {}
         for key in ("train_books", "test_books"):
-            value = data.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(b, int) and b > 0 for b in value):
-                raise ConfigError(f"data.{key}: must be a list of Gutenberg book ids")
+            value = checks.items(f"data.{key}", data.get(key, []), "Gutenberg book ids", item=_is_book_id)
             books[key] = tuple(value)
         if kind == "gutenberg":
             if not books["train_books"] or not books["test_books"]:
@@ -78,10 +62,9 @@ class DataConfig:
             if set(books["train_books"]) & set(books["test_books"]):
                 raise ConfigError("data.test_books: a held-out book is also in train_books")
         fraction = data.get("validation_fraction", 0.05)
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-            raise ConfigError(f"data.validation_fraction: must be in (0, 1), got {fraction!r}")
-        train_records = _positive("data.train_records", data.get("train_records", 0), integer=True, zero_ok=True)
-        test_records = _positive("data.test_records", data.get("test_records", 0), integer=True, zero_ok=True)
+        checks.number("data.validation_fraction", fraction, 0, 1, low_open=True, high_open=True)
+        train_records = checks.number("data.train_records", data.get("train_records", 0), 0, whole=True)
+        test_records = checks.number("data.test_records", data.get("test_records", 0), 0, whole=True)
         if kind == "alpaca" and test_records == 0:
             raise ConfigError("data.test_records: alpaca recipes hold out the last N records; N must be > 0")
         return cls(kind, books["train_books"], books["test_books"], float(fraction), train_records, test_records)
@@ -100,16 +83,15 @@ class LoraSettings:
     def from_dict(cls, data: Any) -> LoraSettings:
         """Checked lora section."""
         data = _section("lora", data, cls)
-        r = _positive("lora.r", data.get("r", 8), integer=True)
-        alpha = _positive("lora.alpha", data.get("alpha", 32))
-        dropout = data.get("dropout", 0.1)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ConfigError(f"lora.dropout: must be in [0, 1), got {dropout!r}")
+        r = checks.number("lora.r", data.get("r", 8), 0, low_open=True, whole=True)
+        alpha = checks.number("lora.alpha", data.get("alpha", 32), 0, low_open=True)
+        dropout = checks.number("lora.dropout", data.get("dropout", 0.1), 0, 1, high_open=True)
         targets = data.get("target_modules")
         if targets is not None:
-            if not isinstance(targets, list) or not targets or not all(isinstance(t, str) and t for t in targets):
-                raise ConfigError("lora.target_modules: must be a non-empty list of module names, or null")
-            targets = tuple(targets)
+            names = "module names, or null"
+            targets = tuple(
+                checks.items("lora.target_modules", targets, names, non_empty=True, item=checks.non_empty_str)
+            )
         return cls(r, alpha, float(dropout), targets)
 
     def targets_for(self, model_type: str) -> list[str]:
@@ -150,14 +132,13 @@ class TrainingSettings:
             if f.name == "max_steps" and value is None:
                 out[f.name] = None
             elif f.name == "autocast":
-                if value not in (None, "bf16"):
-                    raise ConfigError(f"training.autocast: {value!r} is not one of bf16, null")
-                out[f.name] = value
+                out[f.name] = checks.choice("training.autocast", value, ("bf16", None))
             elif f.name in ("learning_rate", "weight_decay"):
-                out[f.name] = float(_positive(f"training.{f.name}", value, zero_ok=f.name == "weight_decay"))
+                positive = f.name != "weight_decay"
+                out[f.name] = float(checks.number(f"training.{f.name}", value, 0, low_open=positive))
             else:
-                zero_ok = f.name in ("warmup_steps", "seed")
-                out[f.name] = _positive(f"training.{f.name}", value, integer=True, zero_ok=zero_ok)
+                positive = f.name not in ("warmup_steps", "seed")
+                out[f.name] = checks.number(f"training.{f.name}", value, 0, low_open=positive, whole=True)
         return cls(**out)
 
 
@@ -171,7 +152,7 @@ class EvaluationSettings:
     def from_dict(cls, data: Any) -> EvaluationSettings:
         """Checked evaluation section."""
         data = _section("evaluation", data, cls)
-        return cls(_positive("evaluation.max_windows", data.get("max_windows", 48), integer=True))
+        return cls(checks.number("evaluation.max_windows", data.get("max_windows", 48), 0, low_open=True, whole=True))
 
 
 @dataclass(frozen=True)
@@ -193,17 +174,12 @@ class Recipe:
     @classmethod
     def from_dict(cls, data: Any, path: Path | None = None) -> Recipe:
         """Build and check a recipe; raises ConfigError naming the bad key."""
-        if not isinstance(data, dict):
-            raise ConfigError("recipe: expected a mapping")
         top = {"name", "base", "task", "language", "license", "description", "data", "lora", "training", "evaluation"}
-        unknown = sorted(set(data) - top)
-        if unknown:
-            raise ConfigError(f"{unknown[0]}: unknown key (allowed: {', '.join(sorted(top))})")
-        for key in ("name", "base", "task", "language", "license"):
-            if not isinstance(data.get(key), str) or not data[key].strip():
-                raise ConfigError(f"{key}: required, a non-empty string")
-        if not _NAME_RE.match(data["name"]):
-            raise ConfigError(f"name: {data['name']!r} must be lower-case letters, digits, '.', '_' or '-'")
+        required = ("name", "base", "task", "language", "license")
+        data = checks.mapping("", data, top, required)
+        for key in required:
+            checks.string(key, data[key])
+        checks.string("name", data["name"], NAME_RE, NAME_HINT)
         return cls(
             name=data["name"],
             base=data["base"],
