@@ -46,11 +46,11 @@ class FullLine:
         from gradio_client import Client
         from gradio_client.utils import Status
 
-        args = tiny_models.long_args(LONG)
+        kwargs = tiny_models.long_kwargs(LONG)
         self.jobs = []
         for i in range(3):  # the app trusts X-Forwarded-For from loopback, as behind a Space's proxy
             client = Client(self.url, verbose=False, headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
-            self.jobs.append(client.submit(*args, api_name="/generate"))
+            self.jobs.append(client.submit(**kwargs, api_name="/generate"))
             deadline = time.monotonic() + WAIT_S
             while self.jobs[-1].status().code in (Status.STARTING, Status.JOINING_QUEUE):  # one at a time, in order
                 assert time.monotonic() < deadline, self.jobs[-1].status().code
@@ -71,12 +71,12 @@ def test_an_api_visitor_is_told_the_app_is_busy_then_served_when_the_line_emptie
     from gradio_client.utils import QueueError
 
     with FullLine(full_app), pytest.raises(QueueError):
-        Client(full_app, verbose=False).predict(*tiny_models.long_args(5), api_name="/generate")
+        Client(full_app, verbose=False).predict(**tiny_models.long_kwargs(5), api_name="/generate")
     client = Client(full_app, verbose=False)
     deadline = time.monotonic() + WAIT_S
     while True:  # the two cancelled requests leave the line
         try:
-            text, details = client.predict(*tiny_models.long_args(5), api_name="/generate")
+            text, details = client.predict(**tiny_models.long_kwargs(5), api_name="/generate")
             break
         except QueueError:
             assert time.monotonic() < deadline, "the line never emptied"

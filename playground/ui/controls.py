@@ -151,6 +151,23 @@ def settings_from(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: BY_NAME[name].read(value) for name, value in values.items()}
 
 
+def settings_kwargs(
+    settings: GenerationSettings | None = None, names: Iterable[str] = NAMES, **overrides: Any
+) -> dict[str, Any]:
+    """The settings ``names`` as an API call names them (as their controls hold them): ``settings``, then ``overrides``.
+
+    ``settings`` defaults to GenerationSettings() (greedy); a stop is the stop box's text, a
+    seed the seed box's ("" for a random one). Benchmarks and tests build their calls with it
+    (``names=DISTRIBUTION`` for /lab_inspect).
+    """
+    names = tuple(names)
+    values = dict(zip(names, control_values(settings or GenerationSettings(), names), strict=True))
+    unknown = sorted(set(overrides) - set(values))
+    if unknown:
+        raise TypeError(f"not among the settings asked for: {', '.join(unknown)}")
+    return {**values, **overrides}
+
+
 def control_values(settings: GenerationSettings | Mapping[str, Any], names: Iterable[str] = NAMES) -> list[Any]:
     """What the controls of ``names`` show for ``settings`` (a GenerationSettings or a mapping by name)."""
     get = settings.get if isinstance(settings, Mapping) else lambda name: getattr(settings, name)
