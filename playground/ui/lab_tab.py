@@ -28,7 +28,7 @@ from playground.ui.details import describe_panes
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
 from playground.ui.feedback import warn
 from playground.ui.handler import Call, Settings, handler
-from playground.ui.i18n import I18N, request_language, tr
+from playground.ui.i18n import I18N, tr
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
 
 PRESET_SETTINGS = ("max_new_tokens", "stop")  # the settings a preset sets
@@ -135,9 +135,10 @@ def _inputs(engine: Engine, presets: dict[str, Preset]) -> LabInputs:
             controls = settings_controls(greedy, engine.registry.limits.max_new_tokens, "lab")
     lab = LabInputs(preset, model, adapter, task, examples, query, separator, controls)
 
-    def on_preset(preset_id: str, request: gr.Request) -> tuple[Any, ...]:
+    @handler()
+    def on_preset(call: Call, preset_id: str) -> tuple[Any, ...]:
         p = presets[preset_id]
-        rows = example_table(preset_rows(p), request_language(request))
+        rows = example_table(preset_rows(p), call.lang)
         return p.task, rows, p.query, p.separator, *control_values(p, PRESET_SETTINGS)
 
     preset.input(  # .input: user choices only, so a deep link can set fields without this overwriting them
@@ -171,11 +172,13 @@ def _row_mover(examples: gr.Dataframe) -> None:
             return example_table(rows, lang), j + 1
         return example_table(rows, lang), i + 1
 
-    def move_up(rows: list[list[str]], number: float | None, request: gr.Request) -> tuple[dict[str, Any], int]:
-        return move(rows, number, -1, request_language(request))
+    @handler()
+    def move_up(call: Call, rows: list[list[str]], number: float | None) -> tuple[dict[str, Any], int]:
+        return move(rows, number, -1, call.lang)
 
-    def move_down(rows: list[list[str]], number: float | None, request: gr.Request) -> tuple[dict[str, Any], int]:
-        return move(rows, number, +1, request_language(request))
+    @handler()
+    def move_down(call: Call, rows: list[list[str]], number: float | None) -> tuple[dict[str, Any], int]:
+        return move(rows, number, +1, call.lang)
 
     up.click(move_up, inputs=[examples, row], outputs=[examples, row], api_name=False)
     down.click(move_down, inputs=[examples, row], outputs=[examples, row], api_name=False)
