@@ -4,6 +4,7 @@ Environment variables:
     PLAYGROUND_REGISTRY  another registry YAML file (default: playground/registry.yaml)
     PLAYGROUND_REMOTE    a YAML file of ``remote:`` entries: models served by a vLLM / OpenAI-compatible server
     PLAYGROUND_PRELOAD   0 to skip loading the default model before the server starts
+    PLAYGROUND_DEBUG_RECORD  1 to answer GET /_debug/ended: how the latest requests ended (for tests; ui/debug.py)
     HF_HUB_OFFLINE       1 to never reach the Hub (set automatically when it is unreachable)
 """
 
@@ -30,6 +31,8 @@ from starlette.middleware import Middleware  # noqa: E402
 from playground.engine import Engine  # noqa: E402
 from playground.registry import DEFAULT_REGISTRY_PATH, Limits, load_registry, with_remote  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
+from playground.ui.debug import ENV as DEBUG_RECORD  # noqa: E402
+from playground.ui.debug import EndedRecord  # noqa: E402
 from playground.ui.guard import Guard  # noqa: E402
 from playground.ui.i18n import I18N  # noqa: E402
 from playground.ui.page import PAGE_CSS  # noqa: E402
@@ -70,14 +73,19 @@ def queue_options(limits: Limits) -> dict:
     }
 
 
-def launch_options(demo: gr.Blocks, limits: Limits) -> dict:
+def launch_options(demo: gr.Blocks, engine: Engine) -> dict:
     """``demo.launch`` arguments: the guard in front of Gradio's routes, Gradio's session cap and threads.
 
     Threads: one address's handlers (at most ``max_events_per_address``) leave as many
     again for everyone else (a running sync handler holds one of Gradio's threads).
+    With ``PLAYGROUND_DEBUG_RECORD=1``, the engine's record of ended requests behind the guard.
     """
+    limits = engine.registry.limits
+    middleware = [Middleware(Guard, blocks=demo, limits=limits)]
+    if os.environ.get(DEBUG_RECORD) == "1":
+        middleware.append(Middleware(EndedRecord, engine=engine))
     return {
-        "app_kwargs": {"middleware": [Middleware(Guard, blocks=demo, limits=limits)]},
+        "app_kwargs": {"middleware": middleware},
         "state_session_capacity": limits.max_sessions,
         "max_threads": 2 * handler_slots(limits),
     }
@@ -93,5 +101,5 @@ if __name__ == "__main__":
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
         i18n=I18N,
         css=PAGE_CSS,
-        **launch_options(demo, limits),
+        **launch_options(demo, engine),
     )

@@ -1,7 +1,7 @@
 """One stream's speed with the LoRA layers listed once vs PEFT's own ``adapter_names`` path, same run.
 
-    python bench/adapter_hooks.py                   # the registry's default model, its dtype
-    python bench/adapter_hooks.py --dtype float32 --rounds 6
+    python -m bench.adapter_hooks                   # the registry's default model, its dtype
+    python -m bench.adapter_hooks --dtype float32 --rounds 6
 
 ``LoadedModel.forward_rows`` gives each forward pass the rows' adapter names through hooks
 on the LoRA layers it listed when the adapters attached; PEFT's path
@@ -16,12 +16,8 @@ import argparse
 import logging
 import statistics
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from serving_dtype import answer, engine_in
-
+from bench.serving_dtype import answer, engine_in
 from playground.loader import LoadedModel
 from playground.registry import DEFAULT_REGISTRY_PATH
 

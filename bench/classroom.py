@@ -1,8 +1,8 @@
 """Serving a classroom: the real server under N users arriving at once, batched vs one at a time.
 
-    python bench/classroom.py                                  # 8 users x 64 tokens, 3 rounds
-    python bench/classroom.py --users 8 --tokens 64 --rounds 3 --single-tokens 128
-    python bench/classroom.py --backend remote                 # the app on vLLM vs the app on its own engine
+    python -m bench.classroom                                  # 8 users x 64 tokens, 3 rounds
+    python -m bench.classroom --users 8 --tokens 64 --rounds 3 --single-tokens 128
+    python -m bench.classroom --backend remote                 # the app on vLLM vs the app on its own engine
 
 Starts ``python app.py`` twice on free loopback ports, offline, with the shipped registry
 (SmolLM2-135M-Instruct and its george-sand and alpaca adapters): once as shipped
@@ -46,17 +46,14 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: the bundled model and local adapters
 
-import torch  # noqa: E402
-from engine_batching import PROMPTS  # noqa: E402
-from server import Server, registry_copy  # noqa: E402
+import torch
 
-from playground.registry import DEFAULT_REGISTRY_PATH  # noqa: E402
-from playground.ui.controls import settings_kwargs  # noqa: E402
+from bench.engine_batching import PROMPTS
+from bench.server import Server, registry_copy
+from playground.registry import DEFAULT_REGISTRY_PATH
+from playground.ui.controls import settings_kwargs
 
 
 @dataclass

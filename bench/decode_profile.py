@@ -1,7 +1,7 @@
 """Where one decode step's time goes: a registry model's base, greedy, in fp32 and in bf16.
 
-    python bench/decode_profile.py                          # the registry's default model
-    python bench/decode_profile.py --model smollm2-135m-instruct --steps 32 --rows 10
+    python -m bench.decode_profile                          # the registry's default model
+    python -m bench.decode_profile --model smollm2-135m-instruct --steps 32 --rows 10
 
 For each dtype, the model prefills one French sentence, then decodes ``--steps`` greedy
 tokens one at a time with its KV cache; the median step time is printed (the first four
@@ -17,10 +17,7 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground.network import configure_hub_access
 

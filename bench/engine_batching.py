@@ -1,7 +1,7 @@
 """Batched decoding at the engine level (no server): concurrent vs one-at-a-time, mixed adapters.
 
-    python bench/engine_batching.py                   # SmolLM2, 8 requests of 64 tokens, 3 rounds
-    python bench/engine_batching.py --users 8 --tokens 96 --rounds 5
+    python -m bench.engine_batching                   # SmolLM2, 8 requests of 64 tokens, 3 rounds
+    python -m bench.engine_batching --users 8 --tokens 96 --rounds 5
 
 Each round runs, on the same loaded model and alternating so that machine noise hits all
 alike: the same N greedy requests one after another, then all N submitted at once (each row
@@ -19,9 +19,6 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground.network import configure_hub_access
 

@@ -1,7 +1,7 @@
 """Streaming throughput of the engine against bare ``model.generate``, in the same run.
 
-    python bench/engine_throughput.py                 # the registry's default model (SmolLM2)
-    python bench/engine_throughput.py --tokens 256 --rounds 7
+    python -m bench.engine_throughput                 # the registry's default model (SmolLM2)
+    python -m bench.engine_throughput --tokens 256 --rounds 7
 
 Both sides decode greedily the same prompt on the same loaded model, alternating rounds so
 that machine noise hits both alike; the engine's run includes everything a user gets
@@ -17,9 +17,6 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground.network import configure_hub_access
 

@@ -1,7 +1,7 @@
 """Fair under load: a normal visitor's answer alone vs during each heavy legal request.
 
-    nice -n 10 python bench/fairness.py                 # the shipped registry (SmolLM2), 3 visits each
-    nice -n 10 python bench/fairness.py --visits 5 --json fairness.json
+    nice -n 10 python -m bench.fairness                 # the shipped registry (SmolLM2), 3 visits each
+    nice -n 10 python -m bench.fairness --visits 5 --json fairness.json
 
 Starts ``python app.py`` on a free loopback port, offline, with the shipped registry (its
 limits as shipped, the time limit raised so nothing is cut short by a slow machine). A
@@ -43,16 +43,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-import httpx  # noqa: E402
-from server import Server, queue_data, registry_copy  # noqa: E402
+import httpx
 
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
-from playground.ui.controls import DISTRIBUTION, settings_kwargs  # noqa: E402
+from bench.server import Server, queue_data, registry_copy
+from playground.registry import DEFAULT_REGISTRY_PATH, load_registry
+from playground.ui.controls import DISTRIBUTION, settings_kwargs
 
 log = logging.getLogger("fairness")
 

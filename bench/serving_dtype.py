@@ -1,7 +1,7 @@
 """The engine serving a model in float32 (today's) vs in the registry's ``dtype: auto``, same run.
 
-    python bench/serving_dtype.py                      # the registry's default model (Gemma 3 270M)
-    python bench/serving_dtype.py --tokens 64 --rounds 5 --streams 8
+    python -m bench.serving_dtype                      # the registry's default model (Gemma 3 270M)
+    python -m bench.serving_dtype --tokens 64 --rounds 5 --streams 8
 
 Two engines over the same registry entry, one with ``dtype: float32``, one with ``auto``
 (bfloat16 on a CPU with AVX512-BF16 or AMX and on a GPU that supports it: see
@@ -29,8 +29,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground.network import configure_hub_access
 

@@ -1,7 +1,7 @@
 """Bounded state: 1,000 fresh sessions, then the app's memory once they are forgotten.
 
-    nice -n 10 python bench/sessions.py                        # the shipped registry, 1,000 sessions
-    nice -n 10 python bench/sessions.py --registry R.yaml --sessions 1000 --json out.json
+    nice -n 10 python -m bench.sessions                        # the shipped registry, 1,000 sessions
+    nice -n 10 python -m bench.sessions --registry R.yaml --sessions 1000 --json out.json
 
 Starts ``python app.py`` (offline) with ``limits.session_ttl_s`` shortened to ``--ttl``
 seconds, and opens ``--sessions`` fresh sessions the way a page does: each joins the page's
@@ -26,15 +26,12 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-import httpx  # noqa: E402
-from server import Server, registry_copy  # noqa: E402
+import httpx
 
-from playground.registry import DEFAULT_REGISTRY_PATH  # noqa: E402
+from bench.server import Server, registry_copy
+from playground.registry import DEFAULT_REGISTRY_PATH
 
 log = logging.getLogger("sessions")
 TARGET = 0.05

@@ -1,8 +1,8 @@
 """Load and soak: a burst of visitors at once, then minutes of steady load, on the real server.
 
-    python bench/soak.py                                   # shipped registry: 50 at once, then 5 minutes
-    python bench/soak.py --burst 50 --steady-s 300 --clients 10
-    python bench/soak.py --registry my-registry.yaml --json result.json
+    python -m bench.soak                                   # shipped registry: 50 at once, then 5 minutes
+    python -m bench.soak --burst 50 --steady-s 300 --clients 10
+    python -m bench.soak --registry my-registry.yaml --json result.json
 
 Starts ``python app.py`` on a free loopback port (offline) and drives it with
 ``gradio_client``, every visitor its own client (its own Gradio session):
@@ -53,15 +53,11 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: bundled or cached models, local adapters
 
-from server import Server, registry_copy  # noqa: E402
-
-from playground.registry import DEFAULT_REGISTRY_PATH  # noqa: E402
-from playground.ui.controls import DISTRIBUTION, settings_kwargs  # noqa: E402
+from bench.server import Server, registry_copy
+from playground.registry import DEFAULT_REGISTRY_PATH
+from playground.ui.controls import DISTRIBUTION, settings_kwargs
 
 log = logging.getLogger("soak")
 

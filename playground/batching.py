@@ -6,7 +6,8 @@ worker admits waiting requests (up to ``limits.max_batch_size`` rows, and at mos
 ``limits.max_rows_per_visitor`` of one visitor), and runs one step:
 
 1. at most one forward pass of prefill-like work, within a budget of ``step_tokens``
-   tokens (vLLM's chunked prefill): either the new short prompts together (left-padded),
+   tokens (vLLM's chunked prefill): either the new short prompts together (left-padded,
+   up to ``prefill_tokens`` padded tokens: visitors arriving together start together),
    or one chunk of a long prompt, or one chunk of a job (inspection's next-token logits,
    Compare's scores: :mod:`playground.batch_jobs`). The least-served work goes first, so a
    new short prompt never waits behind a long one, and long ones take turns;
@@ -48,7 +49,7 @@ import threading
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,12 +73,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FINISH_REASONS", "Batcher", "Finished", "Request", "Step", "Token"]
+__all__ = ["FINISH_REASONS", "Batcher", "Ending", "Finished", "Request", "Step", "Token"]
 
 STEP_TOKENS = 64  # prefill tokens one step runs at most, by default (limits.step_tokens)
+PREFILL_TOKENS = 256  # padded tokens of new short prompts one step prefills together, by default
 ALONE_FACTOR = 4  # a job with the model to itself takes chunks this many times the budget
 IDLE_EXIT_S = 30.0  # a worker with nothing to do for this long exits (the next request starts one)
-HISTORY = 4096  # forward passes remembered in Batcher.history
+HISTORY = 4096  # forward passes (and ended requests) remembered in Batcher.history (Batcher.endings)
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,16 @@ class Step:
     number: int
     kind: str  # "prefill", "chunk" (part of a long prompt), "decode", or a job's kind ("logits", "score")
     request_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How one request of a batcher ended: its id, why, the tokens it wrote and the forward passes it took part in."""
+
+    request_id: int
+    reason: str  # one of FINISH_REASONS
+    tokens: int
+    steps: int  # 0: it ended before any forward pass (cancelled while waiting, say)
 
 
 class Request:
@@ -119,6 +131,8 @@ class Request:
         self.visitor = visitor  # who asked (a session and its address): each holds a bounded share of rows
         self.id = -1  # given by the batcher, in order of arrival
         self.steps: list[int] = []  # numbers of the forward passes it took part in
+        self.tokens = 0  # tokens sent so far
+        self.on_end: Callable[[Ending], None] | None = None  # told how it ended (the batcher's record)
         self._events: queue.SimpleQueue[Token | Finished | None] = queue.SimpleQueue()
         self._gone = threading.Event()
 
@@ -152,6 +166,10 @@ class Request:
 
     def send(self, event: Token | Finished) -> None:
         """Called by the worker: one more thing happened."""
+        if isinstance(event, Token):
+            self.tokens += 1
+        elif self.on_end is not None:
+            self.on_end(Ending(self.id, event.reason, self.tokens, len(self.steps)))
         self._events.put(event)
 
     def receive(self) -> Token | Finished | None:
@@ -245,6 +263,7 @@ class Batcher:
         max_waiting: int = 64,
         idle_exit_s: float = IDLE_EXIT_S,
         step_tokens: int = STEP_TOKENS,
+        prefill_tokens: int = PREFILL_TOKENS,
         max_rows_per_visitor: int | None = None,
         max_rows_per_address: int | None = None,
     ) -> None:
@@ -256,10 +275,12 @@ class Batcher:
         self.max_waiting = max_waiting
         self.idle_exit_s = idle_exit_s
         self.step_tokens = step_tokens
+        self.prefill_tokens = max(prefill_tokens, step_tokens)
         self.max_rows_per_visitor = max_rows_per_visitor or self.max_batch_size
         self.max_rows_per_address = max_rows_per_address or self.max_batch_size
         self._attention_scale = attention_scale(loaded.model)
         self.history: deque[Step] = deque(maxlen=HISTORY)  # the latest forward passes
+        self.endings: deque[Ending] = deque(maxlen=HISTORY)  # the latest ended requests (see ended())
         self.steps = 0  # forward passes run so far
         self.threads_started = 0  # worker threads started so far (one at a time)
         self._eos = loaded.eos_token_ids
@@ -288,6 +309,8 @@ class Batcher:
             self._check_room()
             request.id = self._next_id
             self._next_id += 1
+            if isinstance(request, Request):
+                request.on_end = self._ended
             self._waiting.append(request)
             if self._thread is None or not self._thread.is_alive():  # not alive: e.g. in a forked process
                 self._thread = threading.Thread(
@@ -330,6 +353,15 @@ class Batcher:
         """Wait until no request is waiting or running; True when idle."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._waiting and self._running == 0, timeout)
+
+    def ended(self) -> list[Ending]:
+        """The latest requests that ended (up to HISTORY), in the order they ended."""
+        with self._cond:
+            return list(self.endings)
+
+    def _ended(self, ending: Ending) -> None:
+        with self._cond:
+            self.endings.append(ending)
 
     @property
     def waiting(self) -> int:
@@ -432,8 +464,10 @@ class Batcher:
     def _prefill_work(self, pending: list[_Row | Job], shared: SharedCache, alone: bool = False) -> list[_Row]:
         """Run the least-served prefill-like work, within ``step_tokens``; the rows whose prompt is now in.
 
-        A job with the model to itself (``alone``) takes chunks of up to :data:`ALONE_FACTOR`
-        times the budget: a request arriving meanwhile waits for one such chunk at most.
+        New short prompts (each within ``step_tokens``) go together, left-padded, while the
+        padded batch fits in ``prefill_tokens``. A job with the model to itself (``alone``)
+        takes chunks of up to :data:`ALONE_FACTOR` times the budget: a request arriving
+        meanwhile waits for one such chunk at most.
         (A prompt's chunks never change size: its greedy answer must not depend on the others.)
         """
         first = min(pending, key=lambda p: (p.served, p.id))
@@ -443,7 +477,7 @@ class Batcher:
             fresh = sorted((p for p in pending if isinstance(p, _Row) and p.served == 0), key=lambda p: p.id)
             for row in fresh:  # new short prompts together, left-padded, while the padded batch fits
                 width = max([row.next_cost()] + [r.next_cost() for r in group])
-                if width * (len(group) + 1) <= budget:
+                if row.next_cost() <= budget and width * (len(group) + 1) <= self.prefill_tokens:
                     group.append(row)
             for row in group:
                 pending.remove(row)

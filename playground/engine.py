@@ -67,6 +67,7 @@ from playground.token_record import score as score_answer
 from playground.visitor import Visitor
 
 if TYPE_CHECKING:
+    from playground.batching import Ending
     from playground.loader import LoadedModel, ModelCache
 
 log = logging.getLogger(__name__)
@@ -238,6 +239,10 @@ class Engine:
         """Let go of every model and connection; with ``wait_s``, wait for batch workers to exit."""
         for backend in [self.local, *self._remote.values()]:
             backend.close(wait_s)
+
+    def ended(self) -> dict[str, list[Ending]]:
+        """How the latest requests of each locally loaded model ended (its batcher's record), by model."""
+        return self.local.ended()
 
     def prepare(self, model: str, adapter: str | None = None, progress: Callable[[str], None] | None = None) -> Handle:
         """Check the names, make the model ready (load it or reach its server) and describe it."""

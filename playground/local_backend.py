@@ -15,7 +15,7 @@ import threading
 
 from playground.backend import Capabilities, Handle, Job, Progress, ScoredWindow, TokenScores
 from playground.batch_jobs import ScoreJob
-from playground.batching import Batcher, Request
+from playground.batching import Batcher, Ending, Request
 from playground.branching import vocabulary_size
 from playground.inspection import next_token_distribution
 from playground.loader import LoadedModel, ModelCache
@@ -57,6 +57,7 @@ class LocalBackend:
                 max_batch_size=limits.max_batch_size,
                 max_waiting=limits.max_waiting,
                 step_tokens=limits.step_tokens,
+                prefill_tokens=limits.prefill_tokens,
                 max_rows_per_visitor=min(limits.max_rows_per_visitor, limits.max_batch_size),
                 max_rows_per_address=min(limits.max_rows_per_address, limits.max_batch_size),
             )
@@ -71,6 +72,12 @@ class LocalBackend:
             del self._batchers[name]
             self._stopped = [b for b in self._stopped if b.is_alive()] + [entry[1]]
         entry[1].stop()  # finishes what it holds, then its worker exits
+
+    def ended(self) -> dict[str, list[Ending]]:
+        """The latest requests each loaded model's batcher ended (:meth:`Batcher.ended`), by model."""
+        with self._lock:
+            batchers = {name: batcher for name, (_, batcher) in self._batchers.items()}
+        return {name: batcher.ended() for name, batcher in batchers.items()}
 
     # -- the Backend protocol ------------------------------------------------------
     def prepare(self, model: str, adapter: str | None, progress: Progress | None = None) -> Handle:

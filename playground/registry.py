@@ -382,6 +382,7 @@ class Limits:
     max_batch_size: int = 8  # requests of one model decoded together, one forward pass per step
     max_waiting: int = 64  # requests of one model waiting for a place in its batch; more are refused as busy
     step_tokens: int = 64  # prompt tokens one step prefills at most (a longer prompt is cut into chunks)
+    prefill_tokens: int = 256  # new short prompts one step prefills together at most, padded (>= step_tokens)
     max_rows_per_visitor: int = 3  # rows of one model's batch one visitor may hold (the lab's three panes)
     max_rows_per_address: int = 6  # rows of one model's batch one client address may hold (others find a row)
     queue_size: int = 64  # visits waiting in the app's queue (all tabs together); more are told the app is busy
@@ -411,7 +412,12 @@ class Limits:
                 ):
                     raise ConfigError(f"{where}.{key}: must be a positive number of seconds, got {value!r}")
                 kwargs[key] = float(value)
-        return cls(**{**out.__dict__, **kwargs})
+        limits = cls(**{**out.__dict__, **kwargs})
+        if limits.prefill_tokens < limits.step_tokens:
+            raise ConfigError(
+                f"{where}.prefill_tokens: {limits.prefill_tokens} is less than step_tokens ({limits.step_tokens})"
+            )
+        return limits
 
 
 # The tabs whose opening model the registry may choose: those opening on a base model, and

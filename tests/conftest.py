@@ -23,7 +23,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -32,10 +31,86 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from tests import hostile, tiny_models  # noqa: E402
+from tests.waiting import WAIT_S, wait_until  # noqa: E402
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_HF_HOME, ignore_errors=True)
+
+
+# -- tiers: every test is in exactly one (``pytest -m unit``, ``-m app``, ``-m browser``) ---------
+# unit: in this process (tiny models, the engine, a module's functions), no server.
+# app: against a running server process (``python app.py``, the vLLM server, a bench script's app).
+# browser: drives Debian's Chromium (any test using the ``browser`` fixture, whatever its file's tier).
+# A test file not named here fails the collection: a new file says its tier here.
+TIERS = {
+    "unit": {
+        "test_allocator.py",
+        "test_batching.py",
+        "test_data.py",
+        "test_engine.py",
+        "test_evaluation.py",
+        "test_gemma.py",
+        "test_i18n.py",
+        "test_imports.py",
+        "test_inspection.py",
+        "test_layers.py",
+        "test_lessons.py",
+        "test_loader.py",
+        "test_messages.py",
+        "test_pin.py",
+        "test_presets.py",
+        "test_prompts.py",
+        "test_registry.py",
+        "test_remote_config.py",
+        "test_row_attention.py",
+        "test_serving_dtype.py",
+        "test_session_state.py",
+        "test_settings.py",
+        "test_settings_form.py",
+        "test_share.py",
+        "test_side_by_side.py",
+        "test_sliding_window.py",
+        "test_smollm2.py",
+        "test_sources.py",
+        "test_text_pieces.py",
+        "test_tiers.py",
+        "test_token_record.py",
+        "test_training.py",
+    },
+    "app": {
+        "test_api_input.py",
+        "test_app.py",
+        "test_cancellation.py",
+        "test_faults.py",
+        "test_guard.py",
+        "test_hostile_artifacts.py",
+        "test_hostile_output.py",
+        "test_input_bounds.py",
+        "test_queue_full.py",
+        "test_soak.py",
+        "test_token_api.py",
+        "test_vllm.py",
+    },
+    "browser": {"test_browser.py", "test_explorer_browser.py", "test_vllm_browser.py"},
+}
+
+
+def tier_of(item: pytest.Item) -> str:
+    """The tier of a collected test: ``browser`` when it drives Chromium, else its file's (see :data:`TIERS`)."""
+    if "browser" in getattr(item, "fixturenames", ()):
+        return "browser"
+    name = item.path.name
+    tiers = [tier for tier, files in TIERS.items() if name in files]
+    if len(tiers) != 1:
+        raise pytest.UsageError(f"{name} must be in exactly one tier of tests/conftest.py's TIERS, not {tiers}")
+    return tiers[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its tier."""
+    for item in items:
+        item.add_marker(tier_of(item))
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's chromium, never `playwright install`
@@ -113,7 +188,7 @@ def launch_app(
 ) -> Iterator[tuple[str, Path]]:
     """``python app.py`` on ``registry`` (None: the project's), on a free loopback port; yields (its URL, its log file).
 
-    ``env`` adds environment variables (``PLAYGROUND_REMOTE``, say).
+    ``env`` adds environment variables (``PLAYGROUND_REMOTE``, say; :data:`DEBUG_RECORD` for :func:`ended`).
     """
     port = _free_port()
     env = {**os.environ, **(env or {}), "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
@@ -130,23 +205,40 @@ def launch_app(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def listening() -> bool:
         if proc.poll() is not None:
             pytest.fail(f"app.py exited with {proc.returncode}:\n{log.read_text()}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return True
         except OSError:
-            time.sleep(0.5)
-    else:
+            return False
+
+    try:
+        wait_until(listening, "app.py to listen on its port", timeout=120, every=0.5)
+    except AssertionError as exc:
         proc.kill()
-        pytest.fail(f"app.py did not start:\n{log.read_text()}")
+        pytest.fail(f"{exc}:\n{log.read_text()}")
     try:
         yield f"http://127.0.0.1:{port}/", log
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+DEBUG_RECORD = {"PLAYGROUND_DEBUG_RECORD": "1"}  # launch_app's env for an app whose record ended() reads
+
+
+def ended(url: str, model: str) -> list[dict]:
+    """How the latest requests of ``model`` ended in the app at ``url``: its batcher's own record.
+
+    Each is ``{"request_id", "reason", "tokens"}`` (``playground/ui/debug.py``; the app must
+    run with :data:`DEBUG_RECORD`).
+    """
+    import httpx
+
+    return httpx.get(url + "_debug/ended", timeout=WAIT_S).json().get(model, [])
 
 
 VLLM_MODEL = "gemma-3-270m"  # the lesson model: the vLLM tests serve it with all its adapters

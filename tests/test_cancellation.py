@@ -1,53 +1,46 @@
 """Cancellation in the running app: a dropped API client, the Stop button and a closed tab.
 
-Each ends its own request in the server (the batcher logs ``request N cancelled after K
-tokens``, far fewer than were asked for), while another visitor's request in the same
-batch goes on to its last token. The model is a tiny GPT-2 with 4096 positions, so a
-request for 3000 tokens is still running when the visitor walks away. That a cancelled
-row leaves within two decode steps is shown step by step in ``tests/test_batching.py``;
-here the point is that Gradio's Stop, a closed tab and a dropped client reach it.
+Each ends its own request in the server (the batcher records it ended ``cancelled`` after
+far fewer tokens than were asked for: its own record, read through the app's debug-only
+``/_debug/ended``), while another visitor's request in the same batch goes on to its last
+token. The model is a tiny GPT-2 with 4096 positions, so a request for 3000 tokens is still
+running when the visitor walks away. That a cancelled row leaves within two decode steps is
+shown step by step in ``tests/test_batching.py``; here the point is that Gradio's Stop, a
+closed tab and a dropped client reach it.
 """
 
 from __future__ import annotations
 
-import re
-import time
-from pathlib import Path
-
 import pytest
 
 from tests import tiny_models
+from tests.waiting import WAIT_S, wait_until
 
 LONG = 3000  # tokens asked for by the request that is stopped
 OTHER = 400  # tokens asked for by the visitor who stays
-CANCELLED = re.compile(r"request (\d+) cancelled after (\d+) tokens")
-WAIT_S = 60  # an upper bound for a wait that should end soon; never a measured time
 
 
 @pytest.fixture(scope="module")
 def long_app(tiny_hub, long_model, tmp_path_factory):
     """The app on a tiny GPT-2 with a long context (the default model), answering 3000 tokens by default."""
-    from tests.conftest import launch_app
+    from tests.conftest import DEBUG_RECORD, launch_app
 
     registry = tiny_models.with_long_model(tiny_hub, long_model, default_tokens=LONG)
-    with launch_app(registry, tmp_path_factory) as (url, log):
-        yield url, log
+    with launch_app(registry, tmp_path_factory, env=DEBUG_RECORD) as (url, _log):
+        yield url
 
 
-def _cancellations(log: Path) -> list[int]:
-    """Tokens written by each request the server cancelled so far, in order."""
-    return [int(m.group(2)) for m in CANCELLED.finditer(log.read_text(encoding="utf-8"))]
+def _cancellations(url: str) -> list[int]:
+    """Tokens written by each request of the long model the batcher ended as cancelled so far, in order."""
+    from tests.conftest import ended
+
+    return [e["tokens"] for e in ended(url, "long") if e["reason"] == "cancelled"]
 
 
-def _wait_cancelled(log: Path, before: int) -> int:
-    """Wait for one more cancellation in the log; the tokens that request had written."""
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        seen = _cancellations(log)
-        if len(seen) > before:
-            return seen[before]
-        time.sleep(0.1)
-    pytest.fail(f"no request was cancelled in the server:\n{log.read_text(encoding='utf-8')[-3000:]}")
+def _wait_cancelled(url: str, before: int) -> int:
+    """Wait for one more cancelled request in the batcher's record; the tokens that request had written."""
+    seen = wait_until(lambda: _cancellations(url)[before:], "a request cancelled in the server")
+    return seen[0]
 
 
 def _other_visitor(url: str):
@@ -65,15 +58,15 @@ def _assert_finished(job) -> None:
 def test_a_dropped_api_client_ends_its_request_and_the_other_goes_on(long_app):
     from gradio_client import Client
 
-    url, log = long_app
-    before = len(_cancellations(log))
+    url = long_app
+    before = len(_cancellations(url))
     job = Client(url, verbose=False).submit(**tiny_models.long_kwargs(LONG), api_name="/generate")
     other = _other_visitor(url)
     for text, _details in job:
         if text:
             break  # it is writing: now the client walks away
     job.cancel()
-    written = _wait_cancelled(log, before)
+    written = _wait_cancelled(url, before)
     assert 0 < written < LONG
     _assert_finished(other)
 
@@ -90,23 +83,23 @@ def _writing_page(browser, url: str):
 
 
 def test_the_stop_button_ends_the_request_in_the_server(browser, long_app):
-    url, log = long_app
-    before = len(_cancellations(log))
+    url = long_app
+    before = len(_cancellations(url))
     context, page = _writing_page(browser, url)
     other = _other_visitor(url)
     page.locator("#stop").click(force=True)  # a real click; the page is busy drawing the stream
-    written = _wait_cancelled(log, before)
+    written = _wait_cancelled(url, before)
     assert 0 < written < LONG
     context.close()
     _assert_finished(other)
 
 
 def test_a_closed_tab_ends_its_request_in_the_server(browser, long_app):
-    url, log = long_app
-    before = len(_cancellations(log))
+    url = long_app
+    before = len(_cancellations(url))
     context, _page = _writing_page(browser, url)
     other = _other_visitor(url)
     context.close()
-    written = _wait_cancelled(log, before)
+    written = _wait_cancelled(url, before)
     assert 0 < written < LONG
     _assert_finished(other)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import sys
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -21,9 +19,9 @@ import pytest
 
 from bench.server import queue_data
 from tests import tiny_models
+from tests.waiting import WAIT_S, wait_until
 
 LONG = 3000  # tokens of a request that keeps the long model busy for seconds
-WAIT_S = 60  # an upper bound for a wait that should end soon; never a measured time
 
 
 def _get(url: str, target: str) -> tuple[int, bytes]:
@@ -97,6 +95,10 @@ def test_an_unknown_event_index_gets_a_4xx_not_a_traceback(app_url):
         assert response.json() == {"detail": "fn_index: not an event of this app"}
 
 
+def test_the_engines_record_of_ended_requests_is_not_served_unless_asked(app_url):
+    assert httpx.get(app_url + "_debug/ended").status_code == 404  # only with PLAYGROUND_DEBUG_RECORD=1
+
+
 def test_direct_calls_that_would_skip_the_queue_are_refused(app_url):
     response = httpx.post(app_url + "gradio_api/run/generate", json={"data": tiny_models.long_args(3)})
     assert response.status_code == 404
@@ -135,7 +137,7 @@ def test_a_poisoned_session_hash_never_reaches_gradio(app_url, request_kind):
 @pytest.fixture(scope="module")
 def long_app(tiny_hub, long_model, tmp_path_factory):
     """The long model, 1 row at a time, 2 visits a session, 4 an address, 10 s to listen, 2 s TTL, 4-token steps."""
-    from tests.conftest import launch_app
+    from tests.conftest import DEBUG_RECORD, launch_app
 
     limits = {
         "max_batch_size": 1,
@@ -147,7 +149,7 @@ def long_app(tiny_hub, long_model, tmp_path_factory):
         "step_tokens": 4,  # a long prompt takes hundreds of steps to prefill
     }
     registry = tiny_models.with_long_model(tiny_hub, long_model, LONG, **limits)
-    with launch_app(registry, tmp_path_factory) as (url, log):
+    with launch_app(registry, tmp_path_factory, env=DEBUG_RECORD) as (url, log):
         yield url, log
 
 
@@ -177,10 +179,7 @@ def test_a_visit_no_one_listens_for_is_dropped_unrun(long_app):
     response = _join(url, "generate", tiny_models.long_args(LONG), "deafvisitor", address="192.0.2.44", lang="fr")
     assert response.status_code == 200
     event_id = response.json()["event_id"]
-    deadline = time.monotonic() + WAIT_S
-    while f"dropping event {event_id}" not in log.read_text():
-        assert time.monotonic() < deadline, "the deaf visit was never dropped"
-        time.sleep(0.2)
+    wait_until(lambda: f"dropping event {event_id}" in log.read_text(), "the guard to drop the deaf visit")
     # a client that listens after all, late, is told why, in its language, and its stream closes
     messages = []
     with httpx.stream("GET", url + "gradio_api/queue/data?session_hash=deafvisitor", timeout=WAIT_S) as stream:
@@ -198,15 +197,15 @@ def test_a_visit_no_one_listens_for_is_dropped_unrun(long_app):
 
 
 def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    from sessions import open_sessions, page_events
+    from bench.sessions import open_sessions, page_events
 
     url, log = long_app
     open_sessions(url, page_events(url, apply="link"), 30)  # thirty pages opened, each marked a page and given a link
-    deadline = time.monotonic() + WAIT_S
-    while sum(int(n) for n in re.findall(r"forgot (\d+) session", log.read_text())) < 30:
-        assert time.monotonic() < deadline, "the sessions were never all forgotten"
-        time.sleep(0.5)
+
+    def forgotten() -> int:
+        return sum(int(n) for n in re.findall(r"forgot (\d+) session", log.read_text()))
+
+    wait_until(lambda: forgotten() >= 30, "the guard to forget the thirty sessions", every=0.5)
     assert _join(url, "generate", tiny_models.long_args(3), "afterwards").status_code == 200
 
 
@@ -214,16 +213,18 @@ def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_a
     from gradio_client import Client
     from gradio_client.utils import Status
 
-    url, log = long_app
-    before = log.read_text().count("cancelled after 0 tokens")
+    from tests.conftest import ended
+
+    url, _log = long_app
+
+    def unstarted_cancelled() -> int:  # requests the batcher cancelled in their prefill, before their first token
+        return sum(1 for e in ended(url, "long") if e["reason"] == "cancelled" and e["tokens"] == 0 and e["steps"])
+
+    before = unstarted_cancelled()
     prompt = "word " * 1000  # 1,000 tokens: hundreds of 4-token chunks
     kwargs = tiny_models.generate_kwargs("long", prompt, max_new_tokens=50)
     job = Client(url, verbose=False, headers={"x-forwarded-for": "192.0.2.80"}).submit(**kwargs, api_name="/generate")
-    deadline = time.monotonic() + WAIT_S
-    while job.status().code not in (Status.PROCESSING, Status.ITERATING):
-        assert time.monotonic() < deadline, job.status().code
-        time.sleep(0.05)
+    running = (Status.PROCESSING, Status.ITERATING)
+    wait_until(lambda: job.status().code in running, "the request to start running", every=0.05)
     job.cancel()  # the page's Stop: POST /cancel for this event
-    while log.read_text().count("cancelled after 0 tokens") == before:
-        assert time.monotonic() < deadline, "the Stop never reached the engine during the prefill"
-        time.sleep(0.1)
+    wait_until(lambda: unstarted_cancelled() > before, "the Stop to end the request in the engine during the prefill")

@@ -12,16 +12,14 @@ empties, the next visitor is served normally.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bench.server import queue_data
 from playground.ui.i18n import TRANSLATIONS
 from tests import tiny_models
+from tests.waiting import WAIT_S, wait_until
 
 LONG = 3000  # tokens of each request that keeps the app busy
-WAIT_S = 60  # an upper bound for a wait that should end soon; never a measured time
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +45,16 @@ class FullLine:
         from gradio_client.utils import Status
 
         kwargs = tiny_models.long_kwargs(LONG)
+        joining = (Status.STARTING, Status.JOINING_QUEUE)
         self.jobs = []
         for i in range(3):  # the app trusts X-Forwarded-For from loopback, as behind a Space's proxy
             client = Client(self.url, verbose=False, headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
-            self.jobs.append(client.submit(**kwargs, api_name="/generate"))
-            deadline = time.monotonic() + WAIT_S
-            while self.jobs[-1].status().code in (Status.STARTING, Status.JOINING_QUEUE):  # one at a time, in order
-                assert time.monotonic() < deadline, self.jobs[-1].status().code
-                time.sleep(0.1)
-        deadline = time.monotonic() + WAIT_S
-        while [j.status().code for j in self.jobs][::2] != [Status.ITERATING, Status.IN_QUEUE]:
-            assert time.monotonic() < deadline, [j.status().code for j in self.jobs]
-            time.sleep(0.1)
+            job = client.submit(**kwargs, api_name="/generate")
+            self.jobs.append(job)
+            # one at a time, in order
+            wait_until(lambda job=job: job.status().code not in joining, f"visitor {i + 1} to join the queue")
+        line = [Status.ITERATING, Status.IN_QUEUE]  # the first writing, the third in the queue
+        wait_until(lambda: [j.status().code for j in self.jobs][::2] == line, "the line to fill")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -73,14 +69,14 @@ def test_an_api_visitor_is_told_the_app_is_busy_then_served_when_the_line_emptie
     with FullLine(full_app), pytest.raises(QueueError):
         Client(full_app, verbose=False).predict(**tiny_models.long_kwargs(5), api_name="/generate")
     client = Client(full_app, verbose=False)
-    deadline = time.monotonic() + WAIT_S
-    while True:  # the two cancelled requests leave the line
+
+    def served() -> tuple[str, str] | None:
         try:
-            text, details = client.predict(**tiny_models.long_kwargs(5), api_name="/generate")
-            break
+            return client.predict(**tiny_models.long_kwargs(5), api_name="/generate")
         except QueueError:
-            assert time.monotonic() < deadline, "the line never emptied"
-            time.sleep(0.5)
+            return None
+
+    text, details = wait_until(served, "the cancelled requests to leave the line and a visitor served", every=0.5)
     assert text and "**Done:** 5 tokens" in details
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -23,6 +22,7 @@ from playground.evaluation.scoring import score_text
 from playground.registry import Registry, RemoteSpec, load_registry
 from playground.remote import RemoteBackend
 from tests.conftest import VLLM_MODEL
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.vllm
 
@@ -178,24 +178,15 @@ def test_closing_a_stream_frees_the_request_on_the_server(vllm_server, remote_en
     def idle() -> bool:
         return _metric(vllm_server, "vllm:num_requests_running") == 0
 
-    assert _wait(idle)
+    wait_until(idle, "the vLLM server to run no request", timeout=SAFETY_S)
     before = _metric(vllm_server, "vllm:generation_tokens_total")
     stream = remote_engine.stream(VLLM_MODEL, "Tell me a very long story.", {"temperature": 0, "max_new_tokens": 500})
     for _ in range(3):
         next(stream)
     stream.close()
     assert stream.result.finish_reason == "cancelled"
-    assert _wait(idle)  # the server dropped it ...
+    wait_until(idle, "the vLLM server to drop the closed stream", timeout=SAFETY_S)  # the server dropped it ...
     assert _metric(vllm_server, "vllm:generation_tokens_total") - before < 250  # ... long before its 500 tokens
-
-
-def _wait(condition, timeout: float = SAFETY_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
 
 
 @pytest.fixture(scope="module")
