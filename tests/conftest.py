@@ -77,6 +77,7 @@ TIERS = {
         "test_tiers.py",
         "test_token_record.py",
         "test_training.py",
+        "test_training_loss.py",
     },
     "app": {
         "test_api_input.py",
