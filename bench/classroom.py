@@ -42,6 +42,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -52,6 +53,7 @@ import torch
 from bench.engine_batching import PROMPTS
 from bench.server import Server, registry_copy
 from playground.registry import DEFAULT_REGISTRY_PATH
+from playground.ui.controls import settings_kwargs
 
 
 @dataclass
@@ -75,12 +77,13 @@ def write_registry(folder: Path, name: str, **limits: int) -> Path:
     return registry_copy(folder, name, DEFAULT_REGISTRY_PATH, time_limit_s=3600, **limits)
 
 
-def generate_args(model: str, prompt: str, adapter: str | None, tokens: int) -> list:
-    """/generate's arguments: greedy, no template, no repetition penalty or n-gram ban, no stop string."""
-    return [model, adapter or "(base)", prompt, False, 0.0, 1.0, 0, tokens, 1.0, 0, "", None]
+def generate_args(model: str, prompt: str, adapter: str | None, tokens: int) -> dict[str, Any]:
+    """/generate's keyword arguments: greedy, no template, no repetition penalty or n-gram ban, no stop string."""
+    inputs = {"model": model, "adapter": adapter or "(base)", "prompt": prompt, "use_prompt_style": False}
+    return {**inputs, **settings_kwargs(max_new_tokens=tokens)}
 
 
-def drive(clients: list, requests: list[list]) -> list[Run]:
+def drive(clients: list, requests: list[dict[str, Any]]) -> list[Run]:
     """Submit every request at once, request i from ``clients[i]``, and follow each stream in its own thread.
 
     Each user is a client of their own (a session), as in a classroom: the server shares a
@@ -106,7 +109,7 @@ def drive(clients: list, requests: list[list]) -> list[Run]:
     threads = []
     for i, args in enumerate(requests):
         submitted = time.perf_counter()
-        job = clients[i].submit(*args, api_name="/generate")
+        job = clients[i].submit(**args, api_name="/generate")
         threads.append(threading.Thread(target=follow, args=(i, job, submitted)))
         threads[-1].start()
     for thread in threads:
@@ -116,7 +119,7 @@ def drive(clients: list, requests: list[list]) -> list[Run]:
     return [r for r in runs if r is not None]
 
 
-def one_by_one(clients: list, requests: list[list]) -> list[Run]:
+def one_by_one(clients: list, requests: list[dict[str, Any]]) -> list[Run]:
     """The same requests, each sent by its own client when the previous one has ended."""
     return [run for client, args in zip(clients, requests, strict=False) for run in drive([client], [args])]
 
@@ -126,9 +129,9 @@ def wall(runs: list[Run]) -> float:
     return max(r.last for r in runs) - min(r.submitted for r in runs)
 
 
-def batch_seconds(runs: list[Run], requests: list[list]) -> float:
+def batch_seconds(runs: list[Run], requests: list[dict[str, Any]]) -> float:
     """Wall time of a batch, scaled to the tokens asked for when some row ended early."""
-    asked = sum(args[7] for args in requests)  # max_new_tokens
+    asked = sum(args["max_new_tokens"] for args in requests)
     return wall(runs) * asked / max(sum(r.tokens for r in runs), 1)
 
 
@@ -179,10 +182,10 @@ def copy_bandwidth(mib: int = 512, repeats: int = 7) -> float:
 class Batches:
     """The requests of one round."""
 
-    base: list[list]  # N users, base model
-    mixed: list[list]  # N users, base / george-sand / alpaca in turn
-    same: list[list]  # N users, all george-sand
-    single: list[list]  # one user, a longer answer
+    base: list[dict[str, Any]]  # N users, base model
+    mixed: list[dict[str, Any]]  # N users, base / george-sand / alpaca in turn
+    same: list[dict[str, Any]]  # N users, all george-sand
+    single: list[dict[str, Any]]  # one user, a longer answer
 
 
 def measure(fast, slow, batches: Batches, rounds: int, weights: int) -> tuple[dict[str, list[float]], list[str]]:
@@ -221,7 +224,7 @@ def measure(fast, slow, batches: Batches, rounds: int, weights: int) -> tuple[di
     return m, sorted(problems)
 
 
-def measure_backends(local, remote, batches: dict[int, list[list]], rounds: int) -> tuple[dict, list[str]]:
+def measure_backends(local, remote, batches: dict[int, list[dict[str, Any]]], rounds: int) -> tuple[dict, list[str]]:
     """Interleaved rounds: each batch size on each backend; per-round tokens/s and p95 first-token times.
 
     ``local`` and ``remote``: a client (a session) per user of each app.

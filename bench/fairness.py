@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -48,6 +49,7 @@ import httpx
 
 from bench.server import Server, queue_data, registry_copy
 from playground.registry import DEFAULT_REGISTRY_PATH, load_registry
+from playground.ui.controls import DISTRIBUTION, settings_kwargs
 
 log = logging.getLogger("fairness")
 
@@ -58,9 +60,10 @@ TTFT_TARGET = 3.0
 SCENARIOS = ("generate-100k", "lab-inspect", "lab-run", "compare-x4", "flood", "flood-sessions")
 
 
-def settings(tokens: int) -> list:
-    """Greedy settings: temperature, top_p, top_k, max_new_tokens, repetition penalty, n-gram, stop, seed."""
-    return [0.0, 1.0, 0, tokens, 1.0, 0, "", None]
+def generate(model: str, prompt: str, tokens: int, use_prompt_style: bool = False) -> dict[str, Any]:
+    """/generate's keyword arguments: the base model, greedy, ``tokens`` new tokens."""
+    inputs = {"model": model, "adapter": "(base)", "prompt": prompt, "use_prompt_style": use_prompt_style}
+    return {**inputs, **settings_kwargs(max_new_tokens=tokens)}
 
 
 def client(url: str, address: str):
@@ -72,7 +75,7 @@ def client(url: str, address: str):
 
 def normal_visit(url: str, model: str) -> dict:
     """One normal visit: /generate, 8 greedy tokens; its TTFT, tokens/s and token count."""
-    job = client(url, NORMAL_ADDRESS).submit(model, "(base)", NORMAL_PROMPT, True, *settings(8), api_name="/generate")
+    job = client(url, NORMAL_ADDRESS).submit(**generate(model, NORMAL_PROMPT, 8, True), api_name="/generate")
     start = time.perf_counter()
     first = None
     details = ""
@@ -130,16 +133,19 @@ class Heavy:
         text = ("The sea otter floats on its back in the kelp forest. " * 2000)[:100_000]
         big = lab()
         if self.name == "generate-100k":
-            self.jobs = [c.submit(self.model, "(base)", text, False, *settings(512), api_name="/generate")]
+            self.jobs = [c.submit(**generate(self.model, text, 512), api_name="/generate")]
         elif self.name == "lab-inspect":
-            args = [self.model, "(base)", big["task"], big["examples"], big["query"], big["separator"], 1.0, 1, 0, 1, 0]
-            self.jobs = [c.submit(*args, api_name="/lab_inspect")]
+            setup = {"model": self.model, "adapter": "(base)", **big}
+            distribution = settings_kwargs(names=DISTRIBUTION, temperature=1.0)
+            self.jobs = [c.submit(**setup, **distribution, api_name="/lab_inspect")]
         elif self.name == "lab-run":
-            args = [self.model, "(base)", big["task"], big["examples"], big["query"], big["separator"], *settings(512)]
-            self.jobs = [c.submit(*args, api_name="/lab_run")]
+            setup = {"model": self.model, "adapter": "(base)", **big}
+            self.jobs = [c.submit(**setup, **settings_kwargs(max_new_tokens=512), api_name="/lab_run")]
         elif self.name == "compare-x4":
             self.jobs = [
-                client(self.url, HEAVY_ADDRESS).submit(self.model, self.model, text, api_name="/compare")
+                client(self.url, HEAVY_ADDRESS).submit(
+                    model_a=self.model, model_b=self.model, text=text, api_name="/compare"
+                )
                 for _ in range(4)
             ]
         elif self.name == "flood":
@@ -148,7 +154,8 @@ class Heavy:
             self._flood(sessions=True)
 
     def _flood(self, sessions: bool, joins: int = 72) -> None:
-        fn, data = queue_data(self.url, "generate", [self.model, "(base)", NORMAL_PROMPT, True, *settings(512)])
+        data = list(generate(self.model, NORMAL_PROMPT, 512, True).values())  # raw HTTP: in the API's order
+        fn, data = queue_data(self.url, "generate", data)
         headers = {"x-forwarded-for": HEAVY_ADDRESS}
         with httpx.Client() as http:
             for i in range(joins):

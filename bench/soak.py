@@ -57,6 +57,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: bundled or cached
 
 from bench.server import Server, registry_copy
 from playground.registry import DEFAULT_REGISTRY_PATH
+from playground.ui.controls import DISTRIBUTION, settings_kwargs
 
 log = logging.getLogger("soak")
 
@@ -169,55 +170,63 @@ class Setup:
 
 @dataclass(frozen=True)
 class Call:
-    """One request: endpoint, arguments, and what its answer must be."""
+    """One request: endpoint, keyword arguments, and what its answer must be."""
 
     endpoint: str
-    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
     expect: str = "ok"  # "ok", or "refused:<field>" for bad input
     cancel: bool = False  # the client drops it after its first streamed update
 
 
-def settings(tokens: int, temperature: float = 0.0, seed: Any = None) -> list[Any]:
-    """The settings every generating endpoint takes, in order."""
-    return [temperature, 1.0, 0, tokens, 1.0, 0, "", seed]
+def generate(model: str, adapter: str, prompt: str, tokens: int, **settings: Any) -> dict[str, Any]:
+    """/generate's keyword arguments: no template, ``tokens`` new tokens, greedy unless ``settings`` say otherwise."""
+    inputs = {"model": model, "adapter": adapter, "prompt": prompt, "use_prompt_style": False}
+    return {**inputs, **settings_kwargs(max_new_tokens=tokens, **settings)}
+
+
+LAB = {"adapter": "(base)", "task": "Translate English to French:", "examples": ROWS, "query": "peppermint",
+       "separator": " => "}  # fmt: skip
 
 
 def make_call(setup: Setup, rng: random.Random, tokens: int) -> Call:
     """A request of the mix, drawn with ``rng``."""
     if rng.random() < 1 / BAD_EVERY:
         if rng.random() < 0.5:
-            args = (setup.model, "(base)", "The sea otter is", False, 7.0, *settings(tokens)[1:])
-            return Call("/generate", args, expect="refused:temperature")
-        return Call("/generate", ("no-such-model", "(base)", "Hello", False, *settings(tokens)), expect="refused:model")
+            kwargs = generate(setup.model, "(base)", "The sea otter is", tokens, temperature=7.0)
+            return Call("/generate", kwargs, expect="refused:temperature")
+        return Call("/generate", generate("no-such-model", "(base)", "Hello", tokens), expect="refused:model")
     cancel = rng.random() < 1 / CANCEL_EVERY
     opening = rng.choice(OPENINGS)
     temperature = rng.choice([0.0, 0.8])
     kinds = [*setup.endpoints, "generate"] if "generate" in setup.endpoints else list(setup.endpoints)
     kind = rng.choice(kinds)  # /generate drawn twice as often as each other endpoint
+    sampled = settings_kwargs(max_new_tokens=tokens, temperature=temperature)
     if kind == "generate":
         adapter = rng.choice(["(base)", *setup.adapters])
-        args = (setup.model, adapter, opening, False, *settings(tokens, temperature))
-        return Call("/generate", args, cancel=cancel)
+        return Call(
+            "/generate", generate(setup.model, adapter, opening, tokens, temperature=temperature), cancel=cancel
+        )
     if kind == "lab_run":
-        args = (setup.model, "(base)", "Translate English to French:", ROWS, "peppermint", " => ", *settings(8))
-        args = (*args[:-2], "\\n", None)  # stop at the end of the line, as the translation preset does
-        return Call("/lab_run", args, cancel=cancel)
+        # stop at the end of the line, as the translation preset does
+        kwargs = {"model": setup.model, **LAB, **settings_kwargs(max_new_tokens=8, stop="\\n")}
+        return Call("/lab_run", kwargs, cancel=cancel)
     if kind == "lab_inspect":
-        args = (setup.model, "(base)", "Translate English to French:", ROWS, "peppermint", " => ", 0.8, 1.0, 40, 1.0, 0)
-        return Call("/lab_inspect", args)
+        distribution = settings_kwargs(names=DISTRIBUTION, temperature=0.8, top_k=40)
+        return Call("/lab_inspect", {"model": setup.model, **LAB, **distribution})
     if kind == "style":
-        return Call("/style", (setup.style, opening, *settings(tokens, temperature)), cancel=cancel)
+        return Call("/style", {"adapter": setup.style, "prompt": opening, **sampled}, cancel=cancel)
     if kind == "instructions":
-        args = (setup.instructions, "Give three tips for staying healthy.", "", *settings(tokens, temperature))
-        return Call("/instructions", args, cancel=cancel)
-    return Call("/compare", (setup.model, f"{setup.model} + {setup.style}", f"{opening}, et la nuit tombait."))
+        texts = {"prompt": "Give three tips for staying healthy.", "prompt_input": ""}
+        return Call("/instructions", {"adapter": setup.instructions, **texts, **sampled}, cancel=cancel)
+    styled = f"{setup.model} + {setup.style}"
+    return Call("/compare", {"model_a": setup.model, "model_b": styled, "text": f"{opening}, et la nuit tombait."})
 
 
 def warm_up_calls(setup: Setup, tokens: int) -> list[Call]:
     """One request of each endpoint, and /generate with each adapter."""
     rng = random.Random(0)
     calls = [
-        Call("/generate", (setup.model, adapter, "The sea otter is", False, *settings(tokens)))
+        Call("/generate", generate(setup.model, adapter, "The sea otter is", tokens))
         for adapter in ("(base)", *setup.adapters)
     ]
     kinds: dict[str, Call] = {}
@@ -258,7 +267,7 @@ def run_call(client: Any, call: Call) -> Outcome:
     """Send ``call`` with ``client``, read its answer, and sort it."""
     start = time.perf_counter()
     try:
-        job = client.submit(*call.args, api_name=call.endpoint)
+        job = client.submit(**call.kwargs, api_name=call.endpoint)
         if call.cancel:
             first_update(job, ANSWER_TIMEOUT_S)  # then the client walks away
             job.cancel()
@@ -395,7 +404,7 @@ def main() -> int:
             prober = make_clients(app.url, 1)[0]
 
             def probe() -> None:  # one short request, answered normally
-                outcome = run_call(prober, Call("/generate", (setup.model, "(base)", "Hello", False, *settings(2))))
+                outcome = run_call(prober, Call("/generate", generate(setup.model, "(base)", "Hello", 2)))
                 if outcome.kind != "ok":
                     raise RuntimeError(f"the server did not answer a probe: {outcome.detail}")
 
@@ -433,7 +442,7 @@ def main() -> int:
             peak_rss, peak_threads = max(p[0] for p in peaks), max(p[1] for p in peaks)
             monitor.phase = "after"
             after = monitor.settled(args.settle_s, probe)
-            last = run_call(clients[0], Call("/generate", (setup.model, "(base)", "Hello", False, *settings(4))))
+            last = run_call(clients[0], Call("/generate", generate(setup.model, "(base)", "Hello", 4)))
             report.last_request = last.kind if last.kind == "ok" else f"{last.kind}: {last.detail}"
             monitor.stop()
         finally:

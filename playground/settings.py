@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from playground.config_checks import check_float as _number  # the name validated() checks floats with
-from playground.config_checks import check_integer, check_text
+from playground.config_checks import check_float, check_integer, check_text
 from playground.errors import SettingsError
 from playground.messages import Message
 
@@ -20,6 +19,34 @@ __all__ = ["MAX_SEED", "MAX_STOP_CHARS", "MAX_STOP_STRINGS", "GenerationSettings
 MAX_STOP_STRINGS = 4
 MAX_STOP_CHARS = 64
 MAX_SEED = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric setting accepts: [low, high], or (low, high] when ``low_open``."""
+
+    low: float
+    high: float | None  # None: the server's cap (``max_new_tokens_cap``)
+    integer: bool = False  # whole numbers only (``50.0`` reads as 50)
+    low_open: bool = False
+
+    def check(self, name: str, value: Any, cap: int) -> float | int:
+        """``value`` checked against this range, else SettingsError naming ``name``."""
+        high = cap if self.high is None else self.high
+        if self.integer:
+            return check_integer(name, value, int(self.low), int(high))
+        return check_float(name, value, self.low, high, low_open=self.low_open)
+
+
+# The numeric settings' ranges: what validated() accepts (the UI's sliders show a part of them).
+RANGES: dict[str, Range] = {
+    "temperature": Range(0.0, 2.0),
+    "top_p": Range(0.0, 1.0, low_open=True),
+    "top_k": Range(0, 1_000_000, integer=True),
+    "max_new_tokens": Range(1, None, integer=True),
+    "repetition_penalty": Range(0.0, 10.0, low_open=True),
+    "no_repeat_ngram_size": Range(0, 64, integer=True),
+}
 
 
 @dataclass(frozen=True)
@@ -76,17 +103,8 @@ class GenerationSettings:
         seed = self.seed
         if seed is not None:
             seed = check_integer("seed", seed, 0, MAX_SEED)
-        return replace(
-            self,
-            temperature=_number("temperature", self.temperature, 0.0, 2.0),
-            top_p=_number("top_p", self.top_p, 0.0, 1.0, low_open=True),
-            top_k=check_integer("top_k", self.top_k, 0, 1_000_000),
-            max_new_tokens=check_integer("max_new_tokens", self.max_new_tokens, 1, max_new_tokens_cap),
-            repetition_penalty=_number("repetition_penalty", self.repetition_penalty, 0.0, 10.0, low_open=True),
-            no_repeat_ngram_size=check_integer("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64),
-            stop=tuple(stop),
-            seed=seed,
-        )
+        numbers = {name: r.check(name, getattr(self, name), max_new_tokens_cap) for name, r in RANGES.items()}
+        return replace(self, **numbers, stop=tuple(stop), seed=seed)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly mapping (stop strings as a list)."""

@@ -22,19 +22,23 @@ warnings quote short excerpts, and unknown parameters make one warning.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlencode
 
 from playground.errors import PlaygroundError
+from playground.fewshot import FewShotSetup
 from playground.messages import LANGUAGES, Message, excerpt
 from playground.presets import Preset
 from playground.registry import Registry
 from playground.settings import GenerationSettings, check_integer
 
 TABS = ("lab", "style", "instructions", "compare", "generate")
-SETTING_KEYS = ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "no_repeat_ngram_size", "seed")
+# Every setting is a parameter of its own, except stop (a JSON list, read on its own).
+SETTING_KEYS = tuple(f.name for f in fields(GenerationSettings) if f.name != "stop")
+LEFT_OUT_WHEN = {"no_repeat_ngram_size": 0, "seed": None}  # settings a written link leaves out at these values
+LINK_HEADROOM = 512  # characters of a page's query string besides the shared setup (Gradio's own parameters)
 BRANCH_KEYS = ("branch_position", "branch_token")
 MAX_TOKEN_ID = 2**31 - 1  # the model's vocabulary is checked when the branch runs
 MAX_DEPTH = 2  # JSON nesting of a link value: examples are a list of [input, output] lists
@@ -78,6 +82,57 @@ class SharedSetup:
         if self.branch is not None:
             params.update(zip(BRANCH_KEYS, map(str, self.branch), strict=True))
         return urlencode(params)
+
+
+def lab_link(
+    registry: Registry,
+    presets: Mapping[str, Preset],
+    *,
+    preset: Any,
+    model: Any,
+    adapter: str | None,
+    task: Any,
+    examples: Any,
+    query: Any,
+    separator: Any,
+    settings: Mapping[str, Any],
+    branch: Sequence[int] | None = None,
+) -> str:
+    """The query string (with its '?') of a link that reopens this lab setup.
+
+    Everything is checked as the lab and the page check it (ValueError or a
+    :class:`PlaygroundError` naming the field); a link longer than the page accepts is refused.
+    """
+    if preset not in presets:
+        raise ValueError(Message("link_unknown_preset", field="preset", value=preset))
+    candidate = registry.candidate(model, adapter)
+    setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
+    checked = GenerationSettings.from_dict(
+        dict(settings), max_new_tokens_cap=registry.limits.max_new_tokens, defaults=registry.model(model).generation
+    )
+    written = {
+        key: value
+        for key, value in checked.to_dict().items()
+        if key in SETTING_KEYS and not (key in LEFT_OUT_WHEN and value == LEFT_OUT_WHEN[key])
+    }
+    shared = SharedSetup(
+        tab="lab",
+        model=candidate.model,
+        adapter=candidate.adapter,
+        preset=preset,
+        task=setup.task,
+        examples=[(e.input, e.output) for e in setup.examples],
+        query=setup.query,
+        separator=separator,
+        stop=list(checked.stop),
+        settings=written,
+        branch=(int(branch[0]), int(branch[1])) if branch else None,  # the branch on screen
+    )
+    link = "?" + shared.to_query()
+    limit = registry.limits.max_url_chars - LINK_HEADROOM
+    if len(link) - 1 > limit:  # a link the page would refuse is never written
+        raise ValueError(Message("link_too_long", field="link", count=len(link), limit=limit))
+    return link
 
 
 def _ignored(reason: str) -> Message:

@@ -71,6 +71,7 @@ TIERS = {
         "test_serving_dtype.py",
         "test_session_state.py",
         "test_settings.py",
+        "test_settings_form.py",
         "test_share.py",
         "test_side_by_side.py",
         "test_sliding_window.py",

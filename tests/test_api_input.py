@@ -11,20 +11,10 @@ import json
 import httpx
 import pytest
 
-GOOD = {
-    "model": "tiny",
-    "adapter": "(base)",
-    "prompt": "The sea otter is",
-    "use_prompt_style": False,
-    "temperature": 0,
-    "top_p": 1,
-    "top_k": 0,
-    "max_new_tokens": 5,
-    "repetition_penalty": 1,
-    "no_repeat_ngram_size": 0,
-    "stop": "",
-    "seed": None,
-}
+from playground.ui.controls import settings_kwargs
+from tests import tiny_models
+
+GOOD = tiny_models.generate_kwargs("tiny", max_new_tokens=5)  # every setting by name, greedy
 
 BAD = [
     ({"temperature": 5}, r"temperature: 5 is out of range \[0, 2\]"),
@@ -81,7 +71,7 @@ ODD_BUT_VALID_PROMPTS = [
 
 
 def _call(client, **overrides):
-    return client.predict(*{**GOOD, **overrides}.values(), api_name="/generate")
+    return client.predict(**{**GOOD, **overrides}, api_name="/generate")
 
 
 @pytest.fixture(scope="module")
@@ -122,14 +112,7 @@ LAB = {
     "examples": {"headers": ["input", "output"], "data": [["sea otter", "loutre de mer"]]},
     "query": "cheese",
     "separator": " => ",
-    "temperature": 0,
-    "top_p": 1,
-    "top_k": 0,
-    "max_new_tokens": 4,
-    "repetition_penalty": 1,
-    "no_repeat_ngram_size": 0,
-    "stop": "",
-    "seed": None,
+    **settings_kwargs(max_new_tokens=4),
 }
 
 LAB_BAD = [
@@ -150,8 +133,8 @@ def test_lab_refuses_bad_tables_and_fields_by_name(client, overrides, message):
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError, match=message):
-        client.predict(*{**LAB, **overrides}.values(), api_name="/lab_run")
-    zero, one, few, _ = client.predict(*LAB.values(), api_name="/lab_run")
+        client.predict(**{**LAB, **overrides}, api_name="/lab_run")
+    zero, one, few, _ = client.predict(**LAB, api_name="/lab_run")
     assert zero and one and few
 
 
@@ -159,11 +142,11 @@ def test_compare_names_the_menu_that_is_wrong(client):
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError, match=r"model_b: unknown model 'gpt-5'"):
-        client.predict("tiny", "gpt-5", "Some text to score.", api_name="/compare")
+        client.predict(model_a="tiny", model_b="gpt-5", text="Some text to score.", api_name="/compare")
     with pytest.raises(AppError, match=r"model_a: unknown model 'tiny-local \+ style-a'"):
-        client.predict("tiny-local + style-a", "tiny", "Some text to score.", api_name="/compare")
+        client.predict(model_a="tiny-local + style-a", model_b="tiny", text="Some text to score.", api_name="/compare")
     with pytest.raises(AppError, match=r"text: must not be empty"):
-        client.predict("tiny", "tiny", "  ", api_name="/compare")
+        client.predict(model_a="tiny", model_b="tiny", text="  ", api_name="/compare")
 
 
 def _raw_generate(app_url: str, data: str) -> str:
@@ -185,10 +168,14 @@ def _raw_generate(app_url: str, data: str) -> str:
     ],
 )
 def test_nan_and_infinity_from_raw_json_are_refused(app_url, value, message):
-    body = _raw_generate(app_url, f'["tiny", "(base)", "The sea", false, {value}, 1, 0, 5, 1, 0, "", null]')
+    data = json.dumps(list({**GOOD, "temperature": float(value)}.values()))  # the API's order; json writes NaN as is
+    assert value in data
+    body = _raw_generate(app_url, data)
     assert "event: error" in body and json.dumps(message)[1:-1] in body
 
 
 def test_a_lone_surrogate_from_raw_json_is_refused(app_url):
-    body = _raw_generate(app_url, '["tiny", "(base)", "a\\ud800b", false, 0, 1, 0, 5, 1, 0, "", null]')
+    data = json.dumps(list({**GOOD, "prompt": "a\ud800b"}.values()))  # json escapes the lone surrogate
+    assert "a\\ud800b" in data
+    body = _raw_generate(app_url, data)
     assert "event: error" in body and "prompt: invalid Unicode (a lone surrogate) at character 1" in body

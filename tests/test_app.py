@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from playground.ui.controls import DISTRIBUTION, settings_kwargs
+from tests import tiny_models
 
-def _args(**overrides):
-    args = {
-        "model_name": "tiny",
-        "adapter_name": "(base)",
-        "text": "The sea otter is",
-        "wrap": False,
-        "temp": 0,
-        "p": 1,
-        "k": 0,
-        "n": 20,
-        "rep": 1,
-        "ngram": 0,
-        "stops": "",
-        "seed_value": None,
-    }
-    args.update(overrides)
-    return list(args.values())
+
+def _generate(**overrides):
+    """/generate's keyword arguments: the tiny model, greedy, 20 new tokens, then ``overrides``."""
+    return tiny_models.generate_kwargs("tiny", **{"max_new_tokens": 20, **overrides})
 
 
 def test_generate_streams_over_the_api(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    job = client.submit(*_args(), api_name="/generate")
+    job = client.submit(**_generate(), api_name="/generate")
     updates = list(job)
     text, details = job.outputs()[-1]
     assert len(updates) > 3  # streamed, not sent at once
@@ -41,48 +30,37 @@ def test_adapter_is_chosen_per_request_over_the_api(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    base = client.predict(*_args(), api_name="/generate")
-    styled = client.predict(*_args(adapter_name="style-a"), api_name="/generate")
+    base = client.predict(**_generate(), api_name="/generate")
+    styled = client.predict(**_generate(adapter="style-a"), api_name="/generate")
     assert styled[0] != base[0]
     assert "adapter style-a" in styled[1] and "mit + mit" in styled[1]
-    assert client.predict(*_args(), api_name="/generate")[0] == base[0]
+    assert client.predict(**_generate(), api_name="/generate")[0] == base[0]
 
 
 def test_greedy_is_reproducible_over_the_api(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    first = client.predict(*_args(), api_name="/generate")[0]
-    assert client.predict(*_args(), api_name="/generate")[0] == first
+    first = client.predict(**_generate(), api_name="/generate")[0]
+    assert client.predict(**_generate(), api_name="/generate")[0] == first
 
 
-def _lab_args(**overrides):
+LAB_SETUP = ("model", "adapter", "task", "examples", "query", "separator")  # what every lab endpoint reads first
+
+
+def _lab(**overrides):
+    """/lab_run's keyword arguments: two examples, greedy, 8 new tokens, then ``overrides``."""
     rows = {"headers": ["input", "output"], "data": [["sea otter", "loutre de mer"], ["cheese", "fromage"]]}
-    args = {
-        "model_name": "tiny",
-        "adapter_name": "(base)",
-        "task_text": "Translate English to French:",
-        "rows": rows,
-        "query_text": "peppermint",
-        "sep": " => ",
-        "temp": 0,
-        "p": 1,
-        "k": 0,
-        "n": 8,
-        "rep": 1,
-        "ngram": 0,
-        "stops": "",
-        "seed_value": None,
-    }
-    args.update(overrides)
-    return list(args.values())
+    setup = {"model": "tiny", "adapter": "(base)", "task": "Translate English to French:", "examples": rows,
+             "query": "peppermint", "separator": " => "}  # fmt: skip
+    return {**setup, **settings_kwargs(max_new_tokens=8), **overrides}
 
 
 def test_lab_runs_zero_one_and_few_shot_side_by_side(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    job = client.submit(*_lab_args(), api_name="/lab_run")
+    job = client.submit(**_lab(), api_name="/lab_run")
     frames = list(job)
     zero, one, few, details = job.outputs()[-1]
     assert len(frames) > 3 and zero and one and few
@@ -96,8 +74,9 @@ def test_lab_inspect_shows_prompt_tokens_and_distributions(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    args = _lab_args(temp=0.7)
-    prompt, tokens, raw, adjusted = client.predict(*args[:6], 0.7, 1, 3, 1, 0, api_name="/lab_inspect")
+    setup = {key: value for key, value in _lab().items() if key in LAB_SETUP}
+    distribution = settings_kwargs(names=DISTRIBUTION, temperature=0.7, top_k=3)
+    prompt, tokens, raw, adjusted = client.predict(**setup, **distribution, api_name="/lab_inspect")
     assert prompt.endswith("cheese => fromage\npeppermint =>")
     assert [t["token"] for t in tokens][:3] == ["Trans", "late", "␣English"]
     assert all(t["class_or_confidence"].isdigit() for t in tokens)
@@ -113,14 +92,15 @@ def test_lab_refuses_half_filled_examples(app_url):
     client = Client(app_url, verbose=False)
     rows = {"headers": ["input", "output"], "data": [["sea otter", ""]]}
     with pytest.raises(AppError, match=r"examples\[0\]: needs both an input and an output"):
-        client.predict(*_lab_args(rows=rows), api_name="/lab_run")
+        client.predict(**_lab(examples=rows), api_name="/lab_run")
 
 
 def test_style_tab_streams_base_and_adapter_side_by_side(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    job = client.submit("style-a", "Cette femme était assise", 0, 1, 0, 12, 1, 3, "", 1, api_name="/style")
+    settings = settings_kwargs(max_new_tokens=12, no_repeat_ngram_size=3, seed="1")
+    job = client.submit(adapter="style-a", prompt="Cette femme était assise", **settings, api_name="/style")
     frames = list(job)
     base, adapted, base_details, adapter_details = job.outputs()[-1]
     assert len(frames) > 3 and base and adapted and base != adapted
@@ -131,7 +111,9 @@ def test_instructions_tab_shows_each_exact_prompt(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    outputs = client.predict("style-b", "Say hello.", "to the class", 0, 1, 0, 8, 1, 0, "", 1, api_name="/instructions")
+    texts = {"prompt": "Say hello.", "prompt_input": "to the class"}
+    settings = settings_kwargs(max_new_tokens=8, seed="1")
+    outputs = client.predict(adapter="style-b", **texts, **settings, api_name="/instructions")
     base, adapted, _, _, base_prompt, adapter_prompt = outputs
     assert base and adapted
     assert base_prompt == adapter_prompt == "Say hello.\nto the class"  # both plain in the tiny registry
@@ -142,14 +124,14 @@ def test_compare_tab_scores_two_models_on_the_same_text(app_url):
 
     client = Client(app_url, verbose=False)
     text = "Cette femme était assise près de la fenêtre, et le soir elle se rappelait sa jeunesse. " * 3
-    table = client.predict("tiny", "tiny + noop", text, api_name="/compare")
+    table = client.predict(model_a="tiny", model_b="tiny + noop", text=text, api_name="/compare")
     assert table["headers"][:2] == ["model", "perplexity"] and table["headers"][-2:] == ["licence", "source"]
     (name_a, ppl_a, acc_a, tokens_a, _, license_a, source_a) = table["data"][0]
     (name_b, ppl_b, acc_b, tokens_b, _, license_b, _) = table["data"][1]
     assert (name_a, name_b) == ("tiny", "tiny + noop")
     assert ppl_a == ppl_b and acc_a == acc_b and tokens_a == tokens_b > 50  # a fresh LoRA changes nothing
     assert source_a.startswith("Hub playground-test/tiny-gpt2@") and (license_a, license_b) == ("mit", "mit + mit")
-    styled = client.predict("tiny", "tiny + style-a", text, api_name="/compare")["data"][1]
+    styled = client.predict(model_a="tiny", model_b="tiny + style-a", text=text, api_name="/compare")["data"][1]
     assert styled[1] != ppl_a
 
 
@@ -159,13 +141,15 @@ def test_errors_and_status_follow_the_french_browser(app_url):
 
     client = Client(app_url, verbose=False, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
     with pytest.raises(AppError, match="stop : au plus 4 chaînes d'arrêt, reçu 5"):
-        client.predict(*_args(stops="a\nb\nc\nd\ne"), api_name="/generate")
+        client.predict(**_generate(stop="a\nb\nc\nd\ne"), api_name="/generate")
     with pytest.raises(AppError, match=r"examples\[0\] : il faut une entrée et une sortie"):
         rows = {"headers": ["input", "output"], "data": [["sea otter", ""]]}
-        client.predict(*_lab_args(rows=rows), api_name="/lab_run")
+        client.predict(**_lab(examples=rows), api_name="/lab_run")
     with pytest.raises(AppError, match="seed : doit être un entier ou rester vide, reçu 'abc'"):
-        client.predict("style-a", "Il était", 0.8, 1, 0, 5, 1, 0, "", "abc", api_name="/style")
-    text, details = client.predict(*_args(n=5), api_name="/generate")
+        settings = settings_kwargs(temperature=0.8, max_new_tokens=5, seed="abc")
+        client.predict(adapter="style-a", prompt="Il était", **settings, api_name="/style")
+    text, details = client.predict(**_generate(max_new_tokens=5), api_name="/generate")
     assert text and "**Modèle:** tiny" in details and "**Terminé:** 5 tokens en" in details
-    table = client.predict("tiny", "tiny + noop", "Le soir elle se rappelait sa jeunesse.", api_name="/compare")
+    text = "Le soir elle se rappelait sa jeunesse."
+    table = client.predict(model_a="tiny", model_b="tiny + noop", text=text, api_name="/compare")
     assert table["headers"][:2] == ["modèle", "perplexité"]

@@ -47,7 +47,7 @@ def _other_visitor(url: str):
     """Another visitor's request, running while the first one is stopped."""
     from gradio_client import Client
 
-    return Client(url, verbose=False).submit(*tiny_models.long_args(OTHER), api_name="/generate")
+    return Client(url, verbose=False).submit(**tiny_models.long_kwargs(OTHER), api_name="/generate")
 
 
 def _assert_finished(job) -> None:
@@ -60,7 +60,7 @@ def test_a_dropped_api_client_ends_its_request_and_the_other_goes_on(long_app):
 
     url = long_app
     before = len(_cancellations(url))
-    job = Client(url, verbose=False).submit(*tiny_models.long_args(LONG), api_name="/generate")
+    job = Client(url, verbose=False).submit(**tiny_models.long_kwargs(LONG), api_name="/generate")
     other = _other_visitor(url)
     for text, _details in job:
         if text:

@@ -37,10 +37,8 @@ def fault_app(tiny_hub, tmp_path_factory):
         yield url
 
 
-def _args(model: str, max_new_tokens: int) -> list:
-    # model, adapter, prompt, use_prompt_style, temperature, top_p, top_k, max_new_tokens,
-    # repetition_penalty, no_repeat_ngram_size, stop, seed
-    return [model, "(base)", "The sea otter is", False, 0, 1, 0, max_new_tokens, 1, 0, "", None]
+def _kwargs(model: str, max_new_tokens: int) -> dict:
+    return tiny_models.generate_kwargs(model, max_new_tokens=max_new_tokens)
 
 
 def test_a_fault_half_way_reaches_that_user_and_the_others_go_on(fault_app):
@@ -50,11 +48,11 @@ def test_a_fault_half_way_reaches_that_user_and_the_others_go_on(fault_app):
     other: dict = {}
 
     def meanwhile() -> None:  # another visitor, on another model, at the same time
-        other["result"] = Client(fault_app, verbose=False).predict(*_args("tiny", 40), api_name="/generate")
+        other["result"] = Client(fault_app, verbose=False).predict(**_kwargs("tiny", 40), api_name="/generate")
 
     neighbour = threading.Thread(target=meanwhile)
     neighbour.start()
-    job = Client(fault_app, verbose=False).submit(*_args("faulty", 60), api_name="/generate")
+    job = Client(fault_app, verbose=False).submit(**_kwargs("faulty", 60), api_name="/generate")
     with pytest.raises(AppError, match=r"generation failed after \d+ tokens: IndexError"):
         job.result()
     streamed = [text for text, _ in job.outputs()]
@@ -64,9 +62,9 @@ def test_a_fault_half_way_reaches_that_user_and_the_others_go_on(fault_app):
     assert text and "**Done:** 40 tokens" in details
 
     client = Client(fault_app, verbose=False)  # the server and the faulty model's worker go on
-    text, details = client.predict(*_args("faulty", 10), api_name="/generate")
+    text, details = client.predict(**_kwargs("faulty", 10), api_name="/generate")
     assert text and "**Done:** 10 tokens" in details
-    text, details = client.predict(*_args("tiny", 5), api_name="/generate")
+    text, details = client.predict(**_kwargs("tiny", 5), api_name="/generate")
     assert "**Done:** 5 tokens" in details
 
 
@@ -76,9 +74,9 @@ def test_a_model_that_cannot_load_says_so_and_the_others_stay_usable(fault_app):
 
     client = Client(fault_app, verbose=False)
     with pytest.raises(AppError, match=r"broken: config.json is not valid JSON"):
-        client.predict(*_args("broken", 5), api_name="/generate")
+        client.predict(**_kwargs("broken", 5), api_name="/generate")
     with pytest.raises(AppError, match=r"broken: config.json is not valid JSON"):  # asked again: the same answer
-        client.predict(*_args("broken", 5), api_name="/generate")
+        client.predict(**_kwargs("broken", 5), api_name="/generate")
     for model in ("tiny", "faulty"):
-        text, details = client.predict(*_args(model, 5), api_name="/generate")
+        text, details = client.predict(**_kwargs(model, 5), api_name="/generate")
         assert text and "**Done:** 5 tokens" in details, model

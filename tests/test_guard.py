@@ -74,7 +74,7 @@ def test_gradios_deep_link_route_writes_nothing(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)  # a live session
-    client.predict("tiny", "(base)", "Hi", False, 0, 1, 0, 2, 1, 0, "", None, api_name="/generate")
+    client.predict(**tiny_models.generate_kwargs("tiny", "Hi", max_new_tokens=2), api_name="/generate")
     cache = Path(tempfile.gettempdir()) / "gradio"
     before = {p for p in cache.rglob("*")} if cache.exists() else set()
     for lang, text in (("en", "no stored links"), ("fr", "pas de liens enregistrés")):
@@ -126,12 +126,9 @@ def test_a_poisoned_session_hash_never_reaches_gradio(app_url, request_kind):
         response = httpx.get(app_url + "gradio_api/heartbeat/a%20b", headers=headers)
     assert response.status_code == 422
     assert "session_hash : doit faire de 1 à 64 lettres" in response.json()["detail"]
-    _text, details = Client(app_url, verbose=False).predict(*_generate_args(3), api_name="/generate")
+    kwargs = tiny_models.generate_kwargs("tiny", max_new_tokens=3)
+    _text, details = Client(app_url, verbose=False).predict(**kwargs, api_name="/generate")
     assert "**Done:** 3 tokens" in details
-
-
-def _generate_args(tokens: int) -> list:
-    return ["tiny", "(base)", "The sea otter is", False, 0, 1, 0, tokens, 1, 0, "", None]
 
 
 # -- fair shares and deaf clients, on the long model (its answers last seconds) -----------------
@@ -171,7 +168,7 @@ def test_one_session_and_one_address_hold_a_bounded_share_and_others_are_served(
     assert {r.status_code for r in refused} == {503}
     assert all("occupé : vous avez déjà" in r.json()["detail"] for r in refused)
     other = Client(url, verbose=False, headers={"x-forwarded-for": "198.51.100.2"})
-    job = other.submit(*tiny_models.long_args(3), api_name="/generate")  # another visitor: still queued, served
+    job = other.submit(**tiny_models.long_kwargs(3), api_name="/generate")  # another visitor: still queued, served
     # nobody listens to the flood: it is dropped, and the other visitor's answer comes
     _text, details = job.result(timeout=WAIT_S * 2)
     assert "**Done:** 3 tokens" in details
@@ -225,8 +222,8 @@ def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_a
 
     before = unstarted_cancelled()
     prompt = "word " * 1000  # 1,000 tokens: hundreds of 4-token chunks
-    args = ["long", "(base)", prompt, False, 0, 1, 0, 50, 1, 0, "", None]
-    job = Client(url, verbose=False, headers={"x-forwarded-for": "192.0.2.80"}).submit(*args, api_name="/generate")
+    kwargs = tiny_models.generate_kwargs("long", prompt, max_new_tokens=50)
+    job = Client(url, verbose=False, headers={"x-forwarded-for": "192.0.2.80"}).submit(**kwargs, api_name="/generate")
     running = (Status.PROCESSING, Status.ITERATING)
     wait_until(lambda: job.status().code in running, "the request to start running", every=0.05)
     job.cancel()  # the page's Stop: POST /cancel for this event

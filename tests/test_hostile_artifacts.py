@@ -24,6 +24,7 @@ from playground.errors import AdapterMismatchError, ModelLoadError, UnsafeArtifa
 from playground.loader import ModelCache
 from playground.registry import Registry
 from playground.safety import check_adapter_folder
+from tests import tiny_models
 from tests.hostile import (
     ADAPTER_CASES,
     MODEL_CASES,
@@ -161,7 +162,8 @@ def test_pickles_beside_safetensors_are_never_opened(tiny_hub, victim, tmp_path)
 
 
 def _generate(client, model: str, adapter: str = "(base)", max_new_tokens: int = 8) -> tuple[str, str]:
-    return client.predict(model, adapter, "Hi", False, 0, 1, 0, max_new_tokens, 1, 0, "", None, api_name="/generate")
+    kwargs = tiny_models.generate_kwargs(model, "Hi", adapter, max_new_tokens=max_new_tokens)
+    return client.predict(**kwargs, api_name="/generate")
 
 
 def test_the_app_starts_refuses_each_hostile_artifact_by_name_and_keeps_serving(hostile_app):

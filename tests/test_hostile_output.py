@@ -24,8 +24,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from playground.ui.controls import DISTRIBUTION, settings_kwargs
 from tests.hostile import HOSTILE_TEXT, HOSTILE_TEXTS, MARKUP_BASE, REMOTE
 from tests.test_explorer_browser import _show_alternatives
+from tests.tiny_models import generate_kwargs
 
 needs_chromium = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
@@ -130,25 +132,27 @@ def test_the_api_returns_the_hostile_text_as_plain_strings(hostile_app):
 
     client = Client(hostile_app.url, verbose=False)
     n, aligned, exact = hostile_app.max_new_tokens, hostile_app.aligned_prompt, " " + HOSTILE_TEXT
-    text, details = client.predict(
-        "scripted", "(base)", "Hello", False, 0, 1, 0, n, 1, 0, "", None, api_name="/generate"
-    )
+    text, details = client.predict(**generate_kwargs("scripted", "Hello", max_new_tokens=n), api_name="/generate")
     assert isinstance(text, str) and _contains_all(text), text
     assert "<" not in details  # the status line is Markdown with every value escaped
-    settings = (0, 1, 0, hostile_app.cycle, 1, 0, "", None)
-    assert client.predict("scripted", "(base)", aligned, False, *settings, api_name="/generate")[0] == exact
+    settings = settings_kwargs(max_new_tokens=hostile_app.cycle)
+    assert client.predict(**generate_kwargs("scripted", aligned, **settings), api_name="/generate")[0] == exact
     rows = {"headers": ["input", "output"], "data": EXAMPLES}
-    lab = ("scripted", "(base)", HOSTILE_TEXTS[0], rows, HOSTILE_TEXTS[1], " => ")
-    zero, one, few, _ = client.predict(*lab, *settings, api_name="/lab_run")
+    lab = {"model": "scripted", "adapter": "(base)", "task": HOSTILE_TEXTS[0], "examples": rows,
+           "query": HOSTILE_TEXTS[1], "separator": " => "}  # fmt: skip
+    zero, one, few, _ = client.predict(**lab, **settings, api_name="/lab_run")
     assert all(isinstance(t, str) and _shows(t) for t in (zero, one, few))
-    prompt, tokens, raw, adjusted = client.predict(*lab, 0, 1, 0, 1, 0, api_name="/lab_inspect")
+    greedy = settings_kwargs(names=DISTRIBUTION)
+    prompt, tokens, raw, adjusted = client.predict(**lab, **greedy, api_name="/lab_inspect")
     assert prompt.startswith(HOSTILE_TEXTS[0]) and prompt.endswith(HOSTILE_TEXTS[1] + " =>")
     assert "".join(t["token"] for t in tokens).startswith("<script>window")  # the pieces, as plain strings
     assert raw["label"] and all(isinstance(c["label"], str) for c in raw["confidences"])
     assert adjusted["label"] == raw["label"]
-    sampled = (0.8, 0.95, 50, hostile_app.cycle, 1.2, 0, "", 1)  # the George Sand tab's sampling
-    assert client.predict("scripted-style", aligned, *sampled, api_name="/style")[:2] == (exact, exact)
-    outputs = client.predict("scripted-instructions", aligned, "", *settings, api_name="/instructions")
+    sampled = settings_kwargs(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=hostile_app.cycle,
+                              repetition_penalty=1.2, seed="1")  # the George Sand tab's sampling  # fmt: skip
+    assert client.predict(adapter="scripted-style", prompt=aligned, **sampled, api_name="/style")[:2] == (exact, exact)
+    texts = {"prompt": aligned, "prompt_input": ""}
+    outputs = client.predict(adapter="scripted-instructions", **texts, **settings, api_name="/instructions")
     assert outputs[:2] == (exact, exact) and outputs[4:] == (aligned, aligned)
 
 

@@ -16,6 +16,7 @@ from playground.fewshot import FewShotSetup
 from playground.messages import localize
 from playground.presets import load_presets
 from playground.share import SharedSetup, from_query
+from playground.ui.controls import DISTRIBUTION
 from tests.test_api_input import LAB  # the lab's API arguments, valid
 
 
@@ -95,7 +96,7 @@ def test_a_hand_made_link_past_the_labs_total_drops_its_examples(tiny_hub):
 
 # -- through the running app ----------------------------------------------------------------
 
-INSPECT_KEYS = ("model", "adapter", "task", "examples", "query", "separator", "temperature", "top_p", "top_k")
+INSPECT_KEYS = ("model", "adapter", "task", "examples", "query", "separator", *DISTRIBUTION)  # /lab_inspect's inputs
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +107,12 @@ def client(app_url):
 
 
 def _share(client, **overrides) -> str:
-    return client.predict("en-fr-translation", *{**LAB, **overrides}.values(), api_name="/lab_share")
+    return client.predict(preset="en-fr-translation", **{**LAB, **overrides}, api_name="/lab_share")
 
 
 def _inspect(client, **overrides):
     values = {**LAB, **overrides}
-    args = [values[k] for k in INSPECT_KEYS] + [values["repetition_penalty"], values["no_repeat_ngram_size"]]
-    return client.predict(*args, api_name="/lab_inspect")
+    return client.predict(**{key: values[key] for key in INSPECT_KEYS}, api_name="/lab_inspect")
 
 
 def _table(rows):
@@ -143,10 +143,11 @@ def test_lab_and_compare_refuse_oversized_input_naming_the_field(client):
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError, match="examples: at most 16 rows, got 5000"):
-        client.predict(*{**LAB, "examples": _table([["a", "b"]] * 5000)}.values(), api_name="/lab_run")
+        client.predict(**{**LAB, "examples": _table([["a", "b"]] * 5000)}, api_name="/lab_run")
     with pytest.raises(AppError, match="text: at most 100000 characters, got 100001"):
-        client.predict("tiny", "tiny", "a" * 100_001, api_name="/compare")
-    table = client.predict("tiny", "tiny", "word " * 20_000, api_name="/compare")  # 100,000: accepted
+        client.predict(model_a="tiny", model_b="tiny", text="a" * 100_001, api_name="/compare")
+    text = "word " * 20_000  # 100,000 characters: accepted
+    table = client.predict(model_a="tiny", model_b="tiny", text=text, api_name="/compare")
     assert len(table["data"]) == 2 and all(row[3] > 0 for row in table["data"])
 
 

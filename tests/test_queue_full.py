@@ -44,12 +44,12 @@ class FullLine:
         from gradio_client import Client
         from gradio_client.utils import Status
 
-        args = tiny_models.long_args(LONG)
+        kwargs = tiny_models.long_kwargs(LONG)
         joining = (Status.STARTING, Status.JOINING_QUEUE)
         self.jobs = []
         for i in range(3):  # the app trusts X-Forwarded-For from loopback, as behind a Space's proxy
             client = Client(self.url, verbose=False, headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
-            job = client.submit(*args, api_name="/generate")
+            job = client.submit(**kwargs, api_name="/generate")
             self.jobs.append(job)
             # one at a time, in order
             wait_until(lambda job=job: job.status().code not in joining, f"visitor {i + 1} to join the queue")
@@ -67,12 +67,12 @@ def test_an_api_visitor_is_told_the_app_is_busy_then_served_when_the_line_emptie
     from gradio_client.utils import QueueError
 
     with FullLine(full_app), pytest.raises(QueueError):
-        Client(full_app, verbose=False).predict(*tiny_models.long_args(5), api_name="/generate")
+        Client(full_app, verbose=False).predict(**tiny_models.long_kwargs(5), api_name="/generate")
     client = Client(full_app, verbose=False)
 
     def served() -> tuple[str, str] | None:
         try:
-            return client.predict(*tiny_models.long_args(5), api_name="/generate")
+            return client.predict(**tiny_models.long_kwargs(5), api_name="/generate")
         except QueueError:
             return None
 

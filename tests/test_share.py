@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+import pytest
+
 from playground.messages import localize
 from playground.presets import load_presets
 from playground.share import SharedSetup, from_query
@@ -87,3 +89,25 @@ def test_bad_branch_parameters_are_dropped_with_named_warnings(tiny_hub):
         assert back.branch is None and len(back.warnings) == 1, query
         assert back.warnings[0].startswith(expected), (query, back.warnings)
         assert localize(back.warnings[0], "fr").endswith("; ignoré")
+
+
+def test_a_lab_link_leaves_out_what_is_off_reopens_the_setup_and_refuses_by_name(tiny_hub):
+    from playground.errors import PlaygroundError
+    from playground.share import lab_link
+
+    registry, presets = tiny_hub.registry(), load_presets()
+    lab = {"preset": "en-fr-translation", "model": "tiny", "adapter": "style-a", "task": "Traduire :",
+           "examples": [["sea otter", "loutre de mer"]], "query": "cheese", "separator": " => "}  # fmt: skip
+    settings = {"temperature": 0.5, "max_new_tokens": 9, "no_repeat_ngram_size": 0, "stop": ["\n"], "seed": None}
+    link = lab_link(registry, presets, **lab, settings=settings, branch=(2, 1169))
+    assert link.startswith("?tab=lab&") and "no_repeat_ngram_size" not in link and "seed" not in link
+    back = _read(link[1:], tiny_hub)
+    assert back.warnings == [] and (back.model, back.adapter, back.branch) == ("tiny", "style-a", (2, 1169))
+    assert back.settings["temperature"] == 0.5 and back.settings["max_new_tokens"] == 9 and back.stop == ["\n"]
+    assert back.examples == [("sea otter", "loutre de mer")]
+    with pytest.raises((ValueError, PlaygroundError), match="adapter: 'style-a' belongs to model 'tiny'"):
+        lab_link(registry, presets, **{**lab, "model": "tiny-local"}, settings=settings)
+    with pytest.raises(ValueError, match="preset"):
+        lab_link(registry, presets, **{**lab, "preset": "nope"}, settings=settings)
+    with pytest.raises((ValueError, PlaygroundError), match="temperature"):
+        lab_link(registry, presets, **lab, settings={"temperature": 9})

@@ -12,6 +12,7 @@ import math
 
 import pytest
 
+from playground.ui.controls import NAMES
 from tests.test_api_input import GOOD, LAB
 
 SAMPLED = {**GOOD, "temperature": 0.9, "top_k": 8, "max_new_tokens": 10, "seed": "7"}
@@ -32,16 +33,16 @@ def french(app_url):
 
 
 def _tokens(client, settings=SAMPLED):
-    return client.predict(*settings.values(), api_name="/generate_tokens")
+    return client.predict(**settings, api_name="/generate_tokens")
 
 
 def _branch(client, answer_ids, position, token, settings=SAMPLED):
-    return client.predict(*settings.values(), answer_ids, position, token, api_name="/branch")
+    return client.predict(**settings, answer_ids=answer_ids, position=position, token=token, api_name="/branch")
 
 
 def test_generate_tokens_is_generate_with_the_record(client):
     text, details, tokens = _tokens(client)
-    plain, _ = client.predict(*SAMPLED.values(), api_name="/generate")
+    plain, _ = client.predict(**SAMPLED, api_name="/generate")
     assert text == plain and len(tokens) == 10
     assert "".join(t["piece"] for t in tokens) == text
     for token in tokens:
@@ -93,12 +94,14 @@ def test_generate_and_lab_run_are_unchanged(client):
 
 def test_the_tabs_endpoints_record_no_tokens_for_an_api_client(client):
     """The status line carries the answer's log-probability only where tokens were recorded."""
-    settings = list(SAMPLED.values())[4:]
+    settings = {key: value for key, value in SAMPLED.items() if key in NAMES}
     _, recorded, _ = _tokens(client)
-    _, generated = client.predict(*SAMPLED.values(), api_name="/generate")
-    *_, lab = client.predict(*LAB.values(), api_name="/lab_run")
-    *_, style_base, style = client.predict("style-a", "Il était", *settings, api_name="/style")
-    instructions = client.predict("style-b", "Say hello.", "", *settings, api_name="/instructions")[2:4]
+    _, generated = client.predict(**SAMPLED, api_name="/generate")
+    *_, lab = client.predict(**LAB, api_name="/lab_run")
+    *_, style_base, style = client.predict(adapter="style-a", prompt="Il était", **settings, api_name="/style")
+    instructions = client.predict(
+        adapter="style-b", prompt="Say hello.", prompt_input="", **settings, api_name="/instructions"
+    )[2:4]
     assert "log-probability" in recorded.replace("\\", "")  # Markdown-escaped
     for details in (generated, lab, style_base, style, *instructions):
         assert "**Done:**" in details and "log-probability" not in details.replace("\\", "")

@@ -313,11 +313,31 @@ def save_long_model(hub: TinyHub, folder: Path) -> Path:
     return save_model(model, hub.tokenizer, folder)
 
 
+def generate_kwargs(
+    model: str,
+    prompt: str = "The sea otter is",
+    adapter: str = "(base)",
+    use_prompt_style: bool = False,
+    **settings: Any,
+) -> dict[str, Any]:
+    """/generate's keyword arguments, in the API's order (so ``list(....values())`` is a raw HTTP call's data).
+
+    ``settings``: the settings that differ from greedy (:func:`playground.ui.controls.settings_kwargs`).
+    """
+    from playground.ui.controls import settings_kwargs
+
+    inputs = {"model": model, "adapter": adapter, "prompt": prompt, "use_prompt_style": use_prompt_style}
+    return {**inputs, **settings_kwargs(**settings)}
+
+
+def long_kwargs(max_new_tokens: int) -> dict[str, Any]:
+    """/generate's keyword arguments for the ``long`` model: greedy, a plain prompt, ``max_new_tokens``."""
+    return generate_kwargs("long", max_new_tokens=max_new_tokens)
+
+
 def long_args(max_new_tokens: int) -> list[Any]:
-    """/generate's arguments for the ``long`` model: greedy, a plain prompt, ``max_new_tokens``."""
-    # model, adapter, prompt, use_prompt_style, temperature, top_p, top_k, max_new_tokens,
-    # repetition_penalty, no_repeat_ngram_size, stop, seed
-    return ["long", "(base)", "The sea otter is", False, 0, 1, 0, max_new_tokens, 1, 0, "", None]
+    """The same as a raw HTTP call's ``data`` (positional: the API's order)."""
+    return list(long_kwargs(max_new_tokens).values())
 
 
 def tiny_gemma_entries(hub: TinyHub, root: Path, seed: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -33,12 +33,11 @@ import gradio as gr
 from playground.backend import Capabilities
 from playground.branching import Branch
 from playground.engine import Engine, GenerationResult
-from playground.errors import PlaygroundError
 from playground.logprob_record import TOP_LOGPROBS
 from playground.messages import Message, localize
 from playground.token_record import NextToken, TokenRecord
 from playground.ui.details import describe, escape_markdown
-from playground.ui.feedback import user_error
+from playground.ui.handler import Call, handler
 from playground.ui.i18n import I18N, request_language, tr
 from playground.ui.page import EXPLORER_JS
 
@@ -286,22 +285,21 @@ def wire_branching(engine: Engine, panes: ExplorerPanes, shown: Any = None) -> l
     """
 
     def branch(explored: Explored, position: Any, token: Any, lang: str) -> Iterator[tuple[Any, ...]]:
-        try:
-            for panes_now in stream_branch(engine, explored, position, token, lang):
-                yield *panes_now, gr.skip()
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
+        for panes_now in stream_branch(engine, explored, position, token, lang):
+            yield *panes_now, gr.skip()
         yield gr.skip(), gr.skip(), (position, token)
 
-    def on_choice(explored: Explored | None, evt: gr.EventData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+    @handler()
+    def on_choice(call: Call, explored: Explored | None, evt: gr.EventData) -> Iterator[tuple[Any, ...]]:
         data = getattr(evt, "_data", None) or {}
         if explored is not None and "token" in data:
-            yield from branch(explored, data.get("position"), data.get("token"), request_language(request))
+            yield from branch(explored, data.get("position"), data.get("token"), call.lang)
 
-    def on_pending(explored: Explored | None, pending: Any, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+    @handler()
+    def on_pending(call: Call, explored: Explored | None, pending: Any) -> Iterator[tuple[Any, ...]]:
         if explored is not None and pending:
             yield gr.skip(), gr.skip(), gr.skip(), None  # once, even if it fails
-            yield from ((*update, gr.skip()) for update in branch(explored, *pending, request_language(request)))
+            yield from ((*update, gr.skip()) for update in branch(explored, *pending, call.lang))
 
     events = [panes.original.click(on_choice, inputs=panes.explored, outputs=panes.branch_outputs(), api_name=False)]
     if shown is not None:

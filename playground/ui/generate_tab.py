@@ -9,14 +9,12 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.errors import PlaygroundError
-from playground.ui.controls import settings_controls, settings_from
+from playground.ui.controls import FOLLOW_MODEL, control_values, settings_controls
 from playground.ui.details import describe
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
-from playground.ui.feedback import load_progress, user_error
-from playground.ui.gpu import on_gpu
-from playground.ui.i18n import I18N, request_language
+from playground.ui.handler import Call, Settings, handler
+from playground.ui.i18n import I18N
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
-from playground.ui.visitor import CANCELS, visitor_of
 
 
 def build_generate_tab(engine: Engine, page: gr.State) -> None:
@@ -44,28 +42,16 @@ def build_generate_tab(engine: Engine, page: gr.State) -> None:
     details = gr.Markdown(elem_id="details")
     panes = explorer_panes("generate", "explorer_generate")
 
-    def on_model_change(name: str) -> tuple[Any, ...]:
-        if name not in registry.models:
-            return (gr.update(),) * 8
-        spec = registry.model(name)
-        g = spec.generation
-        return (
-            gr.update(choices=adapter_choices(engine, name), value=NO_ADAPTER),
-            gr.update(value=spec.prompt_style != "plain"),
-            g.temperature,
-            g.top_p,
-            g.top_k,
-            g.max_new_tokens,
-            g.repetition_penalty,
-            g.no_repeat_ngram_size,
-        )
+    followed = [adapter, use_style, *controls.inputs(FOLLOW_MODEL)]  # what a model change resets
 
-    model.change(
-        on_model_change,
-        inputs=model,
-        outputs=[adapter, use_style, *controls.inputs()[:6]],
-        api_name=False,
-    )
+    def on_model_change(name: str) -> list[Any]:
+        if name not in registry.models:
+            return [gr.update()] * len(followed)
+        spec = registry.model(name)
+        menu = gr.update(choices=adapter_choices(engine, name), value=NO_ADAPTER)
+        return [menu, gr.update(value=spec.prompt_style != "plain"), *control_values(spec.generation, FOLLOW_MODEL)]
+
+    model.change(on_model_change, inputs=model, outputs=followed, api_name=False)
 
     def on_adapter_change(model_name: str, adapter_name: str) -> Any:
         try:
@@ -76,49 +62,21 @@ def build_generate_tab(engine: Engine, page: gr.State) -> None:
 
     adapter.change(on_adapter_change, inputs=[model, adapter], outputs=use_style, api_name=False)
 
-    @on_gpu()
+    @handler(cancel="generate", gpu=True, progress=True)  # a Stop reaches the engine, even before a token
     def run(
-        model: str,
-        adapter: str,
-        prompt: str,
-        use_prompt_style: bool,
-        temperature: float,
-        top_p: float,
-        top_k: float,
-        max_new_tokens: float,
-        repetition_penalty: float,
-        no_repeat_ngram_size: float,
-        stop: str,
-        seed: str | None,
-        is_page: bool,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+        call: Call, model: str, adapter: str, prompt: str, use_prompt_style: bool, settings: Settings, is_page: bool
     ) -> Iterator[tuple[Any, ...]]:
-        lang = request_language(request)
-        with CANCELS.watch(request, "generate") as cancel:  # a Stop reaches the engine, even before a token
-            try:
-                settings = settings_from(
-                    temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
-                )
-                stream = engine.stream(
-                    model,
-                    prompt,
-                    settings,
-                    adapter=chosen_adapter(adapter),
-                    use_prompt_style=use_prompt_style,
-                    progress=load_progress(progress, lang),
-                    visitor=visitor_of(request),
-                    cancel=cancel,
-                    record_tokens=records_for(engine, model, is_page),  # the page shows them, where the backend can
-                )
-                shown = ""
-                for piece in stream:
-                    shown += piece
-                    yield shown, describe(stream.result, running=True, lang=lang), gr.skip()
-            except (PlaygroundError, ValueError) as exc:
-                raise user_error(exc, lang) from None
-            explored = Explored.of(stream.result, prompt, settings, use_prompt_style, engine.capabilities(model))
-            yield stream.result.text, describe(stream.result, lang=lang), explored
+        stream = engine.stream(
+            model, prompt, settings, adapter=chosen_adapter(adapter), use_prompt_style=use_prompt_style,
+            progress=call.progress, visitor=call.visitor, cancel=call.cancel,
+            record_tokens=records_for(engine, model, is_page),  # the page shows them, where the backend can
+        )  # fmt: skip
+        shown = ""
+        for piece in stream:
+            shown += piece
+            yield shown, describe(stream.result, running=True, lang=call.lang), gr.skip()
+        explored = Explored.of(stream.result, prompt, settings, use_prompt_style, engine.capabilities(model))
+        yield stream.result.text, describe(stream.result, lang=call.lang), explored
 
     inputs = [model, adapter, prompt, use_style, *controls.inputs(), page]  # a State is not part of the API
     outputs = [output, details, panes.explored]  # the State is not part of the API

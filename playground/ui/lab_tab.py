@@ -10,29 +10,28 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
 from playground.engine import Engine
-from playground.errors import PlaygroundError
 from playground.fewshot import FewShotSetup
-from playground.messages import Message, localize
+from playground.messages import localize
 from playground.presets import Preset, load_presets
 from playground.settings import GenerationSettings
-from playground.share import SharedSetup
+from playground.share import lab_link
 from playground.side_by_side import interleave
 from playground.ui.checked import core_checked
-from playground.ui.controls import settings_controls, settings_from, stop_text
+from playground.ui.controls import DISTRIBUTION, SettingsControls, control_values, settings_controls
 from playground.ui.details import describe_panes
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
-from playground.ui.feedback import load_progress, user_error, warn
-from playground.ui.gpu import on_gpu
-from playground.ui.i18n import I18N, request_language, tr
+from playground.ui.feedback import warn
+from playground.ui.handler import Call, Settings, handler
+from playground.ui.i18n import I18N, tr
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
-from playground.ui.visitor import CANCELS, visitor_of
 
-LINK_HEADROOM = 512  # characters of a page's query string besides the shared setup (Gradio's own parameters)
+PRESET_SETTINGS = ("max_new_tokens", "stop")  # the settings a preset sets
 
 
 def preset_rows(preset: Preset) -> list[list[str]]:
@@ -54,15 +53,54 @@ def _label(piece: str) -> str:
     return repr(piece)[1:-1].replace(" ", "␣") or "∅"
 
 
+@dataclass
+class LabInputs:
+    """The lab's inputs: what a run, an inspection and a share link read."""
+
+    preset: gr.Dropdown
+    model: gr.Dropdown
+    adapter: gr.Dropdown
+    task: gr.Textbox
+    examples: gr.Dataframe
+    query: gr.Textbox
+    separator: gr.Textbox
+    controls: SettingsControls
+
+    def setup(self) -> list[Any]:
+        """model, adapter, task, examples, query, separator: the inputs every lab endpoint starts with."""
+        return [self.model, self.adapter, self.task, self.examples, self.query, self.separator]
+
+
 def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
     """Add the lab's components and events; return the components deep links fill in.
 
     ``page``: whether a session is the page (which records tokens for the explorer).
     """
-    registry = engine.registry
     presets = load_presets()
-    first = next(iter(presets.values()))
+    lab = _inputs(engine, presets)
+    with gr.Row():
+        run = gr.Button(I18N("run_shots"), variant="primary", elem_id="lab-run")
+        stop = gr.Button(I18N("stop"), variant="stop")
+    with gr.Row():
+        answers = [
+            gr.Textbox(label=I18N(f"{n}_shot"), lines=4, interactive=False, elem_id=f"lab-{n}")
+            for n in ("zero", "one", "few")
+        ]
+    details = gr.Markdown(elem_id="lab-details")
+    panes = explorer_panes("lab", "explorer_lab")
+    _wire_run(engine, lab, run, stop, [*answers, details], panes, page)
+    _wire_inspect(engine, lab, run)
+    _wire_share(engine, presets, lab, panes)
+    return {
+        "preset": lab.preset, "model": lab.model, "adapter": lab.adapter, "task": lab.task,
+        "examples": lab.examples, "query": lab.query, "separator": lab.separator, **lab.controls,
+        "branch": panes.pending,
+    }  # fmt: skip
 
+
+def _inputs(engine: Engine, presets: dict[str, Preset]) -> LabInputs:
+    """The preset menu, the model, the task, its examples (rows that move), the query and the settings."""
+    first = next(iter(presets.values()))
     with gr.Row():
         preset = core_checked(
             gr.Dropdown(
@@ -88,44 +126,25 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
                     elem_id="lab-examples",
                 )
             )
-            with gr.Row():
-                row = gr.Number(value=1, precision=0, minimum=1, label=I18N("move_row"), scale=1)
-                up = gr.Button(I18N("move_up"), size="sm", scale=1)
-                down = gr.Button(I18N("move_down"), size="sm", scale=1)
+            _row_mover(examples)
             with gr.Row():
                 query = gr.Textbox(value=first.query, label=I18N("query"), elem_id="lab-query", scale=3)
                 separator = gr.Textbox(value=first.separator, label=I18N("separator"), scale=1)
         with gr.Column(scale=2):
             greedy = GenerationSettings(max_new_tokens=first.max_new_tokens, stop=first.stop)  # greedy by default
-            controls = settings_controls(greedy, registry.limits.max_new_tokens, "lab")
-            temperature, top_p, top_k = controls.temperature, controls.top_p, controls.top_k
-            max_new_tokens, repetition_penalty = controls.max_new_tokens, controls.repetition_penalty
-            no_repeat, stop_strings, seed = controls.no_repeat_ngram_size, controls.stop, controls.seed
-    with gr.Row():
-        run = gr.Button(I18N("run_shots"), variant="primary", elem_id="lab-run")
-        stop = gr.Button(I18N("stop"), variant="stop")
-    with gr.Row():
-        zero = gr.Textbox(label=I18N("zero_shot"), lines=4, interactive=False, elem_id="lab-zero")
-        one = gr.Textbox(label=I18N("one_shot"), lines=4, interactive=False, elem_id="lab-one")
-        few = gr.Textbox(label=I18N("few_shot"), lines=4, interactive=False, elem_id="lab-few")
-    details = gr.Markdown(elem_id="lab-details")
-    panes = explorer_panes("lab", "explorer_lab")
-    with gr.Accordion(I18N("inspect"), open=True):
-        exact_prompt = gr.Textbox(label=I18N("exact_prompt"), lines=6, interactive=False, elem_id="lab-prompt")
-        tokens = gr.HighlightedText(label=I18N("tokens"), elem_id="lab-tokens")
-        with gr.Row():
-            raw = gr.Label(num_top_classes=10, label=I18N("distribution_raw"), elem_id="lab-raw")
-            adjusted = gr.Label(num_top_classes=10, label=I18N("distribution_adjusted"), elem_id="lab-adjusted")
+            controls = settings_controls(greedy, engine.registry.limits.max_new_tokens, "lab")
+    lab = LabInputs(preset, model, adapter, task, examples, query, separator, controls)
 
-    def on_preset(preset_id: str, request: gr.Request) -> tuple[Any, ...]:
+    @handler()
+    def on_preset(call: Call, preset_id: str) -> tuple[Any, ...]:
         p = presets[preset_id]
-        rows = example_table(preset_rows(p), request_language(request))
-        return p.task, rows, p.query, p.separator, stop_text(p.stop), p.max_new_tokens
+        rows = example_table(preset_rows(p), call.lang)
+        return p.task, rows, p.query, p.separator, *control_values(p, PRESET_SETTINGS)
 
     preset.input(  # .input: user choices only, so a deep link can set fields without this overwriting them
         on_preset,
         inputs=preset,
-        outputs=[task, examples, query, separator, stop_strings, max_new_tokens],
+        outputs=[task, examples, query, separator, *controls.inputs(PRESET_SETTINGS)],
         api_name=False,
     )
     model.input(
@@ -134,6 +153,15 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
         outputs=adapter,
         api_name=False,
     )
+    return lab
+
+
+def _row_mover(examples: gr.Dataframe) -> None:
+    """A row number and two buttons that move that example up or down."""
+    with gr.Row():
+        row = gr.Number(value=1, precision=0, minimum=1, label=I18N("move_row"), scale=1)
+        up = gr.Button(I18N("move_up"), size="sm", scale=1)
+        down = gr.Button(I18N("move_down"), size="sm", scale=1)
 
     def move(rows: list[list[str]], number: float | None, delta: int, lang: str) -> tuple[dict[str, Any], int]:
         rows = [list(r) for r in rows or []]
@@ -144,171 +172,110 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
             return example_table(rows, lang), j + 1
         return example_table(rows, lang), i + 1
 
-    def move_up(rows: list[list[str]], number: float | None, request: gr.Request) -> tuple[dict[str, Any], int]:
-        return move(rows, number, -1, request_language(request))
+    @handler()
+    def move_up(call: Call, rows: list[list[str]], number: float | None) -> tuple[dict[str, Any], int]:
+        return move(rows, number, -1, call.lang)
 
-    def move_down(rows: list[list[str]], number: float | None, request: gr.Request) -> tuple[dict[str, Any], int]:
-        return move(rows, number, +1, request_language(request))
+    @handler()
+    def move_down(call: Call, rows: list[list[str]], number: float | None) -> tuple[dict[str, Any], int]:
+        return move(rows, number, +1, call.lang)
 
     up.click(move_up, inputs=[examples, row], outputs=[examples, row], api_name=False)
     down.click(move_down, inputs=[examples, row], outputs=[examples, row], api_name=False)
 
-    @on_gpu()
+
+def _wire_run(
+    engine: Engine, lab: LabInputs, run: gr.Button, stop: gr.Button, outputs: list[Any], panes: Any, page: gr.State
+) -> None:
+    """Run zero-, one- and few-shot side by side (/lab_run); the explorer shows the few-shot answer."""
+    limits = engine.registry.limits
+
+    @handler(cancel="lab_run", gpu=True, progress=True)  # a Stop reaches the engine, even before a token
     def run_lab(
-        model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
-        temperature: float, top_p: float, top_k: float, max_new_tokens: float, repetition_penalty: float,
-        no_repeat_ngram_size: float, stop: str, seed: str | None, is_page: bool, request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+        call: Call, model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
+        settings: Settings, is_page: bool,
     ) -> Iterator[tuple[Any, ...]]:  # fmt: skip
-        lang = request_language(request)
-        names = [tr("zero_shot", lang), tr("one_shot", lang), tr("few_shot", lang)]
-        with CANCELS.watch(request, "lab_run") as cancel:  # a Stop reaches the engine, even before a token
-            try:
-                setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
-                settings = settings_from(
-                    temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
-                )
-                if settings["seed"] is None:
-                    settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
-                shown = load_progress(progress, lang)
-                prompts = [setup.prompt(c) for c in (0, 1, len(setup.examples))]
-                record = records_for(engine, model, is_page)  # the page shows the tokens, where the backend can
-                streams = [
-                    engine.stream(
-                        model,
-                        text,
-                        settings,
-                        adapter=chosen_adapter(adapter),
-                        progress=shown,
-                        visitor=visitor_of(request),
-                        cancel=cancel,
-                        record_tokens=record,
-                    )
-                    for text in prompts
-                ]
-                results = [s.result for s in streams]
-                texts = ["", "", ""]
-                for texts in interleave(streams, lang=lang):
-                    yield (
-                        texts[0], texts[1], texts[2], describe_panes(results, names, running=True, lang=lang), gr.skip()
-                    )  # fmt: skip
-            except (PlaygroundError, ValueError) as exc:
-                raise user_error(exc, lang) from None
-            # the explorer shows the few-shot answer (and says what the model's backend cannot show)
-            few_shot = Explored.of(results[2], prompts[2], settings, capabilities=engine.capabilities(model))
-            yield texts[0], texts[1], texts[2], describe_panes(results, names, lang=lang), few_shot
+        names = [tr("zero_shot", call.lang), tr("one_shot", call.lang), tr("few_shot", call.lang)]
+        setup = FewShotSetup.from_rows(task, examples, query, separator, limits=limits)
+        if settings["seed"] is None:
+            settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
+        prompts = [setup.prompt(c) for c in (0, 1, len(setup.examples))]
+        record = records_for(engine, model, is_page)  # the page shows the tokens, where the backend can
+        streams = [
+            engine.stream(
+                model, text, settings, adapter=chosen_adapter(adapter), progress=call.progress,
+                visitor=call.visitor, cancel=call.cancel, record_tokens=record,
+            )
+            for text in prompts
+        ]  # fmt: skip
+        results = [s.result for s in streams]
+        texts = ["", "", ""]
+        for texts in interleave(streams, lang=call.lang):
+            yield *texts, describe_panes(results, names, running=True, lang=call.lang), gr.skip()
+        # the explorer shows the few-shot answer (and says what the model's backend cannot show)
+        few_shot = Explored.of(results[2], prompts[2], settings, capabilities=engine.capabilities(model))
+        yield *texts, describe_panes(results, names, lang=call.lang), few_shot
 
-    def inspect_prompt(
-        model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
-        temperature: float, top_p: float, top_k: float, repetition_penalty: float, no_repeat_ngram_size: float,
-        request: gr.Request, progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-    ) -> tuple[str, list[tuple[str, str]], dict[str, float], dict[str, float]]:  # fmt: skip
-        lang = request_language(request)
-        with CANCELS.watch(request, "lab_inspect") as cancel:  # a Stop, or a client gone, ends its job
-            try:
-                setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
-                settings = engine.settings_for(
-                    model,
-                    {"temperature": temperature, "top_p": top_p, "top_k": top_k,
-                     "repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size},
-                )  # fmt: skip
-                text = setup.prompt()
-                seen = engine.inspect(
-                    model,
-                    text,
-                    settings,
-                    chosen_adapter(adapter),
-                    top=10,
-                    progress=load_progress(progress, lang),
-                    visitor=visitor_of(request),
-                    cancel=cancel,
-                )
-                if seen.warning is not None:
-                    warn([seen.warning], lang)
-                pieces = [(_label(t.piece), str(t.id)) for t in seen.pieces]
-                dist = seen.distribution
-                if seen.missing is not None:  # the model's server gives no distribution: say so
-                    gr.Warning(localize(seen.missing, lang))
-            except (PlaygroundError, ValueError) as exc:
-                raise user_error(exc, lang) from None
-        return (
-            text,
-            pieces,
-            {_label(t.piece): t.probability for t in dist},
-            {_label(t.piece): t.adjusted for t in dist},
-        )
-
-    run_inputs = [model, adapter, task, examples, query, separator, *controls.inputs(), page]  # a State: not in the API
-    run_outputs = [zero, one, few, details, panes.explored]  # the State is not part of the API
-    event = run.click(run_lab, inputs=run_inputs, outputs=run_outputs, api_name="lab_run")
+    inputs = [*lab.setup(), *lab.controls.inputs(), page]  # a State is not part of the API
+    event = run.click(run_lab, inputs=inputs, outputs=[*outputs, panes.explored], api_name="lab_run")
     shown = event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
     stop.click(None, cancels=[event, *wire_branching(engine, panes, shown)], api_name=False)
 
-    inspect_inputs = [model, adapter, task, examples, query, separator, temperature, top_p, top_k, repetition_penalty]
-    inspect_inputs.append(no_repeat)
-    inspect_outputs = [exact_prompt, tokens, raw, adjusted]
-    run.click(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name="lab_inspect")
-    for control in (temperature, top_p, top_k, repetition_penalty, no_repeat):
-        control.release(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
-    for control in (query, separator, task):
-        control.change(inspect_prompt, inputs=inspect_inputs, outputs=inspect_outputs, api_name=False)
 
-    share_inputs = [preset, model, adapter, task, examples, query, separator, *controls.inputs(), panes.chosen]
+def _wire_inspect(engine: Engine, lab: LabInputs, run: gr.Button) -> None:
+    """The exact prompt, its tokens and the next-token distribution (/lab_inspect), following the settings live."""
+    with gr.Accordion(I18N("inspect"), open=True):
+        exact_prompt = gr.Textbox(label=I18N("exact_prompt"), lines=6, interactive=False, elem_id="lab-prompt")
+        tokens = gr.HighlightedText(label=I18N("tokens"), elem_id="lab-tokens")
+        with gr.Row():
+            raw = gr.Label(num_top_classes=10, label=I18N("distribution_raw"), elem_id="lab-raw")
+            adjusted = gr.Label(num_top_classes=10, label=I18N("distribution_adjusted"), elem_id="lab-adjusted")
+    limits = engine.registry.limits
+
+    @handler(cancel="lab_inspect", progress=True, settings=DISTRIBUTION)  # a Stop, or a client gone, ends its job
+    def inspect_prompt(
+        call: Call, model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
+        settings: Settings,
+    ) -> tuple[str, list[tuple[str, str]], dict[str, float], dict[str, float]]:  # fmt: skip
+        text = FewShotSetup.from_rows(task, examples, query, separator, limits=limits).prompt()
+        seen = engine.inspect(
+            model, text, engine.settings_for(model, settings), chosen_adapter(adapter), top=10,
+            progress=call.progress, visitor=call.visitor, cancel=call.cancel,
+        )  # fmt: skip
+        if seen.warning is not None:
+            warn([seen.warning], call.lang)
+        if seen.missing is not None:  # the model's server gives no distribution: say so
+            gr.Warning(localize(seen.missing, call.lang))
+        pieces = [(_label(t.piece), str(t.id)) for t in seen.pieces]
+        dist = seen.distribution
+        return text, pieces, {_label(t.piece): t.probability for t in dist}, {_label(t.piece): t.adjusted for t in dist}
+
+    inputs = [*lab.setup(), *lab.controls.inputs(DISTRIBUTION)]
+    outputs = [exact_prompt, tokens, raw, adjusted]
+    run.click(inspect_prompt, inputs=inputs, outputs=outputs, api_name="lab_inspect")
+    for name in DISTRIBUTION:
+        lab.controls[name].release(inspect_prompt, inputs=inputs, outputs=outputs, api_name=False)
+    for control in (lab.query, lab.separator, lab.task):
+        control.change(inspect_prompt, inputs=inputs, outputs=outputs, api_name=False)
+
+
+def _wire_share(engine: Engine, presets: dict[str, Preset], lab: LabInputs, panes: Any) -> None:
+    """A button that writes a link reopening the lab as it is (/lab_share), with the branch on screen."""
     with gr.Row():
         share = gr.Button(I18N("share"), size="sm", elem_id="lab-share")
         link = gr.Textbox(label=I18N("share_link"), interactive=False, buttons=["copy"], elem_id="lab-link", scale=4)
 
+    @handler()
     def share_setup(
-        preset: str, model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
-        temperature: float, top_p: float, top_k: float, max_new_tokens: float, repetition_penalty: float,
-        no_repeat_ngram_size: float, stop: str, seed: str | None, branch: tuple[int, int] | None,
-        request: gr.Request,
+        call: Call, preset: str, model: str, adapter: str, task: str, examples: list[list[str]], query: str,
+        separator: str, settings: Settings, branch: tuple[int, int] | None,
     ) -> str:  # fmt: skip
-        lang = request_language(request)
-        try:
-            if preset not in presets:
-                raise ValueError(Message("link_unknown_preset", field="preset", value=preset))
-            engine.registry.model(model)
-            if chosen_adapter(adapter) is not None:
-                engine.registry.adapter(adapter, base=model)
-            setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
-            values = settings_from(
-                temperature, top_p, top_k, max_new_tokens, repetition_penalty, no_repeat_ngram_size, stop, seed
-            )
-            checked = engine.settings_for(model, values)
-        except (PlaygroundError, ValueError) as exc:
-            raise user_error(exc, lang) from None
-        keys = ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty")
-        settings: dict[str, Any] = {key: getattr(checked, key) for key in keys}
-        if checked.no_repeat_ngram_size:
-            settings["no_repeat_ngram_size"] = checked.no_repeat_ngram_size
-        if checked.seed is not None:
-            settings["seed"] = checked.seed
-        shared = SharedSetup(
-            tab="lab",
-            model=model,
-            adapter=chosen_adapter(adapter),
-            preset=preset,
-            task=setup.task,
-            examples=[(e.input, e.output) for e in setup.examples],
-            query=setup.query,
-            separator=separator,
-            stop=list(checked.stop),
-            settings=settings,
-            branch=(int(branch[0]), int(branch[1])) if branch else None,  # the branch on screen
-        )
-        link = "?" + shared.to_query()
-        limit = registry.limits.max_url_chars - LINK_HEADROOM
-        if len(link) - 1 > limit:  # a link the page would refuse is never written
-            raise user_error(ValueError(Message("link_too_long", field="link", count=len(link), limit=limit)), lang)
-        return link
+        return lab_link(
+            engine.registry, presets, preset=preset, model=model, adapter=chosen_adapter(adapter), task=task,
+            examples=examples, query=query, separator=separator, settings=settings, branch=branch,
+        )  # fmt: skip
 
-    share.click(share_setup, inputs=share_inputs, outputs=link, api_name="lab_share").then(
+    inputs = [lab.preset, *lab.setup(), *lab.controls.inputs(), panes.chosen]
+    share.click(share_setup, inputs=inputs, outputs=link, api_name="lab_share").then(
         None, inputs=link, outputs=link, js="(q) => window.location.origin + window.location.pathname + q"
     )
-    return {
-        "preset": preset, "model": model, "adapter": adapter, "task": task, "examples": examples, "query": query,
-        "separator": separator, "temperature": temperature, "top_p": top_p, "top_k": top_k,
-        "max_new_tokens": max_new_tokens, "repetition_penalty": repetition_penalty,
-        "no_repeat_ngram_size": no_repeat, "stop": stop_strings, "seed": seed, "branch": panes.pending,
-    }  # fmt: skip

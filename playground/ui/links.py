@@ -9,17 +9,14 @@ import gradio as gr
 from playground.engine import Engine
 from playground.presets import load_presets
 from playground.share import TABS, from_query
-from playground.ui.controls import stop_text
+from playground.ui.controls import BY_NAME, NAMES, control_values
 from playground.ui.feedback import warn
 from playground.ui.i18n import I18N, request_language
-from playground.ui.lab_tab import example_table, preset_rows
+from playground.ui.lab_tab import PRESET_SETTINGS, example_table, preset_rows
 from playground.ui.menus import NO_ADAPTER, adapter_choices
 from playground.ui.page import PAGE_JS
 
-LAB_FIELDS = (
-    "preset", "model", "adapter", "task", "examples", "query", "separator", "temperature", "top_p", "top_k",
-    "max_new_tokens", "repetition_penalty", "no_repeat_ngram_size", "stop", "seed", "branch",
-)  # fmt: skip
+LAB_FIELDS = ("preset", "model", "adapter", "task", "examples", "query", "separator", *NAMES, "branch")
 
 
 def query_pairs(request: Any) -> list[tuple[str, str]]:
@@ -64,10 +61,8 @@ def wire_links(
         rows = opening_rows
         if setup.preset:
             p = presets[setup.preset]
-            fields.update(
-                preset=p.id, task=p.task, query=p.query, separator=p.separator,
-                stop=stop_text(p.stop), max_new_tokens=p.max_new_tokens,
-            )  # fmt: skip
+            fields.update(preset=p.id, task=p.task, query=p.query, separator=p.separator)
+            fields.update(zip(PRESET_SETTINGS, control_values(p, PRESET_SETTINGS), strict=True))
             rows = preset_rows(p)
         if setup.model:
             fields["model"] = setup.model
@@ -81,9 +76,9 @@ def wire_links(
             rows = [list(e) for e in setup.examples]
         fields["examples"] = example_table(rows, lang)  # always: its headers are in the page's language
         if setup.stop is not None:
-            fields["stop"] = stop_text(tuple(setup.stop))
+            fields["stop"] = BY_NAME["stop"].show(setup.stop)
         for key, value in setup.settings.items():
-            fields[key] = str(value) if key == "seed" else value  # the seed box is a text box
+            fields[key] = BY_NAME[key].show(value)  # as its control shows it (the seed box is a text box)
         fields["branch"] = setup.branch  # run once the few-shot answer is shown
         return [*updates, *(fields[f] for f in LAB_FIELDS)]
 

@@ -1,0 +1,80 @@
+"""A pair tab: the base and the base + an adapter answer the same prompt side by side.
+
+George Sand (:mod:`~playground.ui.style_tab`) and Instructions
+(:mod:`~playground.ui.instructions_tab`) are this tab: each builds its own inputs (an
+opening; an instruction and its input) above it, and :func:`build_pair_tab` adds the rest:
+the settings, the two panes, the explorer of the adapter's answer, and the API endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from playground.engine import Engine
+from playground.settings import GenerationSettings
+from playground.ui.controls import settings_controls
+from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
+from playground.ui.handler import Call, Settings, Texts, handler
+from playground.ui.i18n import I18N
+from playground.ui.pair import pair_frames, start_pair
+
+
+@dataclass(frozen=True)
+class PairTab:
+    """What differs between two pair tabs."""
+
+    name: str  # its API name (/style), its elements' prefix (#style-run) and the event a Stop cancels
+    texts: tuple[str, ...]  # the API names of its text inputs: the prompt, then what the template fills in
+    defaults: GenerationSettings  # what its settings show when the page opens
+    template: bool = False  # both panes get the adapter's template (shown under each), not the bare prompt
+
+
+def build_pair_tab(engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dropdown, texts: list[Any]) -> None:
+    """Add the settings, panes and events of ``tab`` under its ``adapter`` menu and ``texts`` inputs."""
+    with gr.Accordion(I18N("settings"), open=False):
+        controls = settings_controls(tab.defaults, engine.registry.limits.max_new_tokens, tab.name, stop_lines=1)
+    with gr.Row():
+        run = gr.Button(I18N("generate"), variant="primary", elem_id=f"{tab.name}-run")
+        stop = gr.Button(I18N("stop"), variant="stop")
+    answers, details, prompts = _panes(tab)
+    panes = explorer_panes(tab.name, f"explorer_{tab.name}")  # the adapter's answer
+
+    @handler(cancel=tab.name, gpu=True, progress=True, texts=tab.texts)  # a Stop reaches the engine at once
+    def run_pair(
+        call: Call, adapter: str, texts: Texts, settings: Settings, is_page: bool
+    ) -> Iterator[tuple[Any, ...]]:
+        spec = engine.registry.adapter(adapter)
+        # With a template, both panes get it: the same prompt, so what differs is what LoRA taught the base.
+        prompt = engine.render(spec.base, texts[0], spec.name, *texts[1:]) if tab.template else texts[0]
+        streams = start_pair(
+            engine, spec.base, spec.name, prompt, settings, use_prompt_style=False, progress=call.progress,
+            visitor=call.visitor, cancel=call.cancel, record_tokens=records_for(engine, spec.base, is_page),
+        )  # fmt: skip
+        shown = (prompt, prompt) if tab.template else ()
+        for frame in pair_frames(streams, call.lang):
+            yield (*frame, *shown, gr.skip())
+        explored = Explored.of(streams[1].result, prompt, settings, capabilities=engine.capabilities(spec.base))
+        yield (*frame, *shown, explored)
+
+    inputs = [adapter, *texts, *controls.inputs(), page]  # a State is not part of the API
+    outputs = [*answers, *details, *prompts, panes.explored]
+    event = run.click(run_pair, inputs=inputs, outputs=outputs, api_name=tab.name)
+    event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
+    stop.click(None, cancels=[event, *wire_branching(engine, panes)], api_name=False)
+
+
+def _panes(tab: PairTab) -> tuple[list[gr.Textbox], list[gr.Markdown], list[gr.Textbox]]:
+    """The base's pane and the adapter's: (answers, details, exact prompts when the tab shows them)."""
+    answers, details, prompts = [], [], []
+    with gr.Row():
+        for side, pane, prompt in (("base", "base_pane", "base_prompt"), ("adapted", "adapter_pane", "adapter_prompt")):
+            with gr.Column():
+                answers.append(gr.Textbox(label=I18N(pane), lines=8, interactive=False, elem_id=f"{tab.name}-{side}"))
+                details.append(gr.Markdown())
+                if tab.template:
+                    prompts.append(gr.Textbox(label=I18N(prompt), lines=4, interactive=False))
+    return answers, details, prompts
