@@ -6,7 +6,8 @@ worker admits waiting requests (up to ``limits.max_batch_size`` rows, and at mos
 ``limits.max_rows_per_visitor`` of one visitor), and runs one step:
 
 1. at most one forward pass of prefill-like work, within a budget of ``step_tokens``
-   tokens (vLLM's chunked prefill): either the new short prompts together (left-padded),
+   tokens (vLLM's chunked prefill): either the new short prompts together (left-padded,
+   up to ``prefill_tokens`` padded tokens: visitors arriving together start together),
    or one chunk of a long prompt, or one chunk of a job (inspection's next-token logits,
    Compare's scores: :mod:`playground.batch_jobs`). The least-served work goes first, so a
    new short prompt never waits behind a long one, and long ones take turns;
@@ -75,6 +76,7 @@ log = logging.getLogger(__name__)
 __all__ = ["FINISH_REASONS", "Batcher", "Finished", "Request", "Step", "Token"]
 
 STEP_TOKENS = 64  # prefill tokens one step runs at most, by default (limits.step_tokens)
+PREFILL_TOKENS = 256  # padded tokens of new short prompts one step prefills together, by default
 ALONE_FACTOR = 4  # a job with the model to itself takes chunks this many times the budget
 IDLE_EXIT_S = 30.0  # a worker with nothing to do for this long exits (the next request starts one)
 HISTORY = 4096  # forward passes remembered in Batcher.history
@@ -245,6 +247,7 @@ class Batcher:
         max_waiting: int = 64,
         idle_exit_s: float = IDLE_EXIT_S,
         step_tokens: int = STEP_TOKENS,
+        prefill_tokens: int = PREFILL_TOKENS,
         max_rows_per_visitor: int | None = None,
         max_rows_per_address: int | None = None,
     ) -> None:
@@ -256,6 +259,7 @@ class Batcher:
         self.max_waiting = max_waiting
         self.idle_exit_s = idle_exit_s
         self.step_tokens = step_tokens
+        self.prefill_tokens = max(prefill_tokens, step_tokens)
         self.max_rows_per_visitor = max_rows_per_visitor or self.max_batch_size
         self.max_rows_per_address = max_rows_per_address or self.max_batch_size
         self._attention_scale = attention_scale(loaded.model)
@@ -432,8 +436,10 @@ class Batcher:
     def _prefill_work(self, pending: list[_Row | Job], shared: SharedCache, alone: bool = False) -> list[_Row]:
         """Run the least-served prefill-like work, within ``step_tokens``; the rows whose prompt is now in.
 
-        A job with the model to itself (``alone``) takes chunks of up to :data:`ALONE_FACTOR`
-        times the budget: a request arriving meanwhile waits for one such chunk at most.
+        New short prompts (each within ``step_tokens``) go together, left-padded, while the
+        padded batch fits in ``prefill_tokens``. A job with the model to itself (``alone``)
+        takes chunks of up to :data:`ALONE_FACTOR` times the budget: a request arriving
+        meanwhile waits for one such chunk at most.
         (A prompt's chunks never change size: its greedy answer must not depend on the others.)
         """
         first = min(pending, key=lambda p: (p.served, p.id))
@@ -443,7 +449,7 @@ class Batcher:
             fresh = sorted((p for p in pending if isinstance(p, _Row) and p.served == 0), key=lambda p: p.id)
             for row in fresh:  # new short prompts together, left-padded, while the padded batch fits
                 width = max([row.next_cost()] + [r.next_cost() for r in group])
-                if width * (len(group) + 1) <= budget:
+                if row.next_cost() <= budget and width * (len(group) + 1) <= self.prefill_tokens:
                     group.append(row)
             for row in group:
                 pending.remove(row)

@@ -57,6 +57,7 @@ class LocalBackend:
                 max_batch_size=limits.max_batch_size,
                 max_waiting=limits.max_waiting,
                 step_tokens=limits.step_tokens,
+                prefill_tokens=limits.prefill_tokens,
                 max_rows_per_visitor=min(limits.max_rows_per_visitor, limits.max_batch_size),
                 max_rows_per_address=min(limits.max_rows_per_address, limits.max_batch_size),
             )

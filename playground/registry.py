@@ -270,6 +270,26 @@ class AdapterSpec:
         )
 
 
+CANDIDATE_SEPARATOR = " + "  # between a base and its adapter in a candidate's key: "gemma-3-270m + alpaca"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What one pane, one row or one link runs: a base model, alone or with one of its adapters.
+
+    Build it with :meth:`Registry.candidate` (checked against the registry) or
+    :meth:`Registry.parse_candidate` (from its :attr:`key`), never from parsed strings.
+    """
+
+    model: str  # the registry name of the base model
+    adapter: str | None = None  # the registry name of one of its adapters; None = the base alone
+
+    @property
+    def key(self) -> str:
+        """``"model"`` or ``"model + adapter"``: a menu's value, a table's row name."""
+        return self.model if self.adapter is None else f"{self.model}{CANDIDATE_SEPARATOR}{self.adapter}"
+
+
 @dataclass(frozen=True)
 class RemoteSpec:
     """A model served by an OpenAI-compatible server (``/v1/completions``), its adapters chosen per request."""
@@ -362,6 +382,7 @@ class Limits:
     max_batch_size: int = 8  # requests of one model decoded together, one forward pass per step
     max_waiting: int = 64  # requests of one model waiting for a place in its batch; more are refused as busy
     step_tokens: int = 64  # prompt tokens one step prefills at most (a longer prompt is cut into chunks)
+    prefill_tokens: int = 256  # new short prompts one step prefills together at most, padded (>= step_tokens)
     max_rows_per_visitor: int = 3  # rows of one model's batch one visitor may hold (the lab's three panes)
     max_rows_per_address: int = 6  # rows of one model's batch one client address may hold (others find a row)
     queue_size: int = 64  # visits waiting in the app's queue (all tabs together); more are told the app is busy
@@ -391,7 +412,12 @@ class Limits:
                 ):
                     raise ConfigError(f"{where}.{key}: must be a positive number of seconds, got {value!r}")
                 kwargs[key] = float(value)
-        return cls(**{**out.__dict__, **kwargs})
+        limits = cls(**{**out.__dict__, **kwargs})
+        if limits.prefill_tokens < limits.step_tokens:
+            raise ConfigError(
+                f"{where}.prefill_tokens: {limits.prefill_tokens} is less than step_tokens ({limits.step_tokens})"
+            )
+        return limits
 
 
 # The tabs whose opening model the registry may choose: those opening on a base model, and
@@ -489,6 +515,33 @@ class Registry:
                 Message("adapter_other_base", field="adapter", name=name, base=spec.base, model=base)
             )
         return spec
+
+    def candidate(self, model: str, adapter: str | None = None) -> Candidate:
+        """``model`` alone or with ``adapter``, checked: UnknownModelError names the bad field."""
+        self.model(model)
+        if adapter is not None:
+            self.adapter(adapter, base=model)
+        return Candidate(model, adapter)
+
+    def candidates(self) -> list[Candidate]:
+        """Every base model, then every base with each of its adapters."""
+        return [Candidate(m) for m in self.models] + [Candidate(a.base, a.name) for a in self.adapters.values()]
+
+    def candidate_label(self, candidate: Candidate) -> str:
+        """What a menu shows for ``candidate``: the model's label, or ``"base + adapter label"``."""
+        if candidate.adapter is None:
+            return self.models[candidate.model].label
+        return f"{candidate.model}{CANDIDATE_SEPARATOR}{self.adapters[candidate.adapter].label}"
+
+    def parse_candidate(self, key: Any, field: str) -> Candidate:
+        """The candidate whose :attr:`Candidate.key` is ``key``; UnknownModelError naming ``field`` otherwise."""
+        if not isinstance(key, str):
+            raise UnknownModelError(Message("not_a_string", field=field, type=type(key).__name__))
+        found = next((c for c in self.candidates() if c.key == key), None)
+        if found is None:
+            known = ", ".join(c.key for c in self.candidates())
+            raise UnknownModelError(Message("unknown_model", field=field, name=key, known=known))
+        return found
 
     def adapters_of(self, base: str) -> list[AdapterSpec]:
         """All adapters registered for the base model ``base``."""

@@ -414,6 +414,34 @@ def test_a_long_prompt_is_prefilled_in_chunks_between_the_decode_steps_of_others
     assert any(s.kind == "decode" and first_chunk < s.number < last_chunk for s in steps)  # interleaved
 
 
+@pytest.mark.parametrize("prefill_tokens", [8, 32])
+def test_short_prompts_arriving_together_are_prefilled_together_up_to_prefill_tokens(engine_with, prefill_tokens):
+    engine = engine_with(step_tokens=8, prefill_tokens=prefill_tokens, max_rows_per_visitor=8)
+    loaded = engine.cache.get("tiny")
+    batcher = engine.local.batcher("tiny")
+    prompts = [PROMPTS[0], PROMPTS[2], PROMPTS[4], "The sea"]
+    widths = [len(loaded.tokenizer(p)["input_ids"]) for p in prompts]
+    assert max(widths) * len(prompts) <= 32 and max(widths) * 2 > 8  # all fit in 32, never all in 8
+    alone = [_alone(engine, p, {"max_new_tokens": 6}).token_ids for p in prompts]
+    gate = StepGate(loaded.model)
+    first = engine.stream("tiny", PROMPTS[1], {"max_new_tokens": 12})
+    gate.wait_entered(1)  # the first request's prefill is held: the others arrive meanwhile
+    streams = [engine.stream("tiny", p, {"max_new_tokens": 6}) for p in prompts]
+    gate.open()
+    for stream in [first, *streams]:
+        stream.text()
+    assert [s.result.token_ids for s in streams] == alone  # however they were grouped
+    width = {s.request.id: w for s, w in zip(streams, widths, strict=True)}
+    prefills = [s for s in batcher.history if s.kind == "prefill" and set(width) & set(s.request_ids)]
+    assert sorted(i for s in prefills for i in s.request_ids) == sorted(width)  # each prefilled once
+    for step in prefills:  # each forward pass within the padded budget
+        assert len(step.request_ids) * max(width[i] for i in step.request_ids) <= prefill_tokens
+    if prefill_tokens == 32:
+        assert len(prefills) == 1  # the four first tokens after one forward pass
+    else:
+        assert len(prefills) >= 2
+
+
 def test_inspection_and_scoring_are_jobs_of_the_same_budgeted_steps(chunked):
     from playground.evaluation.scoring import score, score_examples, summarise, text_examples
     from playground.inspection import last_logits

@@ -32,6 +32,7 @@ def test_the_new_limits_are_read_from_the_registry_and_bad_ones_named(tiny_hub):
     assert limits.step_tokens == 64 and limits.max_rows_per_visitor == 3
     for key, value, message in [
         ("step_tokens", 0, r"limits\.step_tokens: 0 is out of range"),
+        ("prefill_tokens", 32, r"limits\.prefill_tokens: 32 is less than step_tokens \(64\)"),
         ("max_lab_examples", "many", r"limits\.max_lab_examples: must be an integer"),
         ("listen_wait_s", -1, r"limits\.listen_wait_s: must be a positive number of seconds"),
         ("session_ttl_s", float("nan"), r"limits\.session_ttl_s: must be a positive number of seconds"),

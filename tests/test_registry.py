@@ -189,3 +189,39 @@ def test_relative_paths_resolve_against_the_registry_folder(tmp_path):
     path.write_text(yaml.safe_dump(GOOD), encoding="utf-8")
     registry = load_registry(path)
     assert registry.resolve_path("adapters/ad") == tmp_path / "adapters" / "ad"
+
+
+def test_candidates_are_every_model_then_every_model_with_each_of_its_adapters():
+    registry = load_registry()
+    candidates = registry.candidates()
+    assert [c.model for c in candidates[: len(registry.models)]] == list(registry.models)
+    assert all(c.adapter is None for c in candidates[: len(registry.models)])
+    with_adapters = candidates[len(registry.models) :]
+    assert {(c.model, c.adapter) for c in with_adapters} == {(a.base, a.name) for a in registry.adapters.values()}
+    for c in candidates:  # each key reads back as the same candidate
+        assert registry.parse_candidate(c.key, "model_a") == c
+    alpaca = registry.candidate("gemma-3-270m", "alpaca")
+    assert alpaca.key == "gemma-3-270m + alpaca"
+    assert registry.candidate_label(alpaca) == f"gemma-3-270m + {registry.adapters['alpaca'].label}"
+
+
+@pytest.mark.parametrize(
+    ("model", "adapter", "field", "text"),
+    [
+        ("nope", None, "model", "unknown model 'nope'"),
+        ("gemma-3-270m", "nope", "adapter", "unknown adapter 'nope'"),
+        ("smollm2-135m-instruct", "alpaca", "adapter", "alpaca"),  # an adapter of another base
+    ],
+)
+def test_a_candidate_names_its_bad_field(model, adapter, field, text):
+    with pytest.raises(UnknownModelError) as caught:
+        load_registry().candidate(model, adapter)
+    assert str(caught.value).startswith(f"{field}:")
+    assert text in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["nope", "gemma-3-270m + nope", "smollm2-135m-instruct + alpaca", "gemma-3-270m + ", 3])
+def test_a_candidate_key_that_is_not_in_the_registry_is_refused_naming_the_field(key):
+    with pytest.raises(UnknownModelError) as caught:
+        load_registry().parse_candidate(key, "model_b")
+    assert str(caught.value).startswith("model_b:")

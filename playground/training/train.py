@@ -93,7 +93,7 @@ def train(
     from playground.evaluation.compare import evaluate_recipe
     from playground.registry import load_registry
     from playground.sources import load_base_model
-    from playground.training.loss import causal_lm_loss
+    from playground.training.loss import backward_lm_loss
 
     recipe = load_recipe(recipe_path)
     out = recipe_path.parent
@@ -151,10 +151,7 @@ def train(
         torch.manual_seed(t.seed + step)  # dropout noise depends on the step only: resumable
         examples = batch_at(splits.train, step, t.batch_size, t.seed)
         batch = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.autocast == "bf16"):
-            loss_tensor = causal_lm_loss(model, batch)
-        loss_tensor.backward()
-        loss = loss_tensor.item()
+        loss = backward_lm_loss(model, batch, autocast=torch.bfloat16 if t.autocast == "bf16" else None)
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
         optimizer.step()
         scheduler.step()

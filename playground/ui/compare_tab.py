@@ -8,10 +8,9 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.errors import PlaygroundError, UnknownModelError, UnsupportedError
+from playground.errors import PlaygroundError, UnsupportedError
 from playground.evaluation.scoring import check_size, score_text
-from playground.messages import Message, localize
-from playground.registry import ModelSpec
+from playground.messages import localize
 from playground.ui.checked import core_checked
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
@@ -19,33 +18,15 @@ from playground.ui.i18n import I18N, request_language, tr
 from playground.ui.visitor import CANCELS, visitor_of
 
 HELDOUT_DIR = Path(__file__).resolve().parent.parent / "heldout"
-SEPARATOR = " + "
 COLUMNS = ("c_model", "c_perplexity", "c_accuracy", "c_tokens", "c_seconds", "c_license", "c_source")
 WINDOW = 256  # tokens per scored window (or the model's context, if shorter)
 MAX_WINDOWS = 16  # windows scored at most: 4,096 tokens
 
 
-def candidates(engine: Engine) -> list[tuple[str, str]]:
-    """Every base model, and every base + adapter, as dropdown choices."""
-    out = [(spec.label, spec.name) for spec in engine.registry.models.values()]
-    out += [(f"{a.base} + {a.label}", f"{a.base}{SEPARATOR}{a.name}") for a in engine.registry.adapters.values()]
-    return out
-
-
-def parse_choice(engine: Engine, choice: object, field: str) -> tuple[ModelSpec, str | None]:
-    """The model and adapter of a menu value ("model" or "model + adapter"); errors name ``field``."""
-    if not isinstance(choice, str):
-        raise UnknownModelError(Message("not_a_string", field=field, type=type(choice).__name__))
-    model, _, adapter = choice.partition(SEPARATOR)
-    if model not in engine.registry.models:
-        known = ", ".join(value for _, value in candidates(engine))
-        raise UnknownModelError(Message("unknown_model", field=field, name=choice, known=known))
-    if adapter:
-        spec = engine.registry.adapters.get(adapter)
-        if spec is None or spec.base != model:
-            known = ", ".join(value for _, value in candidates(engine))
-            raise UnknownModelError(Message("unknown_model", field=field, name=choice, known=known))
-    return engine.registry.model(model), adapter or None
+def candidate_choices(engine: Engine) -> list[tuple[str, str]]:
+    """Every base model, and every base + adapter, as dropdown choices (label, key)."""
+    registry = engine.registry
+    return [(registry.candidate_label(c), c.key) for c in registry.candidates()]
 
 
 def heldout_texts() -> dict[str, str]:
@@ -60,14 +41,13 @@ def headers(lang: str) -> list[str]:
 
 def build_compare_tab(engine: Engine) -> None:
     """Add the Compare tab."""
-    choices = candidates(engine)
+    registry = engine.registry
+    choices = candidate_choices(engine)
     texts = heldout_texts()
-    first_adapter = next((v for _, v in choices if SEPARATOR in v), choices[-1][1])
-    with gr.Row():
-        first = core_checked(
-            gr.Dropdown(choices=choices, value=first_adapter.split(SEPARATOR)[0], label=I18N("model_a"))
-        )
-        second = core_checked(gr.Dropdown(choices=choices, value=first_adapter, label=I18N("model_b")))
+    tuned = next((c for c in registry.candidates() if c.adapter is not None), registry.candidates()[-1])
+    with gr.Row():  # opens on the first adapter against its own base: generic vs fine-tuned
+        first = core_checked(gr.Dropdown(choices=choices, value=tuned.model, label=I18N("model_a")))
+        second = core_checked(gr.Dropdown(choices=choices, value=tuned.key, label=I18N("model_b")))
     builtin = gr.Dropdown(choices=list(texts), value=next(iter(texts), None), label=I18N("builtin_text"))
     text = gr.Textbox(
         value=next(iter(texts.values()), ""), lines=8, label=I18N("text_to_score"), elem_id="compare-text"
@@ -94,18 +74,15 @@ def build_compare_tab(engine: Engine) -> None:
         with CANCELS.watch(request, "compare") as cancel:  # a Stop, or a client gone, ends its job
             try:
                 check_size(text, engine.registry.limits.max_compare_chars)  # before any model loads
-                pairs = [
-                    (choice, *parse_choice(engine, choice, field))
-                    for field, choice in (("model_a", model_a), ("model_b", model_b))
-                ]
-                for choice, spec, adapter in pairs:
-                    license = engine.registry.license(spec.name, adapter)
+                pairs = [registry.parse_candidate(model_a, "model_a"), registry.parse_candidate(model_b, "model_b")]
+                for pair in pairs:
+                    license = registry.license(pair.model, pair.adapter)
                     try:
                         r = score_text(
                             engine,
-                            spec.name,
+                            pair.model,
                             text,
-                            adapter,
+                            pair.adapter,
                             window=WINDOW,
                             max_windows=MAX_WINDOWS,
                             progress=load_progress(progress, lang),
@@ -114,11 +91,11 @@ def build_compare_tab(engine: Engine) -> None:
                         )
                     except UnsupportedError as exc:  # the row says what its server cannot do
                         missing = localize(exc, lang)
-                        rows.append([choice, missing, "", "", "", license, localize(engine.source(spec.name), lang)])
+                        rows.append([pair.key, missing, "", "", "", license, localize(engine.source(pair.model), lang)])
                         continue
                     rows.append(
                         [
-                            choice,
+                            pair.key,
                             round(r["perplexity"], 2),
                             f"{100 * r['accuracy']:.1f}%",
                             r["tokens"],
