@@ -8,14 +8,13 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.errors import PlaygroundError, UnsupportedError
+from playground.errors import UnsupportedError
 from playground.evaluation.scoring import check_size, score_text
 from playground.messages import localize
+from playground.registry import Candidate
 from playground.ui.checked import core_checked
-from playground.ui.feedback import load_progress, user_error
-from playground.ui.gpu import on_gpu
-from playground.ui.i18n import I18N, request_language, tr
-from playground.ui.visitor import CANCELS, visitor_of
+from playground.ui.handler import Call, handler
+from playground.ui.i18n import I18N, tr
 
 HELDOUT_DIR = Path(__file__).resolve().parent.parent / "heldout"
 COLUMNS = ("c_model", "c_perplexity", "c_accuracy", "c_tokens", "c_seconds", "c_license", "c_source")
@@ -37,6 +36,21 @@ def heldout_texts() -> dict[str, str]:
 def headers(lang: str) -> list[str]:
     """The result table's column names in ``lang``."""
     return [tr(key, lang) for key in COLUMNS]
+
+
+def score_row(engine: Engine, pair: Candidate, text: str, call: Call) -> list[Any]:
+    """One row of the table: ``pair``'s perplexity and accuracy on ``text``, or what its server cannot do."""
+    license = engine.registry.license(pair.model, pair.adapter)
+    try:
+        r = score_text(
+            engine, pair.model, text, pair.adapter, window=WINDOW, max_windows=MAX_WINDOWS,
+            progress=call.progress, visitor=call.visitor, cancel=call.cancel,
+        )  # fmt: skip
+    except UnsupportedError as exc:  # the row says what its server cannot do
+        return [pair.key, localize(exc, call.lang), "", "", "", license, localize(engine.source(pair.model), call.lang)]
+    accuracy = f"{100 * r['accuracy']:.1f}%"
+    source = localize(r["source"], call.lang)
+    return [pair.key, round(r["perplexity"], 2), accuracy, r["tokens"], round(r["seconds"], 1), license, source]
 
 
 def build_compare_tab(engine: Engine) -> None:
@@ -61,51 +75,10 @@ def build_compare_tab(engine: Engine) -> None:
     )
     builtin.change(lambda name: texts.get(name, ""), inputs=builtin, outputs=text, api_name=False)
 
-    @on_gpu()
-    def evaluate(
-        model_a: str,
-        model_b: str,
-        text: str,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-    ) -> dict[str, Any]:
-        lang = request_language(request)
-        rows = []
-        with CANCELS.watch(request, "compare") as cancel:  # a Stop, or a client gone, ends its job
-            try:
-                check_size(text, engine.registry.limits.max_compare_chars)  # before any model loads
-                pairs = [registry.parse_candidate(model_a, "model_a"), registry.parse_candidate(model_b, "model_b")]
-                for pair in pairs:
-                    license = registry.license(pair.model, pair.adapter)
-                    try:
-                        r = score_text(
-                            engine,
-                            pair.model,
-                            text,
-                            pair.adapter,
-                            window=WINDOW,
-                            max_windows=MAX_WINDOWS,
-                            progress=load_progress(progress, lang),
-                            visitor=visitor_of(request),
-                            cancel=cancel,
-                        )
-                    except UnsupportedError as exc:  # the row says what its server cannot do
-                        missing = localize(exc, lang)
-                        rows.append([pair.key, missing, "", "", "", license, localize(engine.source(pair.model), lang)])
-                        continue
-                    rows.append(
-                        [
-                            pair.key,
-                            round(r["perplexity"], 2),
-                            f"{100 * r['accuracy']:.1f}%",
-                            r["tokens"],
-                            round(r["seconds"], 1),
-                            license,
-                            localize(r["source"], lang),
-                        ]
-                    )
-            except (PlaygroundError, ValueError) as exc:
-                raise user_error(exc, lang) from None
-        return {"headers": headers(lang), "data": rows}
+    @handler(cancel="compare", gpu=True, progress=True)  # a Stop, or a client gone, ends its job
+    def evaluate(call: Call, model_a: str, model_b: str, text: str) -> dict[str, Any]:
+        check_size(text, registry.limits.max_compare_chars)  # before any model loads
+        pairs = [registry.parse_candidate(model_a, "model_a"), registry.parse_candidate(model_b, "model_b")]
+        return {"headers": headers(call.lang), "data": [score_row(engine, pair, text, call) for pair in pairs]}
 
     run.click(evaluate, inputs=[first, second, text], outputs=table, api_name="compare")
