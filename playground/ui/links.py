@@ -11,7 +11,8 @@ from playground.presets import load_presets
 from playground.share import TABS, from_query
 from playground.ui.controls import BY_NAME, NAMES, control_values
 from playground.ui.feedback import warn
-from playground.ui.i18n import I18N, request_language
+from playground.ui.handler import Call, handler
+from playground.ui.i18n import I18N
 from playground.ui.lab_tab import PRESET_SETTINGS, example_table, preset_rows
 from playground.ui.menus import NO_ADAPTER, adapter_choices
 from playground.ui.page import PAGE_JS
@@ -47,10 +48,11 @@ def wire_links(
     tab_order = [t for t in TABS if t in tab_items]
     outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS)]
 
-    def apply(request: gr.Request) -> list[Any]:
-        params = query_pairs(request)
+    @handler(settings=())
+    def apply(call: Call) -> list[Any]:
+        params = query_pairs(call.request)
         setup = from_query(params, engine.registry, presets)
-        lang = setup.lang or request_language(request)
+        lang = setup.lang or call.lang  # the link's language, else the page's
         warn(setup.warnings, lang)
         keep = gr.update()
         tab = setup.tab if setup.tab in tab_items else None
@@ -82,9 +84,10 @@ def wire_links(
         fields["branch"] = setup.branch  # run once the few-shot answer is shown
         return [*updates, *(fields[f] for f in LAB_FIELDS)]
 
-    def headers(request: gr.Request) -> dict[str, Any]:
+    @handler(settings=())
+    def headers(call: Call) -> dict[str, Any]:
         """A page in another language, without a link: the examples table's headers in it."""
-        return example_table(opening_rows, request_language(request))
+        return example_table(opening_rows, call.lang)
 
     # Gradio gives a session its own copy of every output of every event it runs, even of an
     # empty update: the 23 outputs above cost a page that needs none of them (English, no
