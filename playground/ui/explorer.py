@@ -38,7 +38,7 @@ from playground.messages import Message, localize
 from playground.token_record import NextToken, TokenRecord
 from playground.ui.details import describe, escape_markdown
 from playground.ui.handler import Call, handler
-from playground.ui.i18n import I18N, request_language, tr
+from playground.ui.i18n import I18N, tr
 from playground.ui.page import EXPLORER_JS
 
 LEVELS = (0.9, 0.5, 0.2, 0.05)  # lower bounds of the colour levels, most likely first
@@ -242,11 +242,12 @@ def explorer_panes(prefix: str, heading: str) -> ExplorerPanes:
     return ExplorerPanes(original, original_details, branch, branch_details, explored, chosen, pending)
 
 
-def show_original(explored: Explored | None, request: gr.Request) -> tuple[str, str, str, str, None]:
+@handler(settings=())
+def show_original(call: Call, explored: Explored | None) -> tuple[str, str, str, str, None]:
     """The original answer's tokens and status line; the branch pane emptied."""
     if explored is None:
         return "", "", "", "", None
-    lang = request_language(request)
+    lang = call.lang
     notes = [localize(note, lang) for note in explored.notes()]
     tokens = render(explored.records, lang, branchable=explored.capabilities.branching, notes=notes)
     return tokens, describe(explored.result, lang=lang), "", "", None
