@@ -13,18 +13,13 @@ and carries no prompt, text or visitor: ids, reasons and counts only.
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from playground.engine import Engine
+from playground.ui.guard import Receive, Scope, Send, send_json
 
 PATH = "/_debug/ended"
 ENV = "PLAYGROUND_DEBUG_RECORD"  # "1" installs it
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class EndedRecord:
@@ -39,7 +34,4 @@ class EndedRecord:
             await self.app(scope, receive, send)
             return
         record = {model: [dataclasses.asdict(e) for e in ended] for model, ended in self.engine.ended().items()}
-        body = json.dumps(record).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 200, record)

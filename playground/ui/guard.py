@@ -376,10 +376,9 @@ def _capture_event_id(send: Send, guard: Guard, session: str | None, address: st
     return capture
 
 
-async def _answer(send: Send, status: int, message: Message | str, lang: str) -> None:
-    """A JSON error ``{"detail": ...}`` in the visitor's language, as Gradio's own errors are shaped."""
-    text = message.localized(lang) if isinstance(message, Message) else message
-    body = json.dumps({"detail": text}, ensure_ascii=False).encode("utf-8")
+async def send_json(send: Send, status: int, payload: Any) -> None:
+    """Answer an ASGI request with ``payload`` as JSON (UTF-8) and ``status``."""
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     await send(
         {
             "type": "http.response.start",
@@ -388,3 +387,9 @@ async def _answer(send: Send, status: int, message: Message | str, lang: str) ->
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _answer(send: Send, status: int, message: Message | str, lang: str) -> None:
+    """A JSON error ``{"detail": ...}`` in the visitor's language, as Gradio's own errors are shaped."""
+    text = message.localized(lang) if isinstance(message, Message) else message
+    await send_json(send, status, {"detail": text})
