@@ -111,15 +111,20 @@ def generate_ids(loaded, prompt: str, tokens: int) -> list[int]:
     return out[0, ids.shape[1] :].tolist()
 
 
-def main() -> int:
-    """Run the rounds; print the figures and ratios."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def rounds_arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The command line of a benchmark that alternates rounds of two engines over one registry model."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="registry model name (default: the registry's default)")
     parser.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY_PATH)
     parser.add_argument("--tokens", type=int, default=64, help="new tokens per answer")
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds of each (after one warm-up)")
     parser.add_argument("--streams", type=int, default=8, help="concurrent answers in the aggregate measure")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> int:
+    """Run the rounds; print the figures and ratios."""
+    args = rounds_arguments(__doc__).parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     engines = {}
     for dtype in ("float32", "auto"):

@@ -36,6 +36,7 @@ import torch
 
 from playground.errors import ModelLoadError, PlaygroundError, UnknownModelError
 from playground.messages import Message
+from playground.packed_linear import pack_linear_layers
 from playground.registry import AdapterSpec, ModelSpec, Registry
 from playground.row_attention import use_row_attention
 from playground.safety import HUB_ADAPTER_PATTERNS, check_adapter_folder
@@ -121,6 +122,8 @@ class LoadedModel:
         with self.forward_lock:
             if names is None:
                 return self.model(**inputs)
+            if all(adapter is None for adapter in adapters):
+                return self._base_forward(**inputs)
             hook = functools.partial(_with_adapter_names, adapter_names=names)
             handles = [layer.register_forward_pre_hook(hook, with_kwargs=True) for layer in self.lora_layers]
             try:
@@ -128,6 +131,23 @@ class LoadedModel:
             finally:
                 for handle in handles:
                     handle.remove()
+
+    def _base_forward(self, **inputs: Any) -> Any:
+        """One forward pass of the base alone: each LoRA layer calls its base layer directly.
+
+        PEFT's per-row path sorts the rows by adapter in every LoRA layer (126 of them in
+        Gemma 3 270M), even when every row names the base: about a tenth of a decode step.
+        Switching the layers off for this one call (under ``forward_lock``) gives the same
+        products without that bookkeeping.
+        """
+        before = [layer._disable_adapters for layer in self.lora_layers]
+        for layer in self.lora_layers:
+            layer._disable_adapters = True
+        try:
+            return self.model(**inputs)
+        finally:
+            for layer, disabled in zip(self.lora_layers, before, strict=True):
+                layer._disable_adapters = disabled
 
 
 def _with_adapter_names(module: Any, args: tuple, kwargs: dict, adapter_names: list[str]) -> tuple[tuple, dict]:
@@ -275,4 +295,6 @@ class ModelCache:
         loaded.supports_logits_to_keep = _accepts_logits_to_keep(loaded.model)
         use_row_attention(loaded.model)  # a batched answer is the same request's answer alone, bit for bit
         _plain_strides_into_output_layer(loaded.model)
+        if self.registry.limits.prepacked_weights:
+            pack_linear_layers(loaded.model)  # bfloat16 on a CPU: the same products, read faster
         return loaded

@@ -11,10 +11,14 @@ differently from their answer alone (one from its second token).
 :func:`row_attention` computes each row's attention on its own queries and keys only (the
 contiguous range its mask leaves: after the left padding, inside a sliding window), with
 the same call a request alone makes, so every row's numbers are the ones it would get
-alone. The other layers of a decoder already compute each row on its own (matrix
-products, norms, activations), so a batched greedy answer is the request's answer alone,
-bit for bit, in bfloat16 too (``tests/test_row_attention.py``). The cost is one attention
-call per row and layer instead of one per layer.
+alone. The other layers of a decoder already compute each row on its own (norms,
+activations, and matrix products: a bfloat16 product of one row, which oneDNN sums in
+another order than several, is padded to two by ``playground.packed_linear``), so a
+batched greedy answer is the request's answer alone, bit for bit, in bfloat16 too
+(``tests/test_row_attention.py``). The cost is one attention
+call per row and layer instead of one per layer. A decode step's single query takes three
+small float32 products instead of SDPA's kernel, which is made for many queries
+(:func:`_one_query`).
 
 :func:`use_row_attention` installs it (``attn_implementation``) on a loaded model whose
 attention goes through transformers' attention interface; features it does not handle
@@ -24,6 +28,8 @@ attention goes through transformers' attention interface; features it does not h
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from typing import Any
 
 import torch
@@ -38,6 +44,43 @@ def _span(valid: torch.Tensor) -> slice | torch.Tensor:
     """The positions ``valid`` marks: a slice when they are one range up to the end (the usual case)."""
     start = int(torch.argmax(valid.to(torch.uint8)))
     return slice(start, None) if bool(valid[start:].all()) else valid
+
+
+Span = slice | torch.Tensor
+RowSpans = list[tuple[Span, Span, torch.Tensor | None]]  # per row: queries, keys, the mask left (None: all kept)
+_recent = threading.local()  # this thread's last masks and their rows' spans
+
+
+def _version(tensor: torch.Tensor) -> int | None:
+    """The in-place version counter; None for an inference tensor (made under inference_mode): it has none."""
+    return None if tensor.is_inference() else tensor._version
+
+
+def _row_spans(attention_mask: torch.Tensor) -> RowSpans:
+    """Each row's query and key spans and its mask over them, read once per mask.
+
+    Every layer of one forward pass gets the same mask object (one per attention kind:
+    full, sliding window), so the spans are computed for its first layer and reused by the
+    others: reading them costs a dozen small tensor operations per row, which, for 8 rows
+    and 18 layers, was a fifth of a decode step. A mask is known by identity (a weak
+    reference, so a new mask at a recycled address is never mistaken for it) and version.
+    """
+    cached = getattr(_recent, "masks", None)
+    if cached is None:
+        cached = _recent.masks = []
+    version = _version(attention_mask)
+    for ref, seen, spans in cached:
+        if ref() is attention_mask and seen == version:
+            return spans
+    spans: RowSpans = []
+    for row in range(attention_mask.shape[0]):
+        mine = attention_mask[row, 0]
+        q_span, k_span = _span(mine.any(-1)), _span(mine.any(0))
+        mask = mine[q_span][:, k_span]
+        spans.append((q_span, k_span, None if bool(mask.all()) else mask))
+    cached.insert(0, (weakref.ref(attention_mask), version, spans))
+    del cached[4:]  # a forward pass has two masks at most; older ones belong to past passes
+    return spans
 
 
 def row_attention(
@@ -69,25 +112,44 @@ def row_attention(
     out = query.new_zeros(rows, queries, heads, dim)
     if attention_mask is None:  # causal over every key, the same for each row
         causal = torch.ones(queries, keys, dtype=torch.bool, device=query.device).tril(keys - queries)
-    for row in range(rows):
-        if attention_mask is None:
-            q_span: slice | torch.Tensor = slice(None)
-            k_span: slice | torch.Tensor = slice(None)
-            mask = causal
-        else:
-            mine = attention_mask[row, 0]
-            q_span, k_span = _span(mine.any(-1)), _span(mine.any(0))
-            mask = mine[q_span][:, k_span]
+        spans: RowSpans = [(slice(None), slice(None), None if bool(causal.all()) else causal)] * rows
+    else:
+        spans = _row_spans(attention_mask)
+    for row, (q_span, k_span, mask) in enumerate(spans):
         q = query[row : row + 1, :, q_span]
         k = key[row : row + 1, :, k_span]
         v = value[row : row + 1, :, k_span]
-        if groups > 1:
-            k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
-        attended = torch.nn.functional.scaled_dot_product_attention(
-            q, k, v, attn_mask=None if bool(mask.all()) else mask, scale=scaling
-        )
+        if q.shape[2] == 1:  # a decode step
+            attended = _one_query(q, k, v, mask, scaling)
+        else:
+            if groups > 1:
+                k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
+            attended = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scaling)
         out[row, q_span] = attended[0].transpose(0, 1)
     return out, None
+
+
+def _one_query(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor | None, scaling: float | None
+) -> torch.Tensor:
+    """Attention of one query position (1, heads, 1, dim) on its keys, computed in float32.
+
+    SDPA's CPU kernel works on blocks of queries, made for a prompt's many: for the single
+    query of a decode step it took 70 us at 100 keys and 420 us at 500 (bfloat16, Gemma 3's
+    4 heads of 256 over one key head), per row and layer. Three products in float32 take 27
+    and 78 us, and are closer to exact float32 attention than the bfloat16 kernel. The
+    query heads that share a key head are multiplied together, without copying the keys
+    once per head. Every decode step of every row goes through here, alone or batched, and
+    ``model.generate``'s too (the model's attention is this module), so answers stay equal.
+    """
+    _, heads, _, dim = query.shape
+    kv_heads = key.shape[1]
+    q = query.reshape(1, kv_heads, heads // kv_heads, dim).float()  # the heads of each key head, as its queries
+    scores = torch.matmul(q, key.float().transpose(-1, -2)) * (dim**-0.5 if scaling is None else scaling)
+    if mask is not None:  # (1, keys): the keys this query may see
+        scores = scores.masked_fill(~mask, float("-inf"))
+    attended = torch.matmul(torch.softmax(scores, dim=-1), value.float())
+    return attended.reshape(1, heads, 1, dim).to(query.dtype)
 
 
 def _register() -> None:

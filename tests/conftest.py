@@ -60,6 +60,7 @@ TIERS = {
         "test_loader.py",
         "test_messages.py",
         "test_network.py",
+        "test_packed_linear.py",
         "test_pin.py",
         "test_presets.py",
         "test_prompts.py",

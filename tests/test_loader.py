@@ -46,6 +46,32 @@ def test_adapters_change_the_output_and_the_base_stays_the_base(engine):
     assert _ids(engine, None) == base  # asking for an adapter changed no shared state
 
 
+def test_rows_all_on_the_base_skip_the_lora_layers_and_equal_the_adapters_switched_off(engine):
+    import torch
+
+    loaded = engine.cache.get("tiny")
+    ids = loaded.tokenizer([PROMPT, PROMPT], return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        with loaded.model.disable_adapter():
+            expected = loaded.model(input_ids=ids).logits
+        mixed = loaded.forward_rows([None, "style-a"], input_ids=ids).logits
+        calls = []
+        spies = [layer.register_forward_hook(lambda m, a, kw, out: calls.append(kw), with_kwargs=True)
+                 for layer in loaded.lora_layers]  # fmt: skip
+        try:
+            base = loaded.forward_rows([None, None], input_ids=ids).logits
+        finally:
+            for spy in spies:
+                spy.remove()
+        with pytest.raises(RuntimeError):  # a failing forward leaves the layers as they were
+            loaded.forward_rows([None, None], input_ids=ids.float())
+    assert torch.equal(base, expected) and torch.equal(mixed[0], expected[0])
+    assert not torch.equal(mixed[1], expected[1])
+    assert calls and all("adapter_names" not in kw for kw in calls)  # PEFT's per-row path was not taken
+    assert not any(layer.disable_adapters for layer in loaded.lora_layers)
+    assert _ids(engine, "style-a") != _ids(engine, None)
+
+
 def test_concurrent_requests_with_different_adapters_do_not_interfere(engine):
     expected = {name: _ids(engine, name) for name in (None, "style-a", "style-b")}
     results: dict[str | None, list[list[int]]] = {name: [] for name in expected}
