@@ -3,11 +3,12 @@
     python -m bench.packed_linear                      # the registry's default model (Gemma 3 270M)
     python -m bench.packed_linear --tokens 64 --rounds 5 --streams 8
 
-First the products alone: for each distinct weight shape of the model's base, the time of
+Two engines over the same registry entry in the dtype it is served in (bfloat16 here), one
+with ``prepacked_weights: false``; rounds alternate between them. Then the products alone:
+for each distinct weight shape of the model's base, the time of
 ``torch.nn.functional.linear`` on one row against the packed layer's, and the read
-bandwidth each reaches. Then two engines over the same registry entry in the dtype it is
-served in (bfloat16 here), one with ``prepacked_weights: false``; rounds alternate between
-them. Printed, each as a ratio packed / plain (issue 15):
+bandwidth each reaches (after the rounds: this thread's OpenMP pool would slow the
+batchers', ``playground/thread_pools.py``). Printed, each as a ratio packed / plain (issue 15):
 
 - single stream: median tokens/s of one greedy answer of ``--tokens`` tokens;
 - ``--streams`` at once: median aggregate tokens/s;
@@ -99,7 +100,6 @@ def main() -> int:
         engines[label] = engine
         log.info("%s: %s in %s, %d packed layers", label, name, next(loaded.model.parameters()).dtype,
                  sum(type(m) is PackedLinear for m in loaded.model.modules()))  # fmt: skip
-    products(engines["packed"].cache.get(name).model)
     alone = {label: [answer(engine, name, p, args.tokens)[0] for p in PROMPTS] for label, engine in engines.items()}
     single: dict[str, list[float]] = {label: [] for label in engines}
     many: dict[str, list[float]] = {label: [] for label in engines}
@@ -122,6 +122,8 @@ def main() -> int:
     for label in engines:
         s[label], m[label] = statistics.median(single[label]), statistics.median(many[label])
         print(f"| {label} | {s[label]:.1f} | {m[label]:.1f} | {memory[label]:.0f} |")
+    print()  # the products alone, on this thread, after the rounds (see playground/thread_pools.py)
+    products(engines["packed"].cache.get(name).model)
     same = alone["packed"] == alone["plain"]
     print(f"\npacked / plain: single stream {s['packed'] / s['plain']:.2f}x, {args.streams} streams "
           f"{m['packed'] / m['plain']:.2f}x; answers alone equal: {'yes' if same else 'NO'}; "

@@ -41,6 +41,7 @@ from playground.registry import AdapterSpec, ModelSpec, Registry
 from playground.row_attention import use_row_attention
 from playground.safety import HUB_ADAPTER_PATTERNS, check_adapter_folder
 from playground.sources import Progress, load_base_model
+from playground.thread_pools import in_own_thread
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ class ModelCache:
             with self._lock:
                 if name in self._models:
                     return self._models[name]
-            loaded = self._load(spec, progress)
+            loaded = in_own_thread(self._load, spec, progress, name=f"load-{name}")  # see thread_pools
             with self._lock:
                 self._models[name] = loaded
                 while len(self._models) > self.registry.limits.max_loaded_models:

@@ -79,6 +79,7 @@ TIERS = {
         "test_smollm2.py",
         "test_sources.py",
         "test_text_pieces.py",
+        "test_thread_pools.py",
         "test_tiers.py",
         "test_token_record.py",
         "test_training.py",

@@ -1,0 +1,48 @@
+"""Torch work outside the batchers runs on a thread of its own that then exits (OpenMP's thread pools).
+
+torch's CPU kernels run their parallel parts on OpenMP (GNU libgomp in the PyPI wheels).
+Each thread that starts a parallel region gets a pool of OpenMP threads of its own, kept
+until that thread exits. When the pools of a process hold more threads than there are
+CPUs, libgomp stops letting its idle threads spin (100 spins, then sleep), so every
+parallel region then pays for waking them. On this project's 2-core machine a small
+float32 product took 84 us instead of 6, and a 2048 x 640 bfloat16 one 72 us instead of 33.
+
+The app loaded its default model on the main thread, which kept a pool for the life of
+the process, and each decode step, on the batcher's own thread, paid those wake-ups on its
+~400 products: Gemma 3 270M wrote 30 tokens/s alone and 108 with 8 streams. Loaded on a
+thread that exits, the same engine wrote 37 to 44 and 221 to 226 (issue 15).
+
+So a batcher (one per loaded model, ``playground.batching``) is a process's long-lived
+compute thread: generation, inspection and scoring are its jobs. Everything else that
+computes with torch, loading a model first, runs through :func:`in_own_thread`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def in_own_thread(fn: Callable[..., T], *args: Any, name: str = "playground-compute", **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` on a new thread, waited for: its result, or its exception raised here.
+
+    The thread exits when ``fn`` returns, and the OpenMP pool its torch work started leaves
+    with it.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = fn(*args, **kwargs)
+        except BaseException as exc:  # handed to the caller, whatever it is
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
