@@ -32,7 +32,7 @@ configure_hub_access()
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from bench.serving_dtype import PROMPTS, answer, concurrent, rounds_arguments  # noqa: E402
+from bench.serving_dtype import PROMPTS, answer, concurrent, others_idle, rounds_arguments  # noqa: E402
 from playground.engine import Engine  # noqa: E402
 from playground.packed_linear import PackedLinear, packing_supported  # noqa: E402
 from playground.registry import PROJECT_ROOT, Registry  # noqa: E402
@@ -106,6 +106,7 @@ def main() -> int:
     batched_equal = True
     for r in range(args.rounds):
         for label, engine in engines.items():
+            others_idle(list(engines.values()), engine, name)
             ids, seconds = answer(engine, name, PROMPTS[0], args.tokens)
             single[label].append(len(ids) / seconds)
             rows, seconds = concurrent(engine, name, args.streams, args.tokens)

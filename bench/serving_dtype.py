@@ -111,6 +111,17 @@ def generate_ids(loaded, prompt: str, tokens: int) -> list[int]:
     return out[0, ids.shape[1] :].tolist()
 
 
+def others_idle(engines: list[Engine], current: Engine, model: str) -> None:
+    """Wait until the other engines' workers for ``model`` have exited (a second after their last work).
+
+    Two workers alive at once keep two OpenMP pools, which slows both
+    (``playground/thread_pools.py``): each engine is measured alone, as it runs in the app.
+    """
+    for engine in engines:
+        if engine is not current:
+            engine.local.batcher(model).join(30)
+
+
 def rounds_arguments(doc: str | None) -> argparse.ArgumentParser:
     """The command line of a benchmark that alternates rounds of two engines over one registry model."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -140,6 +151,7 @@ def main() -> int:
     same_rows = {d: True for d in engines}
     for r in range(args.rounds):
         for dtype, (engine, _loaded) in engines.items():
+            others_idle([e for e, _ in engines.values()], engine, name)
             ids, seconds = answer(engine, name, PROMPTS[0], args.tokens)
             single[dtype].append(len(ids) / seconds)
             rows, seconds = concurrent(engine, name, args.streams, args.tokens)

@@ -7,8 +7,11 @@ than decoding one sequence (the weights are read from memory once per step for a
 
 - **One worker per loaded model.** The local backend (:mod:`playground.local_backend`)
   gives each loaded base model one :class:`Batcher`, which runs one worker thread, started
-  by the first request. It exits after ``idle_exit_s`` (30 s) without work, and once
-  drained after :meth:`Batcher.stop` (its model left the cache). ``Engine.stream``
+  by the first request. It exits after ``idle_exit_s`` (1 s) without work, and once
+  drained after :meth:`Batcher.stop` (its model left the cache). Exiting soon matters:
+  the OpenMP pool its torch work started leaves with it, and a second pool alive in the
+  process (another model's idle worker) made every parallel region of the steps wake
+  sleeping threads (:mod:`playground.thread_pools`). ``Engine.stream``
   validates a request, queues it and returns at once; the stream reads what the worker
   sends.
 - **Continuous batching.** Requests wait in a bounded queue; at every step boundary the
@@ -108,7 +111,7 @@ __all__ = ["FINISH_REASONS", "Batcher", "Ending", "Finished", "Request", "Step",
 STEP_TOKENS = 64  # prefill tokens one step runs at most, by default (limits.step_tokens)
 PREFILL_TOKENS = 256  # padded tokens of new short prompts one step prefills together, by default
 ALONE_FACTOR = 4  # a job with the model to itself takes chunks this many times the budget
-IDLE_EXIT_S = 30.0  # a worker with nothing to do for this long exits (the next request starts one)
+IDLE_EXIT_S = 1.0  # a worker with nothing to do for this long exits, and its OpenMP pool (the next request starts one)
 HISTORY = 4096  # forward passes (and ended requests) remembered in Batcher.history (Batcher.endings)
 
 
