@@ -24,15 +24,28 @@ configure_hub_access()
 
 import torch  # noqa: E402
 
+from playground.batching import Batcher  # noqa: E402
 from playground.engine import Engine  # noqa: E402
 from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
+from playground.thread_pools import in_own_thread  # noqa: E402
 
 log = logging.getLogger("bench")
 PROMPT = "Once upon a time, in a small village by the sea, there lived an old fisherman who"
 
 
-def bare_generate(loaded, prompt_ids: list[int], n: int) -> tuple[int, float]:
-    """Tokens generated and seconds taken by model.generate (greedy, exactly n tokens)."""
+def bare_generate(loaded, prompt_ids: list[int], n: int, after: Batcher | None = None) -> tuple[int, float]:
+    """Tokens generated and seconds taken by model.generate (greedy, exactly n tokens).
+
+    On a thread of its own that exits, once the engine's worker (``after``) has exited too
+    (a second after its last step): a thread that computed keeps an OpenMP pool, and two
+    pools slow both sides (``playground/thread_pools.py``).
+    """
+    if after is not None:
+        after.join(30)
+    return in_own_thread(_generate, loaded, prompt_ids, n)
+
+
+def _generate(loaded, prompt_ids: list[int], n: int) -> tuple[int, float]:
     ids = torch.tensor([prompt_ids], device=loaded.device)
     start = time.perf_counter()
     with torch.inference_mode():
@@ -73,12 +86,13 @@ def main() -> int:
     prompt_ids = engine.encode(loaded, PROMPT, use_prompt_style=False)
 
     engine_stream(engine, model, 8)  # warm-up
-    bare_generate(loaded, prompt_ids, 8)
+    bare_generate(loaded, prompt_ids, 8, after=engine.local.batcher(model))
     rates: dict[str, list[float]] = {"model.generate": [], "engine.stream": []}
     counts: dict[str, list[int]] = {"model.generate": [], "engine.stream": []}
+    worker = engine.local.batcher(model)
     for _ in range(args.rounds):
         for name, run in (
-            ("model.generate", lambda: bare_generate(loaded, prompt_ids, args.tokens)),
+            ("model.generate", lambda: bare_generate(loaded, prompt_ids, args.tokens, after=worker)),
             ("engine.stream", lambda: engine_stream(engine, model, args.tokens)),
         ):
             n, seconds = run()
