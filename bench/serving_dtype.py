@@ -111,8 +111,8 @@ def generate_ids(loaded, prompt: str, tokens: int) -> list[int]:
     return out[0, ids.shape[1] :].tolist()
 
 
-def others_idle(engines: list[Engine], current: Engine, model: str) -> None:
-    """Wait until the other engines' workers for ``model`` have exited (a second after their last work).
+def others_idle(engines: list[Engine], current: Engine | None, model: str) -> None:
+    """Wait until the other engines' workers for ``model`` (all, with None) have exited (a second after their work).
 
     Two workers alive at once keep two OpenMP pools, which slows both
     (``playground/thread_pools.py``): each engine is measured alone, as it runs in the app.
