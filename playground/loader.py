@@ -134,20 +134,30 @@ class LoadedModel:
                     handle.remove()
 
     def _base_forward(self, **inputs: Any) -> Any:
-        """One forward pass of the base alone: each LoRA layer calls its base layer directly.
+        """One forward pass of the base alone: each LoRA layer hands its input to its base layer.
 
         PEFT's per-row path sorts the rows by adapter in every LoRA layer (126 of them in
         Gemma 3 270M), even when every row names the base: about a tenth of a decode step.
-        Switching the layers off for this one call (under ``forward_lock``) gives the same
-        products without that bookkeeping.
+        With adapters switched off, a LoRA layer still checks its arguments before calling
+        its base layer (4 % of a step, against the same model without adapters). For this
+        one call (under ``forward_lock``), each LoRA layer's ``forward`` is its base layer,
+        which is what PEFT calls when adapters are off: the same products. Wrappers without
+        a base layer (PEFT's modules_to_save) are switched off instead.
         """
-        before = [layer._disable_adapters for layer in self.lora_layers]
+        bypassed, switched = [], []
         for layer in self.lora_layers:
+            (bypassed if isinstance(getattr(layer, "base_layer", None), torch.nn.Module) else switched).append(layer)
+        before = [layer._disable_adapters for layer in switched]
+        for layer in bypassed:
+            layer.__dict__["forward"] = layer.base_layer  # an instance attribute: nn.Module.__call__ finds it first
+        for layer in switched:
             layer._disable_adapters = True
         try:
             return self.model(**inputs)
         finally:
-            for layer, disabled in zip(self.lora_layers, before, strict=True):
+            for layer in bypassed:
+                layer.__dict__.pop("forward", None)
+            for layer, disabled in zip(switched, before, strict=True):
                 layer._disable_adapters = disabled
 
 
