@@ -114,3 +114,30 @@ def test_a_model_without_sdpa_or_eager_attention_keeps_its_own(tiny_hub):
         config = Config()
 
     assert use_row_attention(Model()) is False
+
+
+def test_a_decode_query_with_keys_masked_inside_its_span_matches_sdpa():
+    """The float32 one-query path honours a mask that is not one range (a row with a hole in its keys)."""
+    from playground.row_attention import _one_query
+
+    torch.manual_seed(5)
+    q, k, v = torch.randn(1, 4, 1, 16), torch.randn(1, 2, 9, 16), torch.randn(1, 2, 9, 16)
+    mask = torch.tensor([[True, True, False, True, False, True, True, True, True]])
+    ours = _one_query(q, k, v, mask, 0.25)
+    theirs = torch.nn.functional.scaled_dot_product_attention(
+        q, k.repeat_interleave(2, dim=1), v.repeat_interleave(2, dim=1), attn_mask=mask, scale=0.25
+    )
+    assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_the_spans_of_a_mask_are_read_again_when_it_changes_in_place():
+    from playground.row_attention import _row_spans
+
+    _, _, _, mask = _batch(torch.float32, [4, 2], queries=1)
+    first = _row_spans(mask)
+    assert _row_spans(mask) is first  # read once per mask
+    mask[1, 0, 0, 1] = True  # the second row now sees one more key
+    again = _row_spans(mask)
+    assert again is not first and again[1][1] != first[1][1]
+    fresh = mask.clone()
+    assert _row_spans(fresh) is not again and _row_spans(fresh) == again  # another mask, the same spans
