@@ -136,7 +136,7 @@ def test_a_poisoned_session_hash_never_reaches_gradio(app_url, request_kind):
 
 @pytest.fixture(scope="module")
 def long_app(tiny_hub, long_model, tmp_path_factory):
-    """The long model, 1 row at a time, 2 visits a session, 4 an address, 10 s to listen, 2 s TTL, 4-token steps."""
+    """The long model, 1 row at a time, 2 visits a session, 4 an address, 10 s to listen, 2 s TTL, 2-token steps."""
     from tests.conftest import DEBUG_RECORD, launch_app
 
     limits = {
@@ -146,7 +146,7 @@ def long_app(tiny_hub, long_model, tmp_path_factory):
         "max_events_per_address": 4,
         "listen_wait_s": 10,
         "session_ttl_s": 2,
-        "step_tokens": 4,  # a long prompt takes hundreds of steps to prefill
+        "step_tokens": 2,  # a long prompt takes hundreds of steps to prefill (longer than a Stop takes to arrive)
     }
     registry = tiny_models.with_long_model(tiny_hub, long_model, LONG, **limits)
     with launch_app(registry, tmp_path_factory, env=DEBUG_RECORD) as (url, log):
@@ -221,7 +221,7 @@ def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_a
         return sum(1 for e in ended(url, "long") if e["reason"] == "cancelled" and e["tokens"] == 0 and e["steps"])
 
     before = unstarted_cancelled()
-    prompt = "word " * 1000  # 1,000 tokens: hundreds of 4-token chunks
+    prompt = "word " * 1000  # 1,000 tokens: 500 chunks of 2 tokens
     kwargs = tiny_models.generate_kwargs("long", prompt, max_new_tokens=50)
     job = Client(url, verbose=False, headers={"x-forwarded-for": "192.0.2.80"}).submit(**kwargs, api_name="/generate")
     running = (Status.PROCESSING, Status.ITERATING)
