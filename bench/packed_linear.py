@@ -36,7 +36,7 @@ configure_hub_access()
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from bench.serving_dtype import PROMPTS, answer, concurrent, others_idle, rounds_arguments  # noqa: E402
+from bench.serving_dtype import alternate_rounds, others_idle, rounds_arguments  # noqa: E402
 from playground.engine import Engine  # noqa: E402
 from playground.packed_linear import PackedLinear, packing_supported  # noqa: E402
 from playground.registry import PROJECT_ROOT, Registry  # noqa: E402
@@ -104,20 +104,7 @@ def main() -> int:
         engines[label] = engine
         log.info("%s: %s in %s, %d packed layers", label, name, next(loaded.model.parameters()).dtype,
                  sum(type(m) is PackedLinear for m in loaded.model.modules()))  # fmt: skip
-    alone = {label: [answer(engine, name, p, args.tokens)[0] for p in PROMPTS] for label, engine in engines.items()}
-    single: dict[str, list[float]] = {label: [] for label in engines}
-    many: dict[str, list[float]] = {label: [] for label in engines}
-    batched_equal = {label: True for label in engines}
-    for r in range(args.rounds):
-        for label, engine in engines.items():
-            others_idle(list(engines.values()), engine, name)
-            ids, seconds = answer(engine, name, PROMPTS[0], args.tokens)
-            single[label].append(len(ids) / seconds)
-            rows, seconds = concurrent(engine, name, args.streams, args.tokens)
-            many[label].append(sum(len(x) for x in rows) / seconds)
-            batched_equal[label] &= all(x == alone[label][i % len(PROMPTS)] for i, x in enumerate(rows))
-            log.info("round %d %-6s: %.1f tokens/s single, %.1f aggregate", r + 1, label, single[label][-1],
-                     many[label][-1])  # fmt: skip
+    rounds = alternate_rounds(engines, name, args)
     print(f"\n{name}, {args.tokens} greedy tokens, medians of {args.rounds} rounds\n")
     print(
         f"| weights | single stream tokens/s | {args.streams} streams, aggregate tokens/s | memory of the model, MB |"
@@ -125,18 +112,19 @@ def main() -> int:
     print("|---|---:|---:|---:|")
     s, m = {}, {}
     for label in engines:
-        s[label], m[label] = statistics.median(single[label]), statistics.median(many[label])
+        s[label], m[label] = rounds.medians(label)
         print(f"| {label} | {s[label]:.1f} | {m[label]:.1f} | {memory[label]:.0f} |")
-    same = alone["packed"] == alone["plain"]
+    same = rounds.alone["packed"] == rounds.alone["plain"]
+    equal = {label: "yes" if rounds.rows_equal[label] else "NO" for label in engines}
     print(f"\npacked / plain: single stream {s['packed'] / s['plain']:.2f}x, {args.streams} streams "
           f"{m['packed'] / m['plain']:.2f}x; batched rows equal the same engine's answers alone: "
-          f"packed {'yes' if batched_equal['packed'] else 'NO'}, plain {'yes' if batched_equal['plain'] else 'no'}; "
+          f"packed {equal['packed']}, plain {equal['plain']}; "
           f"answers alone, packed = plain: {'yes' if same else 'no'}\n")  # fmt: skip
     others_idle(list(engines.values()), None, name)  # the products alone, on this thread, once no worker is left
     products(engines["packed"].cache.get(name).model)
     for engine in engines.values():
         engine.close(wait_s=60)
-    return 0 if batched_equal["packed"] else 1
+    return 0 if rounds.rows_equal["packed"] else 1
 
 
 if __name__ == "__main__":

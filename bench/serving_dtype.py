@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import statistics
 import sys
@@ -133,50 +134,70 @@ def rounds_arguments(doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+@dataclasses.dataclass
+class Rounds:
+    """What :func:`alternate_rounds` measured, by engine label."""
+
+    alone: dict[str, list[list[int]]]  # each prompt's greedy answer alone (the warm-up)
+    single: dict[str, list[float]]  # tokens/s of one answer, a figure per round
+    many: dict[str, list[float]]  # aggregate tokens/s of ``--streams`` answers at once, a figure per round
+    rows_equal: dict[str, bool]  # every concurrent answer equalled the same prompt's answer alone
+
+    def medians(self, label: str) -> tuple[float, float]:
+        """Median single-stream and aggregate tokens/s of ``label``."""
+        return statistics.median(self.single[label]), statistics.median(self.many[label])
+
+
+def alternate_rounds(engines: dict[str, Engine], model: str, args: argparse.Namespace) -> Rounds:
+    """Warm each engine up (each prompt answered alone), then ``args.rounds`` rounds alternating the engines.
+
+    In a round each engine, once the other engines' workers have exited, answers one prompt
+    alone and ``args.streams`` prompts at once (``args.tokens`` greedy tokens each); the
+    concurrent answers are checked against the same prompts answered alone.
+    """
+    alone = {label: [answer(e, model, p, args.tokens)[0] for p in PROMPTS] for label, e in engines.items()}
+    result = Rounds(alone, {k: [] for k in engines}, {k: [] for k in engines}, {k: True for k in engines})
+    for r in range(args.rounds):
+        for label, engine in engines.items():
+            others_idle(list(engines.values()), engine, model)
+            ids, seconds = answer(engine, model, PROMPTS[0], args.tokens)
+            result.single[label].append(len(ids) / seconds)
+            rows, seconds = concurrent(engine, model, args.streams, args.tokens)
+            result.many[label].append(sum(len(x) for x in rows) / seconds)
+            result.rows_equal[label] &= all(x == alone[label][i % len(PROMPTS)] for i, x in enumerate(rows))
+            log.info("round %d %-7s: %.1f tokens/s single, %.1f aggregate", r + 1, label, result.single[label][-1],
+                     result.many[label][-1])  # fmt: skip
+    return result
+
+
 def main() -> int:
     """Run the rounds; print the figures and ratios."""
     args = rounds_arguments(__doc__).parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    engines = {}
+    engines, loaded_models = {}, {}
     for dtype in ("float32", "auto"):
         engine, name = engine_in(dtype, args.registry, args.model)
-        loaded = engine.cache.get(name)
-        engines[dtype] = (engine, loaded)
-        log.info("%s: %s served in %s", dtype, name, next(loaded.model.parameters()).dtype)
-    single: dict[str, list[float]] = {d: [] for d in engines}
-    many: dict[str, list[float]] = {d: [] for d in engines}
-    alone: dict[str, list[list[int]]] = {}
-    for dtype, (engine, _loaded) in engines.items():  # warm-up, and each prompt's answer alone
-        alone[dtype] = [answer(engine, name, p, args.tokens)[0] for p in PROMPTS]
-    same_rows = {d: True for d in engines}
-    for r in range(args.rounds):
-        for dtype, (engine, _loaded) in engines.items():
-            others_idle([e for e, _ in engines.values()], engine, name)
-            ids, seconds = answer(engine, name, PROMPTS[0], args.tokens)
-            single[dtype].append(len(ids) / seconds)
-            rows, seconds = concurrent(engine, name, args.streams, args.tokens)
-            many[dtype].append(sum(len(x) for x in rows) / seconds)
-            same_rows[dtype] &= all(x == alone[dtype][i % len(PROMPTS)] for i, x in enumerate(rows))
-            log.info("round %d %-7s: %.1f tokens/s single, %.1f aggregate", r + 1, dtype, single[dtype][-1],
-                     many[dtype][-1])  # fmt: skip
+        loaded_models[dtype] = engine.cache.get(name)
+        engines[dtype] = engine
+        log.info("%s: %s served in %s", dtype, name, next(loaded_models[dtype].model.parameters()).dtype)
+    rounds = alternate_rounds(engines, name, args)
     bandwidth = read_bandwidth()
     print(f"\n{name}, {args.tokens} greedy tokens, medians of {args.rounds} rounds; read bandwidth "
           f"{bandwidth / 1e9:.1f} GB/s (torch.sum over 1 GiB)\n")  # fmt: skip
     print("| served in | single stream tokens/s | bandwidth used | "
           f"{args.streams} streams, aggregate tokens/s | = generate | rows = alone |")  # fmt: skip
     print("|---|---:|---:|---:|---|---|")
-    medians = {}
-    for dtype, (_engine, loaded) in engines.items():
+    for dtype, loaded in loaded_models.items():
         base = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
         weight_bytes = sum(p.numel() * p.element_size() for n, p in base.named_parameters() if "lora_" not in n)
-        s, m = statistics.median(single[dtype]), statistics.median(many[dtype])
-        medians[dtype] = (s, m)
-        same = alone[dtype][0] == generate_ids(loaded, PROMPTS[0], args.tokens)[: len(alone[dtype][0])]
+        s, m = rounds.medians(dtype)
+        first = rounds.alone[dtype][0]
+        same = first == generate_ids(loaded, PROMPTS[0], args.tokens)[: len(first)]
         served = str(next(base.parameters()).dtype).removeprefix("torch.")
         print(f"| {dtype} ({served}) | {s:.1f} | {weight_bytes * s / bandwidth:.2f} "
               f"({weight_bytes / 1e6:.0f} MB a token) | {m:.1f} | {'yes' if same else 'NO'} | "
-              f"{'yes' if same_rows[dtype] else 'NO'} |")  # fmt: skip
-    (s32, m32), (sa, ma) = medians["float32"], medians["auto"]
+              f"{'yes' if rounds.rows_equal[dtype] else 'NO'} |")  # fmt: skip
+    (s32, m32), (sa, ma) = rounds.medians("float32"), rounds.medians("auto")
     print(f"\nauto / float32: single stream {sa / s32:.2f}x, {args.streams} streams {ma / m32:.2f}x")
     return 0
 
