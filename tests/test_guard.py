@@ -147,6 +147,7 @@ def long_app(tiny_hub, long_model, tmp_path_factory):
         "listen_wait_s": 10,
         "session_ttl_s": 2,
         "step_tokens": 2,  # a long prompt takes hundreds of steps to prefill (longer than a Stop takes to arrive)
+        "max_prompt_chars": 20_000,  # room for such a prompt
     }
     registry = tiny_models.with_long_model(tiny_hub, long_model, LONG, **limits)
     with launch_app(registry, tmp_path_factory, env=DEBUG_RECORD) as (url, log):
@@ -221,7 +222,9 @@ def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_a
         return sum(1 for e in ended(url, "long") if e["reason"] == "cancelled" and e["tokens"] == 0 and e["steps"])
 
     before = unstarted_cancelled()
-    prompt = "word " * 1000  # 1,000 tokens: 500 chunks of 2 tokens
+    # 3,900 tokens (all the long model's context leaves beside the answer): 1,950 chunks of 2 tokens, a
+    # prefill that outlasts the Stop's round trip many times over (1,000 tokens once finished first in CI)
+    prompt = "word " * 3900
     kwargs = tiny_models.generate_kwargs("long", prompt, max_new_tokens=50)
     job = Client(url, verbose=False, headers={"x-forwarded-for": "192.0.2.80"}).submit(**kwargs, api_name="/generate")
     running = (Status.PROCESSING, Status.ITERATING)
