@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import json
 import logging
 import os
@@ -305,12 +306,25 @@ def check_outputs(endpoint: str, outputs: Any) -> str:
 
 
 # -- the phases -----------------------------------------------------------------------
+def visitor_address(i: int) -> str:
+    """Visitor ``i``'s client address (shared address space, 100.64.0.0/10), sent as ``X-Forwarded-For``.
+
+    Each visitor comes from its own address, as the public of a Space does: from one address
+    (loopback), the guard's ``limits.max_events_per_address`` would refuse most of a burst
+    as one client's flood (``playground/ui/guard.py``).
+    """
+    return str(ipaddress.IPv4Address("100.64.0.0") + 1 + i)
+
+
 def make_clients(url: str, count: int) -> list[Any]:
-    """``count`` visitors, each with its own gradio_client session."""
+    """``count`` visitors, each with its own gradio_client session and client address."""
     from gradio_client import Client
 
+    def make(i: int) -> Any:
+        return Client(url, verbose=False, headers={"x-forwarded-for": visitor_address(i)})
+
     with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(lambda _: Client(url, verbose=False), range(count)))
+        return list(pool.map(make, range(count)))
 
 
 def burst(clients: list[Any], setup: Setup, tokens: int, rng: random.Random) -> list[Outcome]:
