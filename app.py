@@ -4,7 +4,8 @@ Environment variables:
     PLAYGROUND_REGISTRY  another registry YAML file (default: playground/registry.yaml)
     PLAYGROUND_REMOTE    a YAML file of ``remote:`` entries: models served by a vLLM / OpenAI-compatible server
     PLAYGROUND_PRELOAD   0 to skip loading the default model before the server starts
-    PLAYGROUND_DEBUG_RECORD  1 to answer GET /_debug/ended: how the latest requests ended (for tests; ui/debug.py)
+    PLAYGROUND_DEBUG_RECORD  1 to answer GET /_debug/ended and /_debug/steps: how the latest requests ended,
+                             the latest forward passes (for tests; ui/debug.py)
     HF_HUB_OFFLINE       1 to never reach the Hub (set automatically when it is unreachable)
 """
 

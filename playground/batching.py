@@ -392,6 +392,11 @@ class Batcher:
         with self._cond:
             return list(self.endings)
 
+    def latest_steps(self, count: int = 64) -> list[Step]:
+        """The latest ``count`` forward passes (of :attr:`history`), in the order they ran."""
+        passes = tuple(self.history)  # one C-level copy: the worker may append meanwhile
+        return list(passes[-count:])
+
     def _ended(self, ending: Ending) -> None:
         with self._cond:
             self.endings.append(ending)

@@ -65,7 +65,7 @@ from playground.token_record import score as score_answer
 from playground.visitor import Visitor
 
 if TYPE_CHECKING:
-    from playground.batching import Ending
+    from playground.batching import Ending, Step
     from playground.loader import LoadedModel, ModelCache
 
 log = logging.getLogger(__name__)
@@ -241,6 +241,10 @@ class Engine:
     def ended(self) -> dict[str, list[Ending]]:
         """How the latest requests of each locally loaded model ended (its batcher's record), by model."""
         return self.local.ended()
+
+    def latest_steps(self) -> dict[str, list[Step]]:
+        """The latest forward passes of each locally loaded model (its batcher's record), by model."""
+        return self.local.latest_steps()
 
     def prepare(self, model: str, adapter: str | None = None, progress: Callable[[str], None] | None = None) -> Handle:
         """Check the names, make the model ready (load it or reach its server) and describe it."""

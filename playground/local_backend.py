@@ -13,7 +13,7 @@ import threading
 
 from playground.backend import Capabilities, Handle, Job, Progress, ScoredWindow, TokenScores
 from playground.batch_jobs import ScoreJob
-from playground.batching import Batcher, Ending, Request
+from playground.batching import Batcher, Ending, Request, Step
 from playground.branching import vocabulary_size
 from playground.inspection import next_token_distribution
 from playground.loader import LoadedModel, ModelCache
@@ -76,6 +76,12 @@ class LocalBackend:
         with self._lock:
             batchers = {name: batcher for name, (_, batcher) in self._batchers.items()}
         return {name: batcher.ended() for name, batcher in batchers.items()}
+
+    def latest_steps(self) -> dict[str, list[Step]]:
+        """The latest forward passes of each loaded model's batcher (:meth:`Batcher.latest_steps`), by model."""
+        with self._lock:
+            batchers = {name: batcher for name, (_, batcher) in self._batchers.items()}
+        return {name: batcher.latest_steps() for name, batcher in batchers.items()}
 
     # -- the Backend protocol ------------------------------------------------------
     def prepare(self, model: str, adapter: str | None, progress: Progress | None = None) -> Handle:

@@ -248,6 +248,16 @@ def ended(url: str, model: str) -> list[dict]:
     return httpx.get(url + "_debug/ended", timeout=WAIT_S).json().get(model, [])
 
 
+def latest_steps(url: str, model: str) -> list[dict]:
+    """The latest forward passes of ``model`` in the app at ``url``: each ``{"number", "kind", "request_ids"}``.
+
+    From its batcher's record (``playground/ui/debug.py``; the app must run with :data:`DEBUG_RECORD`).
+    """
+    import httpx
+
+    return httpx.get(url + "_debug/steps", timeout=WAIT_S).json().get(model, [])
+
+
 VLLM_MODEL = "gemma-3-270m"  # the lesson model: the vLLM tests serve it with all its adapters
 
 

@@ -556,3 +556,13 @@ def test_a_stopped_job_leaves_at_the_next_step(chunked):
     with pytest.raises(GenerationError, match="stopped before the end"):
         job.wait(SAFETY_S)
     assert len(job.steps) <= 2 < _chunks(batcher, len(ids))
+
+
+def test_latest_steps_name_each_forward_pass_of_a_request_in_order(engine):
+    engine.generate("tiny", "The sea otter is", {"temperature": 0.0, "max_new_tokens": 3})
+    ending = engine.ended()["tiny"][-1]
+    steps = engine.latest_steps()["tiny"]
+    kinds = [s.kind for s in steps if ending.request_id in s.request_ids]
+    assert kinds[0] == "prefill" and set(kinds[1:]) == {"decode"} and len(kinds) == ending.steps
+    numbers = [s.number for s in steps]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)

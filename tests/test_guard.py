@@ -212,22 +212,28 @@ def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
 
 def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_app):
     from gradio_client import Client
-    from gradio_client.utils import Status
 
-    from tests.conftest import ended
+    from tests.conftest import ended, latest_steps
 
     url, _log = long_app
+    earlier = {e["request_id"] for e in ended(url, "long")}
+    earlier |= {i for step in latest_steps(url, "long") for i in step["request_ids"]}
 
-    def unstarted_cancelled() -> int:  # requests the batcher cancelled in their prefill, before their first token
-        return sum(1 for e in ended(url, "long") if e["reason"] == "cancelled" and e["tokens"] == 0 and e["steps"])
+    def prefilling() -> list[int]:  # [the id of a new request in a prefill pass], once the batcher runs one
+        steps = latest_steps(url, "long")
+        new = [i for step in steps if step["kind"] in ("prefill", "chunk") for i in step["request_ids"]]
+        return [i for i in new if i not in earlier][:1]  # a list: request 0 is an id too
 
-    before = unstarted_cancelled()
     # 3,900 tokens (all the long model's context leaves beside the answer): 1,950 chunks of 2 tokens, a
-    # prefill that outlasts the Stop's round trip many times over (1,000 tokens once finished first in CI)
+    # prefill that outlasts the Stop's round trip many times over (the Stop lands after a few chunks)
     prompt = "word " * 3900
     kwargs = tiny_models.generate_kwargs("long", prompt, max_new_tokens=50)
     job = Client(url, verbose=False, headers={"x-forwarded-for": "192.0.2.80"}).submit(**kwargs, api_name="/generate")
-    running = (Status.PROCESSING, Status.ITERATING)
-    wait_until(lambda: job.status().code in running, "the request to start running", every=0.05)
+    [request_id] = wait_until(prefilling, "the request to be in its prefill in the engine", every=0.05)
     job.cancel()  # the page's Stop: POST /cancel for this event
-    wait_until(lambda: unstarted_cancelled() > before, "the Stop to end the request in the engine during the prefill")
+
+    def ending() -> dict | None:
+        return next((e for e in ended(url, "long") if e["request_id"] == request_id), None)
+
+    end = wait_until(ending, "the Stop to end the request in the engine")
+    assert end["reason"] == "cancelled" and end["tokens"] == 0 and end["steps"] > 0, end
