@@ -33,7 +33,7 @@ from playground.engine import Engine  # noqa: E402
 from playground.registry import DEFAULT_REGISTRY_PATH, Limits, load_registry, with_remote  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
 from playground.ui.debug import ENV as DEBUG_RECORD  # noqa: E402
-from playground.ui.debug import EndedRecord  # noqa: E402
+from playground.ui.debug import DebugRecord  # noqa: E402
 from playground.ui.guard import Guard  # noqa: E402
 from playground.ui.i18n import I18N  # noqa: E402
 from playground.ui.page import PAGE_CSS  # noqa: E402
@@ -84,7 +84,7 @@ def launch_options(demo: gr.Blocks, engine: Engine) -> dict:
     limits = engine.registry.limits
     middleware = [Middleware(Guard, blocks=demo, limits=limits)]
     if os.environ.get(DEBUG_RECORD) == "1":
-        middleware.append(Middleware(EndedRecord, engine=engine))
+        middleware.append(Middleware(DebugRecord, engine=engine))
     return {
         "app_kwargs": {"middleware": middleware},
         "state_session_capacity": limits.max_sessions,

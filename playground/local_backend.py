@@ -71,17 +71,18 @@ class LocalBackend:
             self._stopped = [b for b in self._stopped if b.is_alive()] + [entry[1]]
         entry[1].stop()  # finishes what it holds, then its worker exits
 
+    def _batchers_by_model(self) -> dict[str, Batcher]:
+        """Each loaded model's batcher, as it stands now (read under the lock, used outside it)."""
+        with self._lock:
+            return {name: batcher for name, (_, batcher) in self._batchers.items()}
+
     def ended(self) -> dict[str, list[Ending]]:
         """The latest requests each loaded model's batcher ended (:meth:`Batcher.ended`), by model."""
-        with self._lock:
-            batchers = {name: batcher for name, (_, batcher) in self._batchers.items()}
-        return {name: batcher.ended() for name, batcher in batchers.items()}
+        return {name: batcher.ended() for name, batcher in self._batchers_by_model().items()}
 
     def latest_steps(self) -> dict[str, list[Step]]:
         """The latest forward passes of each loaded model's batcher (:meth:`Batcher.latest_steps`), by model."""
-        with self._lock:
-            batchers = {name: batcher for name, (_, batcher) in self._batchers.items()}
-        return {name: batcher.latest_steps() for name, batcher in batchers.items()}
+        return {name: batcher.latest_steps() for name, batcher in self._batchers_by_model().items()}
 
     # -- the Backend protocol ------------------------------------------------------
     def prepare(self, model: str, adapter: str | None, progress: Progress | None = None) -> Handle:

@@ -1,6 +1,6 @@
 """A debug-only view of the engine's own record of ended requests, for the app's tests.
 
-Off unless ``PLAYGROUND_DEBUG_RECORD=1`` (``app.py`` then installs :class:`EndedRecord`
+Off unless ``PLAYGROUND_DEBUG_RECORD=1`` (``app.py`` then installs :class:`DebugRecord`
 behind the guard). ``GET /_debug/ended`` answers :meth:`Engine.ended
 <playground.engine.Engine.ended>` as JSON: for each locally loaded model, its batcher's
 latest ended requests, each its id, why it ended (``cancelled``, ``length``, ...) and how
@@ -27,7 +27,7 @@ STEPS_PATH = "/_debug/steps"
 ENV = "PLAYGROUND_DEBUG_RECORD"  # "1" installs it
 
 
-class EndedRecord:
+class DebugRecord:
     """ASGI middleware answering ``GET /_debug/ended`` and ``/_debug/steps``; every other request goes on to ``app``."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], engine: Engine) -> None:
