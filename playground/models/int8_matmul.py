@@ -386,24 +386,21 @@ class Kernel:
     compiled: Compiled
     function: Any  # the entry point ``matmul`` as a ctypes function
 
-    def __call__(self, x: torch.Tensor, weight: Any, out: torch.Tensor, threads: int) -> None:
-        """``out[M, N] = x[M, K] @ weight.T``: float32 contiguous CPU rows in and out, a GroupQuantized weight."""
-        rows, inputs = x.shape
-        x16, xs, xsum = _scratch.take(rows * inputs, rows * (inputs // self.group))
-        self.function(
-            x.data_ptr(),
-            rows,
-            weight.q.shape[0],
-            inputs,
-            weight.q.data_ptr(),
-            weight.scale.data_ptr(),
-            weight.offset.data_ptr() if self.offset else 0,
-            out.data_ptr(),
-            x16,
-            xs,
-            xsum,
-            threads if threads > 1 and openmp_usable() else 1,
-        )
+    def bind(self, weight: Any) -> Any:
+        """The product by one GroupQuantized ``weight``: a function of (rows, out, threads), its addresses bound."""
+        function, group = self.function, self.group
+        outputs, inputs = weight.q.shape
+        parts = (weight.q.data_ptr(), weight.scale.data_ptr(), weight.offset.data_ptr() if self.offset else 0)
+
+        def product(x: torch.Tensor, out: torch.Tensor, threads: int) -> None:
+            rows = x.shape[0]
+            x16, xs, xsum = _scratch.take(rows * inputs, rows * (inputs // group))
+            if threads > 1 and not openmp_usable():
+                threads = 1
+            function(x.data_ptr(), rows, outputs, inputs, *parts, out.data_ptr(), x16, xs, xsum, threads)
+
+        product.keep = weight  # the addresses stay valid while the product lives  # type: ignore[attr-defined]
+        return product
 
 
 @cache

@@ -80,15 +80,24 @@ class GroupQuantized:
 
     def matmul(self, x: torch.Tensor) -> torch.Tensor:
         """``x @ w.T`` for float32 rows ``x`` (..., inputs), through the compiled kernel."""
-        inputs = self.shape[1]
+        outputs, inputs = self.q.shape
         flat = x.reshape(-1, inputs)
         if flat.dtype != torch.float32 or not flat.is_contiguous():
             flat = flat.to(torch.float32).contiguous()
-        out = torch.empty((flat.shape[0], self.shape[0]), dtype=torch.float32)
+        out = torch.empty((flat.shape[0], outputs), dtype=torch.float32)
         if flat.shape[0]:
-            layout = kernel(self.group, self.offset is not None, self.scale.dtype == torch.float16)
-            layout(flat, self, out, torch.get_num_threads())
-        return out.reshape(*x.shape[:-1], self.shape[0])
+            product = self.__dict__.get("_product")
+            if product is None:  # the kernel and the weight's addresses, found once
+                layout = kernel(self.group, self.offset is not None, self.scale.dtype == torch.float16)
+                product = layout.bind(self)
+                object.__setattr__(self, "_product", product)
+            product(flat, out, torch.get_num_threads())
+        return out.reshape(*x.shape[:-1], outputs)
+
+
+def _stand_in(weight: GroupQuantized) -> torch.Tensor:
+    """A read-only float32 tensor of the weight's shape on its device, holding one zero (expanded)."""
+    return torch.zeros((), dtype=torch.float32, device=weight.q.device).expand(weight.shape)
 
 
 def quantize(weight: torch.Tensor, group: int = 32) -> GroupQuantized:
@@ -107,24 +116,28 @@ def quantize(weight: torch.Tensor, group: int = 32) -> GroupQuantized:
     return GroupQuantized(q.reshape(outputs, inputs).contiguous(), scale.contiguous(), None, group)
 
 
-class QuantizedLinear(torch.nn.Module):
+class QuantizedLinear(torch.nn.Linear):
     """A linear layer whose weight is :class:`GroupQuantized`; float32 in, float32 out.
 
-    ``in_features``, ``out_features`` and ``bias`` are those of the ``nn.Linear`` it replaces,
-    so PEFT can wrap it (its ``weight`` is a read-only float32 view made on demand, for the
-    code that asks for its shape, dtype or device).
+    An ``nn.Linear`` to the code around it (PEFT wraps it with LoRA as any linear layer):
+    ``in_features``, ``out_features`` and ``bias`` are those of the layer it replaces.
+    ``weight`` is a stand-in that has the weight's shape, dtype (float32) and device but no
+    values of its own (zeros, read-only, four bytes): what PEFT and transformers ask of it.
+    No float copy of the weight is kept; :meth:`GroupQuantized.dequantize` gives the values.
+    PEFT must therefore never merge an adapter into this layer, nor use DoRA (which reads
+    the weight): the loader refuses such adapters.
     """
 
     def __init__(self, weight: GroupQuantized, bias: torch.Tensor | None = None) -> None:
-        super().__init__()
+        torch.nn.Module.__init__(self)  # not nn.Linear's: it would allocate a float weight
         self.quantized = weight
         self.out_features, self.in_features = weight.shape
         self.bias = None if bias is None else torch.nn.Parameter(bias.detach().to(torch.float32), requires_grad=False)
 
     @property
     def weight(self) -> torch.Tensor:
-        """A float32 copy of the weight (made on each access: for inspection, never for products)."""
-        return self.quantized.dequantize()
+        """The stand-in: the weight's shape, float32, its device; zeros (see the class docstring)."""
+        return _stand_in(self.quantized)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x @ weight.T + bias``, computed from the int8 values."""
@@ -151,8 +164,8 @@ class QuantizedEmbedding(torch.nn.Module):
 
     @property
     def weight(self) -> torch.Tensor:
-        """A float32 copy of the table (made on each access: for inspection only)."""
-        return self.quantized.dequantize()
+        """The stand-in: the table's shape, float32, its device; zeros (see :class:`QuantizedLinear`)."""
+        return _stand_in(self.quantized)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """The float32 rows of ``ids``, times the embedding scale."""
