@@ -26,7 +26,7 @@ import torch
 
 from playground.models.gguf_blocks import read_blocks, readable
 from playground.models.gguf_file import GGUFFile
-from playground.models.quantize_model import quantize_model
+from playground.models.int8_model import assemble
 from playground.models.quantized import GroupQuantized
 
 log = logging.getLogger(__name__)
@@ -155,31 +155,14 @@ def _weights(gguf: GGUFFile, config: Any) -> tuple[dict[str, GroupQuantized], di
     return quantized, floats
 
 
-def read_model(gguf: GGUFFile, config: Any) -> Any:
-    """The model, its products and embedding int8 (the file's own values), everything else float32."""
-    from transformers import AutoModelForCausalLM
-
+def read_parts(gguf: GGUFFile) -> tuple[Any, Any, dict[str, GroupQuantized], dict[str, torch.Tensor]]:
+    """(config, tokenizer, int8 products by module name, float tensors by parameter name) of a GGUF file."""
+    config = read_config(gguf)
     quantized, floats = _weights(gguf, config)
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    quantize_model(model, quantized)
-    for name, module in list(model.named_modules()):  # rotary tables: made again on the CPU, from the config
-        if name.endswith("rotary_emb"):
-            parent, _, child = name.rpartition(".")
-            setattr(model.get_submodule(parent) if parent else model, child, type(module)(config=config))
-    for name, param in list(model.named_parameters()):
-        if name not in floats:
-            raise GGUFModelError(f"the file has no weight for {name}")
-        module_name, _, attr = name.rpartition(".")
-        setattr(model.get_submodule(module_name), attr, torch.nn.Parameter(floats.pop(name), requires_grad=False))
-    missing = [n for n, b in model.named_buffers() if b.is_meta]
-    if missing or floats:
-        raise GGUFModelError(f"left unset: {missing[:3]}; unused: {sorted(floats)[:3]}")
-    return model.eval()
+    return config, read_tokenizer(gguf, config), quantized, floats
 
 
 def load_gguf(path: Path | str) -> tuple[Any, Any]:
     """(model, tokenizer) of a GGUF file, the model's products int8 as the file stores them."""
-    gguf = GGUFFile(path)
-    config = read_config(gguf)
-    return read_model(gguf, config), read_tokenizer(gguf, config)
+    config, tokenizer, quantized, floats = read_parts(GGUFFile(path))
+    return assemble(config, quantized, floats), tokenizer

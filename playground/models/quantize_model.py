@@ -47,7 +47,11 @@ def quantize_model(model: Any, weights: Mapping[str, GroupQuantized] | None = No
     head = model.get_output_embeddings()
     tied = head is not None and embedding is not None and head.weight is embedding.weight
     embed_name = next(name for name, m in model.named_modules() if m is embedding)
-    table = weights.get(embed_name) or quantize(embedding.weight, group)
+    table = weights.get(embed_name)
+    if table is None:
+        if embedding.weight.is_meta:
+            raise ValueError(f"{embed_name} has no weight to round (it was made without memory, and none was given)")
+        table = quantize(embedding.weight, group)
     _set(model, embed_name, QuantizedEmbedding(table, _embed_scale(embedding), embedding.padding_idx))
     changed += 1
     for name, module in list(model.named_modules()):
@@ -57,6 +61,8 @@ def quantize_model(model: Any, weights: Mapping[str, GroupQuantized] | None = No
             values = table
         elif name in weights:
             values = weights[name]
+        elif module.weight.is_meta:
+            raise ValueError(f"{name} has no weight to round (it was made without memory, and none was given)")
         elif module.in_features % group == 0:
             values = quantize(module.weight, group)
         else:
@@ -65,7 +71,5 @@ def quantize_model(model: Any, weights: Mapping[str, GroupQuantized] | None = No
         bias = module.bias.detach() if module.bias is not None else None
         _set(model, name, QuantizedLinear(values, bias))
         changed += 1
-    if tied:
-        model.config.tie_word_embeddings = False  # the int8 table is shared by construction; nothing to re-tie
     log.info("%d modules of %s hold int8 weights", changed, type(model).__name__)
     return changed
