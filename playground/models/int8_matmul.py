@@ -405,9 +405,56 @@ class Kernel:
 
 @cache
 def kernel(group: int, offset: bool, half: bool = False) -> Kernel:
-    """The compiled kernel for this layout (compiled once per process); JitUnavailable when it cannot be."""
+    """The compiled kernel for this layout, checked on this machine (once per process).
+
+    Raises JitUnavailable when it cannot be compiled or fails :func:`self_check`.
+    """
     compiled = compile_module(module_ir(group, offset, half), needs_openmp=True)
-    return Kernel(group, offset, half, compiled, compiled.function("matmul", None, *_ARGTYPES))
+    compiled_kernel = Kernel(group, offset, half, compiled, compiled.function("matmul", None, *_ARGTYPES))
+    failure = self_check(compiled_kernel)
+    if failure is not None:
+        log.warning("the int8 kernel (groups of %d, offsets %s) fails its check here: %s", group, offset, failure)
+        raise JitUnavailable(f"the int8 kernel fails its check on this machine: {failure}")
+    return compiled_kernel
+
+
+def self_check(checked: Kernel, threads: int = 2) -> str | None:
+    """What is wrong with ``checked`` on this machine, or None: the promises of the module's docstring, tested.
+
+    On seeded random weights (an odd number of outputs, so that a thread's share and a
+    tile have edges) and 1 to 9 rows: every output within :data:`TOLERANCE` of a float64
+    product of the same int8 values, and every row's outputs bit for bit the same alone on
+    one thread as batched on ``threads``.
+    """
+    from types import SimpleNamespace
+
+    generator = torch.Generator().manual_seed(0)
+    outputs, inputs = 203, checked.group * 12
+    dtype = torch.float16 if checked.half else torch.float32
+    groups = inputs // checked.group
+    weight = SimpleNamespace(
+        q=torch.randint(-127, 128, (outputs, inputs), dtype=torch.int8, generator=generator),
+        scale=(torch.rand(outputs, groups, generator=generator) * 0.02).to(dtype),
+        offset=((torch.rand(outputs, groups, generator=generator) - 0.5) * 0.02).to(dtype) if checked.offset else None,
+    )
+    values = weight.q.double().reshape(outputs, groups, checked.group) * weight.scale.double()[..., None]
+    if weight.offset is not None:
+        values = values + weight.offset.double()[..., None]
+    product = checked.bind(weight)
+    x = torch.randn(9, inputs, generator=generator) * torch.logspace(-2, 2, inputs)  # magnitudes over 4 decades
+    batched = torch.empty(9, outputs)
+    product(x, batched, threads)
+    reference = x.double() @ values.reshape(outputs, inputs).t()
+    error = float((batched.double() - reference).abs().max() / reference.abs().max())
+    if not error <= TOLERANCE:
+        return f"an error of {error:.1e} of the largest output (tolerance {TOLERANCE:.0e})"
+    for rows in (1, 2, 3, 4, 5):
+        for start in range(0, 9 - rows + 1, rows):
+            alone = torch.empty(rows, outputs)
+            product(x[start : start + rows].contiguous(), alone, 1)
+            if not torch.equal(alone, batched[start : start + rows]):
+                return f"rows {start}..{start + rows - 1} computed {rows} at a time differ from the same rows among 9"
+    return None
 
 
 __all__ = ["GROUPS", "TOLERANCE", "JitUnavailable", "Kernel", "kernel", "module_ir"]
