@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 GROUPS = (16, 32)  # the group sizes the kernels handle
 TILE = 4  # rows computed together: each group of weights is loaded and widened once for them
+BLOCK = 64  # outputs whose weights every tile of rows reads in turn, from the cache (64 x 2048 int8: 128 KiB)
 TOLERANCE = 2e-4  # largest error of an output, relative to the largest output magnitude, the self-check accepts
 _P = ctypes.c_void_p
 _I = ctypes.c_int64
@@ -237,33 +238,16 @@ def _quantize_function(group: int, offset: bool) -> str:
 _CONTEXT = "{ ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64, i64, i64 }"  # q, scale, offset, out, x16, xs, xsum, M, N, K
 
 
-def _worker_function() -> str:
-    """``worker``: this thread's share of the outputs (a multiple of 8), every row, in tiles then one by one."""
-    fields = ["q", "sc", "off", "out", "x16", "xs", "xsum", "M", "N", "K"]
-    lines = ["define internal void @worker(ptr %ctx) {", "entry:"]
-    for i, field in enumerate(fields):
-        kind = "ptr" if i < 7 else "i64"
-        lines += [
-            f"  %{field}.p = getelementptr {_CONTEXT}, ptr %ctx, i32 0, i32 {i}",
-            f"  %{field} = load {kind}, ptr %{field}.p",
-        ]
+def _span_function() -> str:
+    """``span``: the outputs [n0, n1) of every row, in tiles of rows then one by one.
+
+    The worker calls it on blocks of :data:`BLOCK` outputs, so that every tile of rows reads
+    a block's weights from the cache: the weights come from memory once, whatever the rows.
+    """
     args = "ptr %q, ptr %sc, ptr %off, ptr %out, ptr %x16, ptr %xs, ptr %xsum, i64 %N, i64 %K, i64 %n0, i64 %n1"
-    lines += [
-        "  %tid32 = call i32 @omp_get_thread_num()",
-        "  %nth32 = call i32 @omp_get_num_threads()",
-        "  %tid = sext i32 %tid32 to i64",
-        "  %nth = sext i32 %nth32 to i64",
-        "  %per0 = add i64 %N, %nth",
-        "  %per1 = sub i64 %per0, 1",
-        "  %per2 = udiv i64 %per1, %nth",
-        "  %per3 = add i64 %per2, 7",
-        "  %per = and i64 %per3, -8",
-        "  %start = mul i64 %tid, %per",
-        "  %end0 = add i64 %start, %per",
-        "  %over = icmp ugt i64 %end0, %N",
-        "  %n1 = select i1 %over, i64 %N, i64 %end0",
-        "  %late = icmp ugt i64 %start, %N",
-        "  %n0 = select i1 %late, i64 %N, i64 %start",
+    return "\n".join([
+        f"define internal void @span({args}, i64 %M) {{",
+        "entry:",
         f"  %tiles = udiv i64 %M, {TILE}",
         f"  %tiled = mul i64 %tiles, {TILE}",
         "  %hastile = icmp ugt i64 %tiles, 0",
@@ -284,6 +268,49 @@ def _worker_function() -> str:
         "  %r.next = add i64 %r, 1",
         "  %rdone = icmp eq i64 %r.next, %M",
         "  br i1 %rdone, label %exit, label %rl",
+        "exit:",
+        "  ret void",
+        "}",
+    ])
+
+
+def _worker_function() -> str:
+    """``worker``: this thread's share of the outputs (a multiple of 8), block by block."""
+    fields = ["q", "sc", "off", "out", "x16", "xs", "xsum", "M", "N", "K"]
+    lines = ["define internal void @worker(ptr %ctx) {", "entry:"]
+    for i, field in enumerate(fields):
+        kind = "ptr" if i < 7 else "i64"
+        lines += [
+            f"  %{field}.p = getelementptr {_CONTEXT}, ptr %ctx, i32 0, i32 {i}",
+            f"  %{field} = load {kind}, ptr %{field}.p",
+        ]
+    args = "ptr %q, ptr %sc, ptr %off, ptr %out, ptr %x16, ptr %xs, ptr %xsum, i64 %N, i64 %K"
+    lines += [
+        "  %tid32 = call i32 @omp_get_thread_num()",
+        "  %nth32 = call i32 @omp_get_num_threads()",
+        "  %tid = sext i32 %tid32 to i64",
+        "  %nth = sext i32 %nth32 to i64",
+        "  %per0 = add i64 %N, %nth",
+        "  %per1 = sub i64 %per0, 1",
+        "  %per2 = udiv i64 %per1, %nth",
+        "  %per3 = add i64 %per2, 7",
+        "  %per = and i64 %per3, -8",
+        "  %start = mul i64 %tid, %per",
+        "  %end0 = add i64 %start, %per",
+        "  %over = icmp ugt i64 %end0, %N",
+        "  %n1 = select i1 %over, i64 %N, i64 %end0",
+        "  %late = icmp ugt i64 %start, %N",
+        "  %n0 = select i1 %late, i64 %N, i64 %start",
+        "  %any = icmp ult i64 %n0, %n1",
+        "  br i1 %any, label %block, label %exit",
+        "block:",
+        "  %b = phi i64 [ %n0, %entry ], [ %b.end, %block ]",
+        f"  %b.next = add i64 %b, {BLOCK}",
+        "  %b.over = icmp ugt i64 %b.next, %n1",
+        "  %b.end = select i1 %b.over, i64 %n1, i64 %b.next",
+        f"  call void @span({args}, i64 %b, i64 %b.end, i64 %M)",
+        "  %b.done = icmp eq i64 %b.end, %n1",
+        "  br i1 %b.done, label %exit, label %block",
         "exit:",
         "  ret void",
         "}",
@@ -350,6 +377,7 @@ def module_ir(group: int, offset: bool, half: bool) -> str:
         _quantize_function(group, offset),
         _tile_function(group, offset, 1, half),
         _tile_function(group, offset, TILE, half),
+        _span_function(),
         _worker_function(),
         _entry_function(),
     ]
