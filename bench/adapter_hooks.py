@@ -18,8 +18,8 @@ import statistics
 import sys
 
 from bench.serving_dtype import answer, engine_in
-from playground.loader import LoadedModel
-from playground.registry import DEFAULT_REGISTRY_PATH
+from playground.models.loader import LoadedModel
+from playground.models.registry import DEFAULT_REGISTRY_PATH
 
 PROMPT = "Cette femme était assise près de la fenêtre, et"
 

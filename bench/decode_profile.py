@@ -25,8 +25,8 @@ configure_hub_access()
 
 import torch  # noqa: E402
 
-from playground.loader import ModelCache  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
+from playground.models.loader import ModelCache  # noqa: E402
+from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
 
 PROMPT = "Cette femme était assise près de la fenêtre, et"
 

@@ -25,7 +25,7 @@ from playground.network import configure_hub_access
 configure_hub_access()
 
 from playground.engine import Engine  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
+from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
 
 PROMPTS = [
     "Once upon a time, in a small village by the sea, there lived an old fisherman who",

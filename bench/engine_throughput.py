@@ -24,10 +24,10 @@ configure_hub_access()
 
 import torch  # noqa: E402
 
-from playground.batching import Batcher  # noqa: E402
 from playground.engine import Engine  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
-from playground.thread_pools import in_own_thread  # noqa: E402
+from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
+from playground.models.thread_pools import in_own_thread  # noqa: E402
+from playground.serving.batching import Batcher  # noqa: E402
 
 log = logging.getLogger("bench")
 PROMPT = "Once upon a time, in a small village by the sea, there lived an old fisherman who"
@@ -38,7 +38,7 @@ def bare_generate(loaded, prompt_ids: list[int], n: int, after: Batcher | None =
 
     On a thread of its own that exits, once the engine's worker (``after``) has exited too
     (a second after its last step): a thread that computed keeps an OpenMP pool, and two
-    pools slow both sides (``playground/thread_pools.py``).
+    pools slow both sides (``playground/models/thread_pools.py``).
     """
     if after is not None:
         after.join(30)

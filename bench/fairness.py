@@ -48,7 +48,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import httpx
 
 from bench.server import Server, queue_data, registry_copy
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry
+from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry
 from playground.ui.controls import DISTRIBUTION, settings_kwargs
 
 log = logging.getLogger("fairness")

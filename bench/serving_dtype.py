@@ -5,7 +5,7 @@
 
 Two engines over the same registry entry, one with ``dtype: float32``, one with ``auto``
 (bfloat16 on a CPU with AVX512-BF16 or AMX and on a GPU that supports it: see
-``playground.sources.serving_dtype``). Rounds alternate between them so that the machine's
+``playground.models.sources.serving_dtype``). Rounds alternate between them so that the machine's
 drift hits both alike. Printed, each as a ratio auto / float32 (issue 15):
 
 - single stream: median tokens/s of one greedy answer of ``--tokens`` tokens;
@@ -39,7 +39,7 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from playground.engine import Engine  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, PROJECT_ROOT, Registry  # noqa: E402
+from playground.models.registry import DEFAULT_REGISTRY_PATH, PROJECT_ROOT, Registry  # noqa: E402
 
 log = logging.getLogger("bench")
 T = TypeVar("T")
@@ -116,7 +116,7 @@ def others_idle(engines: list[Engine], current: Engine | None, model: str) -> No
     """Wait until the other engines' workers for ``model`` (all, with None) have exited (a second after their work).
 
     Two workers alive at once keep two OpenMP pools, which slows both
-    (``playground/thread_pools.py``): each engine is measured alone, as it runs in the app.
+    (``playground/models/thread_pools.py``): each engine is measured alone, as it runs in the app.
     """
     for engine in engines:
         if engine is not current:

@@ -31,7 +31,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import httpx
 
 from bench.server import Server, registry_copy
-from playground.registry import DEFAULT_REGISTRY_PATH
+from playground.models.registry import DEFAULT_REGISTRY_PATH
 
 log = logging.getLogger("sessions")
 TARGET = 0.05

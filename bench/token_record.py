@@ -4,7 +4,7 @@
     python -m bench.token_record --tokens 128 --rounds 5 --users 8
 
 The record (each token's raw and sampled probability and its alternatives, see
-playground/token_record.py) is computed by the batcher's worker from the logits it already
+playground/serving/token_record.py) is computed by the batcher's worker from the logits it already
 has. Each round runs, alternating so that machine noise hits both alike: one stream with the
 record off, then on; then ``--users`` concurrent streams (one batch) off, then on. Sampling
 settings (temperature 0.8, top-k 50, top-p 0.95, seeded) so the sampled distribution is
@@ -28,8 +28,8 @@ configure_hub_access()
 import torch  # noqa: E402
 
 from playground.engine import Engine  # noqa: E402
-from playground.loader import ModelCache  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
+from playground.models.loader import ModelCache  # noqa: E402
+from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
 
 PROMPTS = [
     "Once upon a time, in a small village by the sea, there lived an old fisherman who",

@@ -264,7 +264,7 @@ VLLM_MODEL = "gemma-3-270m"  # the lesson model: the vLLM tests serve it with al
 @pytest.fixture(scope="session")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory):
     """vLLM (its venv created once, under .venv-vllm/) serving :data:`VLLM_MODEL` and its adapters, float32."""
-    from playground.registry import load_registry
+    from playground.models.registry import load_registry
     from playground.serving.vllm_server import start_server
 
     server = start_server(load_registry(), VLLM_MODEL, log_path=tmp_path_factory.mktemp("vllm") / "vllm.log")

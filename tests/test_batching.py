@@ -347,7 +347,7 @@ def test_one_worker_per_loaded_model_and_it_stops_when_the_model_leaves(tiny_hub
 def test_shared_cache_pads_on_the_left_and_cuts_columns_no_row_uses():
     from transformers import DynamicCache
 
-    from playground.batch_cache import SharedCache, prefill_inputs
+    from playground.serving.batch_cache import SharedCache, prefill_inputs
 
     def cache(values: torch.Tensor) -> DynamicCache:
         return DynamicCache(ddp_cache_data=[(values, values.clone())])
@@ -451,7 +451,7 @@ def test_short_prompts_arriving_together_are_prefilled_together_up_to_prefill_to
 
 def test_inspection_and_scoring_are_jobs_of_the_same_budgeted_steps(chunked):
     from playground.evaluation.scoring import score, score_examples, summarise, text_examples
-    from playground.inspection import last_logits
+    from playground.serving.inspection import last_logits
 
     loaded = chunked.cache.get("tiny")
     batcher = chunked.local.batcher("tiny")
@@ -503,7 +503,7 @@ def test_one_visitor_holds_at_most_its_share_of_the_rows(chunked):
 
 
 def test_many_sessions_of_one_address_hold_at_most_its_share_of_the_rows(engine_with):
-    from playground.visitor import Visitor
+    from playground.serving.visitor_keys import Visitor
 
     engine = engine_with(max_batch_size=4, max_rows_per_visitor=2, max_rows_per_address=3)
     loaded = engine.cache.get("tiny")
@@ -541,7 +541,7 @@ def test_the_time_limit_counts_from_admission_not_from_queueing(one_row):
 
 
 def test_a_stopped_job_leaves_at_the_next_step(chunked):
-    from playground.batch_jobs import LogitsJob
+    from playground.serving.forward_jobs import LogitsJob
 
     loaded = chunked.cache.get("tiny")
     batcher = chunked.local.batcher("tiny")

@@ -214,7 +214,7 @@ def test_adapter_prompt_style_overrides_its_base(tiny_hub):
 
     data = tiny_hub.registry_dict()
     data["adapters"][0]["prompt_style"] = "alpaca"
-    from playground.registry import Registry
+    from playground.models.registry import Registry
 
     engine = Engine(Registry.from_dict(data, root=tiny_hub.root))
     assert engine.prompt_style("tiny") == "plain"

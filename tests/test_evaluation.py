@@ -9,8 +9,8 @@ import pytest
 from playground.data.examples import token_windows
 from playground.evaluation.compare import compare, format_table
 from playground.evaluation.fewshot_scores import normalise, score
-from playground.evaluation.metrics import load_metric
-from playground.fewshot import Shot, build_prompt, shot_name
+from playground.evaluation.metric_loader import load_metric
+from playground.lessons.fewshot import Shot, build_prompt, shot_name
 
 
 def test_perplexity_and_accuracy_modules():
@@ -106,7 +106,7 @@ def test_leading_tokens_are_those_of_the_whole_text(engine, text):
     from pathlib import Path
 
     from playground.evaluation.scoring import leading_tokens
-    from playground.prompts import encode_text
+    from playground.models.prompt_styles import encode_text
 
     if text == "gutenberg":
         books = sorted((Path(__file__).parent / "fixtures" / "gutenberg").glob("*-0.txt"))  # the UTF-8 ones

@@ -12,7 +12,7 @@ import pytest
 
 from playground.engine import Engine
 from playground.evaluation.lessons import known_word_share, words
-from playground.registry import load_registry
+from playground.models.registry import load_registry
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def test_it_is_served_in_the_dtype_auto_picks_and_answers_as_generate_does(gemma
     """In the dtype served (bfloat16 on a CPU with AVX512-BF16), a greedy answer equals ``model.generate``'s."""
     import torch
 
-    from playground.sources import serving_dtype
+    from playground.models.sources import serving_dtype
 
     loaded = gemma.cache.get(MODEL)
     dtype = serving_dtype("auto", loaded.device)
@@ -58,7 +58,7 @@ def test_it_is_served_in_the_dtype_auto_picks_and_answers_as_generate_does(gemma
 
 
 def test_answers_batched_together_equal_each_answer_alone_in_the_dtype_served(gemma):
-    """In bfloat16 too (playground/row_attention.py): with transformers' SDPA, two of these rows changed at token 2."""
+    """In bfloat16 too (playground/models/row_attention.py): with transformers' SDPA, two rows changed at token 2."""
     import threading
 
     prompts = ["The capital of France is", "Il était une fois", "Cette femme était assise près de la fenêtre, et",
@@ -82,7 +82,7 @@ def test_answers_batched_together_equal_each_answer_alone_in_the_dtype_served(ge
 
 
 def test_few_shot_beats_zero_shot_on_the_lab_preset(gemma):
-    from playground.presets import load_presets
+    from playground.lessons.presets import load_presets
 
     preset = load_presets()["en-fr-translation"]
     settings = {**GREEDY, "max_new_tokens": preset.max_new_tokens, "stop": list(preset.stop)}
@@ -127,7 +127,7 @@ def test_compare_reads_the_tokens_of_the_whole_text_from_a_prefix(gemma):
     """Gemma's tokenizer has no word pre-split: the prefix Compare tokenizes still gives the whole text's tokens."""
     from playground.data.gutenberg import load_book
     from playground.evaluation.scoring import leading_tokens
-    from playground.prompts import encode_text
+    from playground.models.prompt_styles import encode_text
 
     tokenizer = gemma.cache.get(MODEL).tokenizer
     for text in (load_book(39738, FIXTURES / "gutenberg") * 4, " " * 3000 + "mot " * 2000, "é€😀\n\t" * 2000):

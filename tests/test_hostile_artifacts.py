@@ -21,9 +21,9 @@ import torch
 
 from playground.engine import Engine
 from playground.errors import AdapterMismatchError, ModelLoadError, UnsafeArtifactError
-from playground.loader import ModelCache
-from playground.registry import Registry
-from playground.safety import check_adapter_folder
+from playground.models.loader import ModelCache
+from playground.models.registry import Registry
+from playground.models.safety import check_adapter_folder
 from tests import tiny_models
 from tests.hostile import (
     ADAPTER_CASES,

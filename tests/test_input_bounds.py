@@ -12,10 +12,10 @@ from urllib.parse import parse_qsl
 import pytest
 
 from playground.errors import ConfigError
-from playground.fewshot import FewShotSetup
+from playground.lessons.deep_links import SharedSetup, from_query
+from playground.lessons.fewshot import FewShotSetup
+from playground.lessons.presets import load_presets
 from playground.messages import localize
-from playground.presets import load_presets
-from playground.share import SharedSetup, from_query
 from playground.ui.controls import DISTRIBUTION
 from tests.test_api_input import LAB  # the lab's API arguments, valid
 

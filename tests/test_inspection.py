@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from playground.inspection import next_token_distribution, prompt_tokens
+from playground.serving.inspection import next_token_distribution, prompt_tokens
 from playground.settings import GenerationSettings
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from playground.engine import Engine
 from playground.errors import ModelLoadError
-from playground.loader import ModelCache
+from playground.models.loader import ModelCache
 
 PROMPT = "Once upon a time"
 
@@ -100,7 +100,7 @@ def _registry_with_adapter(tiny_hub, folder, name="extra"):
         data["adapters"][0],
         {"name": name, "base": "tiny", "path": str(folder), "task": "style", "language": "fr", "license": "mit"},
     ]
-    from playground.registry import Registry
+    from playground.models.registry import Registry
 
     return Registry.from_dict(data, root=tiny_hub.root)
 
@@ -168,7 +168,7 @@ def test_the_output_layer_gets_the_kept_positions_in_plain_strides(engine):
     """A slice of the hidden states made bfloat16's linear copy the whole output weight (600 ms a prefill)."""
     import torch
 
-    from playground.loader import _plain
+    from playground.models.loader import _plain
 
     loaded = engine.cache.get("tiny")
     base = loaded.model.get_base_model()

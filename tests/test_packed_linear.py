@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from playground.errors import ConfigError
-from playground.packed_linear import PackedLinear, pack_linear_layers, packing_supported
-from playground.registry import Registry
+from playground.models.packed_linear import PackedLinear, pack_linear_layers, packing_supported
+from playground.models.registry import Registry
 
 pytestmark = pytest.mark.skipif(not packing_supported(), reason="this torch has no oneDNN bfloat16 products")
 
@@ -102,7 +102,7 @@ def _packed_layers(loaded) -> int:
 
 
 def test_the_loader_packs_a_bfloat16_model_unless_the_registry_says_not(tiny_hub):
-    from playground.loader import ModelCache
+    from playground.models.loader import ModelCache
 
     packed = ModelCache(_bf16_registry(tiny_hub)).get("tiny")
     plain = ModelCache(_bf16_registry(tiny_hub, prepacked_weights=False)).get("tiny")

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from playground.errors import UnsafeArtifactError
-from playground.pin import main, pin_text
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry
+from playground.models.pin import main, pin_text
+from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry
 
 
 def test_pin_text_changes_only_the_revision_lines():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from playground.errors import ConfigError
-from playground.presets import Preset, load_presets
+from playground.lessons.presets import Preset, load_presets
 
 
 def test_shipped_presets_cover_the_lessons_in_both_languages():
@@ -52,7 +52,7 @@ def test_bad_presets_name_the_key(key, value, message):
 
 
 def test_setup_from_table_rows_skips_blank_rows_and_names_half_rows():
-    from playground.fewshot import FewShotSetup
+    from playground.lessons.fewshot import FewShotSetup
 
     setup = FewShotSetup.from_rows("T:", [["a", "b"], ["", ""], [None, None], ["c", "d"]], "q")
     assert setup.prompt() == "T:\na => b\nc => d\nq =>"
@@ -64,7 +64,7 @@ def test_setup_from_table_rows_skips_blank_rows_and_names_half_rows():
 
 
 def test_translation_presets_in_more_languages_fit_the_lab_model():
-    from playground.registry import load_registry
+    from playground.models.registry import load_registry
 
     presets = load_presets()
     registry = load_registry()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from playground.errors import ConfigError
-from playground.prompts import get_style
+from playground.models.prompt_styles import get_style
 
 
 def test_plain_is_the_text_as_typed(tiny_hub):

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from playground.errors import ConfigError, UnknownModelError
-from playground.registry import DEFAULT_REGISTRY_PATH, Registry, load_registry
+from playground.models.registry import DEFAULT_REGISTRY_PATH, Registry, load_registry
 
 GOOD = {
     "default_model": "m",

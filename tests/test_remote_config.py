@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from playground.errors import ConfigError
-from playground.registry import Registry, with_remote
+from playground.models.registry import Registry, with_remote
 
 GOOD = {"model": "tiny", "base_url": "http://127.0.0.1:8000/v1", "adapters": ["style-a"], "api_key_env": "VLLM_KEY"}
 
@@ -73,8 +73,8 @@ def test_tabs_and_remote_entries_live_in_one_registry(tiny_hub):
 
 
 def test_a_remote_model_refuses_what_its_server_cannot_do_before_any_request(tiny_hub):
-    from playground.branching import Branch
     from playground.engine import Engine
+    from playground.engine.branching import Branch
     from playground.errors import UnsupportedError
     from playground.messages import localize
 

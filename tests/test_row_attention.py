@@ -1,4 +1,4 @@
-"""Attention row by row (playground/row_attention.py): right, and a batched row is bit for bit the row alone.
+"""Attention row by row (playground/models/row_attention.py): right, and a batched row is bit for bit the row alone.
 
 The function is checked against transformers' SDPA on a left-padded batch (float32, close),
 and row by row against each row computed alone (bfloat16, identical). Then through the
@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from playground.engine import Engine
-from playground.registry import Registry
-from playground.row_attention import NAME, row_attention, use_row_attention
+from playground.models.registry import Registry
+from playground.models.row_attention import NAME, row_attention, use_row_attention
 from tests.test_batching import PROMPTS, StepGate, _steps_with
 from tests.tiny_models import tiny_gemma_entries
 
@@ -118,7 +118,7 @@ def test_a_model_without_sdpa_or_eager_attention_keeps_its_own(tiny_hub):
 
 def test_a_decode_query_with_keys_masked_inside_its_span_matches_sdpa():
     """The float32 one-query path honours a mask that is not one range (a row with a hole in its keys)."""
-    from playground.row_attention import _one_query
+    from playground.models.row_attention import _one_query
 
     torch.manual_seed(5)
     q, k, v = torch.randn(1, 4, 1, 16), torch.randn(1, 2, 9, 16), torch.randn(1, 2, 9, 16)
@@ -131,7 +131,7 @@ def test_a_decode_query_with_keys_masked_inside_its_span_matches_sdpa():
 
 
 def test_the_spans_of_a_mask_are_read_again_when_it_changes_in_place():
-    from playground.row_attention import _row_spans
+    from playground.models.row_attention import _row_spans
 
     _, _, _, mask = _batch(torch.float32, [4, 2], queries=1)
     first = _row_spans(mask)

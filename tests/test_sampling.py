@@ -1,7 +1,7 @@
 """Choosing the next token: each sampling control on real tensors, against expectations computed here.
 
 Every expectation is worked out in the test from the logits (softmax, sorting, division),
-not read back from transformers' processors, which :mod:`playground.sampling` uses.
+not read back from transformers' processors, which :mod:`playground.serving.sampling` uses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 import torch
 
-from playground.sampling import TokenChooser, build_processors
+from playground.serving.sampling import TokenChooser, build_processors
 from playground.settings import GenerationSettings
 
 VOCAB = 8

@@ -15,8 +15,8 @@ import torch
 
 from playground.engine import Engine
 from playground.errors import ConfigError
-from playground.registry import Registry
-from playground.sources import cpu_computes_bf16, serving_dtype
+from playground.models.registry import Registry
+from playground.models.sources import cpu_computes_bf16, serving_dtype
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ import gradio as gr
 import pytest
 
 from playground.settings import RANGES, GenerationSettings
+from playground.ui.caller import CANCELS
 from playground.ui.controls import (
     DISTRIBUTION,
     NAMES,
@@ -30,7 +31,6 @@ from playground.ui.controls import (
     settings_kwargs,
 )
 from playground.ui.handler import Call, Settings, Texts, handler
-from playground.ui.visitor import CANCELS
 
 
 def _request(lang: str = "en", session: str = "s1") -> Any:

@@ -6,9 +6,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from playground.lessons.deep_links import SharedSetup, from_query
+from playground.lessons.presets import load_presets
 from playground.messages import localize
-from playground.presets import load_presets
-from playground.share import SharedSetup, from_query
 
 
 def _read(query: str, tiny_hub):
@@ -93,7 +93,7 @@ def test_bad_branch_parameters_are_dropped_with_named_warnings(tiny_hub):
 
 def test_a_lab_link_leaves_out_what_is_off_reopens_the_setup_and_refuses_by_name(tiny_hub):
     from playground.errors import PlaygroundError
-    from playground.share import lab_link
+    from playground.lessons.deep_links import lab_link
 
     registry, presets = tiny_hub.registry(), load_presets()
     lab = {"preset": "en-fr-translation", "model": "tiny", "adapter": "style-a", "task": "Traduire :",

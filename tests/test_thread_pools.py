@@ -1,4 +1,4 @@
-"""Torch work outside the batchers runs on a thread that exits (``playground/thread_pools.py``).
+"""Torch work outside the batchers runs on a thread that exits (``playground/models/thread_pools.py``).
 
 OpenMP keeps a pool of threads for each thread that computes with torch; two pools on a
 2-core machine made every parallel region of the batcher's decode steps wait for sleeping
@@ -12,8 +12,8 @@ import threading
 import pytest
 
 from playground.errors import UnknownModelError
-from playground.loader import ModelCache
-from playground.thread_pools import in_own_thread
+from playground.models.loader import ModelCache
+from playground.models.thread_pools import in_own_thread
 
 
 def test_the_call_runs_on_another_thread_that_has_exited_and_hands_back_its_result():

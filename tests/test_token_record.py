@@ -12,10 +12,10 @@ import math
 import pytest
 import torch
 
-from playground.branching import Branch
+from playground.engine.branching import Branch
 from playground.errors import SettingsError
 from playground.messages import localize
-from playground.sampling import build_processors
+from playground.serving.sampling import build_processors
 from tests.test_batching import StepGate
 
 PROMPT = "The sea otter is"

@@ -19,8 +19,8 @@ import pytest
 from playground.engine import Engine
 from playground.errors import BusyError, RemoteError, UnknownModelError, UnsupportedError
 from playground.evaluation.scoring import score_text
-from playground.registry import Registry, RemoteSpec, load_registry
-from playground.remote import RemoteBackend
+from playground.models.registry import Registry, RemoteSpec, load_registry
+from playground.serving.remote_backend import RemoteBackend
 from tests.conftest import VLLM_MODEL
 from tests.waiting import wait_until
 

@@ -263,7 +263,7 @@ class TinyHub:
 
     def registry(self, **overrides: Any) -> Any:
         """A validated Registry over the tiny models."""
-        from playground.registry import Registry
+        from playground.models.registry import Registry
 
         return Registry.from_dict(self.registry_dict(**overrides), root=self.root)
 

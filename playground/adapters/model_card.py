@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from playground.adapters.recipe import Recipe
-from playground.registry import ModelSpec
+from playground.models.registry import ModelSpec
 
 _METRICS_START = "<!-- metrics:start -->"
 _METRICS_END = "<!-- metrics:end -->"

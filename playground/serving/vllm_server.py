@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.registry import PROJECT_ROOT, Registry
+from playground.models.registry import PROJECT_ROOT, Registry
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _fingerprint(registry: Registry, model: str) -> str:
 
 def export_model(registry: Registry, model: str, cache: Path | None = None) -> Path:
     """The model's weights and tokenizer as the playground loads them, in a safetensors folder (cached)."""
-    from playground.sources import load_base_model, playground_cache_dir, save_model_folder
+    from playground.models.sources import load_base_model, playground_cache_dir, save_model_folder
 
     target = (cache or playground_cache_dir() / "vllm") / f"{model}-{_fingerprint(registry, model)}"
     if (target / _READY).is_file():
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_hub_access()
     import yaml
 
-    from playground.registry import DEFAULT_REGISTRY_PATH, load_registry
+    from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="registry model to serve (default: the registry's default)")

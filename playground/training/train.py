@@ -91,8 +91,8 @@ def train(
     from playground.adapters.recipe import load_recipe
     from playground.data.examples import batch_at, build_splits, collate
     from playground.evaluation.compare import evaluate_recipe
-    from playground.registry import load_registry
-    from playground.sources import load_base_model
+    from playground.models.registry import load_registry
+    from playground.models.sources import load_base_model
     from playground.training.loss import backward_lm_loss
 
     recipe = load_recipe(recipe_path)

@@ -11,7 +11,7 @@ and :func:`handler` gives Gradio a function whose signature names every input: t
 :data:`~playground.ui.controls.SETTINGS`, or the ones given), so the API documents
 ``temperature``, ``top_p``... and keyword calls work; ``request: gr.Request`` (and
 ``progress``, when asked) are added for Gradio to fill. When it runs, the wrapper reads
-the request's language, watches for a Stop (:data:`~playground.ui.visitor.CANCELS`),
+the request's language, watches for a Stop (:data:`~playground.ui.caller.CANCELS`),
 builds the settings mapping (:func:`~playground.ui.controls.settings_from`), and turns a
 core error into a ``gr.Error`` in the visitor's language. A generator stays a generator
 (Gradio streams what a generator function yields), and ``gpu=True`` asks ZeroGPU for a GPU
@@ -31,12 +31,12 @@ from typing import Any
 import gradio as gr
 
 from playground.errors import PlaygroundError
+from playground.serving.visitor_keys import Visitor
+from playground.ui.caller import CANCELS, visitor_of
 from playground.ui.controls import BY_NAME, NAMES, settings_from
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import request_language
-from playground.ui.visitor import CANCELS, visitor_of
-from playground.visitor import Visitor
 
 Settings = dict[str, Any]  # the settings mapping a handler receives (its ``settings`` parameter)
 Texts = tuple[str, ...]  # the texts a handler receives (its ``texts`` parameter, named by ``handler(texts=...)``)

@@ -16,12 +16,12 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.fewshot import FewShotSetup
+from playground.lessons.deep_links import lab_link
+from playground.lessons.fewshot import FewShotSetup
+from playground.lessons.presets import Preset, load_presets
+from playground.lessons.side_by_side import interleave
 from playground.messages import localize
-from playground.presets import Preset, load_presets
 from playground.settings import GenerationSettings
-from playground.share import lab_link
-from playground.side_by_side import interleave
 from playground.ui.checked import core_checked
 from playground.ui.controls import DISTRIBUTION, SettingsControls, control_values, settings_controls
 from playground.ui.details import describe_panes

@@ -7,8 +7,8 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.presets import load_presets
-from playground.share import TABS, from_query
+from playground.lessons.deep_links import TABS, from_query
+from playground.lessons.presets import load_presets
 from playground.ui.controls import BY_NAME, NAMES, control_values
 from playground.ui.feedback import warn
 from playground.ui.handler import Call, handler

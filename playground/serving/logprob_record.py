@@ -4,13 +4,13 @@ An OpenAI-compatible server such as vLLM answers ``logprobs: N`` with, for every
 token, its log-probability and the ``N`` most likely tokens' (vLLM: the raw distribution,
 before the request's penalties, temperature and filters; the chosen token is always among
 them). :func:`choice_from_logprobs` turns one such step into the same
-:class:`~playground.token_record.Choice` the local batcher records, so the explorer shows a
+:class:`~playground.serving.token_record.Choice` the local batcher records, so the explorer shows a
 remote answer as it shows a local one:
 
 - the raw probabilities are the server's, exact;
 - the adjusted ones (the distribution the token was drawn from) are the request's settings
   applied here to the server's candidates only (the rest of the vocabulary is unknown), so
-  they are an estimate: :class:`~playground.backend.Capabilities` ``exact_adjusted`` is
+  they are an estimate: :class:`~playground.serving.backend.Capabilities` ``exact_adjusted`` is
   False and the explorer says so. A greedy answer puts all the adjusted mass on the token
   the server chose.
 
@@ -26,9 +26,9 @@ from dataclasses import replace
 
 import torch
 
-from playground.sampling import build_processors
+from playground.serving.sampling import build_processors
+from playground.serving.token_record import TOP, Choice, candidates
 from playground.settings import GenerationSettings
-from playground.token_record import TOP, Choice, candidates
 
 TOP_LOGPROBS = 20  # the candidates asked of a server per step (vLLM's default --max-logprobs)
 

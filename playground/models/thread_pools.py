@@ -12,7 +12,7 @@ the process, and each decode step, on the batcher's own thread, paid those wake-
 ~400 products: Gemma 3 270M wrote 30 tokens/s alone and 108 with 8 streams. Loaded on a
 thread that exits, the same engine wrote 37 to 44 and 221 to 226 (issue 15).
 
-So a batcher's worker (one per loaded model, ``playground.batching``) is where a process
+So a batcher's worker (one per loaded model, ``playground.serving.batching``) is where a process
 computes: generation, inspection and scoring are its jobs, and it exits after a second
 without work (two models' idle workers would keep two pools). Everything else that
 computes with torch, loading a model first, runs through :func:`in_own_thread`.

@@ -9,7 +9,7 @@ Two distributions matter at every step of a generation:
   of its mass on the argmax).
 
 :func:`distributions` computes both from one line of logits and the processed scores the
-sampler uses; the lab's next-token view (:mod:`playground.inspection`) and the per-token
+sampler uses; the lab's next-token view (:mod:`playground.serving.inspection`) and the per-token
 record of a generation (:func:`record_choice`, called by the batcher for the row that chose
 the token, from the logits it already has) share it. :func:`candidates` ranks the tokens
 worth showing: the raw top and the adjusted top, together.

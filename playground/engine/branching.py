@@ -19,21 +19,11 @@ French like every other input.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from playground.errors import SettingsError
 from playground.messages import Message
 from playground.settings import GenerationSettings, check_integer
-
-if TYPE_CHECKING:
-    from playground.loader import LoadedModel
-
-
-def vocabulary_size(loaded: LoadedModel) -> int:
-    """How many token ids the model and its tokenizer both know (ids 0 to this - 1)."""
-    config = loaded.model.config
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    return min(len(loaded.tokenizer), int(text.vocab_size))
 
 
 @dataclass(frozen=True)
@@ -47,7 +37,7 @@ class Branch:
     def checked(self, vocab: int, name: str, settings: GenerationSettings) -> Branch:
         """A normalised copy, or SettingsError naming the first bad field (nothing changes).
 
-        ``vocab`` is the model's vocabulary size (:func:`vocabulary_size`), ``name`` its registry name.
+        ``vocab`` is the model's vocabulary size (``Handle.vocab_size``), ``name`` its registry name.
         """
         ids = self.answer_ids
         if isinstance(ids, str) or not isinstance(ids, (list, tuple)):

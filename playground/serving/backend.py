@@ -4,16 +4,16 @@
 it into a :class:`Job`; a backend runs it and sends what happens, token by token, as
 :class:`Token` and :class:`Finished` events on a :class:`Submission`. Two backends exist:
 
-- :class:`~playground.local_backend.LocalBackend`: the models in this process (loader,
+- :class:`~playground.serving.local_backend.LocalBackend`: the models in this process (loader,
   per-model batcher, sources);
-- :class:`~playground.remote.RemoteBackend`: an OpenAI-compatible server (vLLM first),
+- :class:`~playground.serving.remote_backend.RemoteBackend`: an OpenAI-compatible server (vLLM first),
   the adapter chosen per request.
 
 Besides generation a backend answers the lab's next-token view (:meth:`Backend.next_tokens`)
 and the Compare tab's scoring (:meth:`Backend.score`); :class:`Capabilities` says which
 of these it can do (and whether it can record each generated token's probabilities and
-alternatives, or branch an answer: :mod:`playground.token_record`,
-:mod:`playground.branching`), so the UI can say so instead of failing.
+alternatives, or branch an answer: :mod:`playground.serving.token_record`,
+:mod:`playground.engine.branching`), so the UI can say so instead of failing.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from playground.serving.visitor_keys import Visitor
 from playground.settings import GenerationSettings
-from playground.visitor import Visitor
 
 if TYPE_CHECKING:
-    from playground.token_record import Choice, NextToken
+    from playground.serving.token_record import Choice, NextToken
 
 FINISH_REASONS = ("eos", "stop_string", "length", "cancelled", "time_limit", "error")
 

@@ -1,8 +1,8 @@
 """Pin every Hub entry of a registry file to the commit its branch points at now.
 
-    python -m playground.pin                 # rewrite playground/registry.yaml in place
-    python -m playground.pin --dry-run       # only print what would change
-    python -m playground.pin --registry other.yaml --branch main
+    python -m playground.models.pin                 # rewrite playground/models/registry.yaml in place
+    python -m playground.models.pin --dry-run       # only print what would change
+    python -m playground.models.pin --registry other.yaml --branch main
 
 Needs the Hub. A model revision is pinned only if it holds safetensors weights, an adapter
 revision only if it holds ``adapter_model.safetensors``. Comments and layout of the YAML
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from playground.errors import ConfigError, UnsafeArtifactError
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry
+from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The remote backend: an OpenAI-compatible server (vLLM first) streams the text.
 
 :class:`RemoteBackend` serves one registry model from the server a
-:class:`~playground.registry.RemoteSpec` names. Each request is one streamed
+:class:`~playground.models.registry.RemoteSpec` names. Each request is one streamed
 ``POST /v1/completions`` (server-sent events) whose ``model`` field names the base model or
 the adapter (vLLM's multi-LoRA: the adapter is chosen per request, and a batch can mix
 them). The prompt is tokenized here, by the model's own tokenizer and prompt style, and
@@ -24,7 +24,7 @@ the local engine would.
   the same way; the visitor's share is the server's business (it batches and queues).
 - Recording each token's probabilities and alternatives (the token explorer): with the
   ``vllm`` dialect a recording request asks for the top 20 ``logprobs`` of every generated
-  token, and :mod:`playground.logprob_record` turns each step into the record the local
+  token, and :mod:`playground.serving.logprob_record` turns each step into the record the local
   batcher makes (raw probabilities exact; the adjusted ones estimated from those 20
   candidates, ``Capabilities.exact_adjusted`` False). Branching an answer is not supported
   (``Capabilities.branching``: the engine says so before any work): the server's sampler
@@ -32,7 +32,7 @@ the local engine would.
   plain ``openai`` dialect records nothing (``record_tokens`` False).
 - The lab's next-token view uses the ``logprobs`` of one generated token (the top 20);
   the Compare tab's scoring uses vLLM's ``prompt_logprobs``, one window at a time. The
-  plain ``openai`` dialect has neither, and :class:`~playground.backend.Capabilities` says so.
+  plain ``openai`` dialect has neither, and :class:`~playground.serving.backend.Capabilities` says so.
 - ``prompt_logprobs`` is off by default on a server with adapters: with ``--enable-lora``,
   vLLM (0.32 here, issues vllm#29955 and vllm#51594) computes prompt log-probabilities
   with one LoRA index per request instead of per token, so a scoring request batched with
@@ -58,15 +58,15 @@ from typing import Any
 
 import httpx
 
-from playground.backend import Capabilities, Finished, Handle, Job, Progress, ScoredWindow, Token, TokenScores
 from playground.errors import BusyError, GenerationError, ModelLoadError, RemoteError, UnknownModelError
-from playground.inspection import rank_next_tokens
-from playground.logprob_record import TOP_LOGPROBS, choice_from_logprobs
 from playground.messages import Message
-from playground.registry import Registry, RemoteSpec
+from playground.models.registry import Registry, RemoteSpec
+from playground.serving.backend import Capabilities, Finished, Handle, Job, Progress, ScoredWindow, Token, TokenScores
+from playground.serving.inspection import rank_next_tokens
+from playground.serving.logprob_record import TOP_LOGPROBS, choice_from_logprobs
+from playground.serving.token_record import Choice, NextToken
+from playground.serving.visitor_keys import Visitor
 from playground.settings import GenerationSettings
-from playground.token_record import Choice, NextToken
-from playground.visitor import Visitor
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +322,7 @@ class RemoteBackend:
             body["seed"] = job.seed
         if self.spec.dialect == "vllm":
             body["return_token_ids"] = True
-            if job.record:  # the explorer's record: each token's raw top 20 (see playground/logprob_record.py)
+            if job.record:  # the explorer's record: each token's raw top 20 (see playground/serving/logprob_record.py)
                 body.update(logprobs=TOP_LOGPROBS, return_tokens_as_token_ids=True)
         return _Stream(job, self._post(body, job.adapter, stream=True), self)
 
@@ -443,8 +443,14 @@ def load_tokenizer(registry: Registry, model: str, progress: Progress | None = N
     """
     from transformers import AutoTokenizer
 
-    from playground.safety import check_model_folder
-    from playground.sources import bundled_cache, bundled_cache_ready, bundled_file_path, join_parts, serving_dtype
+    from playground.models.safety import check_model_folder
+    from playground.models.sources import (
+        bundled_cache,
+        bundled_cache_ready,
+        bundled_file_path,
+        join_parts,
+        serving_dtype,
+    )
 
     spec = registry.model(model)
     failures: list[str] = []

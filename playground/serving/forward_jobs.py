@@ -2,7 +2,7 @@
 
 Inspection (the lab's next-token distribution) and scoring (Compare's perplexity) used to
 run their own forward passes around the batcher, under the model's lock: one long text
-held the model for everyone. They are now jobs of the model's :class:`~playground.batching.Batcher`,
+held the model for everyone. They are now jobs of the model's :class:`~playground.serving.batching.Batcher`,
 fed through the same per-step token budget as prompts: each step runs at most one chunk
 of ``step_tokens`` tokens of prefill-like work, between the decode steps of the rows that
 are generating, so a generating row never waits for more than one chunk.
@@ -21,10 +21,10 @@ from typing import Any
 
 import torch
 
-from playground.batch_cache import new_cache
 from playground.errors import GenerationError
 from playground.messages import Message
-from playground.visitor import Visitor
+from playground.serving.batch_cache import new_cache
+from playground.serving.visitor_keys import Visitor
 
 Forward = Callable[[str, dict[str, Any]], Any]  # (kind, model inputs) -> the model's output
 

@@ -1,7 +1,7 @@
 """The cache of loaded models: one copy of each base, shared by all of its adapters.
 
 :class:`ModelCache` is the only place that holds loaded models. ``cache.get(name)`` loads a
-base model the first time (through :mod:`playground.sources`), attaches every registered
+base model the first time (through :mod:`playground.models.sources`), attaches every registered
 LoRA adapter of that base to the same weights with PEFT, and keeps the result for later
 requests. Adapters are all attached at load time, before the model serves anything, so
 no request ever changes a model another request is using: the adapter of a forward pass is
@@ -12,7 +12,7 @@ for the duration of the call, so two forward passes of one model must not overla
 ``LoadedModel.forward_lock`` serialises them. :meth:`LoadedModel.forward_rows` registers
 those hooks itself on the LoRA layers listed once at load: PEFT's own path walks every
 module of the model twice per call to find them (on Gemma 3 270M, a fifth of a bf16
-decode step). The cache knows nothing of batching (:mod:`playground.batching`); it tells
+decode step). The cache knows nothing of batching (:mod:`playground.serving.batching`); it tells
 its ``on_drop`` listeners when a model leaves it (the local backend then stops that model's
 batcher).
 
@@ -36,12 +36,12 @@ import torch
 
 from playground.errors import ModelLoadError, PlaygroundError, UnknownModelError
 from playground.messages import Message
-from playground.packed_linear import pack_linear_layers
-from playground.registry import AdapterSpec, ModelSpec, Registry
-from playground.row_attention import use_row_attention
-from playground.safety import HUB_ADAPTER_PATTERNS, check_adapter_folder
-from playground.sources import Progress, load_base_model
-from playground.thread_pools import in_own_thread
+from playground.models.packed_linear import pack_linear_layers
+from playground.models.registry import AdapterSpec, ModelSpec, Registry
+from playground.models.row_attention import use_row_attention
+from playground.models.safety import HUB_ADAPTER_PATTERNS, check_adapter_folder
+from playground.models.sources import Progress, load_base_model
+from playground.models.thread_pools import in_own_thread
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,13 @@ class LoadedModel:
         """The padding id for batches: the tokenizer's, else its end-of-sequence id."""
         pad = self.tokenizer.pad_token_id
         return int(pad if pad is not None else self.tokenizer.eos_token_id)
+
+    @property
+    def vocab_size(self) -> int:
+        """How many token ids the model and its tokenizer both know (ids 0 to this - 1)."""
+        config = self.model.config
+        text = config.get_text_config() if hasattr(config, "get_text_config") else config
+        return min(len(self.tokenizer), int(text.vocab_size))
 
     @property
     def eos_token_ids(self) -> set[int]:

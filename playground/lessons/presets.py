@@ -16,7 +16,7 @@ import yaml
 from playground import config_checks as checks
 from playground.config_checks import LANG_RE
 from playground.errors import ConfigError
-from playground.fewshot import FewShotSetup, Shot
+from playground.lessons.fewshot import FewShotSetup, Shot
 from playground.settings import MAX_STOP_STRINGS
 
 DEFAULT_PRESETS_PATH = Path(__file__).with_name("presets.yaml")

@@ -1,12 +1,12 @@
 """The model registry: base models and LoRA adapters, described as data.
 
-The registry is a YAML file (``playground/registry.yaml`` by default) read into frozen
+The registry is a YAML file (``playground/models/registry.yaml`` by default) read into frozen
 dataclasses. Every field is checked when the file is read; a bad value raises
 :class:`~playground.errors.ConfigError` whose message names the key, e.g.
 ``models[2].revision: must be a 40-character commit sha``.
 
 A base model can come from three sources, tried in this order by
-:mod:`playground.sources`:
+:mod:`playground.models.sources`:
 
 1. ``local_path``: a folder on disk (relative paths are relative to the registry file's
    project root);
@@ -38,11 +38,11 @@ from playground import config_checks as checks
 from playground.config_checks import LANG_RE, NAME_HINT, NAME_RE
 from playground.errors import ConfigError, UnknownModelError
 from playground.messages import Message
-from playground.prompts import PROMPT_STYLES
+from playground.models.prompt_styles import PROMPT_STYLES
 from playground.settings import GenerationSettings
 
 DEFAULT_REGISTRY_PATH = Path(__file__).with_name("registry.yaml")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -143,7 +143,7 @@ class ModelSpec:
                     f"{where}.revision",
                     revision,
                     _SHA_RE,
-                    "must be a 40-character commit sha (run `python -m playground.pin`)",
+                    "must be a 40-character commit sha (run `python -m playground.models.pin`)",
                 )
         elif revision is not None:
             raise ConfigError(f"{where}.revision: set without repo_id")

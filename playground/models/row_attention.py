@@ -13,7 +13,7 @@ contiguous range its mask leaves: after the left padding, inside a sliding windo
 the same call a request alone makes, so every row's numbers are the ones it would get
 alone. The other layers of a decoder already compute each row on its own (norms,
 activations, and matrix products: a bfloat16 product of one row, which oneDNN sums in
-another order than several, is padded to two by ``playground.packed_linear``), so a
+another order than several, is padded to two by ``playground.models.packed_linear``), so a
 batched greedy answer is the request's answer alone, bit for bit, in bfloat16 too
 (``tests/test_row_attention.py``). The cost is one attention call per row and layer
 instead of one per layer. A decode step's single query takes three small float32

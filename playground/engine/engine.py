@@ -8,9 +8,9 @@ warnings, and which model, adapter and source answered.
 
 Design notes:
 
-- The engine talks to a :class:`~playground.backend.Backend` per model: the local backend
-  (:mod:`playground.local_backend`: models in this process, their requests batched as
-  :mod:`playground.batching` describes), or a remote one (:mod:`playground.remote`: an
+- The engine talks to a :class:`~playground.serving.backend.Backend` per model: the local backend
+  (:mod:`playground.serving.local_backend`: models in this process, their requests batched as
+  :mod:`playground.serving.batching` describes), or a remote one (:mod:`playground.serving.remote_backend`: an
   OpenAI-compatible server such as vLLM) for the models the registry's ``remote`` entries
   name. The stream reads what the backend sends; an error in the model reaches the caller as
   :class:`~playground.errors.GenerationError`.
@@ -23,10 +23,10 @@ Design notes:
   ``next()`` returns at once after a ``close()`` from another thread. A wall-clock limit
   per request ends it with a warning.
 - Greedy output is token-identical to ``model.generate`` and to the same request run alone
-  (how, batched with others: :mod:`playground.batching`).
+  (how, batched with others: :mod:`playground.serving.batching`).
 - A prompt that does not fit the context with ``max_new_tokens`` is left-truncated, and a
   warning says how many tokens were dropped.
-- Stop strings end generation and are never shown (see :mod:`playground.stop_strings`).
+- Stop strings end generation and are never shown (see :mod:`playground.serving.stop_strings`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from playground.backend import (
+from playground.engine.branching import Branch
+from playground.errors import GenerationError, SettingsError, UnsupportedError
+from playground.messages import Message
+from playground.models.prompt_styles import get_style
+from playground.models.registry import Registry
+from playground.serving.backend import (
     FINISH_REASONS,
     Backend,
     Capabilities,
@@ -52,21 +57,16 @@ from playground.backend import (
     Token,
     TokenScores,
 )
-from playground.branching import Branch
-from playground.errors import GenerationError, SettingsError, UnsupportedError
-from playground.inspection import TokenPiece, fit_context, prompt_tokens
-from playground.local_backend import LocalBackend
-from playground.messages import Message
-from playground.prompts import get_style
-from playground.registry import Registry
+from playground.serving.inspection import TokenPiece, fit_context, prompt_tokens
+from playground.serving.local_backend import LocalBackend
+from playground.serving.token_record import AnswerScore, NextToken, TokenRecord, token_piece
+from playground.serving.token_record import score as score_answer
+from playground.serving.visitor_keys import Visitor
 from playground.settings import GenerationSettings, check_text
-from playground.token_record import AnswerScore, NextToken, TokenRecord, token_piece
-from playground.token_record import score as score_answer
-from playground.visitor import Visitor
 
 if TYPE_CHECKING:
-    from playground.batching import Ending, Step
-    from playground.loader import LoadedModel, ModelCache
+    from playground.models.loader import LoadedModel, ModelCache
+    from playground.serving.batching import Ending, Step
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ class Engine:
         self.local = LocalBackend(registry, cache)
         self._remote: dict[str, Backend] = dict(remote or {})
         if registry.remote:
-            from playground.remote import RemoteBackend
+            from playground.serving.remote_backend import RemoteBackend
 
             for name, spec in registry.remote.items():
                 self._remote.setdefault(name, RemoteBackend(registry, spec))
@@ -421,12 +421,12 @@ class Engine:
         to the model's backend (queued for its batcher, or sent to its server).
 
         ``record_tokens`` fills ``result.tokens``: every generated token's probability, raw
-        and as sampled, and its alternatives (:mod:`playground.token_record`); the text is
+        and as sampled, and its alternatives (:mod:`playground.serving.token_record`); the text is
         the same with or without it. ``branch`` writes another generation's first tokens
         and a chosen token in place of one of them, then continues with the same settings
-        and seed (:mod:`playground.branching`); its tokens are recorded.
+        and seed (:mod:`playground.engine.branching`); its tokens are recorded.
 
-        ``visitor`` names who asks (a session and its address, :mod:`playground.visitor`):
+        ``visitor`` names who asks (a session and its address, :mod:`playground.serving.visitor_keys`):
         one session holds at most ``limits.max_rows_per_visitor`` rows of the batch, one
         address ``limits.max_rows_per_address``; the time limit counts from the request's
         admission to the batch. A backend that cannot record tokens (or branch) raises

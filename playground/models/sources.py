@@ -1,10 +1,10 @@
 """Where a base model's weights come from: a local folder, the Hub, or a bundled file.
 
-:func:`load_base_model` tries the sources of a :class:`~playground.registry.ModelSpec` in
+:func:`load_base_model` tries the sources of a :class:`~playground.models.registry.ModelSpec` in
 order (local folder, Hub or its cache, bundled GGUF) and returns the model, its tokenizer
 and a human-readable label of the source that answered, e.g.
 ``"Hub HuggingFaceTB/SmolLM2-135M-Instruct@12fd25f (offline cache)"``. Every source runs
-the checks of :mod:`playground.safety` first. A bundled GGUF file is dequantized once and
+the checks of :mod:`playground.models.safety` first. A bundled GGUF file is dequantized once and
 its weights are cached as safetensors, so later starts skip the ~20 s dequantization.
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 
 from playground.errors import ModelLoadError, UnsafeArtifactError
 from playground.messages import Message
-from playground.registry import BundledFile, ModelSpec, Registry
-from playground.safety import HUB_MODEL_PATTERNS, check_model_folder
+from playground.models.registry import BundledFile, ModelSpec, Registry
+from playground.models.safety import HUB_MODEL_PATTERNS, check_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def load_from_hub(spec: ModelSpec, device: str, dtype: Any) -> LoadedWeights:
 
     if spec.revision is None:
         raise UnsafeArtifactError(
-            f"{spec.repo_id} has no pinned revision in the registry; run `python -m playground.pin`"
+            f"{spec.repo_id} has no pinned revision in the registry; run `python -m playground.models.pin`"
         )
     offline = hub_offline()
     folder = Path(snapshot_download(spec.repo_id, revision=spec.revision, allow_patterns=HUB_MODEL_PATTERNS))

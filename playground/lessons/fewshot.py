@@ -18,7 +18,7 @@ from playground.messages import Message
 from playground.settings import check_text
 
 if TYPE_CHECKING:
-    from playground.registry import Limits
+    from playground.models.registry import Limits
 
 SHOT_NAMES = {0: "zero-shot", 1: "one-shot"}
 

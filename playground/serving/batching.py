@@ -5,13 +5,13 @@ the local backend point here). When thirty visitors click Generate in the same s
 they do not wait for each other's generations: decoding a small batch costs little more
 than decoding one sequence (the weights are read from memory once per step for all rows).
 
-- **One worker per loaded model.** The local backend (:mod:`playground.local_backend`)
+- **One worker per loaded model.** The local backend (:mod:`playground.serving.local_backend`)
   gives each loaded base model one :class:`Batcher`, which runs one worker thread, started
   by the first request. It exits after ``idle_exit_s`` (1 s) without work, and once
   drained after :meth:`Batcher.stop` (its model left the cache). Exiting soon matters:
   the OpenMP pool its torch work started leaves with it, and a second pool alive in the
   process (another model's idle worker) made every parallel region of the steps wake
-  sleeping threads (:mod:`playground.thread_pools`). ``Engine.stream``
+  sleeping threads (:mod:`playground.models.thread_pools`). ``Engine.stream``
   validates a request, queues it and returns at once; the stream reads what the worker
   sends.
 - **Continuous batching.** Requests wait in a bounded queue; at every step boundary the
@@ -23,12 +23,12 @@ than decoding one sequence (the weights are read from memory once per step for a
      ``prefill_tokens`` padded tokens: visitors who arrive together start together), or
      one chunk of a long prompt (its own KV cache grows chunk by chunk), or one chunk of a
      job (the lab's next-token logits, at the last position only, and Compare's scores:
-     :mod:`playground.batch_jobs`; never run around the steps under the model's lock).
+     :mod:`playground.serving.forward_jobs`; never run around the steps under the model's lock).
      The least-served work goes first, so a new short prompt never waits behind a long
      one, and long ones take turns;
   2. ONE decode forward pass for all rows. A prompt whose prefill is complete joins the
      batch before it, its KV cache merged into the batch's (the shorter one padded on the
-     left: :mod:`playground.batch_cache`).
+     left: :mod:`playground.serving.batch_cache`).
 
   A request that arrives while a batch runs joins it at the next step. Finished and
   cancelled rows leave at once, and cache columns no remaining row uses are cut, so the
@@ -42,14 +42,14 @@ than decoding one sequence (the weights are read from memory once per step for a
 - **Fair shares of rows.** One visitor (a Gradio session) holds at most
   ``limits.max_rows_per_visitor`` rows of a batch, and one client address, whatever its
   sessions, at most ``limits.max_rows_per_address``: their next request waits while later
-  ones of other visitors pass (:mod:`playground.visitor`).
+  ones of other visitors pass (:mod:`playground.serving.visitor_keys`).
 - **Mixed adapters.** Each row names its adapter (PEFT's per-row ``adapter_names``,
   ``__base__`` for the base): a batch holds the base and any of its adapters.
 - **Each row is its own request**: its settings, token chooser (logits processors, seeded
-  ``torch.Generator``: :mod:`playground.sampling`), incremental detokenizer and stop-string
+  ``torch.Generator``: :mod:`playground.serving.sampling`), incremental detokenizer and stop-string
   filter. Greedy outputs are token-identical to the same request run alone and to
   ``model.generate``, in float32 and in bfloat16 (attention is computed row by row:
-  :mod:`playground.row_attention`), and a seeded sampled answer does not depend on the
+  :mod:`playground.models.row_attention`), and a seeded sampled answer does not depend on the
   other rows.
 - **How rows end.** The worker decides when a row ends (``eos``, ``stop_string``,
   ``length``, ``cancelled``, ``time_limit``, ``error``) and sends what happened, token by
@@ -66,7 +66,7 @@ than decoding one sequence (the weights are read from memory once per step for a
   a :class:`~playground.errors.GenerationError`) and is logged; an exception in one row's
   token choice fails that row only. The worker goes on serving later requests.
 - Models whose attention layers keep another state than a plain KV cache (linear
-  attention; :func:`~playground.batch_cache.can_merge`) are served one request at a time,
+  attention; :func:`~playground.serving.batch_cache.can_merge`) are served one request at a time,
   with a warning in the log.
 - Every forward pass holds ``loaded.forward_lock`` (training or tests may run forwards on
   the same model from other threads).
@@ -88,21 +88,21 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from playground.backend import FINISH_REASONS, Finished, Token
-from playground.batch_cache import SharedCache, can_merge, new_cache, prefill_inputs
-from playground.batch_jobs import Job, chunk_inputs
-from playground.detokenize import IncrementalDetokenizer
 from playground.errors import BusyError
 from playground.messages import Message
-from playground.sampling import TokenChooser
+from playground.serving.backend import FINISH_REASONS, Finished, Token
+from playground.serving.batch_cache import SharedCache, can_merge, new_cache, prefill_inputs
+from playground.serving.detokenize import IncrementalDetokenizer
+from playground.serving.forward_jobs import Job, chunk_inputs
+from playground.serving.sampling import TokenChooser
+from playground.serving.stop_strings import StopStringFilter
+from playground.serving.token_record import record_choice
+from playground.serving.visitor_keys import Visitor, address_of
 from playground.settings import GenerationSettings
-from playground.stop_strings import StopStringFilter
-from playground.token_record import record_choice
-from playground.visitor import Visitor, address_of
 
 if TYPE_CHECKING:
-    from playground.backend import Job as GenerationJob
-    from playground.loader import LoadedModel
+    from playground.models.loader import LoadedModel
+    from playground.serving.backend import Job as GenerationJob
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Who is asking, and how their request is stopped: the link between a Gradio event and the engine.
 
 :func:`visitor_of` is the key under which the engine shares a batch fairly between visitors:
-the session and the client address (:class:`~playground.visitor.Visitor`).
+the session and the client address (:class:`~playground.serving.visitor_keys.Visitor`).
 
 :data:`CANCELS` carries a Stop to the engine. Gradio cancels an event by closing its
 handler's iterator, which a handler blocked waiting for its first token (a long prompt
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from playground.visitor import Visitor
+from playground.serving.visitor_keys import Visitor
 
 
 def session_of(request: Any) -> str | None:

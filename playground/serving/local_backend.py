@@ -1,26 +1,25 @@
 """The local backend: models loaded in this process, their requests batched per model.
 
-:class:`LocalBackend` holds the :class:`~playground.loader.ModelCache` (one copy of each
-base, its adapters attached) and one :class:`~playground.batching.Batcher` per loaded
+:class:`LocalBackend` holds the :class:`~playground.models.loader.ModelCache` (one copy of each
+base, its adapters attached) and one :class:`~playground.serving.batching.Batcher` per loaded
 model, made with the model's first request and stopped when the model leaves the cache.
 The lab's next-token view and the Compare tab's scoring are jobs of the same batcher; how
-a batcher shares its steps: :mod:`playground.batching`.
+a batcher shares its steps: :mod:`playground.serving.batching`.
 """
 
 from __future__ import annotations
 
 import threading
 
-from playground.backend import Capabilities, Handle, Job, Progress, ScoredWindow, TokenScores
-from playground.batch_jobs import ScoreJob
-from playground.batching import Batcher, Ending, Request, Step
-from playground.branching import vocabulary_size
-from playground.inspection import next_token_distribution
-from playground.loader import LoadedModel, ModelCache
-from playground.registry import Registry
+from playground.models.loader import LoadedModel, ModelCache
+from playground.models.registry import Registry
+from playground.serving.backend import Capabilities, Handle, Job, Progress, ScoredWindow, TokenScores
+from playground.serving.batching import Batcher, Ending, Request, Step
+from playground.serving.forward_jobs import ScoreJob
+from playground.serving.inspection import next_token_distribution
+from playground.serving.token_record import NextToken
+from playground.serving.visitor_keys import Visitor
 from playground.settings import GenerationSettings
-from playground.token_record import NextToken
-from playground.visitor import Visitor
 
 
 class LocalBackend:
@@ -89,7 +88,7 @@ class LocalBackend:
         """Load ``model`` and check that ``adapter`` is attached to it."""
         loaded = self.cache.get(model, progress=progress)
         loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
-        return Handle(model, loaded.tokenizer, loaded.source, loaded.spec.context_length, vocabulary_size(loaded))
+        return Handle(model, loaded.tokenizer, loaded.source, loaded.spec.context_length, loaded.vocab_size)
 
     def check_room(self, model: str) -> None:
         """BusyError when the model's wait queue is full."""

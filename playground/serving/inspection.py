@@ -4,7 +4,7 @@ For the prompting lab: :func:`prompt_tokens` shows how the tokenizer splits the 
 prompt (ids and pieces, as a tokenization exercise shows them); :func:`next_token_distribution` gives
 the most likely next tokens at the end of the prompt, before and after temperature, top-k
 and top-p reshape the distribution, with the same processors the engine samples with and
-the same computation as the per-token record of a generation (:mod:`playground.token_record`).
+the same computation as the per-token record of a generation (:mod:`playground.serving.token_record`).
 
 A prompt longer than the model's context is cut like a generation's (:func:`fit_context`:
 its start is dropped, a warning says so), and the forward pass computes logits for the
@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from playground.batch_jobs import LogitsJob
 from playground.messages import Message
-from playground.sampling import build_processors
+from playground.serving.forward_jobs import LogitsJob
+from playground.serving.sampling import build_processors
+from playground.serving.token_record import NextToken, candidates, distributions, token_piece
+from playground.serving.visitor_keys import Visitor
 from playground.settings import GenerationSettings
-from playground.token_record import NextToken, candidates, distributions, token_piece
-from playground.visitor import Visitor
 
 if TYPE_CHECKING:
-    from playground.batching import Batcher
-    from playground.loader import LoadedModel
+    from playground.models.loader import LoadedModel
+    from playground.serving.batching import Batcher
 
 
 @dataclass(frozen=True)

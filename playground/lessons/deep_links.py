@@ -28,10 +28,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from playground.errors import PlaygroundError
-from playground.fewshot import FewShotSetup
+from playground.lessons.fewshot import FewShotSetup
+from playground.lessons.presets import Preset
 from playground.messages import LANGUAGES, Message, excerpt
-from playground.presets import Preset
-from playground.registry import Registry
+from playground.models.registry import Registry
 from playground.settings import GenerationSettings, check_integer
 
 TABS = ("lab", "style", "instructions", "compare", "generate")
