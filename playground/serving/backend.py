@@ -1,13 +1,15 @@
 """The seam between the engine and whatever runs a model: the :class:`Backend` protocol.
 
-:class:`~playground.engine.Engine` checks a request (names, settings, prompt) and turns
-it into a :class:`Job`; a backend runs it and sends what happens, token by token, as
-:class:`Token` and :class:`Finished` events on a :class:`Submission`. Two backends exist:
+:class:`~playground.engine.Engine` checks a request once, at the door
+(:mod:`playground.engine.validation`), and hands the backend a
+:class:`~playground.serving.requests.GenerationRequest` already valid; the backend runs it
+and sends what happens, token by token, as :class:`Token` and :class:`Finished` events on a
+:class:`Submission`. Two backends exist:
 
-- :class:`~playground.serving.local_backend.LocalBackend`: the models in this process (loader,
-  per-model batcher, sources);
-- :class:`~playground.serving.remote_backend.RemoteBackend`: an OpenAI-compatible server (vLLM first),
-  the adapter chosen per request.
+- :class:`~playground.serving.local_backend.LocalBackend`: the models in this process
+  (loader, per-model batcher, sources);
+- :class:`~playground.serving.remote_backend.RemoteBackend`: an OpenAI-compatible server
+  (vLLM first), the adapter chosen per request.
 
 Besides generation a backend answers the lab's next-token view (:meth:`Backend.next_tokens`)
 and the Compare tab's scoring (:meth:`Backend.score`); :class:`Capabilities` says which
@@ -18,13 +20,11 @@ alternatives, or branch an answer: :mod:`playground.serving.token_record`,
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from playground.serving.visitor_keys import Visitor
-from playground.settings import GenerationSettings
+from playground.serving.requests import GenerationRequest, NextTokensRequest, ScoreRequest
 
 if TYPE_CHECKING:
     from playground.serving.token_record import Choice, NextToken
@@ -66,9 +66,6 @@ class TokenScores:
     seconds: float  # wall-clock time of the scoring
 
 
-ScoredWindow = tuple[list[int], list[int]]  # (input_ids, labels): a label of -100 is not scored
-
-
 @dataclass(frozen=True)
 class Capabilities:
     """What a backend can do for a model, beyond streaming text."""
@@ -90,23 +87,6 @@ class Handle:
     source: str  # where it runs / its weights came from, for the status line
     context_length: int  # prompt + new tokens it can take
     vocab_size: int  # token ids 0 to this - 1 are the model's (checks a branch's tokens)
-
-
-@dataclass
-class Job:
-    """One checked generation handed to a backend."""
-
-    model: str
-    adapter: str | None  # registry name of the adapter, None for the base
-    prompt_ids: list[int]  # the tokens to continue (already truncated to fit)
-    settings: GenerationSettings
-    seed: int | None  # the sampling seed (None when greedy)
-    started: float  # time.monotonic() when it was accepted
-    time_limit_s: float  # wall-clock limit, counted from the job's admission (locally: to the batch)
-    cancel: threading.Event | None = None
-    visitor: Visitor | str | None = None  # who asks (a session, an address), for fair shares
-    record: bool = False  # send each token's probabilities and alternatives (Token.choice)
-    forced: tuple[int, ...] = ()  # the first tokens to write, whatever the model prefers (a branch)
 
 
 class Submission(Protocol):
@@ -134,33 +114,17 @@ class Backend(Protocol):
     def check_room(self, model: str) -> None:
         """Raise BusyError, before any work, when the model cannot take another request now."""
 
-    def submit(self, job: Job) -> Submission:
+    def submit(self, request: GenerationRequest) -> Submission:
         """Start a generation; its events arrive on the returned submission."""
 
     def capabilities(self, model: str) -> Capabilities:
         """What this backend can do for ``model``."""
 
-    def next_tokens(
-        self,
-        model: str,
-        adapter: str | None,
-        ids: list[int],
-        settings: GenerationSettings,
-        top: int,
-        visitor: Visitor | str | None = None,
-        cancel: threading.Event | None = None,
-    ) -> list[NextToken]:
-        """The ``top`` most likely next tokens after ``ids``, raw and as ``settings`` reshape them."""
+    def next_tokens(self, request: NextTokensRequest) -> list[NextToken]:
+        """The ``top`` most likely next tokens after the request's ids, raw and as its settings reshape them."""
 
-    def score(
-        self,
-        model: str,
-        adapter: str | None,
-        windows: list[ScoredWindow],
-        visitor: Visitor | str | None = None,
-        cancel: threading.Event | None = None,
-    ) -> TokenScores:
-        """Each labelled token's NLL, the argmax prediction and the true token, over ``windows``."""
+    def score(self, request: ScoreRequest) -> TokenScores:
+        """Each labelled token's NLL, the argmax prediction and the true token, over the request's windows."""
 
     def close(self, wait_s: float = 0.0) -> None:
         """Let go of everything (models, connections); with ``wait_s``, wait for workers to exit."""

@@ -1,112 +1,57 @@
 """Continuous batching: the concurrent requests of one base model share its decode steps.
 
-This docstring is the one description of batching (the README, the engine, the loader and
-the local backend point here). When thirty visitors click Generate in the same second,
-they do not wait for each other's generations: decoding a small batch costs little more
-than decoding one sequence (the weights are read from memory once per step for all rows).
+One :class:`Batcher` per loaded model runs one worker thread. At every step boundary the
+worker takes what :class:`~playground.serving.admission.Admission` admits (the wait queue,
+the row budget and the fair shares live there), then runs one step:
 
-- **One worker per loaded model.** The local backend (:mod:`playground.serving.local_backend`)
-  gives each loaded base model one :class:`Batcher`, which runs one worker thread, started
-  by the first request. It exits after ``idle_exit_s`` (1 s) without work, and once
-  drained after :meth:`Batcher.stop` (its model left the cache). Exiting soon matters:
-  the OpenMP pool its torch work started leaves with it, and a second pool alive in the
-  process (another model's idle worker) made every parallel region of the steps wake
-  sleeping threads (:mod:`playground.models.thread_pools`). ``Engine.stream``
-  validates a request, queues it and returns at once; the stream reads what the worker
-  sends.
-- **Continuous batching.** Requests wait in a bounded queue; at every step boundary the
-  worker admits waiting requests, up to ``limits.max_batch_size`` rows, and runs one step:
+1. at most one forward pass of prefill-like work within ``step_tokens`` tokens: the new
+   short prompts together (left-padded, up to ``prefill_tokens`` padded tokens), or one
+   chunk of a long prompt, or one chunk of forward work (:mod:`playground.serving.forward_jobs`);
+   the least-served work goes first, and a chunk shrinks as its context grows
+   (:meth:`Batcher.chunk_size`);
+2. one decode forward pass for all rows; a prompt whose prefill is complete joins the batch
+   before it, its KV cache merged into the batch's (:mod:`playground.serving.batch_cache`).
 
-  1. at most one forward pass of prefill-like work, within a budget of ``step_tokens``
-     tokens (vLLM's chunked prefill): either the new short prompts together (left-padded,
-     with an attention mask and positions counted from each row's first real token, up to
-     ``prefill_tokens`` padded tokens: visitors who arrive together start together), or
-     one chunk of a long prompt (its own KV cache grows chunk by chunk), or one chunk of a
-     job (the lab's next-token logits, at the last position only, and Compare's scores:
-     :mod:`playground.serving.forward_jobs`; never run around the steps under the model's lock).
-     The least-served work goes first, so a new short prompt never waits behind a long
-     one, and long ones take turns;
-  2. ONE decode forward pass for all rows. A prompt whose prefill is complete joins the
-     batch before it, its KV cache merged into the batch's (the shorter one padded on the
-     left: :mod:`playground.serving.batch_cache`).
-
-  A request that arrives while a batch runs joins it at the next step. Finished and
-  cancelled rows leave at once, and cache columns no remaining row uses are cut, so the
-  cache never outgrows the longest live row.
-- **A fair share of every step.** A generating row waits for at most one chunk between two
-  of its tokens, whatever the others ask. A chunk's attention reads every earlier token,
-  so chunks get shorter as a prompt's context grows (:meth:`Batcher.chunk_size`:
-  ``step_tokens / (1 + context / scale)``, ``scale`` being the context at which attention
-  costs as much as the weights, about 3,900 tokens for SmolLM2). A prompt's chunk
-  boundaries depend only on its own length, never on the other rows.
-- **Fair shares of rows.** One visitor (a Gradio session) holds at most
-  ``limits.max_rows_per_visitor`` rows of a batch, and one client address, whatever its
-  sessions, at most ``limits.max_rows_per_address``: their next request waits while later
-  ones of other visitors pass (:mod:`playground.serving.visitor_keys`).
-- **Mixed adapters.** Each row names its adapter (PEFT's per-row ``adapter_names``,
-  ``__base__`` for the base): a batch holds the base and any of its adapters.
-- **Each row is its own request**: its settings, token chooser (logits processors, seeded
-  ``torch.Generator``: :mod:`playground.serving.sampling`), incremental detokenizer and stop-string
-  filter. Greedy outputs are token-identical to the same request run alone and to
-  ``model.generate``, in float32 and in bfloat16 (attention is computed row by row:
-  :mod:`playground.models.row_attention`), and a seeded sampled answer does not depend on the
-  other rows.
-- **How rows end.** The worker decides when a row ends (``eos``, ``stop_string``,
-  ``length``, ``cancelled``, ``time_limit``, ``error``) and sends what happened, token by
-  token, to the request's own queue; the consumer reads it at its own pace
-  (:class:`~playground.engine.GenerationStream`). A request's time limit counts from its
-  admission to the batch, not from its queueing: waiting behind others never shortens an
-  answer.
-- **Cancellation.** A row whose consumer is gone (:meth:`Request.abandon`: closed or
-  garbage-collected stream) or whose ``cancel`` event is set leaves before the next forward
-  pass, so it takes part in at most one more step; the other rows go on.
-- **Admission control.** At most ``limits.max_waiting`` requests wait for a model; the next
-  one is refused at once with :class:`~playground.errors.BusyError`, before any work.
-- **Faults.** An exception in a forward pass fails the rows of that pass (each consumer gets
-  a :class:`~playground.errors.GenerationError`) and is logged; an exception in one row's
-  token choice fails that row only. The worker goes on serving later requests.
-- Models whose attention layers keep another state than a plain KV cache (linear
-  attention; :func:`~playground.serving.batch_cache.can_merge`) are served one request at a time,
-  with a warning in the log.
-- Every forward pass holds ``loaded.forward_lock`` (training or tests may run forwards on
-  the same model from other threads).
+Each row is its own request (settings, seeded token chooser, detokenizer, stop strings), so a
+greedy answer is token-identical to the same request run alone and to ``model.generate``.
+The worker decides when a row ends (one of ``FINISH_REASONS``) and sends what happened to
+the request's own queue. Faults fail the rows of the failing pass only; the worker goes on.
+The whole description, with the limits that bound it: ``docs/serving.md``.
 """
 
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import logging
 import queue
 import threading
 import time
 import weakref
-from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
-from playground.errors import BusyError
 from playground.messages import Message
+from playground.serving.admission import Admission, Queued
 from playground.serving.backend import FINISH_REASONS, Finished, Token
 from playground.serving.batch_cache import SharedCache, can_merge, new_cache, prefill_inputs
 from playground.serving.detokenize import IncrementalDetokenizer
-from playground.serving.forward_jobs import Job, chunk_inputs
+from playground.serving.forward_jobs import ForwardJob, chunk_inputs
+from playground.serving.requests import GenerationRequest
 from playground.serving.sampling import TokenChooser
 from playground.serving.stop_strings import StopStringFilter
 from playground.serving.token_record import record_choice
-from playground.serving.visitor_keys import Visitor, address_of
-from playground.settings import GenerationSettings
+from playground.serving.visitor_keys import Visitor
 
 if TYPE_CHECKING:
     from playground.models.loader import LoadedModel
-    from playground.serving.backend import Job as GenerationJob
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FINISH_REASONS", "Batcher", "Ending", "Finished", "Request", "Step", "Token"]
+__all__ = ["FINISH_REASONS", "Batcher", "Ending", "Finished", "Generation", "Step", "Token"]
 
 STEP_TOKENS = 64  # prefill tokens one step runs at most, by default (limits.step_tokens)
 PREFILL_TOKENS = 256  # padded tokens of new short prompts one step prefills together, by default
@@ -134,34 +79,28 @@ class Ending:
     steps: int  # 0: it ended before any forward pass (cancelled while waiting, say)
 
 
-class Request:
-    """One generation handed to a :class:`Batcher`: what to run, and the queue of what happened."""
+class Generation:
+    """One generation in a :class:`Batcher`: its valid request, its token chooser, and the queue of what happened.
 
-    def __init__(
-        self,
-        prompt_ids: list[int],
-        settings: GenerationSettings,
-        adapter: str | None,
-        chooser: TokenChooser,
-        started: float,
-        time_limit_s: float,
-        cancel: threading.Event | None = None,
-        visitor: Visitor | str | None = None,
-        *,
-        record: bool = False,
-        forced: Sequence[int] = (),
-    ) -> None:
-        self.prompt_ids = list(prompt_ids)
-        self.record = record  # send each token's probabilities and alternatives (token_record.Choice)
-        self.forced = tuple(forced)  # the first tokens to write, whatever the model prefers (a branch)
-        self.settings = settings
-        self.adapter = adapter
-        self.chooser = chooser
-        self.started = started  # time.monotonic() when the request was accepted
-        self.time_limit_s = time_limit_s  # wall-clock limit, counted from admission
+    It waits in the batcher's :class:`~playground.serving.admission.Admission` (the
+    :class:`~playground.serving.admission.Queued` protocol: it takes a row), then runs as a
+    row of the batch; the consumer reads its events (the backend's ``Submission``).
+    """
+
+    takes_row = True  # it holds a row of the batch while it runs
+
+    def __init__(self, request: GenerationRequest, device: Any) -> None:
+        self.prompt_ids = list(request.prompt_ids)
+        self.record = request.record  # send each token's probabilities and alternatives (token_record.Choice)
+        self.forced = request.forced  # the first tokens to write, whatever the model prefers (a branch)
+        self.settings = request.settings
+        self.adapter = request.adapter
+        self.chooser = TokenChooser(request.settings, device)  # seeded with the request's seed
+        self.started = request.started  # time.monotonic() when the request was accepted
+        self.time_limit_s = request.time_limit_s  # wall-clock limit, counted from admission
         self.deadline = float("inf")  # time.monotonic() after which it ends with "time_limit", set at admission
-        self.cancel = cancel
-        self.visitor = visitor  # who asked (a session and its address): each holds a bounded share of rows
+        self.cancel_event = request.cancel
+        self.visitor = request.visitor  # who asked (a session and its address): each holds a bounded share of rows
         self.id = -1  # given by the batcher, in order of arrival
         self.steps: list[int] = []  # numbers of the forward passes it took part in
         self.tokens = 0  # tokens sent so far
@@ -169,27 +108,10 @@ class Request:
         self._events: queue.SimpleQueue[Token | Finished | None] = queue.SimpleQueue()
         self._gone = threading.Event()
 
-    @classmethod
-    def from_job(cls, job: GenerationJob, device: Any) -> Request:
-        """The batcher's request for an engine's job (its own seeded token chooser)."""
-        chooser = TokenChooser(dataclasses.replace(job.settings, seed=job.seed), device)
-        return cls(
-            job.prompt_ids,
-            job.settings,
-            job.adapter,
-            chooser,
-            job.started,
-            job.time_limit_s,
-            job.cancel,
-            job.visitor,
-            record=job.record,
-            forced=job.forced,
-        )
-
     @property
     def cancelled(self) -> bool:
         """True once the consumer is gone or the caller's ``cancel`` event is set."""
-        return self._gone.is_set() or (self.cancel is not None and self.cancel.is_set())
+        return self._gone.is_set() or (self.cancel_event is not None and self.cancel_event.is_set())
 
     def abandon(self) -> None:
         """The consumer is gone: leave the batch before the next step. Safe from any thread."""
@@ -209,15 +131,59 @@ class Request:
         """Block until the next event; None when woken by :meth:`abandon`."""
         return self._events.get()
 
+    # -- the Queued protocol (admission) -----------------------------------------
+    def admit(self, now: float) -> None:
+        """It joins the batch: its time limit starts now."""
+        self.deadline = now + self.time_limit_s
+
+    def cancel(self) -> None:
+        """End it as cancelled before it ran (stopped while waiting, or the worker is exiting)."""
+        self.send(Finished("cancelled", time.monotonic()))
+
+    def fail(self, message: str) -> None:
+        """End it with an error the consumer raises as GenerationError."""
+        self.send(Finished("error", time.monotonic(), error=message))
+
+    def work(self, tokenizer: Any, device: Any) -> _Row:
+        """Its row of the batch, as the worker runs it."""
+        return _Row(self, tokenizer, device)
+
+
+class Work(Protocol):
+    """What the worker holds while its prompt is prefilled or its chunks run: a generation's row, or a forward job."""
+
+    id: int
+    takes_row: bool  # a row joins the decode batch once its prompt is in; a forward job ends by itself
+    served: int  # tokens run so far (the least served goes first)
+
+    @property
+    def visitor(self) -> Visitor | str | None:
+        """Who asked."""
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether its caller stopped it."""
+
+    def next_cost(self) -> int:
+        """Tokens of its next prefill-like work."""
+
+    def cancel(self) -> None:
+        """End it as cancelled."""
+
+    def fail(self, message: str) -> None:
+        """End it with an error its caller raises."""
+
 
 class _Row:
-    """The worker's state of one request in the batch."""
+    """The worker's state of one generation in the batch (the :class:`Work` protocol)."""
 
-    def __init__(self, request: Request, tokenizer: Any, device: Any) -> None:
-        self.request = request
-        self.ids = torch.tensor([request.prompt_ids], dtype=torch.long, device=device)
+    takes_row = True
+
+    def __init__(self, generation: Generation, tokenizer: Any, device: Any) -> None:
+        self.generation = generation
+        self.ids = torch.tensor([generation.prompt_ids], dtype=torch.long, device=device)
         self.detok = IncrementalDetokenizer(tokenizer)
-        self.stops = StopStringFilter(request.settings.stop)
+        self.stops = StopStringFilter(generation.settings.stop)
         self.generated = 0  # tokens appended (end-of-sequence excluded)
         self.last = -1  # the token the next decode step feeds
         self.served = 0  # prompt tokens prefilled so far (a long prompt is prefilled in chunks)
@@ -226,21 +192,21 @@ class _Row:
     @property
     def visitor(self) -> Visitor | str | None:
         """Who asked."""
-        return self.request.visitor
+        return self.generation.visitor
 
     @property
     def id(self) -> int:
         """The request's id (order of arrival)."""
-        return self.request.id
+        return self.generation.id
 
     @property
     def cancelled(self) -> bool:
         """Whether the request was cancelled or its consumer left."""
-        return self.request.cancelled
+        return self.generation.cancelled
 
     def next_cost(self) -> int:
         """Prompt tokens still to prefill."""
-        return len(self.request.prompt_ids) - self.served
+        return len(self.generation.prompt_ids) - self.served
 
     def advance(self, logits: torch.Tensor, eos: set[int]) -> bool:
         """Choose this row's next token from ``logits`` (1, vocab); True when the row has ended.
@@ -248,42 +214,49 @@ class _Row:
         A forced token replaces the choice after the chooser made it, so a seeded generator
         draws exactly as it did in the generation being branched.
         """
-        request = self.request
-        position = self.ids.shape[1] - len(request.prompt_ids)
-        token, scores = request.chooser.choose(self.ids, logits)
-        forced = position < len(request.forced)
+        generation = self.generation
+        position = self.ids.shape[1] - len(generation.prompt_ids)
+        token, scores = generation.chooser.choose(self.ids, logits)
+        forced = position < len(generation.forced)
         if forced:
-            token = request.forced[position]
-        choice = record_choice(token, logits, scores, request.settings.greedy, forced) if request.record else None
+            token = generation.forced[position]
+        choice = record_choice(token, logits, scores, generation.settings.greedy, forced) if generation.record else None
         self.ids = torch.cat([self.ids, self.ids.new_tensor([[token]])], dim=1)
         self.last = token
         now = time.monotonic()
         if token in eos:
             return self.finish("eos")
         self.generated += 1
-        request.send(Token(token, self.stops.feed(self.detok.push(token)), now, choice))
+        generation.send(Token(token, self.stops.feed(self.detok.push(token)), now, choice))
         if self.stops.stopped is not None:
             return self.finish("stop_string", stop_string=self.stops.stopped)
-        if self.generated >= request.settings.max_new_tokens:
+        if self.generated >= generation.settings.max_new_tokens:
             return self.finish("length")
-        if request.cancelled:
+        if generation.cancelled:
             return self.finish("cancelled")
-        if now > request.deadline:
-            return self.finish("time_limit", warning=Message("time_limit", seconds=request.time_limit_s))
+        if now > generation.deadline:
+            return self.finish("time_limit", warning=Message("time_limit", seconds=generation.time_limit_s))
         return False
 
     def finish(self, reason: str, stop_string: str | None = None, warning: str | None = None) -> bool:
         """End the row: release held-back text and tell the consumer why."""
         if reason == "cancelled":
-            log.info("request %d cancelled after %d tokens", self.request.id, self.generated)
+            log.info("request %d cancelled after %d tokens", self.generation.id, self.generated)
         tail = self.stops.feed(self.detok.flush()) + self.stops.flush()
-        self.request.send(Finished(reason, time.monotonic(), stop_string, tail, warning))
+        self.generation.send(Finished(reason, time.monotonic(), stop_string, tail, warning))
         return True
 
-    def fail(self, exc: BaseException) -> None:
+    def cancel(self) -> None:
+        """End the row as cancelled (its caller stopped it, or the worker is exiting)."""
+        self.finish("cancelled")
+
+    def fail(self, message: str) -> None:
         """End the row with an error the consumer raises as GenerationError."""
-        message = Message("generation_failed", count=self.generated, reason=f"{type(exc).__name__}: {exc}")
-        self.request.send(Finished("error", time.monotonic(), error=message))
+        self.generation.fail(message)
+
+    def fail_with(self, exc: BaseException) -> None:
+        """End the row because its forward pass or its token choice raised ``exc``."""
+        self.fail(Message("generation_failed", count=self.generated, reason=f"{type(exc).__name__}: {exc}"))
 
 
 class Batcher:
@@ -301,16 +274,15 @@ class Batcher:
         max_rows_per_address: int | None = None,
     ) -> None:
         self.loaded = loaded
-        self.max_batch_size = max_batch_size
         if max_batch_size > 1 and not can_merge(loaded.model):
             log.warning("%s: its KV cache cannot be shared by rows; serving one request at a time", loaded.spec.name)
-            self.max_batch_size = 1
-        self.max_waiting = max_waiting
+            max_batch_size = 1
+        self.admission = Admission(
+            loaded.spec.name, max_batch_size, max_waiting, max_rows_per_visitor, max_rows_per_address
+        )
         self.idle_exit_s = idle_exit_s
         self.step_tokens = step_tokens
         self.prefill_tokens = max(prefill_tokens, step_tokens)
-        self.max_rows_per_visitor = max_rows_per_visitor or self.max_batch_size
-        self.max_rows_per_address = max_rows_per_address or self.max_batch_size
         self._attention_scale = attention_scale(loaded.model)
         self.history: deque[Step] = deque(maxlen=HISTORY)  # the latest forward passes
         self.endings: deque[Ending] = deque(maxlen=HISTORY)  # the latest ended requests (see ended())
@@ -318,7 +290,6 @@ class Batcher:
         self.threads_started = 0  # worker threads started so far (one at a time)
         self._eos = loaded.eos_token_ids
         self._cond = threading.Condition()
-        self._waiting: deque[Request | Job] = deque()
         self._running = 0
         self._next_id = 0
         self._thread: threading.Thread | None = None
@@ -326,25 +297,25 @@ class Batcher:
         self._aborting = False  # exit at the next step boundary, cancelling everything (interpreter exit)
         atexit.register(_abort_at_exit, weakref.ref(self))
 
+    @property
+    def max_batch_size(self) -> int:
+        """Rows of the batch at most (1 for a model whose KV cache rows cannot share)."""
+        return self.admission.max_batch_size
+
     # -- the callers' side -------------------------------------------------------
     def check_room(self) -> None:
         """Raise BusyError when the wait queue is full (nothing changes)."""
         with self._cond:
-            self._check_room()
+            self.admission.check_room()
 
-    def _check_room(self) -> None:
-        if len(self._waiting) >= self.max_waiting:
-            raise BusyError(Message("busy", waiting=len(self._waiting), model=self.loaded.spec.name))
-
-    def submit(self, request: Request | Job) -> None:
-        """Queue ``request`` (or a job) for the next step boundary; raise BusyError when the queue is full."""
+    def submit(self, item: Generation | ForwardJob) -> None:
+        """Queue a generation (or forward work) for the next step boundary; BusyError when the queue is full."""
         with self._cond:
-            self._check_room()
-            request.id = self._next_id
+            self.admission.check_room()
+            item.id = self._next_id
             self._next_id += 1
-            if isinstance(request, Request):
-                request.on_end = self._ended
-            self._waiting.append(request)
+            item.on_end = self._ended
+            self.admission.queue(item)
             if self._thread is None or not self._thread.is_alive():  # not alive: e.g. in a forked process
                 self._thread = threading.Thread(
                     target=self._work, name=f"playground-batcher-{self.loaded.spec.name}", daemon=True
@@ -353,7 +324,7 @@ class Batcher:
                 self.threads_started += 1
             self._cond.notify_all()
 
-    def run_job(self, job: Job) -> Any:
+    def run_job(self, job: ForwardJob) -> Any:
         """Run ``job`` in the worker's steps (a chunk per step) and return its result; BusyError when full."""
         self.submit(job)
         return job.wait()
@@ -385,7 +356,7 @@ class Batcher:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no request is waiting or running; True when idle."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._waiting and self._running == 0, timeout)
+            return self._cond.wait_for(lambda: not self.admission.waiting and self._running == 0, timeout)
 
     def ended(self) -> list[Ending]:
         """The latest requests that ended (up to HISTORY), in the order they ended."""
@@ -405,12 +376,12 @@ class Batcher:
     def waiting(self) -> int:
         """Requests waiting for a place in the batch."""
         with self._cond:
-            return len(self._waiting)
+            return len(self.admission)
 
     # -- the worker --------------------------------------------------------------
     def _work(self) -> None:
         rows: list[_Row] = []  # decoding, in ``shared``
-        pending: list[_Row | Job] = []  # prompts being prefilled in chunks, and jobs
+        pending: list[Work] = []  # prompts being prefilled in chunks, and forward jobs
         shared = SharedCache()
         try:
             with torch.inference_mode():
@@ -420,12 +391,12 @@ class Batcher:
                     except Exception as exc:  # a fault outside the forward passes: fail what the step held
                         log.exception("a step of the batcher of %s failed", self.loaded.spec.name)
                         message = Message("batch_failed", reason=f"{type(exc).__name__}: {exc}")
-                        for item in [r.request for r in rows] + pending + admitted:
-                            _fail(item, message)
+                        for item in [*rows, *pending, *admitted]:
+                            item.fail(message)
                         rows, pending[:] = [], []
                         shared.select([])
-                for item in rows + pending:  # only when aborting
-                    _cancel(item)
+                for item in [*rows, *pending]:  # only when aborting
+                    item.cancel()
         finally:
             with self._cond:
                 if self._thread is threading.current_thread():
@@ -434,72 +405,39 @@ class Batcher:
                     self._running = 0
                 self._cond.notify_all()
 
-    def _admit(self, rows: list[_Row], pending: list[_Row | Job]) -> list[Request | Job] | None:
-        """At a step boundary: the requests and jobs joining; None when the worker should exit.
-
-        A request takes a row of the batch; one visitor holds at most ``max_rows_per_visitor``
-        rows and one client address ``max_rows_per_address``, so a request of a visitor (or an
-        address) at their share waits while later ones of others pass.
-        """
-        held = [r.request for r in rows] + [p.request for p in pending if isinstance(p, _Row)]
-        running = len(held) + sum(1 for p in pending if isinstance(p, Job))
+    def _admit(self, rows: list[_Row], pending: list[Work]) -> list[Queued] | None:
+        """At a step boundary: what joins (as :class:`Admission` decides); None when the worker should exit."""
+        held = [*rows, *(p for p in pending if p.takes_row)]
+        running = len(rows) + len(pending)
         with self._cond:
             self._running = running
             if self._aborting:
-                while self._waiting:
-                    _cancel(self._waiting.popleft())
+                self.admission.cancel_all()
                 self._thread = None
                 return None
             if running == 0:
                 self._cond.notify_all()  # wait_idle
-                while not self._waiting:
+                while not self.admission.waiting:
                     timed_out = self._stopping or not self._cond.wait(self.idle_exit_s)
-                    if timed_out and not self._waiting:
+                    if timed_out and not self.admission.waiting:
                         self._thread = None
                         return None
-            for item in [i for i in self._waiting if isinstance(i, Request) and i.cancelled]:
-                self._waiting.remove(item)  # stopped while waiting: it leaves now, not when a row frees
-                item.send(Finished("cancelled", time.monotonic()))
-            room = self.max_batch_size - len(held)
-            per_visitor = Counter(r.visitor for r in held if r.visitor is not None)
-            per_address = Counter(address_of(r.visitor) for r in held if address_of(r.visitor) is not None)
-            admitted: list[Request | Job] = []
-            for item in list(self._waiting):
-                if isinstance(item, Request):
-                    address = address_of(item.visitor)
-                    session_full = item.visitor is not None and per_visitor[item.visitor] >= self.max_rows_per_visitor
-                    address_full = address is not None and per_address[address] >= self.max_rows_per_address
-                    if room <= 0 or session_full or address_full:
-                        continue
-                    room -= 1
-                    per_visitor[item.visitor] += 1
-                    if address is not None:
-                        per_address[address] += 1
-                    item.deadline = time.monotonic() + item.time_limit_s  # the time limit counts from here
-                admitted.append(item)
-                self._waiting.remove(item)
+            self.admission.leave_cancelled()
+            admitted = self.admission.admit(r.visitor for r in held)
             self._running = running + len(admitted)
             return admitted
 
-    def _step(
-        self, rows: list[_Row], pending: list[_Row | Job], shared: SharedCache, admitted: list[Request | Job]
-    ) -> list[_Row]:
+    def _step(self, rows: list[_Row], pending: list[Work], shared: SharedCache, admitted: list[Queued]) -> list[_Row]:
         """One step: at most one forward pass of prefill-like work (the budget), then one decode step."""
-        for item in admitted:
-            if isinstance(item, Job):
-                pending.append(item)
-            elif item.cancelled:
-                item.send(Finished("cancelled", time.monotonic()))
-            else:
-                pending.append(_Row(item, self.loaded.tokenizer, self.loaded.device))
+        pending += [item.work(self.loaded.tokenizer, self.loaded.device) for item in admitted]
         for item in [p for p in pending if p.cancelled]:
             pending.remove(item)
-            _cancel(item)
+            item.cancel()
         if pending:
             rows = rows + self._prefill_work(pending, shared, alone=not rows and len(pending) == 1)
         return self._decode(rows, shared) if rows else rows
 
-    def _prefill_work(self, pending: list[_Row | Job], shared: SharedCache, alone: bool = False) -> list[_Row]:
+    def _prefill_work(self, pending: list[Work], shared: SharedCache, alone: bool = False) -> list[_Row]:
         """Run the least-served prefill-like work, within ``step_tokens``; the rows whose prompt is now in.
 
         New short prompts (each within ``step_tokens``) go together, left-padded, while the
@@ -510,9 +448,9 @@ class Batcher:
         """
         first = min(pending, key=lambda p: (p.served, p.id))
         budget = self.step_tokens
-        if isinstance(first, _Row) and first.served == 0 and first.next_cost() <= budget:
+        if first.takes_row and first.served == 0 and first.next_cost() <= budget:
             group = []
-            fresh = sorted((p for p in pending if isinstance(p, _Row) and p.served == 0), key=lambda p: p.id)
+            fresh = sorted((p for p in pending if p.takes_row and p.served == 0), key=lambda p: p.id)
             for row in fresh:  # new short prompts together, left-padded, while the padded batch fits
                 width = max([row.next_cost()] + [r.next_cost() for r in group])
                 if row.next_cost() <= budget and width * (len(group) + 1) <= self.prefill_tokens:
@@ -523,7 +461,7 @@ class Batcher:
             done = self._prefill(group, joined)
             shared.merge(joined)
             return done
-        if isinstance(first, Job):
+        if not first.takes_row:
             self._job_chunk(first, pending, ALONE_FACTOR if alone else 1)
             return []
         return self._chunk(first, pending, shared)
@@ -540,7 +478,7 @@ class Batcher:
         return max(1, int(self.step_tokens / (1 + done / self._attention_scale)))
 
     def _prefill(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
-        inputs = prefill_inputs([r.request.prompt_ids for r in rows], self.loaded.pad_token_id, self.loaded.device)
+        inputs = prefill_inputs([r.generation.prompt_ids for r in rows], self.loaded.pad_token_id, self.loaded.device)
         inputs["past_key_values"] = new_cache()
         if self.loaded.supports_logits_to_keep:
             inputs["logits_to_keep"] = 1
@@ -550,9 +488,9 @@ class Batcher:
         shared.update(out.past_key_values, inputs["attention_mask"])
         return self._choose(rows, out.logits[:, -1, :], shared)
 
-    def _chunk(self, row: _Row, pending: list[_Row | Job], shared: SharedCache) -> list[_Row]:
+    def _chunk(self, row: _Row, pending: list[Work], shared: SharedCache) -> list[_Row]:
         """One chunk of a long prompt; once its last chunk is in, the row chooses its first token and joins."""
-        ids = row.request.prompt_ids
+        ids = row.generation.prompt_ids
         inputs = chunk_inputs(ids, row.served, self.chunk_size(row.served), row.cache, self.loaded.device)
         if self.loaded.supports_logits_to_keep:
             inputs["logits_to_keep"] = 1
@@ -572,7 +510,7 @@ class Batcher:
             shared.merge(joined)
         return rows
 
-    def _job_chunk(self, job: Job, pending: list[_Row | Job], factor: int = 1) -> None:
+    def _job_chunk(self, job: ForwardJob, pending: list[Work], factor: int = 1) -> None:
         """One chunk of a job; a failed or complete job leaves."""
 
         def forward(kind: str, inputs: dict[str, Any]) -> Any:
@@ -583,7 +521,7 @@ class Batcher:
             complete = job.run_chunk(forward, self.loaded.device, factor * self.chunk_size(job.progress))
         except Exception as exc:
             log.exception("a %s job failed on %s", job.kind, self.loaded.spec.name)
-            job.finish(error=Message("batch_failed", reason=f"{type(exc).__name__}: {exc}"))
+            job.fail(Message("batch_failed", reason=f"{type(exc).__name__}: {exc}"))
             complete = True
         if complete:
             pending.remove(job)
@@ -608,20 +546,20 @@ class Batcher:
 
     def _forward(self, kind: str, rows: list[_Row], inputs: dict[str, Any]) -> Any:
         """One forward pass over ``rows``; None (the rows failed) when it raises."""
-        self._record(kind, [r.request.id for r in rows], *(r.request.steps for r in rows))
+        self._record(kind, [r.generation.id for r in rows], *(r.generation.steps for r in rows))
         try:
-            return self.loaded.forward_rows([r.request.adapter for r in rows], **inputs, use_cache=True)
+            return self.loaded.forward_rows([r.generation.adapter for r in rows], **inputs, use_cache=True)
         except Exception as exc:
             log.exception("%s of %d row(s) failed on %s", kind, len(rows), self.loaded.spec.name)
             for row in rows:
-                row.fail(exc)
+                row.fail_with(exc)
             return None
 
     def _sweep(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
         """Before a forward pass: rows whose consumer left or was cancelled leave the batch."""
         keep = []
         for i, row in enumerate(rows):
-            if row.request.cancelled:
+            if row.generation.cancelled:
                 row.finish("cancelled")
             else:
                 keep.append(i)
@@ -634,8 +572,8 @@ class Batcher:
             try:
                 ended = row.advance(logits[i : i + 1], self._eos)
             except Exception as exc:
-                log.exception("token choice failed for request %d on %s", row.request.id, self.loaded.spec.name)
-                row.fail(exc)
+                log.exception("token choice failed for request %d on %s", row.generation.id, self.loaded.spec.name)
+                row.fail_with(exc)
                 continue
             if not ended:
                 keep.append(i)
@@ -663,26 +601,6 @@ def attention_scale(model: Any) -> float:
         return float("inf")
     params = sum(p.numel() for n, p in base.named_parameters() if "lora_" not in n)
     return 2 * params / (4 * hidden * layers)
-
-
-def _fail(item: Request | Job | _Row, message: str) -> None:
-    """End a request, a job or a row with an error its caller raises."""
-    if isinstance(item, _Row):
-        item = item.request
-    if isinstance(item, Job):
-        item.finish(error=message)
-    else:
-        item.send(Finished("error", time.monotonic(), error=message))
-
-
-def _cancel(item: Request | Job | _Row) -> None:
-    """End a request, a job or a row as cancelled (its caller stopped it, or the worker is exiting)."""
-    if isinstance(item, _Row):
-        item.finish("cancelled")
-    elif isinstance(item, Job):
-        item.finish(error=Message("job_cancelled"))
-    else:
-        item.send(Finished("cancelled", time.monotonic()))
 
 
 def _abort_at_exit(ref: weakref.ref[Batcher]) -> None:

@@ -1,15 +1,16 @@
 """Forward work a batcher runs besides generation: a prompt's next-token logits, a text's scores.
 
-Inspection (the lab's next-token distribution) and scoring (Compare's perplexity) used to
-run their own forward passes around the batcher, under the model's lock: one long text
-held the model for everyone. They are now jobs of the model's :class:`~playground.serving.batching.Batcher`,
-fed through the same per-step token budget as prompts: each step runs at most one chunk
-of ``step_tokens`` tokens of prefill-like work, between the decode steps of the rows that
-are generating, so a generating row never waits for more than one chunk.
+The lab's next-token distribution (:class:`LogitsJob`) and Compare's perplexity
+(:class:`ScoreJob`) are jobs of the model's :class:`~playground.serving.batching.Batcher`,
+fed through the same per-step token budget as prompts: each step runs at most one chunk of
+prefill-like work between the decode steps of the generating rows, so a generating row
+never waits for more than one chunk, and no forward pass runs around the batcher.
 
-A job is handed to :meth:`Batcher.run_job`, which blocks its caller until the worker has
-run it (or it failed). Each chunk is one forward pass; the job keeps its own state between
-chunks (a KV cache for :class:`LogitsJob`, the scores so far for :class:`ScoreJob`).
+A job is handed to :meth:`Batcher.run_job`, which blocks its caller until the worker has run
+it (or it failed). It waits in the batcher's admission like a generation (the
+:class:`~playground.serving.admission.Queued` protocol) but takes no row of the batch. Each
+chunk is one forward pass; the job keeps its own state between chunks (a KV cache for
+:class:`LogitsJob`, the scores so far for :class:`ScoreJob`).
 """
 
 from __future__ import annotations
@@ -41,28 +42,30 @@ def chunk_inputs(ids: list[int], done: int, size: int, cache: Any, device: Any) 
     }
 
 
-class Job:
+class ForwardJob:
     """Forward work run a chunk per step by a batcher; the caller waits in :meth:`wait`."""
 
     kind = "job"
+    takes_row = False  # it runs in the step's token budget, never as a row of the batch
 
     def __init__(
         self, adapter: str | None, visitor: Visitor | str | None = None, cancel: threading.Event | None = None
     ) -> None:
         self.adapter = adapter
         self.visitor = visitor  # who asked (a session, an address), for fair shares
-        self.cancel = cancel  # set by the caller's side: the job leaves at the next step
+        self.cancel_event = cancel  # set by the caller's side: the job leaves at the next step
         self.id = -1  # given by the batcher, in order of arrival
         self.served = 0  # tokens run so far (the scheduler serves the least served first)
         self.steps: list[int] = []  # numbers of the forward passes it took part in
         self.result: Any = None
         self.error: str | None = None
+        self.on_end: Any = None  # the batcher's record of ended generations: a job is not in it (never called)
         self._done = threading.Event()
 
     @property
     def cancelled(self) -> bool:
         """True once the caller's ``cancel`` event is set."""
-        return self.cancel is not None and self.cancel.is_set()
+        return self.cancel_event is not None and self.cancel_event.is_set()
 
     @property
     def progress(self) -> int:
@@ -76,6 +79,21 @@ class Job:
     def run_chunk(self, forward: Forward, device: Any, size: int) -> bool:
         """Run one chunk of at most ``size`` tokens; True when the job is complete."""
         raise NotImplementedError
+
+    def admit(self, now: float) -> None:
+        """It joins the batcher's steps (a job has no time limit of its own)."""
+
+    def work(self, tokenizer: Any, device: Any) -> ForwardJob:
+        """The worker runs the job itself."""
+        return self
+
+    def cancel(self) -> None:
+        """End it as stopped: its caller raises GenerationError."""
+        self.finish(error=Message("job_cancelled"))
+
+    def fail(self, message: str) -> None:
+        """End it with an error its caller raises as GenerationError."""
+        self.finish(error=message)
 
     def finish(self, result: Any = None, error: str | None = None) -> None:
         """Called by the worker: the job is over; wakes its caller."""
@@ -91,7 +109,7 @@ class Job:
         return self.result
 
 
-class LogitsJob(Job):
+class LogitsJob(ForwardJob):
     """The logits (1, vocab) for the token after ``ids``: a chunked prefill, logits at the last position only."""
 
     kind = "logits"
@@ -126,7 +144,7 @@ class LogitsJob(Job):
         return True
 
 
-class ScoreJob(Job):
+class ScoreJob(ForwardJob):
     """Per-token scores of examples (Compare, evaluation), a chunk of an example per step.
 
     Each example is ``(input_ids, labels)``; a label of -100 is not scored (a prompt's

@@ -13,13 +13,12 @@ import threading
 
 from playground.models.loader import LoadedModel, ModelCache
 from playground.models.registry import Registry
-from playground.serving.backend import Capabilities, Handle, Job, Progress, ScoredWindow, TokenScores
-from playground.serving.batching import Batcher, Ending, Request, Step
+from playground.serving.backend import Capabilities, Handle, Progress, TokenScores
+from playground.serving.batching import Batcher, Ending, Generation, Step
 from playground.serving.forward_jobs import ScoreJob
 from playground.serving.inspection import next_token_distribution
+from playground.serving.requests import GenerationRequest, NextTokensRequest, ScoreRequest
 from playground.serving.token_record import NextToken
-from playground.serving.visitor_keys import Visitor
-from playground.settings import GenerationSettings
 
 
 class LocalBackend:
@@ -94,44 +93,30 @@ class LocalBackend:
         """BusyError when the model's wait queue is full."""
         self.batcher(model).check_room()
 
-    def submit(self, job: Job) -> Request:
-        """Queue the job for the model's batcher."""
-        loaded = self.cache.get(job.model)
-        request = Request.from_job(job, loaded.device)
-        self._batcher(loaded).submit(request)
-        return request
+    def submit(self, request: GenerationRequest) -> Generation:
+        """Queue the request for the model's batcher."""
+        loaded = self.cache.get(request.model)
+        generation = Generation(request, loaded.device)
+        self._batcher(loaded).submit(generation)
+        return generation
 
     def capabilities(self, model: str) -> Capabilities:
         """Everything: the logits are here."""
         return Capabilities()
 
-    def next_tokens(
-        self,
-        model: str,
-        adapter: str | None,
-        ids: list[int],
-        settings: GenerationSettings,
-        top: int,
-        visitor: Visitor | str | None = None,
-        cancel: threading.Event | None = None,
-    ) -> list[NextToken]:
+    def next_tokens(self, request: NextTokensRequest) -> list[NextToken]:
         """The whole vocabulary's distribution: a logits job of the model's batcher."""
-        loaded = self.cache.get(model)
+        loaded = self.cache.get(request.model)
         batcher = self._batcher(loaded)
-        return next_token_distribution(loaded, ids, settings, adapter, top, visitor, cancel, batcher=batcher)
+        r = request
+        return next_token_distribution(loaded, list(r.ids), r.settings, r.adapter, r.top, r.visitor, r.cancel, batcher)
 
-    def score(
-        self,
-        model: str,
-        adapter: str | None,
-        windows: list[ScoredWindow],
-        visitor: Visitor | str | None = None,
-        cancel: threading.Event | None = None,
-    ) -> TokenScores:
+    def score(self, request: ScoreRequest) -> TokenScores:
         """A scoring job of the model's batcher: a chunk of a window per step."""
-        loaded = self.cache.get(model)
-        loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
-        return TokenScores(*self._batcher(loaded).run_job(ScoreJob(windows, adapter, visitor, cancel)))
+        loaded = self.cache.get(request.model)
+        loaded.forward_kwargs(request.adapter)  # refuses an adapter that failed to attach
+        job = ScoreJob(list(request.windows), request.adapter, request.visitor, request.cancel)
+        return TokenScores(*self._batcher(loaded).run_job(job))
 
     def close(self, wait_s: float = 0.0) -> None:
         """Drop every model; their batchers finish what they hold (waiting up to ``wait_s`` each)."""

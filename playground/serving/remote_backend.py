@@ -61,11 +61,11 @@ import httpx
 from playground.errors import BusyError, GenerationError, ModelLoadError, RemoteError, UnknownModelError
 from playground.messages import Message
 from playground.models.registry import Registry, RemoteSpec
-from playground.serving.backend import Capabilities, Finished, Handle, Job, Progress, ScoredWindow, Token, TokenScores
+from playground.serving.backend import Capabilities, Finished, Handle, Progress, Token, TokenScores
 from playground.serving.inspection import rank_next_tokens
 from playground.serving.logprob_record import TOP_LOGPROBS, choice_from_logprobs
+from playground.serving.requests import GenerationRequest, NextTokensRequest, ScoredWindow, ScoreRequest
 from playground.serving.token_record import Choice, NextToken
-from playground.serving.visitor_keys import Visitor
 from playground.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
@@ -74,13 +74,13 @@ log = logging.getLogger(__name__)
 class _Stream:
     """One streamed completion: a reader thread turns its server-sent events into Token/Finished events."""
 
-    def __init__(self, job: Job, response: httpx.Response, backend: RemoteBackend) -> None:
-        self.job = job
-        self.started = job.started
-        self.deadline = job.started + job.time_limit_s  # the server admits it at once (or answers busy)
+    def __init__(self, request: GenerationRequest, response: httpx.Response, backend: RemoteBackend) -> None:
+        self.request = request
+        self.started = request.started
+        self.deadline = request.started + request.time_limit_s  # the server admits it at once (or answers busy)
         self.id = -1
-        self._context = list(job.prompt_ids)  # the prompt and the tokens so far (the record's repetition penalty)
-        self._settings = backend.applied_settings(job.model, job.settings)  # what the server applies
+        self._context = list(request.prompt_ids)  # the prompt and the tokens so far (the record's repetition penalty)
+        self._settings = backend.applied_settings(request.model, request.settings)  # what the server applies
         self._response = response
         self._backend = backend
         self._events: queue.SimpleQueue[Token | Finished | None] = queue.SimpleQueue()
@@ -91,7 +91,7 @@ class _Stream:
     @property
     def cancelled(self) -> bool:
         """True once the consumer is gone or the caller's ``cancel`` event is set."""
-        return self._gone.is_set() or (self.job.cancel is not None and self.job.cancel.is_set())
+        return self._gone.is_set() or (self.request.cancel is not None and self.request.cancel.is_set())
 
     def abandon(self) -> None:
         """The consumer is gone: the reader closes the response after the next chunk."""
@@ -133,7 +133,7 @@ class _Stream:
                 now = time.monotonic()
                 if reason == "stop" and not isinstance(stop, str) and ids:
                     ids = ids[:-1]  # the end-of-sequence token: not shown, not counted (as locally)
-                records = self._records(choice.get("logprobs"), ids) if self.job.record else [None] * len(ids)
+                records = self._records(choice.get("logprobs"), ids) if self.request.record else [None] * len(ids)
                 for k, token_id in enumerate(ids):
                     last = k == len(ids) - 1
                     self._events.put(Token(int(token_id), pending if last else "", now, records[k]))
@@ -143,7 +143,7 @@ class _Stream:
                     self._events.put(self._finished(reason, stop, pending, now, generated))
                     return
                 if now > self.deadline:
-                    warning = Message("time_limit", seconds=self.job.time_limit_s)
+                    warning = Message("time_limit", seconds=self.request.time_limit_s)
                     self._events.put(Finished("time_limit", now, tail=pending, warning=warning))
                     return
             self._fail("the stream ended without a finish reason", generated)
@@ -314,34 +314,26 @@ class RemoteBackend:
             )
         raise RemoteError(Message("remote_failed", model=spec.model, url=spec.base_url, status=status, reason=detail))
 
-    def submit(self, job: Job) -> _Stream:
+    def submit(self, request: GenerationRequest) -> _Stream:
         """Open the streamed completion (typed errors for refusals) and read it in a thread."""
-        body = self._body(job.model, job.adapter, job.prompt_ids, job.settings)
+        body = self._body(request.model, request.adapter, request.prompt_ids, request.settings)
         body.update(stream=True)
-        if job.seed is not None:
-            body["seed"] = job.seed
+        if request.seed is not None:
+            body["seed"] = request.seed
         if self.spec.dialect == "vllm":
             body["return_token_ids"] = True
-            if job.record:  # the explorer's record: each token's raw top 20 (see playground/serving/logprob_record.py)
+            if request.record:  # the explorer's record: each token's raw top 20 (see logprob_record.py)
                 body.update(logprobs=TOP_LOGPROBS, return_tokens_as_token_ids=True)
-        return _Stream(job, self._post(body, job.adapter, stream=True), self)
+        return _Stream(request, self._post(body, request.adapter, stream=True), self)
 
-    def next_tokens(
-        self,
-        model: str,
-        adapter: str | None,
-        ids: list[int],
-        settings: GenerationSettings,
-        top: int,
-        visitor: Visitor | str | None = None,
-        cancel: threading.Event | None = None,
-    ) -> list[NextToken]:
+    def next_tokens(self, request: NextTokensRequest) -> list[NextToken]:
         """The server's top-20 log-probabilities of the next token; the adjusted view reshapes those.
 
         One short request: ``visitor`` and ``cancel`` are not needed (the server schedules it).
         """
         import torch
 
+        model, adapter, ids, settings = request.model, request.adapter, list(request.ids), request.settings
         body = self._body(model, adapter, ids, replace(settings, max_new_tokens=1, stop=()))
         body.update(temperature=0.0, logprobs=TOP_LOGPROBS, return_tokens_as_token_ids=True)
         body.pop("repetition_penalty", None)
@@ -353,22 +345,16 @@ class RemoteBackend:
         logits = torch.full((1, vocab), float("-inf"))
         for token_id, lp in logprobs.items():
             logits[0, token_id] = lp
-        ranked = rank_next_tokens(tokenizer, torch.tensor([ids]), logits, settings, top)
+        ranked = rank_next_tokens(tokenizer, torch.tensor([ids]), logits, settings, request.top)
         return [replace(t, probability=math.exp(logprobs[t.id])) for t in ranked]  # raw: the server's, exact
 
-    def score(
-        self,
-        model: str,
-        adapter: str | None,
-        windows: list[ScoredWindow],
-        visitor: Visitor | str | None = None,
-        cancel: threading.Event | None = None,
-    ) -> TokenScores:
+    def score(self, request: ScoreRequest) -> TokenScores:
         """vLLM's ``prompt_logprobs``: each window's token log-probabilities and the argmax at each position.
 
         Setting ``cancel`` stops it between two windows (GenerationError).
         """
         started = time.perf_counter()
+        model, adapter, cancel = request.model, request.adapter, request.cancel
 
         def one(window: ScoredWindow) -> tuple[list[float], list[int], list[int]]:
             body = self._body(model, adapter, window[0], GenerationSettings(max_new_tokens=1))
@@ -380,7 +366,7 @@ class RemoteBackend:
         nll: list[float] = []
         predictions: list[int] = []
         references: list[int] = []
-        for window in windows:  # one at a time: see the module's docstring
+        for window in request.windows:  # one at a time: see the module's docstring
             if cancel is not None and cancel.is_set():
                 raise GenerationError(Message("job_cancelled"))
             n, p, r = one(window)

@@ -9,7 +9,6 @@ an answer exactly.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import torch
@@ -48,10 +47,9 @@ class TokenChooser:
     def __init__(self, settings: GenerationSettings, device: Any) -> None:
         self.settings = settings
         self.processors = build_processors(settings)
-        self.seed: int | None = None
+        self.seed = settings.seeded().seed  # GenerationSettings.seeded: None when greedy
         self.generator: torch.Generator | None = None
-        if not settings.greedy:
-            self.seed = settings.seed if settings.seed is not None else secrets.randbits(31)
+        if self.seed is not None:
             self.generator = torch.Generator(device=device).manual_seed(self.seed)
 
     def scores(self, input_ids: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
