@@ -17,7 +17,7 @@ import logging
 import statistics
 import sys
 
-from bench.serving_dtype import answer, engine_in
+from bench.alternating_rounds import answer, engine_in
 from playground.models.loader import LoadedModel
 from playground.models.registry import DEFAULT_REGISTRY_PATH
 

@@ -36,7 +36,7 @@ configure_hub_access()
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from bench.serving_dtype import alternate_rounds, others_idle, rounds_arguments  # noqa: E402
+from bench.alternating_rounds import alternate_rounds, others_idle, rounds_arguments  # noqa: E402
 from playground.engine import Engine  # noqa: E402
 from playground.models.packed_linear import PackedLinear, packing_supported  # noqa: E402
 from playground.models.registry import PROJECT_ROOT, Registry  # noqa: E402

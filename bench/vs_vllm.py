@@ -31,13 +31,12 @@ from pathlib import Path
 
 import httpx
 
-from bench.serving_dtype import PROMPTS, all_at_once, engine_in
+from bench.alternating_rounds import GREEDY, PROMPTS, all_at_once, engine_in
 from playground.models.registry import DEFAULT_REGISTRY_PATH
 from playground.models.sources import serving_dtype
 from playground.serving import vllm_server
 
 log = logging.getLogger("bench")
-GREEDY = {"temperature": 0.0, "repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
 
 
 def local_answer(engine, model: str, prompt: str, tokens: int) -> dict:

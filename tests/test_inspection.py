@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from playground.serving.inspection import next_token_distribution, prompt_tokens
+from playground.serving.requests import NextTokensRequest
 from playground.settings import GenerationSettings
 
 
@@ -23,7 +24,7 @@ def test_prompt_tokens_show_the_tokenizer_splits(tiny_hub):
 def _dist(engine, settings, adapter=None, top=10):
     loaded = engine.cache.get("tiny")
     ids = loaded.tokenizer("The sea otter is")["input_ids"]
-    return loaded, ids, next_token_distribution(loaded, ids, settings, adapter=adapter, top=top)
+    return loaded, ids, next_token_distribution(loaded, NextTokensRequest("tiny", adapter, tuple(ids), settings, top))
 
 
 def test_raw_distribution_matches_the_model(engine):

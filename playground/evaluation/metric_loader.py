@@ -19,6 +19,15 @@ METRICS = ("perplexity", "next_token_accuracy", "chrf")
 _per_thread = threading.local()  # each thread's loaded modules, by name
 
 
+def metric_info(description: str, inputs: str, features: dict[str, str], citation: str = "") -> Any:
+    """The ``evaluate.MetricInfo`` of one of the project's metrics: ``features`` maps each input to its type."""
+    import datasets
+    import evaluate
+
+    columns = datasets.Features({name: datasets.Value(kind) for name, kind in features.items()})
+    return evaluate.MetricInfo(description=description, citation=citation, inputs_description=inputs, features=columns)
+
+
 def load_metric(name: str) -> Any:
     """The ``evaluate`` module ``name`` for this thread, loaded from the project's metrics folder."""
     if name not in METRICS:

@@ -21,6 +21,7 @@ import torch
 
 from playground.messages import Message
 from playground.serving.forward_jobs import LogitsJob
+from playground.serving.requests import NextTokensRequest
 from playground.serving.sampling import build_processors
 from playground.serving.token_record import NextToken, candidates, distributions, token_piece
 from playground.serving.visitor_keys import Visitor
@@ -56,20 +57,14 @@ def fit_context(ids: list[int], context_length: int, model: str) -> tuple[list[i
 
 
 def next_token_distribution(
-    loaded: LoadedModel,
-    ids: list[int],
-    settings: GenerationSettings,
-    adapter: str | None = None,
-    top: int = 10,
-    visitor: Visitor | str | None = None,
-    cancel: threading.Event | None = None,
-    batcher: Batcher | None = None,
+    loaded: LoadedModel, request: NextTokensRequest, batcher: Batcher | None = None
 ) -> list[NextToken]:
-    """The ``top`` most likely next tokens after ``ids``, raw and as the settings reshape them.
+    """The ``top`` most likely next tokens after the request's ids, raw and as its settings reshape them.
 
     Greedy settings (temperature 0) put all the adjusted mass on the argmax. With the
     model's ``batcher``, the forward pass is a job of its steps (see :func:`last_logits`).
     """
+    ids, top = list(request.ids), request.top
     if not ids:
         raise ValueError(Message("no_tokens", field="prompt"))
     if not isinstance(top, int) or not 1 <= top <= 100:
@@ -77,8 +72,8 @@ def next_token_distribution(
     if len(ids) >= loaded.spec.context_length:
         limit = loaded.spec.context_length - 1
         raise ValueError(Message("too_many_tokens", field="prompt", limit=limit, count=len(ids)))
-    logits = last_logits(loaded, ids, adapter, visitor, cancel, batcher)
-    return rank_next_tokens(loaded.tokenizer, torch.tensor([ids], device=loaded.device), logits, settings, top)
+    logits = last_logits(loaded, ids, request.adapter, request.visitor, request.cancel, batcher)
+    return rank_next_tokens(loaded.tokenizer, torch.tensor([ids], device=loaded.device), logits, request.settings, top)
 
 
 def rank_next_tokens(

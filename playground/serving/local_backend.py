@@ -107,9 +107,7 @@ class LocalBackend:
     def next_tokens(self, request: NextTokensRequest) -> list[NextToken]:
         """The whole vocabulary's distribution: a logits job of the model's batcher."""
         loaded = self.cache.get(request.model)
-        batcher = self._batcher(loaded)
-        r = request
-        return next_token_distribution(loaded, list(r.ids), r.settings, r.adapter, r.top, r.visitor, r.cancel, batcher)
+        return next_token_distribution(loaded, request, self._batcher(loaded))
 
     def score(self, request: ScoreRequest) -> TokenScores:
         """A scoring job of the model's batcher: a chunk of a window per step."""
