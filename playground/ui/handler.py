@@ -76,6 +76,19 @@ def _signature(
     return inspect.Signature(params, return_annotation=hints.get("return", inspect.Signature.empty))
 
 
+def _present(wrapper: Callable[..., Any], fn: Callable[..., Any], signature: inspect.Signature) -> None:
+    """Give ``wrapper`` the name and docs of ``fn`` and the ``signature`` Gradio reads (names and types)."""
+    wrapper.__name__ = wrapper.__qualname__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__module__ = fn.__module__
+    wrapper.__signature__ = signature  # type: ignore[attr-defined]  # Gradio reads the names here
+    wrapper.__annotations__ = {
+        p.name: p.annotation for p in signature.parameters.values() if p.annotation is not p.empty
+    }  # and the types (gr.Request: filled in by Gradio) here
+    if signature.return_annotation is not signature.empty:
+        wrapper.__annotations__["return"] = signature.return_annotation
+
+
 def handler(
     *,
     cancel: str | None = None,
@@ -129,15 +142,7 @@ def handler(
                 with prepared(args, kwargs) as (call, values):
                     return fn(call, **values)
 
-        wrapper.__name__ = wrapper.__qualname__ = fn.__name__
-        wrapper.__doc__ = fn.__doc__
-        wrapper.__module__ = fn.__module__
-        wrapper.__signature__ = signature  # type: ignore[attr-defined]  # Gradio reads the names here
-        wrapper.__annotations__ = {
-            p.name: p.annotation for p in signature.parameters.values() if p.annotation is not p.empty
-        }  # and the types (gr.Request: filled in by Gradio) here
-        if signature.return_annotation is not signature.empty:
-            wrapper.__annotations__["return"] = signature.return_annotation
+        _present(wrapper, fn, signature)
         return on_gpu()(wrapper) if gpu else wrapper
 
     return wrap
