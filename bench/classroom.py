@@ -24,7 +24,7 @@ measure alike; medians are printed.
     between two 512 MiB tensors: bytes read + bytes written, as STREAM counts copy).
 
 ``--backend remote`` measures something else: the app whose lesson model is served by a
-vLLM server on this machine (``playground/serving/vllm_server.py``, float32, CPU) against
+vLLM server on the local machine (``playground/serving/vllm_server.py``, float32, CPU) against
 the app serving it itself (batching), same run, interleaved rounds: aggregate tokens/s and
 p95 time to first token of 1 and of N streams at once, and whether the greedy texts are
 the same on both.

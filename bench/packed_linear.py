@@ -8,7 +8,7 @@ with ``prepacked_weights: false``; rounds alternate between them. Then the produ
 for each distinct weight shape of the model's base, the time of
 ``torch.nn.functional.linear`` on one row against the packed layer's, and the read
 bandwidth each reaches (after the rounds: this thread's OpenMP pool would slow the
-batchers', ``playground/models/thread_pools.py``). Printed, each as a ratio packed / plain (issue 15):
+batchers', ``playground/models/thread_pools.py``). Printed, each as a ratio packed / plain:
 
 - single stream: median tokens/s of one greedy answer of ``--tokens`` tokens;
 - ``--streams`` at once: median aggregate tokens/s;

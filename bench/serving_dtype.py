@@ -6,7 +6,7 @@
 Two engines over the same registry entry, one with ``dtype: float32``, one with ``auto``
 (bfloat16 on a CPU with AVX512-BF16 or AMX and on a GPU that supports it: see
 ``playground.models.sources.serving_dtype``). Rounds alternate between them so that the machine's
-drift hits both alike. Printed, each as a ratio auto / float32 (issue 15):
+drift hits both alike. Printed, each as a ratio auto / float32:
 
 - single stream: median tokens/s of one greedy answer of ``--tokens`` tokens;
 - ``--streams`` at once: median aggregate tokens/s of that many concurrent answers;

@@ -1,4 +1,4 @@
-"""Linear layers multiplying by a oneDNN-reordered copy of their bfloat16 weight (issue 15).
+"""Linear layers multiplying by a oneDNN-reordered copy of their bfloat16 weight.
 
 The products must be bit for bit ``torch.nn.functional.linear``'s, for every number of rows
 a batch or a prefill gives, so that packing changes the speed of an answer and never its

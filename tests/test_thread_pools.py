@@ -1,7 +1,7 @@
 """Torch work outside the batchers runs on a thread that exits (``playground/models/thread_pools.py``).
 
-OpenMP keeps a pool of threads for each thread that computes with torch; two pools on a
-2-core machine made every parallel region of the batcher's decode steps wait for sleeping
+OpenMP keeps a pool of threads for each thread that computes with torch; more pooled threads
+than CPUs make every parallel region of the batcher's decode steps wait for sleeping
 threads. A model is therefore loaded on a thread of its own, which exits.
 """
 

@@ -1,13 +1,12 @@
 """Linear layers whose bfloat16 weights are also kept in oneDNN's blocked layout, on CPU.
 
 A decode step multiplies one or a few rows by every weight matrix of the model, so its
-speed is the speed at which the weights are read. On this project's 2-core CPU, torch's
-bfloat16 ``linear`` reads a plain row-major weight at about 22 GB/s; the same product on a
-copy reordered once into oneDNN's blocked layout (``torch.ops.mkldnn._reorder_linear_weight``,
-what ``torch.compile`` uses when it freezes a CPU model, and what vLLM's CPU backend does)
-reads at 42 to 62 GB/s. Gemma 3's 262k-row output layer takes 5.4 to 8 ms instead of 14 to
-15 ms a token, its small projections about half their time (issue 15; ``python -m
-bench.packed_linear`` prints them).
+speed is the speed at which the weights are read. A copy of each weight reordered once into
+oneDNN's blocked layout (``torch.ops.mkldnn._reorder_linear_weight``, what ``torch.compile``
+uses when it freezes a CPU model, and what vLLM's CPU backend does) is read faster than the
+plain row-major weight torch's bfloat16 ``linear`` reads. ``python -m bench.packed_linear``
+measures both on the machine at hand, product by product and for whole answers
+(``docs/benchmarks.md`` keeps its latest figures).
 
 The results are bit for bit those of ``torch.nn.functional.linear`` in bfloat16
 (``tests/test_packed_linear.py``; a strided input goes through ``linear`` itself), with one
@@ -110,10 +109,10 @@ _PROBE_COUNTS = 8  # products of 1 to this many rows are probed (a decode step h
 def _fewest_rows_alike(product: Any, in_features: int, out_features: int, dtype: torch.dtype) -> int:
     """The fewest rows from which a row's result no longer depends on how many rows share the product.
 
-    oneDNN picks its kernel by the number of rows. On this project's CPU, for Gemma 3's MLP
-    output (2048 inputs), a product of one row sums in another order than a product of
-    several, and about one output in 300 rounds differently: a decode row batched with
-    others would not be the same row alone. Products of fewer rows than this are padded
+    oneDNN picks its kernel by the number of rows, so on some CPUs a product of one row sums
+    in another order than a product of several (Gemma 3's MLP output, 2048 inputs, is one
+    such shape), and a few outputs round differently: a decode row batched with others would
+    not be the same row alone. Products of fewer rows than this are padded
     with zero rows up to it, so that a row is computed alike whatever rows share the step.
     Probed once per shape on seeded random rows: each count of rows from 1 to
     ``_PROBE_COUNTS`` computes all the rows in turn, against one product of them all.

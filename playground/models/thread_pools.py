@@ -4,13 +4,10 @@ torch's CPU kernels run their parallel parts on OpenMP (GNU libgomp in the PyPI 
 Each thread that starts a parallel region gets a pool of OpenMP threads of its own, kept
 until that thread exits. When the pools of a process hold more threads than there are
 CPUs, libgomp stops letting its idle threads spin (100 spins, then sleep), so every
-parallel region then pays for waking them. On this project's 2-core machine a small
-float32 product took 84 us instead of 6, and a 2048 x 640 bfloat16 one 72 us instead of 33.
-
-The app loaded its default model on the main thread, which kept a pool for the life of
-the process, and each decode step, on the batcher's own thread, paid those wake-ups on its
-~400 products: Gemma 3 270M wrote 30 tokens/s alone and 108 with 8 streams. Loaded on a
-thread that exits, the same engine wrote 37 to 44 and 221 to 226 (issue 15).
+parallel region then pays for waking them: a small product can take several times as
+long, and a decode step runs hundreds of them. A model loaded on the main thread would keep
+a pool for the life of the process, and every decode step on the batcher's own thread would
+pay those wake-ups.
 
 So a batcher's worker (one per loaded model, ``playground.serving.batching``) is where a process
 computes: generation, inspection and scoring are its jobs, and it exits after a second

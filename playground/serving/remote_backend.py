@@ -34,9 +34,9 @@ the local engine would.
   the Compare tab's scoring uses vLLM's ``prompt_logprobs``, one window at a time. The
   plain ``openai`` dialect has neither, and :class:`~playground.serving.backend.Capabilities` says so.
 - ``prompt_logprobs`` is off by default on a server with adapters: with ``--enable-lora``,
-  vLLM (0.32 here, issues vllm#29955 and vllm#51594) computes prompt log-probabilities
+  vLLM (0.32; upstream vllm#29955 and vllm#51594) computes prompt log-probabilities
   with one LoRA index per request instead of per token, so a scoring request batched with
-  any other request crashes the server's engine (seen here: ``einsum(): subscript b has
+  any other request crashes the server's engine (``einsum(): subscript b has
   size 3 ... 31`` and every request after it answered 500). ``prompt_logprobs: true`` in
   the remote entry turns it on for a server known to be fixed, or dedicated to scoring.
 """

@@ -1,4 +1,4 @@
-"""A vLLM server for a registry model and its adapters, on this machine: venv, weights, process.
+"""A vLLM server for a registry model and its adapters, on the local machine: venv, weights, process.
 
     python -m playground.serving.vllm_server                      # the default model, port 8000
     python -m playground.serving.vllm_server --model NAME --port 8001 --overlay remote.yaml
