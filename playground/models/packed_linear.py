@@ -9,7 +9,7 @@ measures both on the machine at hand, product by product and for whole answers
 (``docs/benchmarks.md`` keeps its latest figures).
 
 The results are bit for bit those of ``torch.nn.functional.linear`` in bfloat16
-(``tests/test_packed_linear.py``; a strided input goes through ``linear`` itself), with one
+(``tests/models/test_packed_linear.py``; a strided input goes through ``linear`` itself), with one
 difference on purpose: a row's result never depends on how many rows share the product.
 ``linear`` sums the 2048 inputs of Gemma 3's MLP output in one order for one row and in
 another for several, so a decode row batched with others could round differently from the

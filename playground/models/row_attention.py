@@ -15,7 +15,7 @@ alone. The other layers of a decoder already compute each row on its own (norms,
 activations, and matrix products: a bfloat16 product of one row, which oneDNN sums in
 another order than several, is padded to two by ``playground.models.packed_linear``), so a
 batched greedy answer is the request's answer alone, bit for bit, in bfloat16 too
-(``tests/test_row_attention.py``). The cost is one attention call per row and layer
+(``tests/models/test_row_attention.py``). The cost is one attention call per row and layer
 instead of one per layer. A decode step's single query takes three small float32
 products instead of SDPA's kernel, which is made for many queries (:func:`_one_query`).
 

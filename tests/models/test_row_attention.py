@@ -16,7 +16,7 @@ import torch
 from playground.engine import Engine
 from playground.models.registry import Registry
 from playground.models.row_attention import NAME, row_attention, use_row_attention
-from tests.test_batching import PROMPTS, StepGate, _steps_with
+from tests.serving.test_batching import PROMPTS, StepGate, _steps_with
 from tests.tiny_models import tiny_gemma_entries
 
 

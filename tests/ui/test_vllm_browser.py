@@ -1,7 +1,7 @@
 """Every tab of the app in Chromium, its lesson model served by a real vLLM server (``PLAYGROUND_REMOTE``).
 
 The app runs on the project's registry; an overlay file says the lesson model and its
-adapters are served by the session's vLLM server. The same checks as tests/test_browser.py
+adapters are served by the session's vLLM server. The same checks as tests/ui/test_browser.py
 (each generation tab streams; the lab shows the prompt's tokens, the token explorer from
 the server's logprobs and the next-token distribution; the Compare table fills), and the
 status line names the remote source.
@@ -16,7 +16,7 @@ import yaml
 
 from playground.serving.vllm_server import overlay
 from tests.conftest import launch_app
-from tests.test_browser import (
+from tests.ui.test_browser import (
     GENERATION_TABS,
     WAIT_MS,
     _open,

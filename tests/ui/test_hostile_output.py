@@ -9,7 +9,7 @@ browser tests check that it appears literally, that none of it became an element
 script ran (``window.__pwned`` stays undefined), that the page is still displayed, and that
 nothing was fetched from the remote address. Messages built from hostile artifacts or
 links (Gradio shows toasts as HTML) are checked the same way. The browser tests skip when
-Debian's ``chromium`` is not installed, like tests/test_browser.py.
+Debian's ``chromium`` is not installed, like tests/ui/test_browser.py.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import pytest
 
 from playground.ui.controls import DISTRIBUTION, settings_kwargs
 from tests.hostile import HOSTILE_TEXT, HOSTILE_TEXTS, MARKUP_BASE, REMOTE
-from tests.test_explorer_browser import _show_alternatives
 from tests.tiny_models import generate_kwargs
+from tests.ui.test_explorer_browser import _show_alternatives
 
 needs_chromium = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 

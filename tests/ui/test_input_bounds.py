@@ -17,7 +17,7 @@ from playground.lessons.fewshot import FewShotSetup
 from playground.lessons.presets import load_presets
 from playground.messages import localize
 from playground.ui.controls import DISTRIBUTION
-from tests.test_api_input import LAB  # the lab's API arguments, valid
+from tests.ui.test_api_input import LAB  # the lab's API arguments, valid
 
 
 def _lab_error(limits, **fields) -> str:

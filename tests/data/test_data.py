@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,8 @@ from playground.data.gutenberg import (
 from playground.data.sentences import split_sentences
 from playground.data.split import train_validation_split
 from playground.data.tatoeba import load_pairs, parse_pairs, sample_pairs
+from tests.paths import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 BOOKS = FIXTURES / "gutenberg"
 
 

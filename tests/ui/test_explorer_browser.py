@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.test_browser import _done, _open
+from tests.ui.test_browser import _done, _open
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 

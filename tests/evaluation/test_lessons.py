@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
 
 from playground.evaluation.lessons import known_word_share, main, repeated_ngram_share, words
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.paths import FIXTURES
 
 
 def test_words_are_letters_with_inner_apostrophes_and_hyphens():

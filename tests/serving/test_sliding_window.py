@@ -12,7 +12,7 @@ import pytest
 
 from playground.engine import Engine
 from playground.serving.batch_cache import can_merge
-from tests.test_batching import StepGate, _hf_generate, _steps_with
+from tests.serving.test_batching import StepGate, _hf_generate, _steps_with
 from tests.tiny_models import SLIDING_WINDOW, tiny_gemma_entries
 
 PROMPTS = [

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from playground.ui.i18n import TRANSLATIONS, tr
+from tests.paths import ROOT
 
-UI = Path(__file__).resolve().parent.parent / "playground" / "ui"
+UI = ROOT / "playground" / "ui"
 
 
 def test_every_used_key_is_translated_in_both_languages():

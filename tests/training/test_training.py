@@ -13,10 +13,8 @@ from safetensors.torch import load_file
 from playground.adapters.recipe import Recipe, load_recipe
 from playground.errors import ConfigError
 from playground.training.train import lr_factor, train
+from tests.paths import FIXTURES, ROOT
 from tests.tiny_models import TINY_REPO
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).parent / "fixtures"
 
 GUTENBERG_RECIPE = {
     "name": "tiny-sand",

@@ -13,7 +13,7 @@ import math
 import pytest
 
 from playground.ui.controls import NAMES
-from tests.test_api_input import GOOD, LAB
+from tests.ui.test_api_input import GOOD, LAB
 
 SAMPLED = {**GOOD, "temperature": 0.9, "top_k": 8, "max_new_tokens": 10, "seed": "7"}
 

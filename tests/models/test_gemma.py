@@ -6,18 +6,16 @@ session's cache is empty); each tab's lesson is then visible on it, as a visitor
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from playground.engine import Engine
 from playground.evaluation.lessons import known_word_share, words
 from playground.models.registry import load_registry
+from tests.paths import FIXTURES
 
 pytestmark = pytest.mark.slow
 
 MODEL = "gemma-3-270m"
-FIXTURES = Path(__file__).parent / "fixtures"
 GREEDY = {"temperature": 0, "repetition_penalty": 1.0}
 
 

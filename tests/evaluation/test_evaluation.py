@@ -11,6 +11,7 @@ from playground.evaluation.compare import compare, format_table
 from playground.evaluation.fewshot_scores import normalise, score
 from playground.evaluation.metric_loader import load_metric
 from playground.lessons.fewshot import Shot, build_prompt, shot_name
+from tests.paths import FIXTURES
 
 
 def test_perplexity_and_accuracy_modules():
@@ -103,13 +104,12 @@ def test_fewshot_scoring_runs_through_the_engine(engine):
 )
 def test_leading_tokens_are_those_of_the_whole_text(engine, text):
     """Compare tokenizes only the prefix it scores; the tokens kept are the whole text's."""
-    from pathlib import Path
 
     from playground.evaluation.scoring import leading_tokens
     from playground.models.prompt_styles import encode_text
 
     if text == "gutenberg":
-        books = sorted((Path(__file__).parent / "fixtures" / "gutenberg").glob("*-0.txt"))  # the UTF-8 ones
+        books = sorted((FIXTURES / "gutenberg").glob("*-0.txt"))  # the UTF-8 ones
         text = "".join(b.read_text(encoding="utf-8") for b in books)
     tokenizer = engine.cache.get("tiny").tokenizer
     whole = encode_text(tokenizer, text)

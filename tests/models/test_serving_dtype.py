@@ -2,9 +2,9 @@
 
 ``auto`` is bfloat16 where the device computes it natively, float32 elsewhere; the weights
 are loaded in that dtype from every source (a bundled model's cached copy is written in it:
-``tests/test_gemma.py``), and training always loads float32. Greedy equality with
+``tests/models/test_gemma.py``), and training always loads float32. Greedy equality with
 ``model.generate`` in the dtype served is checked on the real lesson model
-(``tests/test_gemma.py``): the tiny random models' near-tied logits flip under bfloat16's
+(``tests/models/test_gemma.py``): the tiny random models' near-tied logits flip under bfloat16's
 rounding, so their token-for-token tests run in float32 (``tiny_models.FLOAT32``).
 """
 

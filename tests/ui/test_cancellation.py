@@ -5,7 +5,7 @@ far fewer tokens than were asked for: its own record, read through the app's deb
 ``/_debug/ended``), while another visitor's request in the same batch goes on to its last
 token. The model is a tiny GPT-2 with 4096 positions, so a request for 3000 tokens is still
 running when the visitor walks away. That a cancelled row leaves within two decode steps is
-shown step by step in ``tests/test_batching.py``; here the point is that Gradio's Stop, a
+shown step by step in ``tests/serving/test_batching.py``; here the point is that Gradio's Stop, a
 closed tab and a dropped client reach it.
 """
 

@@ -16,7 +16,7 @@ from playground.engine.branching import Branch
 from playground.errors import SettingsError
 from playground.messages import localize
 from playground.serving.sampling import build_processors
-from tests.test_batching import StepGate
+from tests.serving.test_batching import StepGate
 
 PROMPT = "The sea otter is"
 
