@@ -49,6 +49,7 @@ TIERS = {
     "unit": {
         "data/test_data.py",
         "engine/test_engine.py",
+        "engine/test_validation.py",
         "evaluation/test_evaluation.py",
         "evaluation/test_lessons.py",
         "evaluation/test_scoring.py",
@@ -67,6 +68,7 @@ TIERS = {
         "models/test_smollm2.py",
         "models/test_sources.py",
         "models/test_thread_pools.py",
+        "serving/test_admission.py",
         "serving/test_batching.py",
         "serving/test_inspection.py",
         "serving/test_sampling.py",
