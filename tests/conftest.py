@@ -77,6 +77,7 @@ TIERS = {
         "serving/test_token_record.py",
         "test_allocator.py",
         "test_config_checks.py",
+        "test_docs.py",
         "test_imports.py",
         "test_layers.py",
         "test_messages.py",

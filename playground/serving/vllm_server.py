@@ -27,8 +27,8 @@ changed after 9 to 12 tokens, with a logit margin of 0.96, every time), while ro
 name an adapter are right. :func:`overlay` sends base requests to that module.
 
 On a GPU machine in production, run vLLM's own image or package with the same flags
-(``--enable-lora --lora-modules name=path ...``) on the Hub repository instead; the README's
-"Serving from vLLM" says how, and how to point the app at it (:func:`overlay`).
+(``--enable-lora --lora-modules name=path ...``) on the Hub repository instead; ``docs/vllm.md``
+says how, and how to point the app at it (:func:`overlay`).
 """
 
 from __future__ import annotations

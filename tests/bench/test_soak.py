@@ -1,7 +1,7 @@
 """A short run of the load-and-soak script (``bench/soak.py``) against the real app on the tiny models.
 
-The full run (50 visitors at once, then 5 minutes of steady load on SmolLM2) is in the
-README; this one keeps the burst of 50 and shortens the steady phase, so CI sees every
+The full run (50 visitors at once, then 5 minutes of steady load) is in
+docs/benchmarks.md; this one keeps the burst of 50 and shortens the steady phase, so CI sees every
 answer sorted (no failure other than the explicit busy answer), memory and threads back
 where they were, and the server still answering.
 """
