@@ -11,6 +11,7 @@ import pytest
 from playground.engine import Engine
 from playground.evaluation.lessons import known_word_share, words
 from playground.models.registry import load_registry
+from tests.models.held_out import compare_on_held_out_book
 from tests.paths import FIXTURES
 
 pytestmark = pytest.mark.slow
@@ -108,16 +109,7 @@ def test_the_alpaca_adapter_teaches_the_base_to_answer_and_stop(gemma):
 
 
 def test_the_george_sand_adapter_lowers_held_out_perplexity(gemma):
-    from playground.data.examples import token_windows
-    from playground.data.gutenberg import load_book
-    from playground.data.sentences import split_sentences
-    from playground.evaluation.compare import compare
-
-    loaded = gemma.cache.get(MODEL)
-    excerpt = load_book(23582, FIXTURES / "gutenberg")  # La mare au diable, held out
-    windows = token_windows(loaded.tokenizer, split_sentences(excerpt), 128)
-    assert len(windows) >= 4
-    results = compare(loaded, ["george-sand"], windows)
+    results = compare_on_held_out_book(gemma.cache.get(MODEL), "george-sand")
     assert results["george-sand"]["perplexity"] < 0.85 * results["base"]["perplexity"]
 
 

@@ -11,7 +11,7 @@ import pytest
 from playground.engine import Engine
 from playground.models.loader import ModelCache
 from playground.models.registry import load_registry
-from tests.paths import FIXTURES
+from tests.models.held_out import compare_on_held_out_book
 
 pytestmark = pytest.mark.slow
 
@@ -73,17 +73,7 @@ def test_shipped_adapters_attach_beside_their_base(smol_engine):
 
 
 def test_george_sand_adapter_lowers_perplexity_on_the_held_out_book(smol_engine):
-
-    from playground.data.examples import token_windows
-    from playground.data.gutenberg import load_book
-    from playground.data.sentences import split_sentences
-    from playground.evaluation.compare import compare
-
-    loaded = smol_engine.cache.get("smollm2-135m-instruct")
-    excerpt = load_book(23582, FIXTURES / "gutenberg")  # La mare au diable, held out
-    windows = token_windows(loaded.tokenizer, split_sentences(excerpt), 128)
-    assert len(windows) >= 4
-    results = compare(loaded, ["george-sand-smollm2"], windows)
+    results = compare_on_held_out_book(smol_engine.cache.get("smollm2-135m-instruct"), "george-sand-smollm2")
     assert results["george-sand-smollm2"]["perplexity"] < 0.9 * results["base"]["perplexity"]
 
 
