@@ -76,6 +76,7 @@ TIERS = {
         "serving/test_admission.py",
         "serving/test_batching.py",
         "serving/test_inspection.py",
+        "serving/test_int8_serving.py",
         "serving/test_sampling.py",
         "serving/test_sliding_window.py",
         "serving/test_text_pieces.py",

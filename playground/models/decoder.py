@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from playground.models import decoder_kernels as kernels
@@ -96,14 +97,27 @@ class RowInput:
     all_logits: bool = False  # logits of every new token (scoring), else of the last one only
 
 
-class LeanDecoder:
-    """The forward pass of one loaded decoder; see the module's docstring."""
+class LeanDecoder(torch.nn.Module):
+    """The forward pass of one loaded decoder; see the module's docstring.
 
-    def __init__(self, family: str, config: Any, embed: QuantizedEmbedding, head: GroupQuantized, layers: list[Layer],
-                 final_norm: torch.Tensor, rotary: dict[str, tuple[torch.Tensor, float]]) -> None:
+    A torch module only so that hooks see its passes (``register_forward_pre_hook``): its
+    weights belong to the transformers model it was gathered from.
+    """
+
+    def __init__(
+        self,
+        family: str,
+        config: Any,
+        embed: QuantizedEmbedding,
+        head: GroupQuantized,
+        layers: list[Layer],
+        final_norm: torch.Tensor,
+        rotary: dict[str, tuple[torch.Tensor, float]],
+    ) -> None:
+        super().__init__()
         self.family = family
         self.config = config
-        self.embed = embed
+        self.__dict__["embed"] = embed  # not a submodule: it belongs to the transformers model
         self.head = head
         self.layers = layers
         self.final_norm = final_norm
@@ -112,9 +126,7 @@ class LeanDecoder:
         self.heads = int(config.num_attention_heads)
         self.kv_heads = int(config.num_key_value_heads)
         self.head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads)
-        self.scaling = (
-            float(config.query_pre_attn_scalar) ** -0.5 if family == "gemma3" else self.head_dim**-0.5
-        )
+        self.scaling = float(config.query_pre_attn_scalar) ** -0.5 if family == "gemma3" else self.head_dim**-0.5
         self.softcap = getattr(config, "final_logit_softcapping", None)
         self.vocab_size = head.shape[0]
 
@@ -154,7 +166,9 @@ class LeanDecoder:
         """
         counts = [len(r.tokens) for r in rows]
         ids = torch.tensor([t for r in rows for t in r.tokens], dtype=torch.long)
-        positions = torch.cat([torch.arange(r.cache.length, r.cache.length + n) for r, n in zip(rows, counts, strict=True)])
+        positions = torch.cat(
+            [torch.arange(r.cache.length, r.cache.length + n) for r, n in zip(rows, counts, strict=True)]
+        )
         groups = _adapter_rows(rows, counts)
         rotary = self._rotary(positions)
         h = self.embed(ids).contiguous()
@@ -171,8 +185,16 @@ class LeanDecoder:
         sizes = [e - s if r.all_logits else 1 for r, (s, e) in zip(rows, spans, strict=True)]
         return list(logits.split(sizes))
 
-    def _layer(self, index: int, layer: Layer, h: torch.Tensor, rows: Sequence[RowInput],
-               spans: list[tuple[int, int]], rotary: dict, groups: dict[str, torch.Tensor]) -> torch.Tensor:
+    def _layer(
+        self,
+        index: int,
+        layer: Layer,
+        h: torch.Tensor,
+        rows: Sequence[RowInput],
+        spans: list[tuple[int, int]],
+        rotary: dict,
+        groups: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
         norms = layer.norms
         qkv = layer.qkv(self._norm(h, norms["input"]), groups)
         cos, sin = rotary[layer.rope]
@@ -180,15 +202,33 @@ class LeanDecoder:
         q_weight = norms["q"] if normed else self.final_norm
         k_weight = norms["k"] if normed else self.final_norm
         qkv_np = qkv.numpy()
-        kernels.norm_rotate(qkv_np, self.heads, self.kv_heads, q_weight.numpy()[: self.head_dim],
-                            k_weight.numpy()[: self.head_dim], normed, self.eps, cos, sin)
+        kernels.norm_rotate(
+            qkv_np,
+            self.heads,
+            self.kv_heads,
+            q_weight.numpy()[: self.head_dim],
+            k_weight.numpy()[: self.head_dim],
+            normed,
+            self.eps,
+            cos,
+            sin,
+        )
         attended = torch.empty((h.shape[0], self.heads * self.head_dim))
         out_np = attended.numpy()
         window = layer.window or 0
         for row, (start, end) in zip(rows, spans, strict=True):
             keys, values = row.cache.buffers(index, end - start)
-            kernels.attend(qkv_np[start:end], self.heads, self.kv_heads, keys.numpy(), values.numpy(),
-                           row.cache.length, window, self.scaling, out_np[start:end])
+            kernels.attend(
+                qkv_np[start:end],
+                self.heads,
+                self.kv_heads,
+                keys.numpy(),
+                values.numpy(),
+                row.cache.length,
+                window,
+                self.scaling,
+                out_np[start:end],
+            )
         o = layer.o(attended, groups)
         if self.family == "gemma3":
             kernels.add_rms_norm(h.numpy(), o.numpy(), norms["post_attention"].numpy(), self.eps)

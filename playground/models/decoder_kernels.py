@@ -68,8 +68,17 @@ def _norm_rotate(v: np.ndarray, weight: np.ndarray, normed: bool, eps: float, co
 
 
 @njit(**_JIT)
-def norm_rotate(qkv: np.ndarray, heads: int, kv_heads: int, q_weight: np.ndarray, k_weight: np.ndarray,
-                normed: bool, eps: float, cos: np.ndarray, sin: np.ndarray) -> None:
+def norm_rotate(
+    qkv: np.ndarray,
+    heads: int,
+    kv_heads: int,
+    q_weight: np.ndarray,
+    k_weight: np.ndarray,
+    normed: bool,
+    eps: float,
+    cos: np.ndarray,
+    sin: np.ndarray,
+) -> None:
     """The queries and keys of ``qkv`` normed (when asked) and rotated, in place.
 
     ``qkv`` is (tokens, (heads + 2 * kv heads) * dim): each token's queries, keys, values.
@@ -85,8 +94,17 @@ def norm_rotate(qkv: np.ndarray, heads: int, kv_heads: int, q_weight: np.ndarray
 
 
 @njit(**_JIT)
-def attend(qkv: np.ndarray, heads: int, kv_heads: int, keys: np.ndarray, values: np.ndarray, start: int,
-           window: int, scaling: float, out: np.ndarray) -> None:
+def attend(
+    qkv: np.ndarray,
+    heads: int,
+    kv_heads: int,
+    keys: np.ndarray,
+    values: np.ndarray,
+    start: int,
+    window: int,
+    scaling: float,
+    out: np.ndarray,
+) -> None:
     """One row's attention: write its new keys and values at ``start``, then attend each new query.
 
     ``qkv`` (new, (heads + 2 * kv heads) * dim) holds the row's new queries, keys and values;
@@ -144,7 +162,8 @@ def gated(gate_up: np.ndarray, intermediate: int, gelu: bool, out: np.ndarray) -
         for i in range(intermediate):
             g = gate_up[t, i]
             if gelu:
-                act = np.float32(0.5) * g * (np.float32(1.0) + np.float32(math.tanh(c * (g + np.float32(0.044715) * g * g * g))))
+                inner = c * (g + np.float32(0.044715) * g * g * g)
+                act = np.float32(0.5) * g * (np.float32(1.0) + np.float32(math.tanh(inner)))
             else:
                 act = g / (np.float32(1.0) + np.float32(math.exp(-g)))
             out[t, i] = act * gate_up[t, intermediate + i]

@@ -25,16 +25,16 @@ from playground.models.quantized import GroupQuantized, QuantizedEmbedding, Quan
 log = logging.getLogger(__name__)
 
 
-class Unsupported(Exception):
+class UnsupportedError(Exception):
     """The model has something the lean forward does not compute (the message says what)."""
 
 
 def _base_layer(module: Any) -> QuantizedLinear:
     base = getattr(module, "base_layer", module)
     if not isinstance(base, QuantizedLinear):
-        raise Unsupported(f"{type(base).__name__} is not an int8 linear layer")
+        raise UnsupportedError(f"{type(base).__name__} is not an int8 linear layer")
     if base.bias is not None:
-        raise Unsupported("a product has a bias")
+        raise UnsupportedError("a product has a bias")
     return base
 
 
@@ -45,7 +45,7 @@ def _loras(module: Any) -> dict[str, Lora]:
     found = {}
     for name in module.lora_A:
         if module.use_dora.get(name) or getattr(module, "lora_bias", {}).get(name):
-            raise Unsupported(f"adapter {name} uses DoRA or LoRA biases")
+            raise UnsupportedError(f"adapter {name} uses DoRA or LoRA biases")
         a = module.lora_A[name].weight.detach().to(torch.float32)
         b = module.lora_B[name].weight.detach().to(torch.float32)
         found[name] = Lora(a.contiguous(), b.contiguous(), float(module.scaling[name]))
@@ -73,7 +73,7 @@ def _fused(modules: list[Any]) -> Product:
             base.quantized = _rows(weight, start, start + size)
             start += size
     elif len(weights) > 1:
-        raise _NotFusable
+        raise _NotFusableError
     else:
         weight = first
     loras: dict[str, list[Lora | None]] = {}
@@ -83,14 +83,14 @@ def _fused(modules: list[Any]) -> Product:
     return Product(weight, parts, loras)
 
 
-class _NotFusable(Exception):
-    pass
+class _NotFusableError(Exception):
+    """Products that share an input but not a layout (kept apart)."""
 
 
 def _product(modules: list[Any]) -> Product | list[Product]:
     try:
         return _fused(modules)
-    except _NotFusable:
+    except _NotFusableError:
         return [_fused([m]) for m in modules]
 
 
@@ -118,9 +118,12 @@ def _layer(layer: Any, config: Any, family: str, index: int) -> Layer:
     attn, mlp = layer.self_attn, layer.mlp
     qkv, gate_up = _product([attn.q_proj, attn.k_proj, attn.v_proj]), _product([mlp.gate_proj, mlp.up_proj])
     if isinstance(qkv, list) or isinstance(gate_up, list):
-        raise Unsupported("products sharing an input have different layouts")
+        raise UnsupportedError("products sharing an input have different layouts")
     gemma = family == "gemma3"
-    norms = {"input": _norm(layer.input_layernorm, gemma), "post_attention": _norm(layer.post_attention_layernorm, gemma)}
+    norms = {
+        "input": _norm(layer.input_layernorm, gemma),
+        "post_attention": _norm(layer.post_attention_layernorm, gemma),
+    }
     if gemma:
         norms["pre_feedforward"] = _norm(layer.pre_feedforward_layernorm, True)
         norms["post_feedforward"] = _norm(layer.post_feedforward_layernorm, True)
@@ -139,20 +142,20 @@ def lean_decoder(model: Any) -> LeanDecoder | None:
     family = FAMILIES.get(getattr(config, "model_type", ""))
     try:
         if family is None:
-            raise Unsupported(f"architecture {getattr(config, 'model_type', '?')}")
+            raise UnsupportedError(f"architecture {getattr(config, 'model_type', '?')}")
         embed = base.model.embed_tokens
         if not isinstance(embed, QuantizedEmbedding):
-            raise Unsupported("the embedding is not int8")
+            raise UnsupportedError("the embedding is not int8")
         head = getattr(base.lm_head, "base_layer", base.lm_head)
         if isinstance(head, QuantizedLinear):
             head_weight = head.quantized
         else:
-            raise Unsupported("the output layer is not int8")
+            raise UnsupportedError("the output layer is not int8")
         if getattr(config, "attention_bias", False) or getattr(config, "mlp_bias", False):
-            raise Unsupported("biases")
+            raise UnsupportedError("biases")
         layers = [_layer(layer, config, family, i) for i, layer in enumerate(base.model.layers)]
         final = _norm(base.model.norm, family == "gemma3")
         return LeanDecoder(family, config, embed, head_weight, layers, final, _rotary(base, config, family))
-    except (Unsupported, AttributeError) as exc:
+    except (UnsupportedError, AttributeError) as exc:
         log.info("%s keeps transformers' forward: %s", type(base).__name__, exc)
         return None

@@ -86,8 +86,11 @@ def read_tokenizer(gguf: GGUFFile, config: Any) -> Any:
     from transformers.models.auto.tokenization_auto import TOKENIZER_MAPPING_NAMES, tokenizer_class_from_name
 
     grouped = {
-        group: {name: gguf.metadata[f"tokenizer.{key}"] for key, name in renames.items()
-                if f"tokenizer.{key}" in gguf.metadata}
+        group: {
+            name: gguf.metadata[f"tokenizer.{key}"]
+            for key, name in renames.items()
+            if f"tokenizer.{key}" in gguf.metadata
+        }
         for group, renames in GGUF_TOKENIZER_MAPPING.items()
     }
     tokenizer, tokenizer_config = grouped["tokenizer"], grouped["tokenizer_config"]
@@ -96,18 +99,24 @@ def read_tokenizer(gguf: GGUFFile, config: Any) -> Any:
             tokenizer[name] = value.tolist()
     if tokenizer.get("tokenizer_type") == "llama":
         tokenizer_config.setdefault("add_bos_token", True)
-    for name, key in (("bos_token", "bos_token_id"), ("eos_token", "eos_token_id"), ("unk_token", "unknown_token_id"),
-                      ("pad_token", "padding_token_id")):
+    for name, key in (
+        ("bos_token", "bos_token_id"),
+        ("eos_token", "eos_token_id"),
+        ("unk_token", "unknown_token_id"),
+        ("pad_token", "padding_token_id"),
+    ):
         token_id = gguf.metadata.get(f"tokenizer.ggml.{key}")
         tokenizer_config[name] = tokenizer["tokens"][int(token_id)] if token_id is not None else None
     backend, extra = convert_gguf_tokenizer(gguf.architecture, tokenizer)
     names = TOKENIZER_MAPPING_NAMES.get(config.model_type)
     if isinstance(names, (tuple, list)):
         names = next((n for n in names if n), None)
-    cls = tokenizer_class_from_name(names) if names else None
-    if cls is None:  # as AutoTokenizer does for a GGUF file of a model type without a tokenizer class of its own
-        from transformers.tokenization_utils_tokenizers import TokenizersBackend as cls
-    return cls(tokenizer_object=backend, **tokenizer_config, **extra)
+    from transformers.tokenization_utils_tokenizers import TokenizersBackend
+
+    tokenizer_class = tokenizer_class_from_name(names) if names else None
+    # As AutoTokenizer does for a GGUF file of a model type without a tokenizer class of its own:
+    tokenizer_class = tokenizer_class or TokenizersBackend
+    return tokenizer_class(tokenizer_object=backend, **tokenizer_config, **extra)
 
 
 def _module_name(tensor: str, arch: str) -> str | None:

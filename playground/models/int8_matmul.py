@@ -35,7 +35,7 @@ from typing import Any
 
 import torch
 
-from playground.models.jit import Compiled, JitUnavailable, compile_module, openmp_usable
+from playground.models.jit import Compiled, JitUnavailableError, compile_module, openmp_usable
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +70,15 @@ def _hsum(name: str, vector: str) -> list[str]:
 def _group_dot(group: int, row: str, q_wide: str, x_ptr: str) -> list[str]:
     """IR of one row's exact integer dot product with a group of weights, as 8 int32 lanes, then float."""
     half = group // 2
+    vector = f"<{group} x i32>"
+    evens = f"<{half} x i32> <{_indices(range(0, group, 2))}>"
+    odds = f"<{half} x i32> <{_indices(range(1, group, 2))}>"
     lines = [
         f"  %x{row} = load <{group} x i16>, ptr {x_ptr}, align 2",
         f"  %xw{row} = sext <{group} x i16> %x{row} to <{group} x i32>",
         f"  %p{row} = mul nsw <{group} x i32> {q_wide}, %xw{row}",
-        f"  %pe{row} = shufflevector <{group} x i32> %p{row}, <{group} x i32> poison, <{half} x i32> <{_indices(range(0, group, 2))}>",
-        f"  %po{row} = shufflevector <{group} x i32> %p{row}, <{group} x i32> poison, <{half} x i32> <{_indices(range(1, group, 2))}>",
+        f"  %pe{row} = shufflevector {vector} %p{row}, {vector} poison, {evens}",
+        f"  %po{row} = shufflevector {vector} %p{row}, {vector} poison, {odds}",
         f"  %s{row} = add nsw <{half} x i32> %pe{row}, %po{row}",
     ]
     lanes = f"%s{row}"
@@ -137,7 +140,8 @@ def _tile_function(group: int, offset: bool, rows: int, half: bool) -> str:
             f"  %sc{t} = fmul float %wscale, %xsv{t}",
             f"  %sc0{t} = insertelement <8 x float> poison, float %sc{t}, i64 0",
             f"  %scv{t} = shufflevector <8 x float> %sc0{t}, <8 x float> poison, <8 x i32> zeroinitializer",
-            f"  %acc{t}.next = call <8 x float> @llvm.fma.v8f32(<8 x float> %f{t}, <8 x float> %scv{t}, <8 x float> %acc{t})",
+            f"  %acc{t}.next = call <8 x float> @llvm.fma.v8f32("
+            f"<8 x float> %f{t}, <8 x float> %scv{t}, <8 x float> %acc{t})",
         ]
         if offset:
             body += [
@@ -177,7 +181,10 @@ def _tile_function(group: int, offset: bool, rows: int, half: bool) -> str:
 def _load_scale(name: str, base: str, half: bool) -> list[str]:
     """IR loading the weight scale (or offset) of group ``%si`` as a float, from float16 or float32 storage."""
     if not half:
-        return [f"  %{name}.p = getelementptr float, ptr {base}, i64 %si", f"  %{name} = load float, ptr %{name}.p, align 4"]
+        return [
+            f"  %{name}.p = getelementptr float, ptr {base}, i64 %si",
+            f"  %{name} = load float, ptr %{name}.p, align 4",
+        ]
     return [
         f"  %{name}.p = getelementptr half, ptr {base}, i64 %si",
         f"  %{name}.h = load half, ptr %{name}.p, align 2",
@@ -245,33 +252,35 @@ def _span_function() -> str:
     a block's weights from the cache: the weights come from memory once, whatever the rows.
     """
     args = "ptr %q, ptr %sc, ptr %off, ptr %out, ptr %x16, ptr %xs, ptr %xsum, i64 %N, i64 %K, i64 %n0, i64 %n1"
-    return "\n".join([
-        f"define internal void @span({args}, i64 %M) {{",
-        "entry:",
-        f"  %tiles = udiv i64 %M, {TILE}",
-        f"  %tiled = mul i64 %tiles, {TILE}",
-        "  %hastile = icmp ugt i64 %tiles, 0",
-        "  br i1 %hastile, label %tl, label %rest",
-        "tl:",
-        "  %t = phi i64 [ 0, %entry ], [ %t.next, %tl ]",
-        f"  %tm = mul i64 %t, {TILE}",
-        f"  call void @tile{TILE}({args}, i64 %tm)",
-        "  %t.next = add i64 %t, 1",
-        "  %tdone = icmp eq i64 %t.next, %tiles",
-        "  br i1 %tdone, label %rest, label %tl",
-        "rest:",
-        "  %more = icmp ult i64 %tiled, %M",
-        "  br i1 %more, label %rl, label %exit",
-        "rl:",
-        "  %r = phi i64 [ %tiled, %rest ], [ %r.next, %rl ]",
-        f"  call void @tile1({args}, i64 %r)",
-        "  %r.next = add i64 %r, 1",
-        "  %rdone = icmp eq i64 %r.next, %M",
-        "  br i1 %rdone, label %exit, label %rl",
-        "exit:",
-        "  ret void",
-        "}",
-    ])
+    return "\n".join(
+        [
+            f"define internal void @span({args}, i64 %M) {{",
+            "entry:",
+            f"  %tiles = udiv i64 %M, {TILE}",
+            f"  %tiled = mul i64 %tiles, {TILE}",
+            "  %hastile = icmp ugt i64 %tiles, 0",
+            "  br i1 %hastile, label %tl, label %rest",
+            "tl:",
+            "  %t = phi i64 [ 0, %entry ], [ %t.next, %tl ]",
+            f"  %tm = mul i64 %t, {TILE}",
+            f"  call void @tile{TILE}({args}, i64 %tm)",
+            "  %t.next = add i64 %t, 1",
+            "  %tdone = icmp eq i64 %t.next, %tiles",
+            "  br i1 %tdone, label %rest, label %tl",
+            "rest:",
+            "  %more = icmp ult i64 %tiled, %M",
+            "  br i1 %more, label %rl, label %exit",
+            "rl:",
+            "  %r = phi i64 [ %tiled, %rest ], [ %r.next, %rl ]",
+            f"  call void @tile1({args}, i64 %r)",
+            "  %r.next = add i64 %r, 1",
+            "  %rdone = icmp eq i64 %r.next, %M",
+            "  br i1 %rdone, label %exit, label %rl",
+            "exit:",
+            "  ret void",
+            "}",
+        ]
+    )
 
 
 def _worker_function() -> str:
@@ -358,7 +367,7 @@ def _entry_function() -> str:
 
 
 def module_ir(group: int, offset: bool, half: bool) -> str:
-    """The IR module of the kernel for weights in groups of ``group``, with or without offsets, float16 scales or not."""
+    """The IR module of the kernel for groups of ``group`` weights, with or without offsets, float16 scales or not."""
     if group not in GROUPS:
         raise ValueError(f"group must be one of {GROUPS}, got {group}")
     declarations = [
@@ -435,14 +444,14 @@ class Kernel:
 def kernel(group: int, offset: bool, half: bool = False) -> Kernel:
     """The compiled kernel for this layout, checked on this machine (once per process).
 
-    Raises JitUnavailable when it cannot be compiled or fails :func:`self_check`.
+    Raises JitUnavailableError when it cannot be compiled or fails :func:`self_check`.
     """
     compiled = compile_module(module_ir(group, offset, half), needs_openmp=True)
     compiled_kernel = Kernel(group, offset, half, compiled, compiled.function("matmul", None, *_ARGTYPES))
     failure = self_check(compiled_kernel)
     if failure is not None:
         log.warning("the int8 kernel (groups of %d, offsets %s) fails its check here: %s", group, offset, failure)
-        raise JitUnavailable(f"the int8 kernel fails its check on this machine: {failure}")
+        raise JitUnavailableError(f"the int8 kernel fails its check on this machine: {failure}")
     return compiled_kernel
 
 
@@ -485,4 +494,4 @@ def self_check(checked: Kernel, threads: int = 2) -> str | None:
     return None
 
 
-__all__ = ["GROUPS", "TOLERANCE", "JitUnavailable", "Kernel", "kernel", "module_ir"]
+__all__ = ["GROUPS", "TOLERANCE", "JitUnavailableError", "Kernel", "kernel", "module_ir"]

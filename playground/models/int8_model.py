@@ -67,8 +67,14 @@ def _tensors(quantized: dict[str, GroupQuantized], floats: dict[str, torch.Tenso
     return tensors
 
 
-def save_folder(target: Path, config: Any, tokenizer: Any, quantized: dict[str, GroupQuantized],
-                floats: dict[str, torch.Tensor], note: str) -> None:
+def save_folder(
+    target: Path,
+    config: Any,
+    tokenizer: Any,
+    quantized: dict[str, GroupQuantized],
+    floats: dict[str, torch.Tensor],
+    note: str,
+) -> None:
     """Write the parts of a model to ``target`` atomically (a sibling folder renamed into place)."""
     from safetensors.torch import save_file
 

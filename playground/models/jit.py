@@ -16,6 +16,7 @@ kernels run on the calling thread alone.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 OPENMP_SYMBOLS = ("GOMP_parallel", "omp_get_thread_num", "omp_get_num_threads")
 
 
-class JitUnavailable(RuntimeError):
+class JitUnavailableError(RuntimeError):
     """The in-process compiler cannot be used here (llvmlite missing, or LLVM refused the module)."""
 
 
@@ -55,11 +56,9 @@ def _llvm() -> Any:
     try:
         import llvmlite.binding as llvm
     except ImportError as exc:  # the wheel is missing: callers fall back
-        raise JitUnavailable(f"llvmlite is not installed: {exc}") from exc
-    try:
+        raise JitUnavailableError(f"llvmlite is not installed: {exc}") from exc
+    with contextlib.suppress(RuntimeError):  # llvmlite >= 0.45 initialises itself
         llvm.initialize()
-    except RuntimeError:  # llvmlite >= 0.45 initialises itself
-        pass
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     return llvm
@@ -69,7 +68,7 @@ def host_cpu() -> str:
     """LLVM's name of this CPU (e.g. ``znver3``, ``sapphirerapids``), or ``unknown``."""
     try:
         return str(_llvm().get_host_cpu_name())
-    except JitUnavailable:
+    except JitUnavailableError:
         return "unknown"
 
 
@@ -101,11 +100,11 @@ def openmp_usable() -> bool:
 
 
 def compile_module(ir: str, needs_openmp: bool = False) -> Compiled:
-    """Compile LLVM IR text for this CPU, optimised; JitUnavailable when it cannot be."""
+    """Compile LLVM IR text for this CPU, optimised; JitUnavailableError when it cannot be."""
     llvm = _llvm()
     with _lock:
         if needs_openmp and not _bind_openmp(llvm):
-            raise JitUnavailable("the module calls OpenMP, and no GNU OpenMP runtime is loaded")
+            raise JitUnavailableError("the module calls OpenMP, and no GNU OpenMP runtime is loaded")
         try:
             target = llvm.Target.from_default_triple()
             machine = target.create_target_machine(
@@ -118,7 +117,7 @@ def compile_module(ir: str, needs_openmp: bool = False) -> Compiled:
             engine = llvm.create_mcjit_compiler(module, machine)
             engine.finalize_object()
         except RuntimeError as exc:
-            raise JitUnavailable(f"LLVM could not compile the module: {exc}") from exc
+            raise JitUnavailableError(f"LLVM could not compile the module: {exc}") from exc
         names = [f.name for f in module.functions if not f.is_declaration]
         addresses = {name: engine.get_function_address(name) for name in names}
         return Compiled(engine, addresses, machine.emit_assembly(module))

@@ -73,7 +73,8 @@ class GroupQuantized:
         flat = index.reshape(-1)
         values = self.q.index_select(0, flat).to(torch.float32)
         outputs, inputs = flat.numel(), self.shape[1]
-        weight = values.reshape(outputs, inputs // self.group, self.group) * self.scale.index_select(0, flat).float()[..., None]
+        scales = self.scale.index_select(0, flat).float()[..., None]
+        weight = values.reshape(outputs, inputs // self.group, self.group) * scales
         if self.offset is not None:
             weight = weight + self.offset.index_select(0, flat).float()[..., None]
         return weight.reshape(*index.shape, inputs)
@@ -149,7 +150,8 @@ class QuantizedLinear(torch.nn.Linear):
     def extra_repr(self) -> str:
         """The layer's shape and group, as ``print(model)`` shows it."""
         offset = ", offsets" if self.quantized.offset is not None else ""
-        return f"in_features={self.in_features}, out_features={self.out_features}, int8 in groups of {self.quantized.group}{offset}"
+        sizes = f"in_features={self.in_features}, out_features={self.out_features}"
+        return f"{sizes}, int8 in groups of {self.quantized.group}{offset}"
 
 
 class QuantizedEmbedding(torch.nn.Module):

@@ -27,8 +27,15 @@ def _tiny_llama(seed: int) -> torch.nn.Module:
 
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=256, tie_word_embeddings=True, rope_theta=10000.0,
+        vocab_size=512,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        rope_theta=10000.0,
     )
     return LlamaForCausalLM(config).eval()
 
@@ -62,8 +69,9 @@ def test_greedy_continuations_are_transformers_token_for_token_past_the_window(i
     lean = lean_decoder(int8_model)
     ids = torch.randint(0, 500, (1, 5), generator=torch.Generator().manual_seed(1))
     with torch.inference_mode():
-        expected = int8_model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=24, do_sample=False,
-                                       pad_token_id=0)[0, 5:].tolist()
+        expected = int8_model.generate(
+            ids, attention_mask=torch.ones_like(ids), max_new_tokens=24, do_sample=False, pad_token_id=0
+        )[0, 5:].tolist()
         cache = lean.new_cache()
         logits = lean.forward([RowInput(ids[0].tolist(), cache)])[0]
         got = []
@@ -108,8 +116,10 @@ def test_adapters_apply_per_row_as_peft_mixed_batches_do(tmp_path):
     from tests.tiny_models import make_lora
 
     base = tiny_gemma3(seed=7)
-    folders = {name: make_lora(base, "tiny", tmp_path / name, seed, targets=("q_proj", "v_proj", "down_proj"))
-               for name, seed in (("one", 1), ("two", 2))}
+    folders = {
+        name: make_lora(base, "tiny", tmp_path / name, seed, targets=("q_proj", "v_proj", "down_proj"))
+        for name, seed in (("one", 1), ("two", 2))
+    }
     model = PeftModel.from_pretrained(_int8(base), str(folders["one"]), adapter_name="one", is_trainable=False)
     model.load_adapter(str(folders["two"]), adapter_name="two", is_trainable=False)
     model.eval()
@@ -119,7 +129,8 @@ def test_adapters_apply_per_row_as_peft_mixed_batches_do(tmp_path):
     names = ["__base__", "one", "two"]
     with torch.inference_mode():
         expected = model(ids, adapter_names=names).logits[:, -1]
-        rows = [RowInput(ids[i].tolist(), lean.new_cache(), None if n == "__base__" else n) for i, n in enumerate(names)]
+        adapters = [None if n == "__base__" else n for n in names]
+        rows = [RowInput(ids[i].tolist(), lean.new_cache(), a) for i, a in enumerate(adapters)]
         got = torch.cat(lean.forward(rows))
         alone = torch.cat([lean.forward([RowInput(r.tokens, lean.new_cache(), r.adapter)])[0] for r in rows])
     assert _close(got, expected)

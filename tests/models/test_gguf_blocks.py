@@ -49,7 +49,8 @@ def test_random_k_blocks_read_back_as_gguf_reads_them(type_name):
 
 def test_scales_are_kept_in_float16_only_when_that_loses_nothing():
     rng = np.random.default_rng(2)
-    q8 = read_blocks("Q8_0", quantize(rng.standard_normal((4, 64)).astype(np.float32), GGMLQuantizationType.Q8_0), 4, 64)
+    raw = quantize(rng.standard_normal((4, 64)).astype(np.float32), GGMLQuantizationType.Q8_0)
+    q8 = read_blocks("Q8_0", raw, 4, 64)
     assert q8.scale.dtype == torch.float16  # Q8_0's scale is a float16 in the file
     raw = rng.integers(0, 256, (4, 144), dtype=np.uint8)
     raw[:, 0:4] = np.frombuffer(np.array([0.0123, 0.00071] * 4, dtype=np.float16).tobytes(), np.uint8).reshape(4, 4)
@@ -69,7 +70,7 @@ def test_a_size_that_does_not_match_the_shape_is_refused():
 def test_every_quantized_tensor_of_the_bundled_smollm2_file(smollm2_gguf):
     gguf = GGUFFile(smollm2_gguf)
     seen = set()
-    for name, info in gguf.tensors.items():
+    for info in gguf.tensors.values():
         if info.type_name in ("F32", "F16") or info.type_name in seen:
             continue
         seen.add(info.type_name)

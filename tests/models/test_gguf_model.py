@@ -15,8 +15,13 @@ from playground.models.gguf_model import GGUFModelError, load_gguf, read_parts
 from playground.models.int8_model import AssemblyError, assemble, folder_ready, load_folder, save_folder
 from playground.models.quantized import QuantizedEmbedding, QuantizedLinear
 
-TEXTS = ["Hello world", "Translate English to French: cheese =>", "Cette femme était assise près de la fenêtre, et",
-         "  spaces\n\nnewlines\ttabs", "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"]
+TEXTS = [
+    "Hello world",
+    "Translate English to French: cheese =>",
+    "Cette femme était assise près de la fenêtre, et",
+    "  spaces\n\nnewlines\ttabs",
+    "<|im_start|>user\nWhat is 2+2?<|im_end|>\n",
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +79,7 @@ def test_a_folder_of_another_format_or_missing_a_weight_is_refused(smollm2_parts
     save_file({"x": torch.zeros(1)}, str(folder / "int8.safetensors"), metadata={"format": "something-else"})
     with pytest.raises(AssemblyError, match="not in the format"):
         load_folder(folder)
-    with pytest.raises(AssemblyError, match="no weight for model.norm.weight"):
+    with pytest.raises(AssemblyError, match=r"no weight for model\.norm\.weight"):
         assemble(config, quantized, {k: v for k, v in floats.items() if k != "model.norm.weight"})
 
 

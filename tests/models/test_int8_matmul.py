@@ -70,10 +70,14 @@ def test_the_self_check_refuses_a_kernel_whose_tiles_round_otherwise():
     tile4 = ir.index("define internal void @tile4")
     end = ir.index("define internal void @worker")
     body = ir[tile4:end].replace("%h0.4 = fadd <4 x float> %h0.l, %h0.h", "%h0.4 = fadd <4 x float> %h0.h, %h0.l")
-    body = body.replace("%h0 = fadd float %h0.a, %h0.b", "%h0.ab = fadd float %h0.b, 0.0\n  %h0 = fadd float %h0.a, %h0.ab")
-    body = re.sub(r"%acc0\.next = call <8 x float> @llvm\.fma\.v8f32\(<8 x float> %f0, <8 x float> %scv0, "
-                  r"<8 x float> %acc0\)",
-                  "%prod0 = fmul <8 x float> %f0, %scv0\n  %acc0.next = fadd <8 x float> %prod0, %acc0", body)
+    swapped = "%h0.ab = fadd float %h0.b, 0.0\n  %h0 = fadd float %h0.a, %h0.ab"
+    body = body.replace("%h0 = fadd float %h0.a, %h0.b", swapped)
+    body = re.sub(
+        r"%acc0\.next = call <8 x float> @llvm\.fma\.v8f32\(<8 x float> %f0, <8 x float> %scv0, "
+        r"<8 x float> %acc0\)",
+        "%prod0 = fmul <8 x float> %f0, %scv0\n  %acc0.next = fadd <8 x float> %prod0, %acc0",
+        body,
+    )
     assert "%prod0" in body
     compiled = compile_module(ir[:tile4] + body + ir[end:], needs_openmp=True)
     broken = Kernel(32, False, False, compiled, compiled.function("matmul", None, *int8_matmul._ARGTYPES))
