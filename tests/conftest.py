@@ -111,6 +111,7 @@ TIERS = {
         "ui/test_hostile_output.py",
         "ui/test_input_bounds.py",
         "ui/test_queue_full.py",
+        "ui/test_shot_curve_api.py",
         "ui/test_token_api.py",
     },
     "browser": {

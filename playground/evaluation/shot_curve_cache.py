@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from playground.lessons.shot_curve import METRIC_NAMES, Series, ShotCurve
+from playground.lessons.shot_curve import METRIC_NAMES, PLAN_VERSION, Series, ShotCurve
 
 if TYPE_CHECKING:
     from playground.engine import Engine
@@ -64,7 +64,7 @@ def cache_key(identity: str, model: str, adapter: str | None, setup: CurveSetup,
         "model": model, "weights": identity, "adapter": adapter, "task": setup.task, "separator": setup.separator,
         "pool": [[s.input, s.output] for s in setup.pool], "tests": [[s.input, s.output] for s in setup.tests],
         "shots": list(setup.shots), "orderings": setup.orderings, "seed": setup.seed, "metric": setup.metric,
-        "view": setup.view,
+        "view": setup.view, "plan": PLAN_VERSION,
         # a classification scores its labels: the generation settings change nothing
         "settings": None if setup.metric == "accuracy" else {**settings.to_dict(), "seed": None},
     }  # fmt: skip

@@ -45,6 +45,7 @@ VIEWS = ("curve", "order", "random_labels", "calibration")
 DEFAULT_SHOTS = (0, 1, 2, 4, 8)
 DEFAULT_ORDERINGS = 3
 DEFAULT_SEED = 0
+PLAN_VERSION = 1  # changes with what a seed draws (the curve cache keys on it: an older plan's curves are not read)
 MAX_LABELS = 8  # different outputs a classification's pool may have
 CONTENT_FREE = ("N/A", "[MASK]")  # Zhao et al. 2021's content-free inputs (the empty one cannot be a query)
 GOLD, RANDOM, BEFORE, AFTER = "gold", "random", "before", "after"  # a series' variant
@@ -77,6 +78,16 @@ def parse_shots(value: object, pool_size: int, limit: int) -> tuple[int, ...]:
             raise ValueError(Message("shots_over_pool", field=f"shots[{i}]", value=k, count=pool_size))
         shots.add(k)
     return tuple(sorted(shots))
+
+
+def parse_models(value: object, limit: int) -> tuple[str, ...]:
+    """Other base models drawn on the same chart: a list of registry names (None or empty: none)."""
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(m, str) for m in value):
+        raise ValueError(Message("not_a_list", field="models", type=type(value).__name__))
+    check_row_count("models", value, limit)
+    return tuple(value)
 
 
 def _choice(name: str, value: object, choices: Sequence[str]) -> str:

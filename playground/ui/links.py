@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
+from playground.lessons.curve_sets import load_curve_sets
 from playground.lessons.deep_links import TABS, from_query
 from playground.lessons.presets import load_presets
 from playground.ui.controls import BY_NAME, NAMES, control_values
@@ -16,6 +17,7 @@ from playground.ui.i18n import I18N
 from playground.ui.lab_tab import PRESET_SETTINGS, example_table, preset_rows
 from playground.ui.menus import NO_ADAPTER, adapter_choices
 from playground.ui.page import PAGE_JS
+from playground.ui.shot_curve_section import curve_tables
 
 LAB_FIELDS = ("preset", "model", "adapter", "task", "examples", "query", "separator", *NAMES, "branch")
 
@@ -87,10 +89,12 @@ def wire_links(
             updates.append(gr.update(label=I18N(f"tab_{name}")))
         return [*updates, *lab_values(engine, setup, presets, opening_rows, lang)]
 
+    opening_curve = load_curve_sets(presets, limits=engine.registry.limits)[next(iter(presets))]
+
     @handler(settings=())
-    def headers(call: Call) -> dict[str, Any]:
-        """A page in another language, without a link: the examples table's headers in it."""
-        return example_table(opening_rows, call.lang)
+    def headers(call: Call) -> tuple[dict[str, Any], ...]:
+        """A page in another language, without a link: the headers of the examples and curve tables in it."""
+        return example_table(opening_rows, call.lang), *curve_tables(opening_curve, call.lang)
 
     # Gradio gives a session its own copy of every output of every event it runs, even of an
     # empty update: the 23 outputs above cost a page that needs none of them (English, no
@@ -103,4 +107,5 @@ def wire_links(
     demo.load(None, inputs=None, outputs=[link, language], js=PAGE_JS, api_name=False)
     demo.load(lambda: True, inputs=None, outputs=page, api_name=False)  # a State: no component copied
     link.change(apply, inputs=None, outputs=outputs, api_name=False)
-    language.change(headers, inputs=None, outputs=lab["examples"], api_name=False)
+    tables = [lab["examples"], lab["curve_pool"], lab["curve_tests"]]
+    language.change(headers, inputs=None, outputs=tables, api_name=False)
