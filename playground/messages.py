@@ -160,6 +160,7 @@ CATALOG: dict[str, dict[str, str]] = {
             "this room holds as many runs as it can ({runs} runs, {bytes} bytes): the teacher may clear it"
         ),
         "room_not_joined": "join a classroom first (Classroom tab), then send your runs to it",
+        "room_page_left": "this page is in no classroom now: reload it to find your room again",
         "room_vote_already_open": "a vote is already open in this room: close it first",
         "room_no_open_vote": "no vote is open in this room",
         "room_vote_not_open": "{field}: this vote is closed (or another one is open now)",
@@ -326,6 +327,7 @@ CATALOG: dict[str, dict[str, str]] = {
             "l'enseignant peut la vider"
         ),
         "room_not_joined": "rejoignez d'abord une classe (onglet Classe), puis envoyez-y vos essais",
+        "room_page_left": "cette page n'est plus dans une classe : rechargez-la pour retrouver votre salle",
         "room_vote_already_open": "un vote est déjà ouvert dans cette salle : fermez-le d'abord",
         "room_no_open_vote": "aucun vote n'est ouvert dans cette salle",
         "room_vote_not_open": "{field} : ce vote est fermé (ou un autre est ouvert maintenant)",

@@ -26,7 +26,7 @@ class Clock:
         return self.now
 
 
-def lab_run_link(preset: str = LESSON, model: str = "gemma-3-270m", **changes: Any) -> str:
+def lab_run_link(preset: str = LESSON, model: str = "gemma-3-270m", registry: Any = REGISTRY, **changes: Any) -> str:
     """The link the lab's Send (and Share) writes for ``preset`` as it opens, with ``changes`` to its fields."""
     p = PRESETS[preset]
     fields: dict[str, Any] = {
@@ -34,7 +34,7 @@ def lab_run_link(preset: str = LESSON, model: str = "gemma-3-270m", **changes: A
         "separator": p.separator, "settings": {"max_new_tokens": p.max_new_tokens, "stop": list(p.stop)},
     }  # fmt: skip
     fields.update(changes)
-    return lab_link(REGISTRY, PRESETS, preset=preset, model=model, adapter=None, **fields)
+    return lab_link(registry, PRESETS, preset=preset, model=model, adapter=None, **fields)
 
 
 def style_link(**settings: Any) -> str:

@@ -95,6 +95,7 @@ TIERS = {
         "test_api_input.py",
         "test_app.py",
         "test_cancellation.py",
+        "test_classroom_app.py",
         "test_faults.py",
         "test_guard.py",
         "test_hostile_artifacts.py",
@@ -105,7 +106,7 @@ TIERS = {
         "test_token_api.py",
         "test_vllm.py",
     },
-    "browser": {"test_browser.py", "test_explorer_browser.py", "test_vllm_browser.py"},
+    "browser": {"test_browser.py", "test_classroom_browser.py", "test_explorer_browser.py", "test_vllm_browser.py"},
 }
 
 
