@@ -53,6 +53,7 @@ TIERS = {
         "test_batching.py",
         "test_classroom.py",
         "test_classroom_storage.py",
+        "test_classroom_ui.py",
         "test_config_checks.py",
         "test_data.py",
         "test_engine.py",

@@ -64,6 +64,7 @@ class StudentPanel:
 
     panel: gr.Column
     status: gr.HTML
+    box: gr.Column  # the vote, once there is one
     prompt: gr.Textbox
     a: gr.Textbox
     b: gr.Textbox
@@ -143,20 +144,21 @@ def _entry() -> Entry:
 def _student_panel() -> StudentPanel:
     with gr.Column(visible=False) as panel:
         status = gr.HTML("", js_on_load=None)
-        leave = gr.Button(I18N("room_leave"), size="sm", elem_id="room-leave")
-        gr.Markdown(I18N("room_vote_heading_student"))
-        prompt = gr.Textbox(label=I18N("room_vote_prompt"), interactive=False, elem_id="vote-prompt")
-        with gr.Row():
-            a = gr.Textbox(label=I18N("room_answer_a"), lines=3, interactive=False, elem_id="vote-a")
-            b = gr.Textbox(label=I18N("room_answer_b"), lines=3, interactive=False, elem_id="vote-b")
-        with gr.Row():
-            picks = [
-                gr.Button(I18N(key), interactive=False, elem_id=f"vote-{choice}")
-                for key, choice in (("room_pick_a", "A"), ("room_pick_b", "B"), ("room_pick_tie", "tie"))
-            ]
+        with gr.Column(visible=False) as box:  # shown once the teacher has started a vote
+            gr.Markdown(I18N("room_vote_heading_student"))
+            prompt = gr.Textbox(label=I18N("room_vote_prompt"), interactive=False, elem_id="vote-prompt")
+            with gr.Row():
+                a = gr.Textbox(label=I18N("room_answer_a"), lines=3, interactive=False, elem_id="vote-a")
+                b = gr.Textbox(label=I18N("room_answer_b"), lines=3, interactive=False, elem_id="vote-b")
+            with gr.Row():
+                picks = [
+                    gr.Button(I18N(key), interactive=False, elem_id=f"vote-{choice}")
+                    for key, choice in (("room_pick_a", "A"), ("room_pick_b", "B"), ("room_pick_tie", "tie"))
+                ]
         line = gr.HTML("", js_on_load=None)
+        leave = gr.Button(I18N("room_leave"), size="sm", elem_id="room-leave")
     timer = gr.Timer(STUDENT_EVERY_S, active=False)
-    return StudentPanel(panel, status, prompt, a, b, picks, line, gr.State(None), timer, leave)
+    return StudentPanel(panel, status, box, prompt, a, b, picks, line, gr.State(None), timer, leave)
 
 
 def _teacher_panel() -> TeacherPanel:
@@ -213,8 +215,8 @@ class Views:
         """Every component a change of room updates."""
         u, s, t = self.ui, self.ui.student, self.ui.teacher
         return [
-            u.room, u.remember, *u.sends, u.entry.row, u.entry.code, s.panel, s.status, s.prompt, s.a, s.b, *s.picks,
-            s.line, s.vote_id, s.timer, t.panel, t.banner, t.link, t.board, t.picker, t.timer,
+            u.room, u.remember, *u.sends, u.entry.row, u.entry.code, s.panel, s.status, s.box, s.prompt, s.a, s.b,
+            *s.picks, s.line, s.vote_id, s.timer, t.panel, t.banner, t.link, t.board, t.picker, t.timer,
         ]  # fmt: skip
 
     # -- what each view shows ----------------------------------------------------------------
@@ -269,7 +271,8 @@ class Views:
         s, vote = self.ui.student, room.vote
         may_vote = vote is not None and vote.open and vote.chosen is None
         return {
-            s.status: student_status_html(room, lang), s.prompt: vote.prompt if vote else "",
+            s.status: student_status_html(room, lang), s.box: gr.update(visible=vote is not None),
+            s.prompt: vote.prompt if vote else "",
             s.a: vote.a if vote else "", s.b: vote.b if vote else "", s.line: student_vote_html(vote, lang),
             s.vote_id: vote.vote_id if vote else None, **{p: gr.update(interactive=may_vote) for p in s.picks},
         }  # fmt: skip

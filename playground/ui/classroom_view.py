@@ -148,9 +148,9 @@ def board_html(board: Board, lang: str, now_ms: int) -> str:
 
 def student_status_html(room: StudentRoom, lang: str) -> str:
     """Who and where the student is, and how many runs they sent."""
-    title = f' <span class="pg-room-title">{esc(room.title)}</span>' if room.title else ""
+    title = f'<div class="pg-room-title">{esc(room.title)}</div>' if room.title else ""
     text = fill("room_joined", lang, name=name(room.name), code=shown(room.code), posts=room.posts)
-    return f'<div class="pg-student" id="pg-student-status">{text}{title}</div>'
+    return f'<div class="pg-student" id="pg-student-status">{title}{text}</div>'
 
 
 def student_vote_html(vote: StudentVote | None, lang: str) -> str:
