@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,3 +49,22 @@ def classroom(url: str, clock: Clock, **limits: Any) -> Classroom:
     from playground.classroom.limits import ClassroomLimits
 
     return Classroom(Store(url, busy_timeout_s=5.0), REGISTRY, PRESETS, limits=ClassroomLimits(**limits), clock=clock)
+
+
+def at_once(count: int, student: Callable[[int], None]) -> list[str]:
+    """Run ``student(i)`` for i in range(count), each in its own thread, all released together; the failures."""
+    start, failures = threading.Barrier(count), []
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            student(i)
+        except Exception as exc:  # every failure is reported to the test
+            failures.append(f"student {i}: {exc!r}")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failures

@@ -267,3 +267,20 @@ def test_the_csv_has_every_run_and_no_formula(room):
     assert rows[0]["link"].startswith("?tab=lab&")
     with pytest.raises(RoomAccessError):
         room.csv(opened.code, ada.student_key)
+
+
+def test_references_follow_the_presets_questions(tmp_path):
+    from playground.classroom.references import load_references
+    from playground.errors import ConfigError
+    from tests.classroom_helpers import PRESETS
+
+    references = load_references(PRESETS)
+    assert references[LESSON].given_by(" Fromage.\nand more") and not references[LESSON].given_by("fromages")
+    assert references["en-fr-sentences"].given_by("« les enfants jouent dans le jardin »")
+    moved = tmp_path / "references.yaml"
+    moved.write_text("references:\n  en-fr-translation: {query: bread, answers: [pain]}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"references\.en-fr-translation\.query: the preset now asks 'cheese'"):
+        load_references(PRESETS, moved)
+    moved.write_text("references:\n  no-such-preset: {query: x, answers: [y]}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"references\.no-such-preset: no preset has this id"):
+        load_references(PRESETS, moved)

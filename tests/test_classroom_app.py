@@ -12,14 +12,13 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import httpx
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from tests.classroom_helpers import lab_run_link
+from tests.classroom_helpers import at_once, lab_run_link
 from tests.conftest import launch_app
 from tests.waiting import WAIT_S, wait_until
 
@@ -118,24 +117,15 @@ def test_thirty_clients_post_and_vote_at_once(app_url, tiny_hub):
     with httpx.Client(timeout=WAIT_S) as http:
         room = _call(http, app_url, "room_open", "load")
         vote = _call(http, app_url, "vote_start", room["code"], room["teacher_key"], "?", "x", "1", "y", "2")
-    start, failures = threading.Barrier(STUDENTS), []
 
     def student(i: int) -> None:
-        try:
-            with httpx.Client(timeout=WAIT_S) as http:
-                start.wait()
-                key = _call(http, app_url, "room_join", room["code"], f"student {i:02d}")["student_key"]
-                for n in range(3):
-                    _call(http, app_url, "room_post", room["code"], key, "lab", link, "", _lab_answers(f"{i}-{n}"))
-                _call(http, app_url, "vote_cast", room["code"], key, vote["vote_id"], ("A", "B", "tie")[i % 3])
-        except Exception as exc:  # every failure is reported below
-            failures.append(f"student {i}: {exc!r}")
+        with httpx.Client(timeout=WAIT_S) as http:
+            key = _call(http, app_url, "room_join", room["code"], f"student {i:02d}")["student_key"]
+            for n in range(3):
+                _call(http, app_url, "room_post", room["code"], key, "lab", link, "", _lab_answers(f"{i}-{n}"))
+            _call(http, app_url, "vote_cast", room["code"], key, vote["vote_id"], ("A", "B", "tie")[i % 3])
 
-    threads = [threading.Thread(target=student, args=(i,)) for i in range(STUDENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    failures = at_once(STUDENTS, student)
     assert not failures, failures
     with httpx.Client(timeout=WAIT_S) as http:
         board = _call(http, app_url, "room_board", room["code"], room["teacher_key"])

@@ -75,7 +75,7 @@ def test_a_teacher_and_three_students_run_a_class(browser, app_url):
     _wait_text(teacher, "#pg-board-vote", "0 of 3 students voted")
     for i, (_, page) in enumerate(students):
         _tab(page, "Classroom")
-        page.wait_for_function("() => !document.querySelector('#vote-A').disabled", timeout=WAIT_MS)
+        page.wait_for_function("() => document.querySelector('#vote-A')?.disabled === false", timeout=WAIT_MS)
         shown = {page.locator(f"#vote-{s} textarea").input_value() for s in ("a", "b")}
         assert shown == {"cheddar", "fromage"}
         page.locator(f"#vote-{('A', 'B', 'tie')[i]}").click()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from playground.classroom.storage import Store, database_url, default_sqlite_pat
 from playground.errors import ConfigError
 from playground.messages import localize
 from playground.visitor import Visitor
-from tests.classroom_helpers import PRESETS, REGISTRY, Clock, classroom, lab_run_link
+from tests.classroom_helpers import PRESETS, REGISTRY, Clock, at_once, classroom, lab_run_link
 
 
 def test_the_database_is_found_from_the_environment(tmp_path: Path):
@@ -150,24 +149,14 @@ def test_thirty_students_post_and_vote_at_once_and_nothing_is_lost(classroom_url
     opened = service.open_room("", "teacher")
     code, teacher = opened.code, opened.teacher_key
     vote = service.start_vote(code, teacher, "Which is better?", "zero-shot", "cheese", "few-shot", "fromage")
-    start, failures, choices = threading.Barrier(STUDENTS), [], {}
 
     def student(i: int) -> None:
-        try:
-            start.wait()
-            key = service.join(code, f"student {i:02d}", Visitor(f"s{i}", "10.0.0.5")).student_key
-            for n in range(3):
-                _post(service, code, key, f"{i}-{n}")
-            choices[i] = ("A", "B", "tie")[i % 3]
-            service.cast(code, key, vote.vote_id, choices[i])
-        except Exception as exc:  # every failure is reported below
-            failures.append(f"student {i}: {exc!r}")
+        key = service.join(code, f"student {i:02d}", Visitor(f"s{i}", "10.0.0.5")).student_key
+        for n in range(3):
+            _post(service, code, key, f"{i}-{n}")
+        service.cast(code, key, vote.vote_id, ("A", "B", "tie")[i % 3])
 
-    threads = [threading.Thread(target=student, args=(i,)) for i in range(STUDENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    failures = at_once(STUDENTS, student)
     assert not failures, failures
     closed = service.close_vote(code, teacher)
     assert closed.tally.ballots == STUDENTS and closed.tally.ties == STUDENTS // 3

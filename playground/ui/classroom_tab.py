@@ -16,6 +16,7 @@ handler wrapper (:mod:`playground.ui.handler`) like every other event.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,6 +279,25 @@ class Views:
         }  # fmt: skip
 
     # -- handlers --------------------------------------------------------------------------
+    def poll(
+        self, call: Call, room: Any, role: str, read: Callable[..., Any], show: Callable[[Any, str], dict[Any, Any]],
+        timer: gr.Timer,
+    ) -> dict[Any, Any]:  # fmt: skip
+        """What a page's poll shows: its room read again (``read``, then ``show``) while it is in one as ``role``.
+
+        A database busy for a moment changes nothing (the next tick reads it); a room that
+        has closed or expired takes the page back to the entry, and says so.
+        """
+        if not isinstance(room, dict) or room.get("role") != role:
+            return {timer: gr.Timer(active=False)}
+        try:
+            return show(read(room["code"], room["key"], call.visitor), call.lang)
+        except StorageError:
+            return {}
+        except ClassroomError as exc:
+            gr.Warning(toast_text(localize(exc, call.lang)))
+            return self.left(room["code"], forget=room["code"])
+
     def resume_handler(self) -> Any:
         """On load: the room this page's address names, as teacher or student when this browser has its key."""
 
@@ -334,15 +354,7 @@ def _wire_student(views: Views) -> None:
 
     @handler()
     def student_poll(call: Call, room: Any) -> dict[Any, Any]:
-        if not isinstance(room, dict) or room.get("role") != "student":
-            return {s.timer: gr.Timer(active=False)}
-        try:
-            return views.student_view(classroom.student_room(room["code"], room["key"], call.visitor), call.lang)
-        except StorageError:  # busy for a moment: the next tick reads it
-            return {}
-        except ClassroomError as exc:  # the room closed: back to the entry
-            gr.Warning(toast_text(localize(exc, call.lang)))
-            return views.left(room["code"], forget=room["code"])
+        return views.poll(call, room, "student", classroom.student_room, views.student_view, s.timer)
 
     def cast_as(choice: str) -> Any:
         @handler()
@@ -375,15 +387,7 @@ def _wire_teacher(views: Views) -> None:
 
     @handler()
     def refresh_board(call: Call, room: Any) -> dict[Any, Any]:
-        if not isinstance(room, dict) or room.get("role") != "teacher":
-            return {t.timer: gr.Timer(active=False)}
-        try:
-            return views.board_view(classroom.board(room["code"], room["key"], call.visitor), call.lang)
-        except StorageError:
-            return {}
-        except ClassroomError as exc:
-            gr.Warning(toast_text(localize(exc, call.lang)))
-            return views.left(room["code"], forget=room["code"])
+        return views.poll(call, room, "teacher", classroom.board, views.board_view, t.timer)
 
     @handler()
     def export_csv(call: Call, room: Any) -> str:
