@@ -63,6 +63,13 @@ def _cascade(table: str) -> ForeignKey:
 
 def tables_v1(metadata: MetaData) -> Tables:
     """Version 1's tables, defined on ``metadata``."""
+    meta, rooms, members, posts = _rooms_v1(metadata)
+    votes, ballots = _votes_v1(metadata)
+    return Tables(meta, rooms, members, posts, votes, ballots)
+
+
+def _rooms_v1(metadata: MetaData) -> tuple[Table, Table, Table, Table]:
+    """Version 1's meta, rooms, members and posts."""
     meta = Table(
         f"{PREFIX}meta", metadata, Column("key", String(32), primary_key=True), Column("value", Text, nullable=False)
     )
@@ -105,6 +112,11 @@ def tables_v1(metadata: MetaData) -> Tables:
         Index(f"{PREFIX}posts_room", "room_id", "member_id", "kind"),
         Index(f"{PREFIX}posts_member_time", "member_id", "created_ms"),
     )
+    return meta, rooms, members, posts
+
+
+def _votes_v1(metadata: MetaData) -> tuple[Table, Table]:
+    """Version 1's votes and ballots."""
     votes = Table(
         f"{PREFIX}votes",
         metadata,
@@ -135,7 +147,7 @@ def tables_v1(metadata: MetaData) -> Tables:
         Column("cast_ms", BigInteger, nullable=False),
         PrimaryKeyConstraint("vote_id", "member_id"),  # one ballot per student per vote
     )
-    return Tables(meta, rooms, members, posts, votes, ballots)
+    return votes, ballots
 
 
 def _v1(conn: Connection) -> None:

@@ -24,6 +24,7 @@ handler wrapper: a refused request's error names the field, in the client's lang
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -34,7 +35,13 @@ from playground.ui.handler import Call, handler
 
 
 def add_classroom_endpoints(classroom: Classroom) -> None:
-    """Register the endpoints of the table above on the current Blocks."""
+    """Register the endpoints listed above on the current Blocks."""
+    for fn in (*_room_endpoints(classroom), *_vote_endpoints(classroom)):
+        gr.api(fn, api_name=fn.__name__, **ROOM_EVENTS)
+
+
+def _room_endpoints(classroom: Classroom) -> list[Callable[..., Any]]:
+    """/room_open, /room_join, /room_status, /room_post, /room_board, /room_csv, /room_clear, /room_close."""
 
     @handler()
     def room_open(call: Call, title: str) -> dict[str, Any]:
@@ -80,6 +87,12 @@ def add_classroom_endpoints(classroom: Classroom) -> None:
         classroom.close(code, teacher_key, call.visitor)
         return {"closed": True}
 
+    return [room_open, room_join, room_status, room_post, room_board, room_csv, room_clear, room_close]
+
+
+def _vote_endpoints(classroom: Classroom) -> list[Callable[..., Any]]:
+    """/vote_start, /vote_cast, /vote_close."""
+
     @handler()
     def vote_start(
         call: Call, code: str, teacher_key: str, prompt: str, label_1: str, answer_1: str, label_2: str, answer_2: str
@@ -98,6 +111,4 @@ def add_classroom_endpoints(classroom: Classroom) -> None:
         """Close the open vote: its tally, and which side was which."""
         return classroom.close_vote(code, teacher_key, call.visitor).to_dict()
 
-    for fn in (room_open, room_join, room_status, room_post, room_board, room_csv, room_clear, room_close,
-               vote_start, vote_cast, vote_close):  # fmt: skip
-        gr.api(fn, api_name=fn.__name__, **ROOM_EVENTS)
+    return [vote_start, vote_cast, vote_close]
