@@ -104,6 +104,13 @@ def test_wrong_codes_and_keys_are_limited_per_visitor(classroom_url, clock):
         service.join(opened.code, "Eve", guesser)  # the right code, too late
     assert "wait 1 minutes" in str(refused.value) and "attendez 1 minutes" in localize(refused.value, "fr")
     assert service.join(opened.code, "Olga", other).name == "Olga"
+    inside = service.join(opened.code, "Ivy", other)
+    for _ in range(3):
+        with pytest.raises(RoomAccessError):
+            service.board(opened.code, inside.student_key, other)  # wrong keys count too
+    assert service.student_room(opened.code, inside.student_key, other).name == "Ivy"  # a student in a room goes on
+    with pytest.raises(RoomLimitError):
+        service.join(opened.code, "Max", other)
     clock.now += 61
     assert service.join(opened.code, "Eve", guesser).name == "Eve"
     service.store.close()

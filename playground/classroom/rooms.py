@@ -4,7 +4,9 @@ Every method checks its inputs first (ClassroomInputError naming the field), the
 room's code and key: a teacher's methods need the teacher key, a student's their student
 key; a wrong code, a wrong key, an expired or a closed room all get the same
 :class:`~playground.classroom.errors.RoomAccessError`, and count against the visitor's wrong
-tries (:class:`~playground.classroom.attempts.Attempts`). A student's key opens their own
+tries (:class:`~playground.classroom.attempts.Attempts`): past ``max_failed_lookups``, that
+visitor joins no room for a while (a join needs only a code, the one short secret), while
+the students already in a room go on (their keys are 192 bits). A student's key opens their own
 room only, and no student method returns another student's runs or a vote's tally before
 it closes. Bounds: :class:`~playground.classroom.limits.ClassroomLimits`. Expired rooms are
 deleted, with all they hold, at start and then at most every ``sweep_every_s``.
@@ -150,8 +152,7 @@ class Classroom:
             self._next_sweep = 0.0
 
     # -- who may do what -------------------------------------------------------------------
-    def _room(self, conn: Connection, code: Any, visitor: Any, *, lock: bool) -> Row | None:
-        self.attempts.check(who(visitor))
+    def _room(self, conn: Connection, code: Any, *, lock: bool) -> Row | None:
         query = select(T.rooms).where(T.rooms.c.code == read_code(code), T.rooms.c.expires_ms > self._now_ms())
         return conn.execute(query.with_for_update() if lock else query).first()
 
@@ -161,7 +162,7 @@ class Classroom:
 
     def _teacher(self, conn: Connection, code: Any, key: Any, visitor: Any, *, lock: bool = False) -> Row:
         """The room whose teacher key ``key`` is; RoomAccessError otherwise."""
-        room = self._room(conn, code, visitor, lock=lock)
+        room = self._room(conn, code, lock=lock)
         key = well_formed_key(key)
         if room is None or key is None or not same_key(key, room.teacher_hash):
             raise self._denied(visitor)
@@ -169,7 +170,7 @@ class Classroom:
 
     def _student(self, conn: Connection, code: Any, key: Any, visitor: Any, *, lock: bool = False) -> tuple[Row, Row]:
         """(room, member) of the student whose key ``key`` is; RoomAccessError otherwise."""
-        room = self._room(conn, code, visitor, lock=lock)
+        room = self._room(conn, code, lock=lock)
         key = well_formed_key(key)
         member = None
         if room is not None and key is not None:
@@ -208,8 +209,9 @@ class Classroom:
         self._sweep_if_due()
         name = display_name(name, self.limits.max_name_chars)
         key = new_key()
+        self.attempts.check(who(visitor))  # a code is all a join needs: this bounds guessing one
         with self.store.transaction(write=True) as conn:
-            room = self._room(conn, code, visitor, lock=True)
+            room = self._room(conn, code, lock=True)
             if room is None:
                 raise self._denied(visitor)
             m = T.members
