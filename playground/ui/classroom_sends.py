@@ -1,8 +1,8 @@
 """The "Send to the class" buttons: a student sends the run on screen (setup and answers) to their room.
 
-Each of the lab, George Sand and Instructions tabs has the button (:func:`send_button`),
-hidden until the page joins a classroom as a student (:mod:`playground.ui.classroom_tab`
-shows it). What is sent is the setup as the tab's share link writes it
+Each of the lab, George Sand and Instructions tabs has the button
+(:func:`~playground.ui.classroom_button.send_button`), hidden until the page joins a
+classroom as a student (:mod:`playground.ui.classroom_tab` shows it). What is sent is the setup as the tab's share link writes it
 (:func:`~playground.share.lab_link`, :func:`~playground.share.pair_link`) and the answers in
 the tab's panes; the classroom checks both (:class:`~playground.classroom.posts.PostContent`).
 Nothing is sent without the click.
@@ -11,7 +11,7 @@ Nothing is sent without the click.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 
@@ -24,16 +24,9 @@ from playground.ui.classroom_tab import ROOM_EVENTS, room_of
 from playground.ui.controls import NAMES
 from playground.ui.feedback import toast_text
 from playground.ui.handler import Call, Settings, Texts, handler
-from playground.ui.i18n import I18N, tr
+from playground.ui.i18n import tr
 from playground.ui.menus import chosen_adapter
-
-if TYPE_CHECKING:
-    from playground.ui.pair_tab import PairParts
-
-
-def send_button(tab: str) -> gr.Button:
-    """The "Send to the class" button of ``tab`` (``#<tab>-send``), hidden until the page is a student's."""
-    return gr.Button(I18N("room_send"), visible=False, elem_id=f"{tab}-send")
+from playground.ui.pair_tab import PairParts
 
 
 def _sent(call: Call, code: str, count: int) -> None:

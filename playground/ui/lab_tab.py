@@ -23,7 +23,7 @@ from playground.settings import GenerationSettings
 from playground.share import lab_link
 from playground.side_by_side import interleave
 from playground.ui.checked import core_checked
-from playground.ui.classroom_sends import send_button
+from playground.ui.classroom_button import send_button
 from playground.ui.controls import DISTRIBUTION, SettingsControls, control_values, settings_controls
 from playground.ui.details import describe_panes
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching

@@ -16,7 +16,7 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.settings import GenerationSettings
-from playground.ui.classroom_sends import send_button
+from playground.ui.classroom_button import send_button
 from playground.ui.controls import SettingsControls, settings_controls
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
 from playground.ui.handler import Call, Settings, Texts, handler
