@@ -2,9 +2,10 @@
 
 Each of the lab, George Sand and Instructions tabs has the button
 (:func:`~playground.ui.classroom_button.send_button`), hidden until the page joins a
-classroom as a student (:mod:`playground.ui.classroom_tab` shows it). What is sent is the setup as the tab's share link writes it
-(:func:`~playground.share.lab_link`, :func:`~playground.share.pair_link`) and the answers in
-the tab's panes; the classroom checks both (:class:`~playground.classroom.posts.PostContent`).
+classroom as a student (:mod:`playground.ui.classroom_tab` shows it). What is sent is the
+setup as the tab's share link writes it (:func:`~playground.share.lab_link`,
+:func:`~playground.share.pair_link`) and the answers in the tab's panes; the classroom
+checks both (:class:`~playground.classroom.posts.PostContent`).
 Nothing is sent without the click.
 """
 
