@@ -35,7 +35,7 @@ from playground.classroom.posts import ANSWERS, example_count, read_link
 from playground.classroom.references import Reference
 from playground.classroom.schema import TABLES
 from playground.classroom.votes import TeacherVote
-from playground.presets import Preset
+from playground.lessons.presets import Preset
 
 T = TABLES
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

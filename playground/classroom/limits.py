@@ -1,4 +1,4 @@
-"""The classroom's bounds, declared once: what one room, one student and one visitor may hold."""
+"""The classroom's bounds, declared once: what one room, one student and one visitor may hold (docs/serving.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """A run a student sends to the room: which tab, its setup as the share link carries it, its answers.
 
-The link is the share link's query string (:mod:`playground.share`: :func:`~playground.share.lab_link`
-for a lab run, :func:`~playground.share.pair_link` for George Sand and Instructions) and is
-read back with :func:`~playground.share.from_query`: a link with any parameter that would be
+The link is the share link's query string (:mod:`playground.lessons.deep_links`:
+:func:`~playground.lessons.deep_links.lab_link` for a lab run,
+:func:`~playground.lessons.deep_links.pair_link` for George Sand and Instructions) and is read
+back with :func:`~playground.lessons.deep_links.from_query`: a link with any parameter that would be
 dropped, or of another tab, is refused. Every text is bounded (``max_link_chars``,
 ``max_prompt_chars``, ``max_answer_chars``) and checked for valid Unicode.
 """
@@ -18,10 +19,10 @@ from urllib.parse import parse_qsl
 from playground.classroom.errors import ClassroomInputError
 from playground.classroom.limits import ClassroomLimits
 from playground.config_checks import check_text
+from playground.lessons.deep_links import SharedSetup, first_values, from_query
+from playground.lessons.presets import Preset
 from playground.messages import Message
-from playground.presets import Preset
-from playground.registry import Registry
-from playground.share import SharedSetup, first_values, from_query
+from playground.models.registry import Registry
 
 # the answers each kind of run has, in the order its tab shows them
 ANSWERS: dict[str, tuple[str, ...]] = {

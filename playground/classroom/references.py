@@ -18,7 +18,7 @@ import yaml
 
 from playground import config_checks as checks
 from playground.errors import ConfigError
-from playground.presets import Preset
+from playground.lessons.presets import Preset
 
 DEFAULT_REFERENCES_PATH = Path(__file__).with_name("references.yaml")
 TRAILING = " \t.!?;:,。！？\"'«»“”"  # dropped from the end (and quotes from the start) before comparing

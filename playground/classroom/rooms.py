@@ -44,10 +44,10 @@ from playground.classroom.references import Reference, load_references
 from playground.classroom.schema import TABLES, migrate
 from playground.classroom.storage import Store
 from playground.config_checks import check_integer
+from playground.lessons.presets import Preset
 from playground.messages import Message
-from playground.presets import Preset
-from playground.registry import Registry
-from playground.visitor import Visitor
+from playground.models.registry import Registry
+from playground.serving.visitor_keys import Visitor
 
 log = logging.getLogger(__name__)
 T = TABLES

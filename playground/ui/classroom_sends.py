@@ -3,9 +3,9 @@
 Each of the lab, George Sand and Instructions tabs has the button
 (:func:`~playground.ui.classroom_button.send_button`), hidden until the page joins a
 classroom as a student (:mod:`playground.ui.classroom_tab` shows it). What is sent is the
-setup as the tab's share link writes it (:func:`~playground.share.lab_link`,
-:func:`~playground.share.pair_link`) and the answers in the tab's panes; the classroom
-checks both (:class:`~playground.classroom.posts.PostContent`).
+setup as the tab's share link writes it (:func:`~playground.lessons.deep_links.lab_link`,
+:func:`~playground.lessons.deep_links.pair_link`) and the answers in the tab's panes; the
+classroom checks both (:class:`~playground.classroom.posts.PostContent`).
 Nothing is sent without the click.
 """
 
@@ -19,8 +19,8 @@ import gradio as gr
 from playground.classroom.codes import shown
 from playground.classroom.rooms import Classroom
 from playground.engine import Engine
-from playground.presets import load_presets
-from playground.share import lab_link, pair_link
+from playground.lessons.deep_links import lab_link, pair_link
+from playground.lessons.presets import load_presets
 from playground.ui.classroom_tab import ROOM_EVENTS, room_of
 from playground.ui.controls import NAMES
 from playground.ui.feedback import toast_text
