@@ -74,6 +74,7 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         # models and adapters
         "unknown_model": "{field}: unknown model {name!r} (known: {known})",
+        "model_not_at_hand": "{field}: no source can provide {name!r} here now (at hand: {known})",
         "unknown_adapter": "{field}: unknown adapter {name!r} (known: {known})",
         "adapter_other_base": "{field}: {name!r} belongs to model {base!r}, not {model!r}",
         "adapter_not_attached": "{field}: {name!r} is not attached to model {model!r}",
@@ -251,6 +252,9 @@ CATALOG: dict[str, dict[str, str]] = {
             "(le contexte de {model} est de {context} tokens)."
         ),
         "unknown_model": "{field} : modèle inconnu {name!r} (connus : {known})",
+        "model_not_at_hand": (
+            "{field} : aucune source ne peut fournir {name!r} ici pour l'instant (disponibles : {known})"
+        ),
         "unknown_adapter": "{field} : adaptateur inconnu {name!r} (connus : {known})",
         "adapter_other_base": "{field} : {name!r} appartient au modèle {base!r}, pas à {model!r}",
         "adapter_not_attached": "{field} : {name!r} n'est pas attaché au modèle {model!r}",

@@ -83,7 +83,7 @@ def draw_curve(engine: Engine, ask: CurveAsk) -> Iterator[ShotCurve]:
     """
     setup, limits = ask.setup, engine.registry.limits
     candidates = ask.candidates()
-    check_models(candidates, engine)
+    check_models(ask, engine)
     settings = {model: engine.settings_for(model, ask.settings) for model, _ in candidates}
     greedy = setup.metric == "accuracy" or settings[ask.model].greedy  # label scores have no sampling
     runs = plan_runs(setup, greedy)
@@ -103,14 +103,17 @@ def draw_curve(engine: Engine, ask: CurveAsk) -> Iterator[ShotCurve]:
                 return
 
 
-def check_models(candidates: Sequence[tuple[str, str | None]], engine: Engine) -> None:
-    """Every model and adapter of the chart is in the registry (else the error names it), before any work."""
-    for i, (model, adapter) in enumerate(candidates):
-        if i == 0:
-            engine.validation.names(model, adapter)
-        elif model not in engine.registry.models:
+def check_models(ask: CurveAsk, engine: Engine) -> None:
+    """The model and adapter are in the registry; so is each other model, and at hand (a source could provide it
+    now: offline, a Hub model never downloaded is not). Else the error names it, before any work."""
+    engine.validation.names(ask.model, ask.adapter)
+    at_hand = engine.models_at_hand() if ask.others else []
+    for i, model in enumerate(ask.others):
+        if model not in engine.registry.models:
             known = ", ".join(engine.registry.models)
-            raise ValueError(Message("unknown_model", field=f"models[{i - 1}]", name=model, known=known))
+            raise ValueError(Message("unknown_model", field=f"models[{i}]", name=model, known=known))
+        if model not in at_hand:
+            raise ValueError(Message("model_not_at_hand", field=f"models[{i}]", name=model, known=", ".join(at_hand)))
 
 
 # -- generated answers ------------------------------------------------------------------

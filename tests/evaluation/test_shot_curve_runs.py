@@ -146,3 +146,20 @@ def test_the_weights_identity_is_the_same_read_now_or_from_a_local_cache():
     now, cached = Message("from_bundled_int8_now", **what), Message("from_bundled_int8_cache", **what)
     assert weights_identity(now) == weights_identity(cached) != weights_identity(Message("from_bundled_now", **what))
     assert weights_identity("a plain text") == "a plain text"
+
+
+def test_another_model_no_source_can_provide_is_refused_by_its_place_before_any_work(tiny_hub, tmp_path):
+    from playground.engine import Engine
+
+    registry = tiny_hub.registry_dict()
+    never = {**registry["models"][0], "repo_id": "nobody/never-downloaded", "revision": "0" * 40}
+    registry["models"] += [{**never, "name": "hub-only"}, {**never, "name": "gone", "local_path": str(tmp_path / "x")}]
+    engine = Engine(tiny_hub.registry(models=registry["models"]))
+    try:
+        assert engine.models_at_hand() == ["tiny", "tiny-local"]  # offline, nothing loaded, nothing downloaded
+        for others in (("tiny-local", "hub-only"), ("tiny-local", "gone")):
+            with pytest.raises(ValueError, match=rf"models\[1\]: no source can provide '{others[1]}' here now"):
+                next(draw_curve(engine, CurveAsk(setup(), "tiny", settings=GREEDY, others=others)))
+        assert engine.ended() == {}  # nothing generated, nothing loaded
+    finally:
+        engine.close(wait_s=60)
