@@ -127,6 +127,7 @@ TIERS = {
         "ui/test_browser.py",
         "ui/test_classroom_browser.py",
         "ui/test_explorer_browser.py",
+        "ui/test_shot_curve_browser.py",
         "ui/test_vllm_browser.py",
     },
 }
