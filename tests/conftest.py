@@ -213,6 +213,9 @@ def engine(tiny_hub: tiny_models.TinyHub):
     engine.close(wait_s=60)
 
 
+APP_START_S = 300  # app.py imports torch and Gradio and loads a model: minutes on a loaded shared machine
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -253,7 +256,7 @@ def launch_app(
             return False
 
     try:
-        wait_until(listening, "app.py to listen on its port", timeout=120, every=0.5)
+        wait_until(listening, "app.py to listen on its port", timeout=APP_START_S, every=0.5)
     except AssertionError as exc:
         proc.kill()
         pytest.fail(f"{exc}:\n{log.read_text()}")

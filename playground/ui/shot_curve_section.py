@@ -53,14 +53,22 @@ class CurveInputs:
 
     def __init__(self, engine: Engine, first: CurveSet) -> None:
         limits = engine.registry.limits
-        table = {"column_count": 2, "type": "array", "interactive": True}  # headers: sent in the visitor's language
+        table = {"column_count": 2, "type": "array", "interactive": True}  # headers: English, then the page's language
         with gr.Row():
             pool, tests = curve_tables(first, "en")
             self.pool = core_checked(
-                gr.Dataframe(value=pool["data"], label=I18N("curve_pool"), elem_id="curve-pool", **table)
+                gr.Dataframe(
+                    value=pool["data"], headers=pool["headers"], label=I18N("curve_pool"), elem_id="curve-pool", **table
+                )
             )
             self.tests = core_checked(
-                gr.Dataframe(value=tests["data"], label=I18N("curve_tests"), elem_id="curve-tests", **table)
+                gr.Dataframe(
+                    value=tests["data"],
+                    headers=tests["headers"],
+                    label=I18N("curve_tests"),
+                    elem_id="curve-tests",
+                    **table,
+                )
             )
         with gr.Row():
             self.shots = core_checked(
