@@ -21,7 +21,7 @@ COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # 
 LINES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "P")
 VARIANT_KEYS = {GOLD: "cv_gold", RANDOM: "cv_random", BEFORE: "cv_before", AFTER: "cv_after"}
-CACHE_COMMAND = "python -m playground.evaluation.shot_curve_cache --write-cache"
+CACHE_COMMAND = "python -m playground.evaluation.shipped_curves --write-cache"
 
 
 def series_label(series: Series, view: str, lang: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from playground.errors import ConfigError
-from playground.evaluation.shot_curve_cache import VIEWS_BY_METRIC, shipped_setup
+from playground.evaluation.shipped_curves import VIEWS_BY_METRIC, shipped_setup
 from playground.lessons.curve_sets import DEFAULT_CURVE_SETS_PATH, load_curve_sets
 from playground.lessons.presets import load_presets
 from playground.models.registry import Limits
