@@ -96,6 +96,7 @@ TIERS = {
         "ui/test_i18n.py",
         "ui/test_session_state.py",
         "ui/test_settings_form.py",
+        "ui/test_zero_gpu.py",
     },
     "app": {
         "bench/test_soak.py",

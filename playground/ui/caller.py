@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from playground.forking import renew_in_child
 from playground.serving.visitor_keys import Visitor
 
 
@@ -51,6 +52,12 @@ class Cancels:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: dict[tuple[str, str], set[threading.Event]] = {}
+        renew_in_child(self, Cancels._start_again)
+
+    def _start_again(self) -> None:
+        """In a forked child: its lock free, and none of the parent's handlers (:mod:`playground.forking`)."""
+        self._lock = threading.Lock()
+        self._events = {}
 
     @contextmanager
     def watch(self, request: Any, name: str) -> Iterator[threading.Event]:
