@@ -35,8 +35,8 @@ def visitor_of(request: Any) -> Visitor | None:
 
     Both, because a classroom behind one address is thirty visitors (each session holds its
     own share of a batch) while thirty sessions opened by one client must not take every row
-    (one address holds a larger, still bounded share). The address is the connection's, as
-    uvicorn gives it (``X-Forwarded-For`` from a trusted proxy, as on a Space).
+    (one address holds a larger, still bounded share). The address is the visitor's as the
+    platform sees it (:mod:`playground.ui.forwarded`: the entry the Space's proxy wrote).
     """
     session = session_of(request)
     if session is None:
