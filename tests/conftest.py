@@ -53,6 +53,7 @@ TIERS = {
     "unit": {
         "classroom/test_rooms.py",
         "classroom/test_storage.py",
+        "bench/test_gpu_check.py",
         "data/test_data.py",
         "engine/test_engine.py",
         "engine/test_validation.py",
@@ -82,6 +83,7 @@ TIERS = {
         "models/test_thread_pools.py",
         "serving/test_admission.py",
         "serving/test_batching.py",
+        "serving/test_devices.py",
         "serving/test_inspection.py",
         "serving/test_int8_serving.py",
         "serving/test_sampling.py",
