@@ -22,12 +22,8 @@ def test_the_model_has_gemma_3_270ms_shape():
     from bench.gpu_check import GEMMA3_270M
 
     config = Gemma3TextConfig(**GEMMA3_270M)
-    params = (
-        config.vocab_size * config.hidden_size
-        + config.num_hidden_layers
-        * (
-            config.hidden_size * config.head_dim * (config.num_attention_heads * 2 + config.num_key_value_heads * 2)
-            + 3 * config.hidden_size * config.intermediate_size
-        )
+    params = config.vocab_size * config.hidden_size + config.num_hidden_layers * (
+        config.hidden_size * config.head_dim * (config.num_attention_heads * 2 + config.num_key_value_heads * 2)
+        + 3 * config.hidden_size * config.intermediate_size
     )
     assert 260e6 < params < 275e6  # 270M parameters, the embedding tied to the output

@@ -42,9 +42,7 @@ def proxied_app(tiny_hub, long_model, tmp_path_factory):
 
 def _visitor(proxy: ReverseProxy, address: str) -> httpx.Client:
     """A visitor's HTTP client, connecting to the proxy from ``address``."""
-    return httpx.Client(
-        base_url=proxy.url, transport=httpx.HTTPTransport(local_address=address), timeout=WAIT_S
-    )
+    return httpx.Client(base_url=proxy.url, transport=httpx.HTTPTransport(local_address=address), timeout=WAIT_S)
 
 
 def _join(client: httpx.Client, args: list, session: str, forged: str | None = None) -> httpx.Response:
