@@ -173,6 +173,7 @@ class ZeroGpu:
                     raise
                 idle.append(worker)
 
+            handler.on_zero_gpu = True  # type: ignore[attr-defined]  # for tests that check what is decorated
             return handler
 
         @wraps(task)
@@ -183,6 +184,7 @@ class ZeroGpu:
             idle.append(worker)
             return value
 
+        call.on_zero_gpu = True  # type: ignore[attr-defined]
         return call
 
     def close(self) -> list[int | None]:

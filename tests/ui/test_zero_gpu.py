@@ -64,15 +64,20 @@ def zero_gpu(engine, monkeypatch):
     gpu.close()
 
 
-def _handler(demo, api_name: str):
-    [fn] = [f.fn for f in demo.fns.values() if f.api_name == api_name]
-    return fn
+def _handler(demo, api_name: str | None, name: str | None = None):
+    """The app's handler of ``api_name``, or the first one called ``name`` (events without an API name)."""
+    return next(
+        f.fn
+        for f in demo.fns.values()
+        if f.fn is not None and (f.api_name == api_name if api_name else f.fn.__name__ == name)
+    )
 
 
 def test_a_forked_gpu_call_answers_while_the_server_is_mid_step(engine, zero_gpu):
     from playground.ui.app import build_app
 
-    generate = _handler(build_app(engine), "generate")
+    demo = build_app(engine)
+    generate = _handler(demo, "generate")
     assert zero_gpu.durations == [60] * len(zero_gpu.durations) and zero_gpu.durations  # each GPU handler asks 60 s
     settings = {"max_new_tokens": 16}
     alone = engine.generate("tiny", PROMPT, settings, adapter="style-a")  # what the child must answer
@@ -114,4 +119,27 @@ def test_a_forked_gpu_call_answers_while_the_server_is_mid_step(engine, zero_gpu
     )  # fmt: skip
     assert second[-1][0] == server_alone.text  # the idle worker serves the next call, as spaces reuses it
     assert zero_gpu.workers == [worker] and worker.probes[-1] == worker.probes[0]
-    assert zero_gpu.close() == [0]  # the child exits cleanly
+
+    position = 3  # a click on an alternative in the explorer: the branch runs in a GPU process of its own
+    token = next(a.id for a in explored.records[position].alternatives if a.id != alone.token_ids[position])
+    on_choice = _handler(demo, None, name="on_choice")
+    click = types.SimpleNamespace(_data={"position": position, "token": token})  # what the page sends
+    branched = list(on_choice(explored, click, request=Request("visitor-on-gpu", Client("203.0.113.7"))))
+    assert len(branched) > 2 and branched[-1][2] == (position, token)
+    assert len(zero_gpu.workers) == 2 and zero_gpu.workers[1].probes == worker.probes[:1]
+    assert zero_gpu.close() == [0, 0]  # the children exit cleanly
+
+
+MODEL_ENDPOINTS = {"generate", "lab_run", "lab_inspect", "compare", "generate_tokens", "branch"}
+
+
+def test_every_endpoint_that_runs_a_model_asks_zero_gpu_for_a_gpu(engine, zero_gpu):
+    from playground.ui.app import build_app
+
+    demo = build_app(engine)
+    endpoints = {f.api_name: f.fn for f in demo.fns.values() if isinstance(f.api_name, str)}
+    pairs = {name for name in endpoints if name in ("style", "instructions")}  # the pair tabs the registry has
+    assert set(endpoints) >= MODEL_ENDPOINTS
+    assert [
+        name for name in sorted(MODEL_ENDPOINTS | pairs) if not getattr(endpoints[name], "on_zero_gpu", False)
+    ] == []
