@@ -37,6 +37,7 @@ from playground.serving.backend import Capabilities
 from playground.serving.logprob_record import TOP_LOGPROBS
 from playground.serving.token_record import NextToken, TokenRecord
 from playground.ui.details import describe, escape_markdown
+from playground.ui.gpu import on_gpu
 from playground.ui.handler import Call, handler
 from playground.ui.i18n import I18N, tr
 from playground.ui.page import EXPLORER_JS
@@ -285,6 +286,7 @@ def wire_branching(engine: Engine, panes: ExplorerPanes, shown: Any = None) -> l
     link) runs once.
     """
 
+    @on_gpu()  # the model runs here: on ZeroGPU, in a GPU process (the click's event data stays in the server)
     def branch(explored: Explored, position: Any, token: Any, lang: str) -> Iterator[tuple[Any, ...]]:
         for panes_now in stream_branch(engine, explored, position, token, lang):
             yield *panes_now, gr.skip()

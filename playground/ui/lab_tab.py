@@ -233,7 +233,7 @@ def _wire_inspect(engine: Engine, lab: LabInputs, run: gr.Button) -> None:
             adjusted = gr.Label(num_top_classes=10, label=I18N("distribution_adjusted"), elem_id="lab-adjusted")
     limits = engine.registry.limits
 
-    @handler(cancel="lab_inspect", progress=True, settings=DISTRIBUTION)  # a Stop, or a client gone, ends its job
+    @handler(cancel="lab_inspect", gpu=True, progress=True, settings=DISTRIBUTION)  # a Stop or a client gone ends it
     def inspect_prompt(
         call: Call, model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
         settings: Settings,
