@@ -99,7 +99,15 @@ TIERS = {
         "test_token_api.py",
         "test_vllm.py",
     },
-    "browser": {"test_browser.py", "test_explorer_browser.py", "test_vllm_browser.py"},
+    "browser": {
+        "test_axe_browser.py",
+        "test_browser.py",
+        "test_explorer_browser.py",
+        "test_keyboard_browser.py",
+        "test_phone_browser.py",
+        "test_screen_reader_browser.py",
+        "test_vllm_browser.py",
+    },
 }
 
 

@@ -25,7 +25,7 @@ def build_app(engine: Engine) -> gr.Blocks:
         title = gr.Markdown(I18N("title"), elem_id="title")
         page = page_flag()
         tab_items: dict[str, gr.Tab] = {}
-        with gr.Tabs() as tabs:
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # every tab in one tap, on a phone too
             with gr.Tab(I18N("tab_lab"), id="lab") as tab_items["lab"]:
                 lab = build_lab_tab(engine, page)
             if "style" in tasks:
