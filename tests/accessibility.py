@@ -68,9 +68,19 @@ def open_app(browser, url: str, lang: str, **options):
 
 
 def wait_for_language(page, lang: str) -> None:
-    """Wait until the page's load event has applied ``lang`` (the examples table's headers say it last)."""
+    """Wait until the page's load events have applied ``lang`` and ended (no component shows progress)."""
     header = {"en": "input", "fr": "entrée"}[lang]
     page.locator("#lab-examples").get_by_text(header, exact=True).first.wait_for(timeout=WAIT_MS)
+    wait_until_idle(page)
+
+
+def wait_until_idle(page) -> None:
+    """Wait until no component of the page shows Gradio's progress (every status tracker hidden)."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=status-tracker]')]"
+        ".every((tracker) => tracker.classList.contains('hide'))",
+        timeout=WAIT_MS,
+    )
 
 
 def show_tab(page, index: int) -> None:

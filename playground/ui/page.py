@@ -130,6 +130,7 @@ const show = (tok) => {
     if (branchable && id !== chosen) {
       const button = make("button", piece, "pg-alt");
       button.type = "button";
+      button.tabIndex = -1;  // reached from its token (Enter), so that Tab leaves the explorer
       button.dataset.token = String(id);
       button.title = labels.branch;
       button.setAttribute("aria-label",
