@@ -4,7 +4,8 @@ Each scan counts the serious and critical violations (one per element) and fails
 naming the rule and the element. "After a run" is after every tab ran and the lab branched
 (every explorer filled, the distributions and the table drawn), with a token's alternatives
 on screen. The embed is a plain HTML page from another origin with ``<gradio-app>`` in it,
-as a course page embeds the app; and the compact ``?embed=1`` view.
+as a course page embeds the app; and the compact ``?embed=1`` view, with a warning toast on
+screen. Dark mode (a browser that prefers it) is scanned on the lab, before and after a run.
 
 ``python -m pytest tests/test_axe_browser.py -s`` prints the count of each scan.
 """
@@ -102,9 +103,26 @@ def test_the_app_embedded_in_a_course_page(browser, course, lang):
     context.close()
 
 
-def test_the_compact_embed_view(browser, app_url):
-    context, page = _open(browser, app_url + "?embed=1&tab=lab", width=900)
-    found = {"lab (?embed=1)": serious_violations(page)}
-    print(f"axe en ?embed=1 lab: {len(found['lab (?embed=1)'])} serious or critical")
+def test_the_compact_embed_view_with_a_warning(browser, app_url):
+    """``?embed=1`` (one tab, compact), with a link parameter it ignores: a warning toast on screen."""
+    context, page = _open(browser, app_url + "?embed=1&tab=lab&colour=blue", width=900)
+    page.locator(".toast-body").wait_for(timeout=60_000)
+    found = {"lab (?embed=1, a warning)": serious_violations(page)}
+    print(f"axe en ?embed=1 lab with a warning: {len(found['lab (?embed=1, a warning)'])} serious or critical")
+    _assert_none(found)
+    context.close()
+
+
+def test_dark_mode(browser, app_url):
+    """A browser that prefers dark colours: Gradio's dark mode, the theme's dark colours; the lab before and after."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, color_scheme="dark")
+    page = context.new_page()
+    page.goto(app_url, wait_until="load")
+    page.locator("body.dark #lab-run").wait_for(timeout=60_000)
+    found = {"lab, dark": serious_violations(page)}
+    run_tab(page, 0, "en")
+    page.locator("#lab-explorer .pg-answer > .pg-tok").nth(1).focus()
+    found["lab, dark, after a run"] = serious_violations(page)
+    print(f"axe en dark lab: {len(found['lab, dark'])}, after a run {len(found['lab, dark, after a run'])}")
     _assert_none(found)
     context.close()

@@ -15,6 +15,10 @@ Colours are the theme's (:mod:`playground.ui.theme`). The rest runs in the page:
 - **Gradio's empty placeholders** (an empty ``gr.Label`` or ``gr.HighlightedText``) name a
   plain ``div`` with ``aria-label``, which ARIA forbids (axe's ``aria-prohibited-attr``); the
   page gives them ``role="img"``, the role of what they show (an icon).
+- **Gradio's toasts** (a warning, an error) make their header a ``role="button"`` that holds
+  the Close button (axe's ``nested-interactive``); the page takes the role (and the tab stop)
+  off the header, so a toast is its message and its Close button. What the header did, fold
+  the message, is a mouse nicety: a toast opens unfolded.
 - **Focus** is outlined on every control, 3 px in the theme's focus colour (that of a focused
   text box: blue-700 on white, 6.7:1; WCAG 1.4.11 and 2.4.7).
 - **Phones** (640 px wide or less): buttons and tabs at least 44 px tall (WCAG 2.5.5); the tab
@@ -98,20 +102,24 @@ ACCESS_JS = """
     const said = !now && region.classList.contains("__ANNOUNCE__") ? summary(region) : null;
     if (said) announce(said);
   };
-  const nameEmpty = (node) => {
-    const found = node.matches("div.empty[aria-label]") ? [node] : node.querySelectorAll("div.empty[aria-label]");
-    for (const empty of found) if (!empty.hasAttribute("role")) empty.setAttribute("role", "img");
+  const within = (node, selector) => node.matches(selector) ? [node] : [...node.querySelectorAll(selector)];
+  const mend = (node) => {
+    for (const empty of within(node, "div.empty[aria-label]:not([role])")) empty.setAttribute("role", "img");
+    for (const header of within(node, ".toast-header[role=button]")) {
+      header.removeAttribute("role");  // a "button" holding the Close button: the message, and its Close button
+      header.removeAttribute("tabindex");
+    }
   };
-  nameEmpty(app);
+  mend(document.body);
   new MutationObserver((records) => {
     const regions = new Set();
     for (const record of records) {
       const region = record.target.closest && record.target.closest(".__STREAM__");
       if (region) regions.add(region);
-      for (const node of record.addedNodes) if (node.nodeType === Node.ELEMENT_NODE) nameEmpty(node);
+      for (const node of record.addedNodes) if (node.nodeType === Node.ELEMENT_NODE) mend(node);
     }
     regions.forEach(check);
-  }).observe(app, { subtree: true, childList: true, attributes: true, attributeFilter: ["class"] });
+  }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["class"] });
 }
 """.replace("__WORDS__", json.dumps(WORDS, ensure_ascii=False)).replace("__LANGUAGES__", json.dumps(LANGUAGES))
 ACCESS_JS = ACCESS_JS.replace("__STATUS__", STATUS).replace("__ANNOUNCE__", ANNOUNCE).replace("__STREAM__", STREAM)

@@ -248,6 +248,8 @@ body.pg-embed .main { padding: 0 !important; }
 .pg-p2 { background: rgba(250, 204, 21, 0.45); }
 .pg-p3 { background: rgba(249, 115, 22, 0.45); }
 .pg-p4 { background: rgba(239, 68, 68, 0.45); }
+.dark .pg-p1 { background: rgba(163, 230, 53, 0.3); }  /* lighter in dark mode: light text on them, 6.3:1 */
+.dark .pg-p2 { background: rgba(250, 204, 21, 0.3); }
 .pg-forced { outline: 2px dashed var(--body-text-color, #333); outline-offset: -1px; }
 .pg-legend { font-size: 0.85em; margin-bottom: 0.4em; }
 .pg-swatch { padding: 0 0.4em; margin-right: 0.2em; cursor: default; white-space: nowrap; }
