@@ -11,9 +11,10 @@ import http.server
 import re
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from tests.test_browser import WAIT_MS, _done, _open
 
@@ -65,6 +66,28 @@ def open_app(browser, url: str, lang: str, **options):
     context, page = _open(browser, f"{url}{'&' if '?' in url else '?'}lang={lang}", locale=LOCALES[lang], **options)
     wait_for_language(page, lang)
     return context, page
+
+
+@contextmanager
+def pages_by_language(browser, url: str, prepare: Callable[[Any, str], None] | None = None) -> Iterator[Callable]:
+    """A function giving the app's page in a language: opened (then ``prepare(page, lang)``) when first asked for.
+
+    The pages are closed when the block ends (a module's fixture keeps them for its tests).
+    """
+    opened: dict[str, tuple[Any, Any]] = {}
+
+    def page(lang: str):
+        if lang not in opened:
+            opened[lang] = open_app(browser, url, lang)
+            if prepare is not None:
+                prepare(opened[lang][1], lang)
+        return opened[lang][1]
+
+    try:
+        yield page
+    finally:
+        for context, _ in opened.values():
+            context.close()
 
 
 def wait_for_language(page, lang: str) -> None:

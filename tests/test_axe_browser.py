@@ -21,7 +21,7 @@ from tests.accessibility import (
     TABS,
     branch_in_the_lab,
     course_page,
-    open_app,
+    pages_by_language,
     run_every_tab,
     run_tab,
     serious_violations,
@@ -52,16 +52,8 @@ def _assert_none(found: dict[str, list[str]]) -> None:
 @pytest.fixture(scope="module")
 def pages(browser, app_url):
     """One page of the app per language, kept for the module (opened when first asked for)."""
-    opened = {}
-
-    def page(lang: str):
-        if lang not in opened:
-            opened[lang] = open_app(browser, app_url, lang)
-        return opened[lang][1]
-
-    yield page
-    for context, _ in opened.values():
-        context.close()
+    with pages_by_language(browser, app_url) as page:
+        yield page
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -21,7 +21,7 @@ import pytest
 
 from playground.ui.explorer import spoken_percent, spoken_piece
 from playground.ui.i18n import tr
-from tests.accessibility import DONE, LOCALES, branch_in_the_lab, open_app, run_tab, wait_until_idle
+from tests.accessibility import DONE, LOCALES, branch_in_the_lab, pages_by_language, run_tab, wait_until_idle
 from tests.test_browser import WAIT_MS, _done, _open
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
@@ -60,21 +60,15 @@ def _done_parts(page, selector: str, lang: str) -> str:
 @pytest.fixture(scope="module")
 def ran(browser, app_url):
     """A page per language where the lab ran once, listened to (opened when first asked for)."""
-    opened = {}
 
-    def page(lang: str):
-        if lang not in opened:
-            context, page = open_app(browser, app_url, lang)
-            page.evaluate(_LISTEN_JS)
-            run_tab(page, 0, lang)
-            page.wait_for_function("() => window.__said.length > 0", timeout=WAIT_MS)
-            wait_until_idle(page)
-            opened[lang] = context, page
-        return opened[lang][1]
+    def listen_and_run(page, lang: str) -> None:
+        page.evaluate(_LISTEN_JS)
+        run_tab(page, 0, lang)
+        page.wait_for_function("() => window.__said.length > 0", timeout=WAIT_MS)
+        wait_until_idle(page)
 
-    yield page
-    for context, _ in opened.values():
-        context.close()
+    with pages_by_language(browser, app_url, listen_and_run) as page:
+        yield page
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -9,6 +9,11 @@ the original: the same prompt, settings and seed, that token written instead, an
 model going on from there (:mod:`playground.branching`). Each pane has its status line, with
 the answer's log-probability and perplexity.
 
+For a screen reader, an answer is a listbox whose options are its tokens, each named with
+its text and probability ("fromage, 60 percent", :func:`token_name`); the keyboard moves
+through it with the arrow keys and reaches the alternatives with Enter
+(:data:`playground.ui.page.EXPLORER_JS`).
+
 Where the model's backend cannot do part of this (a model served by vLLM: no branching, the
 sampled distribution estimated from the server's 20 candidates; a plain OpenAI server: no
 token probabilities at all), the pane says so in place of what is missing

@@ -16,7 +16,14 @@ tab, compact.
 :data:`EXPLORER_JS` runs in each token explorer (:mod:`playground.ui.explorer`, a
 ``gr.HTML``): hovering, focusing or tapping a token shows its alternatives, built from the
 token's data with ``textContent`` only (model text never becomes markup), and clicking an
-alternative sends its position and token id to the server.
+alternative sends its position and token id to the server. With the keyboard, an answer is
+one Tab stop (a listbox of tokens): the arrow keys, Home and End move between its tokens and
+show each one's alternatives; Enter goes to them, the up and down arrows move between them,
+Enter branches on one (the focus comes back to its token), Escape comes back without.
+
+What the page does for screen readers, keyboards and phones (the page's language, busy
+regions and announcements, focus outlines, touch sizes) is :mod:`playground.ui.accessibility`,
+run by :data:`PAGE_JS` and styled by :data:`PAGE_CSS`.
 """
 
 from __future__ import annotations
