@@ -18,7 +18,7 @@ from tests.test_browser import WAIT_MS, _done, _value
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
-# The focused element: what the test names it by, and where it is on the page.
+# The focused element: what the test names it by, and where it is in the window (scrolled how far).
 _FOCUSED = """() => {
   const e = document.activeElement;
   if (!e || e === document.body) return null;
@@ -29,7 +29,7 @@ _FOCUSED = """() => {
     id: block ? block.id : "", role: e.getAttribute("role") || "", tag: e.tagName.toLowerCase(),
     name: (e.getAttribute("aria-label") || e.innerText || "").trim().slice(0, 60),
     token: e.classList.contains("pg-tok") ? Number(e.dataset.i) : null,
-    x: box.left + window.scrollX, y: box.top + window.scrollY, width: box.width, height: box.height,
+    x: box.left, y: box.top, width: box.width, height: box.height, scrollX: window.scrollX, scrollY: window.scrollY,
   };
 }"""
 
@@ -53,7 +53,7 @@ def _tab_until(page, found, limit: int = 150, key: str = "Tab", shots: list | No
         if stop is not None:
             stops.append(stop)
             if shots is not None:
-                shots.append(page.screenshot(clip=_clip(stop), full_page=True))
+                shots.append(page.screenshot(clip=_clip(stop)))
             if found(stop):
                 return stops
     raise AssertionError(f"{key} never reached it; focused on the way: {[(s['id'], s['name']) for s in stops]}")
@@ -88,7 +88,11 @@ def _assert_every_focus_is_visible(page) -> None:
     shots = []
     stops = _tab_until(page, lambda s: s["id"] == "lab-run", shots=shots)
     page.evaluate("() => document.activeElement.blur()")
-    unseen = [s for s, shot in zip(stops, shots, strict=True) if page.screenshot(clip=_clip(s), full_page=True) == shot]
+    unseen = []
+    for stop, shot in zip(stops, shots, strict=True):
+        page.evaluate("([x, y]) => window.scrollTo(x, y)", [stop["scrollX"], stop["scrollY"]])
+        if page.screenshot(clip=_clip(stop)) == shot:
+            unseen.append(stop)
     assert not unseen, f"no visible focus on: {[(s['id'], s['tag'], s['name']) for s in unseen]}"
 
 

@@ -7,7 +7,8 @@
 - Each token of the explorer is an option of a listbox, named with its probability
   ("fromage, 60 percent"), as its data says.
 - The next-token distributions, the token view, the explorer's legend and the Compare
-  table have their numbers as text in the accessibility tree.
+  table have their numbers as text in the accessibility tree; the table, once filled, is
+  announced ("The results are ready.").
 - ``<html lang>`` follows the UI language: the browser's, or ``?lang=``.
 """
 
@@ -122,6 +123,7 @@ def test_charts_and_tables_have_their_numbers_as_text(ran):
     legend = page.locator("#lab-explorer .pg-legend").aria_snapshot()
     assert "≥ 90%" in legend and "< 5.0%" in legend, legend  # what each colour means, as text
     run_tab(page, 3, "en")
+    page.wait_for_function("(t) => window.__said.at(-1) === t", arg=tr("a11y_results", "en"), timeout=WAIT_MS)
     table = page.locator("#compare-table").aria_snapshot()
     assert '- columnheader "perplexity"' in table and '- gridcell "tiny + style-a"' in table, table
     cells = re.findall(r'- gridcell "([^"]*)"', table)
