@@ -33,6 +33,12 @@ _FOCUSED = """() => {
   };
 }"""
 
+# Whether the focused element is outlined (the explorer's tokens and alternatives: ui/accessibility.py's rule).
+_OUTLINED = """() => {
+  const style = getComputedStyle(document.activeElement);
+  return style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+}"""
+
 LAB_ORDER = ["lab-preset", "lab-model", "lab-adapter", "lab-task", "lab-examples", "lab-query", "lab-temperature",
              "lab-top_k", "lab-seed", "lab-run"]  # fmt: skip
 
@@ -127,6 +133,7 @@ def _explore_and_branch(page, lang: str) -> None:
     tokens = _tokens(page, "#lab-explorer")
     count = tokens.count()
     assert _focused(page)["token"] == 0 and _shown_alternatives_of(page) == 0  # its alternatives listed
+    assert page.evaluate(_OUTLINED), "no visible focus on the token"
     name = _focused(page)["name"]
     assert (" percent" if lang == "en" else " pour cent") in name, name  # "fromage, 60 percent"
     page.keyboard.press("ArrowRight")
@@ -141,6 +148,7 @@ def _explore_and_branch(page, lang: str) -> None:
     assert _focused(page)["token"] == 2 and _shown_alternatives_of(page) == 2
     page.keyboard.press("Enter")  # to the alternatives
     assert "pg-alt" in page.evaluate("() => document.activeElement.className")
+    assert page.evaluate(_OUTLINED), "no visible focus on the alternative"
     page.keyboard.press("Escape")  # back to the token
     assert _focused(page)["token"] == 2
     page.keyboard.press("Enter")
