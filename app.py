@@ -1,7 +1,7 @@
 """Hugging Face Spaces entry point: ``python app.py``.
 
 Environment variables:
-    PLAYGROUND_REGISTRY  another registry YAML file (default: playground/registry.yaml)
+    PLAYGROUND_REGISTRY  another registry YAML file (default: playground/models/registry.yaml)
     PLAYGROUND_REMOTE    a YAML file of ``remote:`` entries: models served by a vLLM / OpenAI-compatible server
     PLAYGROUND_PRELOAD   0 to skip loading the default model before the server starts
     PLAYGROUND_DEBUG_RECORD  1 to answer GET /_debug/ended and /_debug/steps: how the latest requests ended,
@@ -30,7 +30,7 @@ import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from playground.engine import Engine  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, Limits, load_registry, with_remote  # noqa: E402
+from playground.models.registry import DEFAULT_REGISTRY_PATH, Limits, load_registry, with_remote  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
 from playground.ui.debug import ENV as DEBUG_RECORD  # noqa: E402
 from playground.ui.debug import DebugRecord  # noqa: E402

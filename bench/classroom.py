@@ -24,7 +24,7 @@ measure alike; medians are printed.
     between two 512 MiB tensors: bytes read + bytes written, as STREAM counts copy).
 
 ``--backend remote`` measures something else: the app whose lesson model is served by a
-vLLM server on this machine (``playground/serving/vllm_server.py``, float32, CPU) against
+vLLM server on the local machine (``playground/serving/vllm_server.py``, float32, CPU) against
 the app serving it itself (batching), same run, interleaved rounds: aggregate tokens/s and
 p95 time to first token of 1 and of N streams at once, and whether the greedy texts are
 the same on both.
@@ -52,7 +52,7 @@ import torch
 
 from bench.engine_batching import PROMPTS
 from bench.server import Server, registry_copy
-from playground.registry import DEFAULT_REGISTRY_PATH
+from playground.models.registry import DEFAULT_REGISTRY_PATH
 from playground.ui.controls import settings_kwargs
 
 
@@ -142,8 +142,8 @@ def p95(values: list[float]) -> float:
 
 def weight_bytes(model_name: str) -> tuple[int, str]:
     """Bytes of the base weights one decode step reads, and how they were counted."""
-    from playground.loader import ModelCache
-    from playground.registry import load_registry
+    from playground.models.loader import ModelCache
+    from playground.models.registry import load_registry
 
     cache = ModelCache(load_registry())
     loaded = cache.get(model_name)
@@ -250,7 +250,7 @@ def remote_main(args: argparse.Namespace, model: str, prompts: list[str]) -> int
     """The app on vLLM vs the app on its own engine, 1 and ``args.users`` streams."""
     from gradio_client import Client
 
-    from playground.registry import load_registry
+    from playground.models.registry import load_registry
     from playground.serving.vllm_server import overlay, start_server
 
     batches = {n: [generate_args(model, p, None, args.tokens) for p in prompts[:n]] for n in sorted({1, args.users})}

@@ -31,6 +31,7 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from tests import hostile, tiny_models  # noqa: E402
+from tests.paths import TESTS  # noqa: E402
 from tests.waiting import WAIT_S, wait_until  # noqa: E402
 
 
@@ -42,71 +43,75 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # unit: in this process (tiny models, the engine, a module's functions), no server.
 # app: against a running server process (``python app.py``, the vLLM server, a bench script's app).
 # browser: drives Debian's Chromium (any test using the ``browser`` fixture, whatever its file's tier).
-# A test file not named here fails the collection: a new file says its tier here.
+# A test file not named here fails the collection: a new file says its tier here, by its path
+# under tests/ (the folders mirror the package: tests/serving/ tests playground/serving/).
 TIERS = {
     "unit": {
+        "data/test_data.py",
+        "engine/test_engine.py",
+        "engine/test_validation.py",
+        "evaluation/test_evaluation.py",
+        "evaluation/test_lessons.py",
+        "evaluation/test_scoring.py",
+        "lessons/test_deep_links.py",
+        "lessons/test_presets.py",
+        "lessons/test_side_by_side.py",
+        "models/test_gemma.py",
+        "models/test_loader.py",
+        "models/test_packed_linear.py",
+        "models/test_pin.py",
+        "models/test_prompt_styles.py",
+        "models/test_registry.py",
+        "models/test_remote_config.py",
+        "models/test_row_attention.py",
+        "models/test_serving_dtype.py",
+        "models/test_smollm2.py",
+        "models/test_sources.py",
+        "models/test_thread_pools.py",
+        "serving/test_admission.py",
+        "serving/test_batching.py",
+        "serving/test_inspection.py",
+        "serving/test_sampling.py",
+        "serving/test_sliding_window.py",
+        "serving/test_text_pieces.py",
+        "serving/test_token_record.py",
         "test_allocator.py",
-        "test_batching.py",
         "test_config_checks.py",
-        "test_data.py",
-        "test_engine.py",
-        "test_evaluation.py",
-        "test_gemma.py",
-        "test_i18n.py",
+        "test_docs.py",
         "test_imports.py",
-        "test_inspection.py",
         "test_layers.py",
-        "test_lessons.py",
-        "test_loader.py",
         "test_messages.py",
         "test_network.py",
-        "test_packed_linear.py",
-        "test_pin.py",
-        "test_presets.py",
-        "test_prompts.py",
-        "test_registry.py",
-        "test_remote_config.py",
-        "test_row_attention.py",
-        "test_sampling.py",
-        "test_scoring.py",
-        "test_serving_dtype.py",
-        "test_session_state.py",
         "test_settings.py",
-        "test_settings_form.py",
-        "test_share.py",
-        "test_side_by_side.py",
-        "test_sliding_window.py",
-        "test_smollm2.py",
-        "test_sources.py",
-        "test_text_pieces.py",
-        "test_thread_pools.py",
         "test_tiers.py",
-        "test_token_record.py",
-        "test_training.py",
-        "test_training_loss.py",
+        "training/test_training.py",
+        "training/test_training_loss.py",
+        "ui/test_i18n.py",
+        "ui/test_session_state.py",
+        "ui/test_settings_form.py",
     },
     "app": {
-        "test_api_input.py",
-        "test_app.py",
-        "test_cancellation.py",
-        "test_faults.py",
-        "test_guard.py",
-        "test_hostile_artifacts.py",
-        "test_hostile_output.py",
-        "test_input_bounds.py",
-        "test_queue_full.py",
-        "test_soak.py",
-        "test_token_api.py",
-        "test_vllm.py",
+        "bench/test_soak.py",
+        "models/test_hostile_artifacts.py",
+        "serving/test_vllm.py",
+        "ui/test_api_input.py",
+        "ui/test_app.py",
+        "ui/test_cancellation.py",
+        "ui/test_faults.py",
+        "ui/test_guard.py",
+        "ui/test_hostile_output.py",
+        "ui/test_input_bounds.py",
+        "ui/test_queue_full.py",
+        "ui/test_token_api.py",
     },
     "browser": {
-        "test_axe_browser.py",
-        "test_browser.py",
-        "test_explorer_browser.py",
-        "test_keyboard_browser.py",
-        "test_phone_browser.py",
-        "test_screen_reader_browser.py",
-        "test_vllm_browser.py",
+        "ui/test_axe_browser.py",
+        "ui/test_browser.py",
+        "ui/test_explorer_browser.py",
+        "ui/test_keyboard_browser.py",
+        "ui/test_phone_browser.py",
+        "ui/test_screen_reader_browser.py",
+        "ui/test_vllm_browser.py",
     },
 }
 
@@ -115,7 +120,7 @@ def tier_of(item: pytest.Item) -> str:
     """The tier of a collected test: ``browser`` when it drives Chromium, else its file's (see :data:`TIERS`)."""
     if "browser" in getattr(item, "fixturenames", ()):
         return "browser"
-    name = item.path.name
+    name = item.path.resolve().relative_to(TESTS).as_posix()
     tiers = [tier for tier, files in TIERS.items() if name in files]
     if len(tiers) != 1:
         raise pytest.UsageError(f"{name} must be in exactly one tier of tests/conftest.py's TIERS, not {tiers}")
@@ -272,7 +277,7 @@ VLLM_MODEL = "gemma-3-270m"  # the lesson model: the vLLM tests serve it with al
 @pytest.fixture(scope="session")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory):
     """vLLM (its venv created once, under .venv-vllm/) serving :data:`VLLM_MODEL` and its adapters, float32."""
-    from playground.registry import load_registry
+    from playground.models.registry import load_registry
     from playground.serving.vllm_server import start_server
 
     server = start_server(load_registry(), VLLM_MODEL, log_path=tmp_path_factory.mktemp("vllm") / "vllm.log")

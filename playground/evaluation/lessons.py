@@ -128,8 +128,8 @@ def run_all(engine: Any, requests: Sequence[dict[str, Any]]) -> list[Any]:
 def lab_lesson(engine: Any, model: str, pairs: list[tuple[str, str]], samples: int, seed: int) -> Lesson:
     """Zero-, one- and five-shot EN->FR on held-out Tatoeba pairs (chrF, exact match)."""
     from playground.data.tatoeba import sample_pairs
-    from playground.evaluation.metrics import load_metric
-    from playground.fewshot import Shot, build_prompt, shot_name
+    from playground.evaluation.metric_loader import load_metric
+    from playground.lessons.fewshot import Shot, build_prompt, shot_name
 
     usable = [p for p in pairs if 3 <= len(p[0].split()) <= 12]
     picked = sample_pairs(usable, samples + max(SHOTS), seed=seed)
@@ -155,7 +155,7 @@ def lab_lesson(engine: Any, model: str, pairs: list[tuple[str, str]], samples: i
 
 def instructions_lesson(engine: Any, adapter: str, records: list[Any], max_new_tokens: int) -> Lesson:
     """Held-out Alpaca instructions, base vs adapter, the same Alpaca prompt: stopped by EOS, chrF."""
-    from playground.evaluation.metrics import load_metric
+    from playground.evaluation.metric_loader import load_metric
 
     base = engine.registry.adapter(adapter).base
     chrf = load_metric("chrf")
@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     from playground.data.alpaca import load_alpaca
     from playground.data.tatoeba import load_pairs
     from playground.engine import Engine
-    from playground.registry import DEFAULT_REGISTRY_PATH, load_registry
+    from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="folder with tatoeba-en-fr/, alpaca/, gutenberg-sand/")

@@ -8,7 +8,6 @@ settings live.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +15,12 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.fewshot import FewShotSetup
+from playground.lessons.deep_links import lab_link
+from playground.lessons.fewshot import FewShotSetup
+from playground.lessons.presets import Preset, load_presets
+from playground.lessons.side_by_side import interleave
 from playground.messages import localize
-from playground.presets import Preset, load_presets
-from playground.settings import GenerationSettings
-from playground.share import lab_link
-from playground.side_by_side import interleave
+from playground.settings import GenerationSettings, fresh_seed
 from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.checked import core_checked
 from playground.ui.controls import DISTRIBUTION, SettingsControls, control_values, settings_controls
@@ -200,7 +199,7 @@ def _wire_run(
         names = [tr("zero_shot", call.lang), tr("one_shot", call.lang), tr("few_shot", call.lang)]
         setup = FewShotSetup.from_rows(task, examples, query, separator, limits=limits)
         if settings["seed"] is None:
-            settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
+            settings["seed"] = fresh_seed()  # one seed for the three panes (unused when greedy)
         prompts = [setup.prompt(c) for c in (0, 1, len(setup.examples))]
         record = records_for(engine, model, is_page)  # the page shows the tokens, where the backend can
         streams = [

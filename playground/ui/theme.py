@@ -5,7 +5,7 @@ red-500 in the Stop buttons (3.8:1), and the subdued grey of slider bounds, info
 the footer at 1.9:1 on white; a focused text box is outlined in a pale blue. WCAG 2.1 AA
 asks 4.5:1 for text (1.4.3) and 3:1 for the outline that shows focus (1.4.11). The theme
 keeps the default's layout, fonts and hues and sets only those colours, in light and dark
-mode; ``tests/test_accessibility_browser.py`` measures the result with axe-core.
+mode; ``tests/ui/test_axe_browser.py`` measures the result with axe-core.
 
 The contrast ratios in the comments are WCAG's, against the background each colour sits on.
 """
