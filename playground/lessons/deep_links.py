@@ -10,6 +10,12 @@ model, settings, a language) and shares a link; opening it restores the same set
 A branch demo (``branch_position`` and ``branch_token``, a token id) is run once the
 few-shot answer is written: the explorer then shows the original and that branch.
 
+    ?tab=style&model=gemma-3-270m&adapter=george-sand&temperature=0.8&seed=1
+    ?tab=classroom&room=ABCD2345
+
+A pair tab's link (:func:`pair_link`) carries its adapter and settings. ``room`` is read
+and checked by the classroom tab (:mod:`playground.ui.classroom_tab`), not here.
+
 Reading never fails: a bad or unknown parameter is dropped with a warning (the link still
 opens, with defaults for what could not be read), and every kept value is validated. The
 lab's fields follow the registry's limits (``max_lab_examples``, ``max_lab_field_chars``,
@@ -34,7 +40,8 @@ from playground.messages import LANGUAGES, Message, excerpt
 from playground.models.registry import Registry
 from playground.settings import GenerationSettings, check_integer
 
-TABS = ("lab", "style", "instructions", "compare", "generate")
+TABS = ("lab", "style", "instructions", "compare", "generate", "classroom")
+PAGE_KEYS = ("room",)  # parameters another part of the page reads and checks: the classroom tab's room code
 # Every setting is a parameter of its own, except stop (a JSON list, read on its own).
 SETTING_KEYS = tuple(f.name for f in fields(GenerationSettings) if f.name != "stop")
 LEFT_OUT_WHEN = {"no_repeat_ngram_size": 0, "seed": None}  # settings a written link leaves out at these values
@@ -107,14 +114,7 @@ def lab_link(
         raise ValueError(Message("link_unknown_preset", field="preset", value=preset))
     candidate = registry.candidate(model, adapter)
     setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
-    checked = GenerationSettings.from_dict(
-        dict(settings), max_new_tokens_cap=registry.limits.max_new_tokens, defaults=registry.model(model).generation
-    )
-    written = {
-        key: value
-        for key, value in checked.to_dict().items()
-        if key in SETTING_KEYS and not (key in LEFT_OUT_WHEN and value == LEFT_OUT_WHEN[key])
-    }
+    stop, written = _written_settings(registry, candidate.model, settings)
     shared = SharedSetup(
         tab="lab",
         model=candidate.model,
@@ -124,10 +124,42 @@ def lab_link(
         examples=[(e.input, e.output) for e in setup.examples],
         query=setup.query,
         separator=separator,
-        stop=list(checked.stop),
+        stop=stop,
         settings=written,
         branch=(int(branch[0]), int(branch[1])) if branch else None,  # the branch on screen
     )
+    return _checked_link(shared, registry)
+
+
+def pair_link(registry: Registry, *, tab: str, adapter: Any, settings: Mapping[str, Any]) -> str:
+    """The query string (with its '?') of a link that opens pair tab ``tab`` (George Sand, Instructions).
+
+    It carries the tab, the adapter (and its base) and the settings, checked as the tab checks
+    them; the tab's own text (an opening, an instruction) is not part of the link format.
+    """
+    if tab not in TABS:
+        raise ValueError(Message("link_not_one_of", field="tab", value=tab, choices=", ".join(TABS)))
+    spec = registry.adapter(adapter)
+    stop, written = _written_settings(registry, spec.base, settings)
+    shared = SharedSetup(tab=tab, model=spec.base, adapter=spec.name, stop=stop, settings=written)
+    return _checked_link(shared, registry)
+
+
+def _written_settings(registry: Registry, model: str, settings: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """(stop strings, the other settings a link writes) of ``settings`` checked for ``model``."""
+    checked = GenerationSettings.from_dict(
+        dict(settings), max_new_tokens_cap=registry.limits.max_new_tokens, defaults=registry.model(model).generation
+    )
+    written = {
+        key: value
+        for key, value in checked.to_dict().items()
+        if key in SETTING_KEYS and not (key in LEFT_OUT_WHEN and value == LEFT_OUT_WHEN[key])
+    }
+    return list(checked.stop), written
+
+
+def _checked_link(shared: SharedSetup, registry: Registry) -> str:
+    """``shared`` as a link ('?' and its query); one longer than the page accepts is refused."""
     link = "?" + shared.to_query()
     limit = registry.limits.max_url_chars - LINK_HEADROOM
     if len(link) - 1 > limit:  # a link the page would refuse is never written
@@ -220,7 +252,7 @@ def from_query(
             setup.stop = _stop(value, w)
         elif key in SETTING_KEYS:
             _setting(setup, key, value, registry)
-        elif key not in ("adapter", *BRANCH_KEYS):
+        elif key not in ("adapter", *BRANCH_KEYS, *PAGE_KEYS):
             unknown.append(key)
     if unknown:
         named = ", ".join(str(excerpt(key)) for key in unknown[:UNKNOWN_NAMED])

@@ -23,6 +23,7 @@ from playground.messages import localize
 from playground.settings import GenerationSettings, fresh_seed
 from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.checked import core_checked
+from playground.ui.classroom_button import send_button
 from playground.ui.controls import DISTRIBUTION, SettingsControls, control_values, settings_controls
 from playground.ui.details import describe_panes
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
@@ -72,7 +73,7 @@ class LabInputs:
 
 
 def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
-    """Add the lab's components and events; return the components deep links fill in.
+    """Add the lab's components and events; return the components deep links fill in (and a classroom sends).
 
     ``page``: whether a session is the page (which records tokens for the explorer).
     """
@@ -81,6 +82,7 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
     with gr.Row():
         run = gr.Button(I18N("run_shots"), variant="primary", elem_id="lab-run")
         stop = gr.Button(I18N("stop"), variant="stop")
+        send = send_button("lab")  # shown in a classroom (playground/ui/classroom_sends.py)
     with answer_region(elem_id="lab-answers"):
         with gr.Row():  # side by side on a screen, stacked on a phone (each at least 260 px wide)
             answers = [
@@ -95,7 +97,7 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
     return {
         "preset": lab.preset, "model": lab.model, "adapter": lab.adapter, "task": lab.task,
         "examples": lab.examples, "query": lab.query, "separator": lab.separator, **lab.controls,
-        "branch": panes.pending,
+        "branch": panes.pending, "send": send, "answers": answers,
     }  # fmt: skip
 
 
