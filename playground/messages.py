@@ -59,6 +59,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "adapter_other_base": "{field}: {name!r} belongs to model {base!r}, not {model!r}",
         "adapter_not_attached": "{field}: {name!r} is not attached to model {model!r}",
         "adapter_refused": "adapter {name!r} could not be loaded: {reason}",
+        "adapter_dora_int8": "adapter {name!r} uses DoRA, which needs float weights; this model serves int8 weights",
         "model_load_failed": "{model}: no source could load it; {reasons}",
         # while generating
         "busy": "busy: {waiting} requests are already waiting for {model}; try again in a few seconds",
@@ -91,6 +92,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "from_hub_cache": "Hub {repo}@{revision} (offline cache)",
         "from_bundled_cache": "bundled {package} {version} ({file}), dequantized weights from cache",
         "from_bundled_now": "bundled {package} {version} ({file}), dequantized now",
+        "from_bundled_int8_cache": "bundled {package} {version} ({file}), its int8 weights from cache",
+        "from_bundled_int8_now": "bundled {package} {version} ({file}), its int8 weights read now",
+        "int8_rounded": "{source}, rounded to int8",
+        "progress_int8": "Reading the int8 weights of {file} (first start only)",
         # remote servers
         "from_remote": "{dialect} server {url} ({served})",
         "remote_unreachable": "{model}: its server {url} cannot be reached: {reason}",
@@ -209,6 +214,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "adapter_other_base": "{field} : {name!r} appartient au modèle {base!r}, pas à {model!r}",
         "adapter_not_attached": "{field} : {name!r} n'est pas attaché au modèle {model!r}",
         "adapter_refused": "l'adaptateur {name!r} n'a pas pu être chargé : {reason}",
+        "adapter_dora_int8": (
+            "l'adaptateur {name!r} utilise DoRA, qui demande des poids flottants ; ce modèle sert des poids int8"
+        ),
         "model_load_failed": "{model} : aucune source n'a pu le charger ; {reasons}",
         "busy": ("occupé : {waiting} requêtes attendent déjà {model} ; réessayez dans quelques secondes"),
         "busy_visitor": (
@@ -247,6 +255,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "from_hub_cache": "Hub {repo}@{revision} (cache hors ligne)",
         "from_bundled_cache": "embarqué dans {package} {version} ({file}), poids décompressés depuis le cache",
         "from_bundled_now": "embarqué dans {package} {version} ({file}), poids décompressés à l'instant",
+        "from_bundled_int8_cache": "embarqué dans {package} {version} ({file}), ses poids int8 depuis le cache",
+        "from_bundled_int8_now": "embarqué dans {package} {version} ({file}), ses poids int8 lus à l'instant",
+        "int8_rounded": "{source}, arrondi en int8",
+        "progress_int8": "Lecture des poids int8 de {file} (premier démarrage seulement)",
         "from_remote": "serveur {dialect} {url} ({served})",
         "remote_unreachable": "{model} : son serveur {url} est injoignable : {reason}",
         "remote_unknown_adapter": "{model} : son serveur {url} ne sert pas l'adaptateur {name!r} ({reason})",

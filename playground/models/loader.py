@@ -34,13 +34,15 @@ from typing import Any
 
 import torch
 
+from playground.allocator import release_memory
 from playground.errors import ModelLoadError, PlaygroundError, UnknownModelError
 from playground.messages import Message
+from playground.models.int8_sources import load_model
 from playground.models.packed_linear import pack_linear_layers
 from playground.models.registry import AdapterSpec, ModelSpec, Registry
 from playground.models.row_attention import use_row_attention
 from playground.models.safety import HUB_ADAPTER_PATTERNS, check_adapter_folder
-from playground.models.sources import Progress, load_base_model
+from playground.models.sources import Progress
 from playground.models.thread_pools import in_own_thread
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ class LoadedModel:
     supports_logits_to_keep: bool = False  # the forward accepts logits_to_keep
     forward_lock: threading.Lock = field(default_factory=threading.Lock)  # one forward at a time
     lora_layers: list[Any] = field(default_factory=list)  # the PEFT layers that take adapter_names, listed once
+    int8: bool = False  # its products are int8 (playground.models.int8_sources)
+    lean: Any = None  # its lean forward (playground.models.decoder.LeanDecoder), when it has one
 
     @property
     def device(self) -> Any:
@@ -189,7 +193,9 @@ def attach_adapters(loaded: LoadedModel, specs: list[AdapterSpec], registry: Reg
     for spec in specs:
         try:
             folder = _adapter_folder(spec, registry)
-            check_adapter_folder(folder, f"adapter {spec.name}", expected_base=loaded.spec.base_id)
+            config = check_adapter_folder(folder, f"adapter {spec.name}", expected_base=loaded.spec.base_id)
+            if loaded.int8 and config.get("use_dora"):  # DoRA reads the base weight, which int8 layers do not keep
+                raise ModelLoadError(Message("adapter_dora_int8", name=spec.name))
             if isinstance(loaded.model, PeftModel):
                 loaded.model.load_adapter(str(folder), adapter_name=spec.name, is_trainable=False)
             else:
@@ -241,6 +247,25 @@ def _plain(tensor: Any) -> bool:
         expected.append(stride)
         stride *= size
     return tuple(reversed(expected)) == tuple(tensor.stride())
+
+
+def _lean(model: Any) -> Any:
+    """The lean forward of an int8 model (:mod:`playground.models.decoder`), or None (transformers' serves).
+
+    It runs once on one token before it serves, so its compiled steps are ready (numba
+    compiles them, or reads them from its cache) before a visitor's first request.
+    """
+    try:
+        from playground.models.decoder import RowInput
+        from playground.models.decoder_weights import lean_decoder
+    except ImportError as exc:  # numba missing: transformers' forward on the same int8 products
+        log.info("no lean forward (%s): transformers' forward serves", exc)
+        return None
+    lean = lean_decoder(model)
+    if lean is not None:
+        with torch.inference_mode():
+            lean([RowInput([0], lean.new_cache())])
+    return lean
 
 
 def _accepts_logits_to_keep(model: Any) -> bool:
@@ -303,8 +328,10 @@ class ModelCache:
         log.info("dropped %s from memory", name)
 
     def _load(self, spec: ModelSpec, progress: Progress | None) -> LoadedModel:
-        weights = load_base_model(spec, self.registry, progress=progress, device=self.device)
-        loaded = LoadedModel(spec=spec, model=weights.model, tokenizer=weights.tokenizer, source=weights.source)
+        weights = load_model(spec, self.registry, progress=progress, device=self.device)
+        loaded = LoadedModel(
+            spec=spec, model=weights.model, tokenizer=weights.tokenizer, source=weights.source, int8=weights.int8
+        )
         adapters = self.registry.adapters_of(spec.name)
         if adapters:
             if progress:
@@ -315,4 +342,7 @@ class ModelCache:
         _plain_strides_into_output_layer(loaded.model)
         if self.registry.limits.prepacked_weights:
             pack_linear_layers(loaded.model)  # bfloat16 on a CPU: the same products, read faster
+        if loaded.int8:
+            loaded.lean = _lean(loaded.model)
+        release_memory()  # what loading left free (the tokenizer's parse, the file's buffers) back to the system
         return loaded

@@ -50,7 +50,7 @@ _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
 _URL_RE = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REMOTE_DIALECTS = ("vllm", "openai")  # vllm: logprobs, prompt_logprobs, top_k, repetition_penalty; openai: the base API
-SERVING_DTYPES = ("auto", "float32", "bfloat16")  # what a model's weights may be served in
+SERVING_DTYPES = ("auto", "float32", "bfloat16", "int8")  # what a model's weights may be served in
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,8 @@ class ModelSpec:
     generation: GenerationSettings  # default settings of the UI for this model
     description: str = ""  # one line for the UI
     dtype: str = "auto"  # weights served in: "auto" (bfloat16 where the device computes it natively, else float32),
-    # "float32" or "bfloat16"; greedy answers equal model.generate's in the dtype served
+    # "float32", "bfloat16", or "int8" (products on int8 weights on a CPU: playground.models.int8_sources;
+    # elsewhere as "auto"); greedy answers equal model.generate's in the dtype served
 
     @property
     def base_id(self) -> str:

@@ -39,6 +39,7 @@ class LoadedWeights:
     model: Any  # a transformers PreTrainedModel, in eval mode, on the target device
     tokenizer: Any  # its tokenizer
     source: str  # human-readable label of the source that answered
+    int8: bool = False  # its products are int8 already (playground.models.int8_sources)
 
 
 def hub_offline() -> bool:
@@ -81,6 +82,8 @@ def serving_dtype(choice: str, device: Any) -> Any:
     """
     import torch
 
+    if choice == "int8":  # the parts of an int8 model that stay float (norms): float32 (see int8_sources)
+        return torch.float32
     if choice != "auto":
         return getattr(torch, choice)
     if str(device).startswith("cuda"):
@@ -129,6 +132,11 @@ def load_from_hub(spec: ModelSpec, device: str, dtype: Any) -> LoadedWeights:
     model, tokenizer = _from_folder(spec.repo_id, device, dtype, revision=spec.revision)
     key = "from_hub_cache" if offline else "from_hub"
     return LoadedWeights(model, tokenizer, Message(key, repo=spec.repo_id, revision=spec.revision[:7]))
+
+
+def package_version(name: str) -> str:
+    """The installed version of the distribution ``name`` (ModelLoadError when it is not installed)."""
+    return _distribution(name).version
 
 
 def _distribution(name: str) -> importlib.metadata.Distribution:
@@ -285,13 +293,15 @@ def load_base_model(
     progress: Progress | None = None,
     device: str | None = None,
     dtype: str | None = None,
+    bundled: Callable[[], LoadedWeights] | None = None,
 ) -> LoadedWeights:
     """Load a base model from the first source that can provide it, in ``dtype`` (default: the spec's).
 
     Raises UnsafeArtifactError when a source was refused on safety grounds (no fallback
     hides a hostile artifact), ModelLoadError when no source could provide the model. Any
     other error of a source (a malformed file can make transformers raise anything) counts
-    as that source failing, so the caller always gets one of these two.
+    as that source failing, so the caller always gets one of these two. ``bundled`` loads
+    the bundled file in place of :func:`load_from_bundled` (the int8 weights' own reader).
     """
     device = device or target_device()
     torch_dtype = serving_dtype(dtype or spec.dtype, device)
@@ -303,7 +313,8 @@ def load_base_model(
         # stand in for it: then the Hub is simply not asked until the entry is pinned.
         attempts.append((Message("source_hub"), lambda: load_from_hub(spec, device, torch_dtype)))
     if spec.bundled:
-        attempts.append((Message("source_bundled"), lambda: load_from_bundled(spec, device, torch_dtype, progress)))
+        default = lambda: load_from_bundled(spec, device, torch_dtype, progress)  # noqa: E731
+        attempts.append((Message("source_bundled"), bundled or default))
     failures: list[str] = []
     for kind, attempt in attempts:
         if progress:

@@ -37,10 +37,11 @@ import torch
 from playground.messages import Message
 from playground.serving.admission import Admission, Queued
 from playground.serving.backend import FINISH_REASONS, Finished, Token
-from playground.serving.batch_cache import SharedCache, can_merge, new_cache, prefill_inputs
+from playground.serving.batch_cache import can_merge
 from playground.serving.detokenize import IncrementalDetokenizer
-from playground.serving.forward_jobs import ForwardJob, chunk_inputs
+from playground.serving.forward_jobs import ForwardJob
 from playground.serving.requests import GenerationRequest
+from playground.serving.runners import LeanRunner, runner_for
 from playground.serving.sampling import TokenChooser
 from playground.serving.stop_strings import StopStringFilter
 from playground.serving.token_record import record_choice
@@ -57,6 +58,7 @@ STEP_TOKENS = 64  # prefill tokens one step runs at most, by default (limits.ste
 PREFILL_TOKENS = 256  # padded tokens of new short prompts one step prefills together, by default
 ALONE_FACTOR = 4  # a job with the model to itself takes chunks this many times the budget
 IDLE_EXIT_S = 1.0  # a worker with nothing to do for this long exits, and its OpenMP pool (the next request starts one)
+_FAILED = object()  # what Batcher._forward returns when the pass raised (its rows failed)
 HISTORY = 4096  # forward passes (and ended requests) remembered in Batcher.history (Batcher.endings)
 
 
@@ -187,7 +189,17 @@ class _Row:
         self.generated = 0  # tokens appended (end-of-sequence excluded)
         self.last = -1  # the token the next decode step feeds
         self.served = 0  # prompt tokens prefilled so far (a long prompt is prefilled in chunks)
-        self.cache: Any = None  # its own KV cache while its prompt is prefilled in chunks
+        self.state: Any = None  # the runner's state of the row (its cache: playground.serving.runners)
+
+    @property
+    def prompt_ids(self) -> list[int]:
+        """The tokens its answer continues."""
+        return self.generation.prompt_ids
+
+    @property
+    def adapter(self) -> str | None:
+        """The adapter it runs with (None: the base)."""
+        return self.generation.adapter
 
     @property
     def visitor(self) -> Visitor | str | None:
@@ -274,7 +286,8 @@ class Batcher:
         max_rows_per_address: int | None = None,
     ) -> None:
         self.loaded = loaded
-        if max_batch_size > 1 and not can_merge(loaded.model):
+        self.runner = runner_for(loaded)  # the forward passes, and where the rows' caches live
+        if max_batch_size > 1 and not isinstance(self.runner, LeanRunner) and not can_merge(loaded.model):
             log.warning("%s: its KV cache cannot be shared by rows; serving one request at a time", loaded.spec.name)
             max_batch_size = 1
         self.admission = Admission(
@@ -380,21 +393,20 @@ class Batcher:
 
     # -- the worker --------------------------------------------------------------
     def _work(self) -> None:
-        rows: list[_Row] = []  # decoding, in ``shared``
+        rows: list[_Row] = []  # decoding, in the runner's batch order
         pending: list[Work] = []  # prompts being prefilled in chunks, and forward jobs
-        shared = SharedCache()
         try:
             with torch.inference_mode():
                 while (admitted := self._admit(rows, pending)) is not None:
                     try:
-                        rows = self._step(rows, pending, shared, admitted)
+                        rows = self._step(rows, pending, admitted)
                     except Exception as exc:  # a fault outside the forward passes: fail what the step held
                         log.exception("a step of the batcher of %s failed", self.loaded.spec.name)
                         message = Message("batch_failed", reason=f"{type(exc).__name__}: {exc}")
                         for item in [*rows, *pending, *admitted]:
                             item.fail(message)
+                        self.runner.keep([], len(rows))
                         rows, pending[:] = [], []
-                        shared.select([])
                 for item in [*rows, *pending]:  # only when aborting
                     item.cancel()
         finally:
@@ -427,44 +439,41 @@ class Batcher:
             self._running = running + len(admitted)
             return admitted
 
-    def _step(self, rows: list[_Row], pending: list[Work], shared: SharedCache, admitted: list[Queued]) -> list[_Row]:
+    def _step(self, rows: list[_Row], pending: list[Work], admitted: list[Queued]) -> list[_Row]:
         """One step: at most one forward pass of prefill-like work (the budget), then one decode step."""
         pending += [item.work(self.loaded.tokenizer, self.loaded.device) for item in admitted]
         for item in [p for p in pending if p.cancelled]:
             pending.remove(item)
             item.cancel()
         if pending:
-            rows = rows + self._prefill_work(pending, shared, alone=not rows and len(pending) == 1)
-        return self._decode(rows, shared) if rows else rows
+            rows = rows + self._prefill_work(pending, alone=not rows and len(pending) == 1)
+        return self._decode(rows) if rows else rows
 
-    def _prefill_work(self, pending: list[Work], shared: SharedCache, alone: bool = False) -> list[_Row]:
+    def _prefill_work(self, pending: list[Work], alone: bool = False) -> list[_Row]:
         """Run the least-served prefill-like work, within ``step_tokens``; the rows whose prompt is now in.
 
-        New short prompts (each within ``step_tokens``) go together, left-padded, while the
-        padded batch fits in ``prefill_tokens``. A job with the model to itself (``alone``)
-        takes chunks of up to :data:`ALONE_FACTOR` times the budget: a request arriving
-        meanwhile waits for one such chunk at most.
-        (A prompt's chunks never change size: its greedy answer must not depend on the others.)
+        New short prompts (each within ``step_tokens``) go together, while their padded batch
+        fits in ``prefill_tokens``. A job with the model to itself (``alone``) takes chunks of
+        up to :data:`ALONE_FACTOR` times the budget: a request arriving meanwhile waits for one
+        such chunk at most. (A prompt's chunks never change size: its greedy answer must not
+        depend on the others.)
         """
         first = min(pending, key=lambda p: (p.served, p.id))
         budget = self.step_tokens
         if first.takes_row and first.served == 0 and first.next_cost() <= budget:
             group = []
             fresh = sorted((p for p in pending if p.takes_row and p.served == 0), key=lambda p: p.id)
-            for row in fresh:  # new short prompts together, left-padded, while the padded batch fits
+            for row in fresh:  # new short prompts together, while their padded batch fits
                 width = max([row.next_cost()] + [r.next_cost() for r in group])
                 if row.next_cost() <= budget and width * (len(group) + 1) <= self.prefill_tokens:
                     group.append(row)
             for row in group:
                 pending.remove(row)
-            joined = SharedCache()
-            done = self._prefill(group, joined)
-            shared.merge(joined)
-            return done
+            return self._prefill(group)
         if not first.takes_row:
             self._job_chunk(first, pending, ALONE_FACTOR if alone else 1)
             return []
-        return self._chunk(first, pending, shared)
+        return self._chunk(first, pending)
 
     def chunk_size(self, done: int) -> int:
         """Tokens of the next chunk of a sequence with ``done`` tokens in its cache.
@@ -477,48 +486,37 @@ class Batcher:
         """
         return max(1, int(self.step_tokens / (1 + done / self._attention_scale)))
 
-    def _prefill(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
-        inputs = prefill_inputs([r.generation.prompt_ids for r in rows], self.loaded.pad_token_id, self.loaded.device)
-        inputs["past_key_values"] = new_cache()
-        if self.loaded.supports_logits_to_keep:
-            inputs["logits_to_keep"] = 1
-        out = self._forward("prefill", rows, inputs)
-        if out is None:
+    def _prefill(self, rows: list[_Row]) -> list[_Row]:
+        logits = self._forward("prefill", rows, lambda: self.runner.prefill(rows))
+        if logits is _FAILED:
             return []
-        shared.update(out.past_key_values, inputs["attention_mask"])
-        return self._choose(rows, out.logits[:, -1, :], shared)
+        keep = self._choose(rows, logits)
+        self.runner.join(keep)
+        return [rows[i] for i in keep]
 
-    def _chunk(self, row: _Row, pending: list[Work], shared: SharedCache) -> list[_Row]:
+    def _chunk(self, row: _Row, pending: list[Work]) -> list[_Row]:
         """One chunk of a long prompt; once its last chunk is in, the row chooses its first token and joins."""
-        ids = row.generation.prompt_ids
-        inputs = chunk_inputs(ids, row.served, self.chunk_size(row.served), row.cache, self.loaded.device)
-        if self.loaded.supports_logits_to_keep:
-            inputs["logits_to_keep"] = 1
-        out = self._forward("chunk", [row], inputs)
-        if out is None:
+        size = self.chunk_size(row.served)
+        logits = self._forward("chunk", [row], lambda: self.runner.chunk(row, size))
+        if logits is _FAILED:
             pending.remove(row)
             return []
-        row.served += int(inputs["input_ids"].shape[1])
-        row.cache = out.past_key_values
-        if row.served < len(ids):
+        if logits is None:  # more chunks to come
             return []
         pending.remove(row)
-        joined = SharedCache(row.cache, inputs["attention_mask"])
-        row.cache = None
-        rows = self._choose([row], out.logits[:, -1, :], joined)
-        if rows:
-            shared.merge(joined)
-        return rows
+        keep = self._choose([row], logits)
+        self.runner.join(keep)
+        return [row] if keep else []
 
     def _job_chunk(self, job: ForwardJob, pending: list[Work], factor: int = 1) -> None:
         """One chunk of a job; a failed or complete job leaves."""
 
-        def forward(kind: str, inputs: dict[str, Any]) -> Any:
-            self._record(kind, [job.id], job.steps)
-            return self.loaded.forward_rows([job.adapter], **inputs, use_cache=True)
+        def run(ids: list[int], done: int, size: int, state: Any, every_position: bool) -> tuple[torch.Tensor, Any]:
+            self._record(job.kind, [job.id], job.steps)
+            return self.runner.job_logits(ids, done, size, state, job.adapter, every_position)
 
         try:
-            complete = job.run_chunk(forward, self.loaded.device, factor * self.chunk_size(job.progress))
+            complete = job.run_chunk(run, factor * self.chunk_size(job.progress))
         except Exception as exc:
             log.exception("a %s job failed on %s", job.kind, self.loaded.spec.name)
             job.fail(Message("batch_failed", reason=f"{type(exc).__name__}: {exc}"))
@@ -526,17 +524,17 @@ class Batcher:
         if complete:
             pending.remove(job)
 
-    def _decode(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
-        rows = self._sweep(rows, shared)
+    def _decode(self, rows: list[_Row]) -> list[_Row]:
+        rows = self._sweep(rows)
         if not rows:
             return rows
-        inputs = shared.decode_inputs([r.last for r in rows])
-        out = self._forward("decode", rows, inputs)
-        if out is None:
-            shared.select([])
+        logits = self._forward("decode", rows, lambda: self.runner.decode(rows))
+        if logits is _FAILED:
+            self.runner.keep([], len(rows))
             return []
-        shared.update(out.past_key_values, inputs["attention_mask"])
-        return self._choose(rows, out.logits[:, -1, :], shared)
+        keep = self._choose(rows, logits)
+        self.runner.keep(keep, len(rows))
+        return [rows[i] for i in keep]
 
     def _record(self, kind: str, ids: list[int], *step_lists: list[int]) -> None:
         self.steps += 1
@@ -544,18 +542,18 @@ class Batcher:
         for steps in step_lists:
             steps.append(self.steps)
 
-    def _forward(self, kind: str, rows: list[_Row], inputs: dict[str, Any]) -> Any:
-        """One forward pass over ``rows``; None (the rows failed) when it raises."""
+    def _forward(self, kind: str, rows: list[_Row], run: Callable[[], Any]) -> Any:
+        """One forward pass over ``rows`` (``run``) and its result; :data:`_FAILED` when it raised (the rows failed)."""
         self._record(kind, [r.generation.id for r in rows], *(r.generation.steps for r in rows))
         try:
-            return self.loaded.forward_rows([r.generation.adapter for r in rows], **inputs, use_cache=True)
+            return run()
         except Exception as exc:
             log.exception("%s of %d row(s) failed on %s", kind, len(rows), self.loaded.spec.name)
             for row in rows:
                 row.fail_with(exc)
-            return None
+            return _FAILED
 
-    def _sweep(self, rows: list[_Row], shared: SharedCache) -> list[_Row]:
+    def _sweep(self, rows: list[_Row]) -> list[_Row]:
         """Before a forward pass: rows whose consumer left or was cancelled leave the batch."""
         keep = []
         for i, row in enumerate(rows):
@@ -563,10 +561,11 @@ class Batcher:
                 row.finish("cancelled")
             else:
                 keep.append(i)
-        return self._keep(rows, keep, shared)
+        self.runner.keep(keep, len(rows))
+        return [rows[i] for i in keep]
 
-    def _choose(self, rows: list[_Row], logits: torch.Tensor, shared: SharedCache) -> list[_Row]:
-        """Each row picks its token from its line of ``logits``; ended rows leave the batch."""
+    def _choose(self, rows: list[_Row], logits: torch.Tensor) -> list[int]:
+        """Each row picks its token from its line of ``logits``; the indices of the rows that go on."""
         keep = []
         for i, row in enumerate(rows):
             try:
@@ -577,13 +576,7 @@ class Batcher:
                 continue
             if not ended:
                 keep.append(i)
-        return self._keep(rows, keep, shared)
-
-    @staticmethod
-    def _keep(rows: list[_Row], keep: list[int], shared: SharedCache) -> list[_Row]:
-        if len(keep) < len(rows):
-            shared.select(keep)
-        return [rows[i] for i in keep]
+        return keep
 
 
 def attention_scale(model: Any) -> float:
@@ -600,7 +593,8 @@ def attention_scale(model: Any) -> float:
     if not hidden or not layers:
         return float("inf")
     params = sum(p.numel() for n, p in base.named_parameters() if "lora_" not in n)
-    return 2 * params / (4 * hidden * layers)
+    tables = {m.quantized.q.data_ptr(): m.quantized.q.numel() for m in base.modules() if hasattr(m, "quantized")}
+    return 2 * (params + sum(tables.values())) / (4 * hidden * layers)  # int8 products keep their weights apart
 
 
 def _abort_at_exit(ref: weakref.ref[Batcher]) -> None:

@@ -24,22 +24,13 @@ import torch
 
 from playground.errors import GenerationError
 from playground.messages import Message
-from playground.serving.batch_cache import new_cache
 from playground.serving.visitor_keys import Visitor
 
-Forward = Callable[[str, dict[str, Any]], Any]  # (kind, model inputs) -> the model's output
-
-
-def chunk_inputs(ids: list[int], done: int, size: int, cache: Any, device: Any) -> dict[str, Any]:
-    """Forward arguments for the tokens ``ids[done:done + size]`` of one sequence, after ``done`` in ``cache``."""
-    chunk = ids[done : done + size]
-    end = done + len(chunk)
-    return {
-        "input_ids": torch.tensor([chunk], dtype=torch.long, device=device),
-        "attention_mask": torch.ones((1, end), dtype=torch.long, device=device),
-        "position_ids": torch.arange(done, end, dtype=torch.long, device=device).unsqueeze(0),
-        "past_key_values": cache if cache is not None else new_cache(),  # plain layers: rows can merge it
-    }
+# (ids, done, size, state, every_position) -> (logits, state): one chunk of forward work, run by the
+# batcher's runner (playground.serving.runners) with the job's adapter: the logits after the tokens
+# ids[done:done + size] (after the last only, or after each with every_position), and the state
+# (the sequence's cache) to hand back for its next chunk.
+ChunkLogits = Callable[[list[int], int, int, Any, bool], tuple[torch.Tensor, Any]]
 
 
 class ForwardJob:
@@ -76,7 +67,7 @@ class ForwardJob:
         """Tokens of the next chunk."""
         raise NotImplementedError
 
-    def run_chunk(self, forward: Forward, device: Any, size: int) -> bool:
+    def run_chunk(self, run: ChunkLogits, size: int) -> bool:
         """Run one chunk of at most ``size`` tokens; True when the job is complete."""
         raise NotImplementedError
 
@@ -119,28 +110,22 @@ class LogitsJob(ForwardJob):
         ids: list[int],
         adapter: str | None,
         visitor: Visitor | str | None = None,
-        keep_last: bool = True,
         cancel: threading.Event | None = None,
     ) -> None:
         super().__init__(adapter, visitor, cancel)
         self.ids = list(ids)
-        self.keep_last = keep_last  # the model accepts logits_to_keep
-        self.cache: Any = None
+        self.state: Any = None  # the sequence's cache between chunks
 
     def next_cost(self) -> int:
         return len(self.ids) - self.served
 
-    def run_chunk(self, forward: Forward, device: Any, size: int) -> bool:
-        inputs = chunk_inputs(self.ids, self.served, size, self.cache, device)
-        if self.keep_last:
-            inputs["logits_to_keep"] = 1
-        out = forward(self.kind, inputs)
-        self.served += int(inputs["input_ids"].shape[1])
-        self.cache = out.past_key_values
+    def run_chunk(self, run: ChunkLogits, size: int) -> bool:
+        last, self.state = run(self.ids, self.served, size, self.state, False)
+        self.served = min(len(self.ids), self.served + size)
         if self.served < len(self.ids):
             return False
-        self.cache = None
-        self.finish(out.logits[:, -1, :].float())
+        self.state = None
+        self.finish(last[-1:].float())
         return True
 
 
@@ -165,7 +150,7 @@ class ScoreJob(ForwardJob):
         self.examples = [(list(ids), list(labels)) for ids, labels in examples]
         self.next = 0  # the example under way
         self.done = 0  # its tokens run so far
-        self.cache: Any = None
+        self.state: Any = None  # its cache between chunks
         self.nll: list[float] = []
         self.predictions: list[int] = []
         self.references: list[int] = []
@@ -178,15 +163,14 @@ class ScoreJob(ForwardJob):
     def next_cost(self) -> int:
         return len(self.examples[self.next][0]) - self.done if self.next < len(self.examples) else 0
 
-    def run_chunk(self, forward: Forward, device: Any, size: int) -> bool:
+    def run_chunk(self, run: ChunkLogits, size: int) -> bool:
         if self.next < len(self.examples):
             ids, labels = self.examples[self.next]
-            inputs = chunk_inputs(ids, self.done, size, self.cache, device)
-            out = forward(self.kind, inputs)
-            width = int(inputs["input_ids"].shape[1])
+            every, self.state = run(ids, self.done, size, self.state, True)
+            width = min(size, len(ids) - self.done)
             end = self.done + width
-            targets = torch.tensor(labels[self.done + 1 : end + 1], dtype=torch.long, device=out.logits.device)
-            logits = out.logits[0, : len(targets), :].float()  # position j predicts token j + 1
+            targets = torch.tensor(labels[self.done + 1 : end + 1], dtype=torch.long, device=every.device)
+            logits = every[: len(targets), :].float()  # position j predicts token j + 1
             keep = targets != -100
             logprobs = torch.log_softmax(logits, dim=-1)
             true_lp = logprobs.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
@@ -194,9 +178,9 @@ class ScoreJob(ForwardJob):
             self.predictions += logits.argmax(-1)[keep].tolist()
             self.references += targets[keep].tolist()
             self.served += width
-            self.done, self.cache = end, out.past_key_values
+            self.done = end
             if self.done >= len(ids):
-                self.next, self.done, self.cache = self.next + 1, 0, None
+                self.next, self.done, self.state = self.next + 1, 0, None
         if self.next < len(self.examples):
             return False
         self.finish((self.nll, self.predictions, self.references, time.perf_counter() - self.started))

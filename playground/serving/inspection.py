@@ -110,7 +110,7 @@ def last_logits(
     """
     loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach
     if batcher is not None:
-        job = LogitsJob(ids, adapter, visitor, keep_last=loaded.supports_logits_to_keep, cancel=cancel)
+        job = LogitsJob(ids, adapter, visitor, cancel=cancel)
         return batcher.run_job(job)
     kwargs = {"logits_to_keep": 1} if loaded.supports_logits_to_keep else {}
     input_ids = torch.tensor([ids], device=loaded.device)

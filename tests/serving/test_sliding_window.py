@@ -3,7 +3,9 @@
 The lesson model interleaves sliding-window and global attention. Its rows share decode
 steps like any model's: every test prompt is longer than the window, and greedy rows must
 be token-identical to the same request alone and to ``model.generate`` (which keeps a real
-sliding-window cache), with mixed adapters and a row joining mid-batch.
+sliding-window cache), with mixed adapters and a row joining mid-batch. Every test runs on
+float32 weights (transformers' forward, one shared cache) and on int8 weights (the lean
+forward, a cache per row: ``playground.serving.runners``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pytest
 
 from playground.engine import Engine
 from playground.serving.batch_cache import can_merge
+from playground.serving.runners import LeanRunner, TransformersRunner
 from tests.serving.test_batching import StepGate, _hf_generate, _steps_with
 from tests.tiny_models import SLIDING_WINDOW, tiny_gemma_entries
 
@@ -23,11 +26,17 @@ PROMPTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def gemma_registry(tiny_hub, tmp_path_factory):
-    """A registry of one tiny Gemma 3 (local folder) and two LoRA adapters on it."""
+@pytest.fixture(scope="module", params=["float32", "int8"])
+def gemma_registry(request, tiny_hub, tmp_path_factory):
+    """A registry of one tiny Gemma 3 (local folder) and two LoRA adapters on it, in float32 or int8."""
     model, adapters = tiny_gemma_entries(tiny_hub, tmp_path_factory.mktemp("tiny-gemma"), seed=21)
+    model["dtype"] = request.param
     return tiny_hub.registry(default_model="tiny-gemma", models=[model], adapters=adapters)
+
+
+def _forward_of(loaded):
+    """What runs the batcher's passes: the lean forward of an int8 model, else the transformers model."""
+    return loaded.lean if loaded.lean is not None else loaded.model
 
 
 @pytest.fixture()
@@ -47,6 +56,9 @@ def test_a_sliding_window_model_is_batched(gemma_engine):
     assert loaded.model.get_base_model().config.layer_types[0] == "sliding_attention"
     assert can_merge(loaded.model)
     assert batcher.max_batch_size == gemma_engine.registry.limits.max_batch_size > 1
+    int8 = gemma_engine.registry.model("tiny-gemma").dtype == "int8"
+    assert loaded.int8 == int8 and "rounded to int8" in loaded.source if int8 else not loaded.int8
+    assert isinstance(batcher.runner, LeanRunner if int8 else TransformersRunner)
 
 
 def test_concurrent_greedy_rows_equal_each_alone_and_generate(gemma_engine):
@@ -62,7 +74,7 @@ def test_concurrent_greedy_rows_equal_each_alone_and_generate(gemma_engine):
     references = [_hf_generate(loaded, p, a, n) for p, a, n in cases]
     assert [r.token_ids for r in alone] == references
 
-    gate = StepGate(loaded.model)
+    gate = StepGate(_forward_of(loaded))
     streams = [gemma_engine.stream("tiny-gemma", p, {"max_new_tokens": n}, adapter=a) for p, a, n in cases]
     gate.wait_entered(1)
     gate.open()
@@ -78,7 +90,7 @@ def test_a_row_joining_mid_batch_past_the_window_keeps_its_own_output(gemma_engi
     first_alone = gemma_engine.generate("tiny-gemma", PROMPTS[0], {"max_new_tokens": 40})
     late_alone = gemma_engine.generate("tiny-gemma", PROMPTS[2], {"max_new_tokens": 20}, adapter="gemma-a")
 
-    gate = StepGate(loaded.model)
+    gate = StepGate(_forward_of(loaded))
     first = gemma_engine.stream("tiny-gemma", PROMPTS[0], {"max_new_tokens": 40})
     gate.wait_entered(1)
     gate.release(2 * SLIDING_WINDOW)  # the first row runs past a whole window alone
