@@ -27,8 +27,9 @@ class Tab:
     """One tab of the app: its id (``?tab=``), the element that shows it is on screen, and its run."""
 
     name: str
-    ready: str  # its run button
+    ready: str  # its run button (the Classroom: its Open button)
     done: str | None  # the status line that says its run is done (None: the Compare table)
+    runs: bool = True  # False: a tab with nothing to run (the Classroom)
 
 
 TABS = [
@@ -37,16 +38,28 @@ TABS = [
     Tab("instructions", "#instructions-run", "#instructions-explorer-details"),
     Tab("compare", "#compare-run", None),
     Tab("generate", "#generate", "#generate-explorer-details"),
+    Tab("classroom", "#room-open", None, runs=False),
 ]
 DONE = {"en": "Done", "fr": "Terminé"}
 LOCALES = {"en": "en-US", "fr": "fr-FR"}
 
 _axe = None
 
+# No toast fading in or out (the one animation left on a toast is the bar of its time on screen).
+_TOASTS_STILL = """() => document.getAnimations().every((animation) => {
+  const target = animation.effect && animation.effect.target;
+  return animation.playState !== "running" || !target || !target.closest || !target.closest(".toast-body")
+    || target.classList.contains("timer");
+})"""
+
 
 def serious_violations(page, context: str | None = None) -> list[str]:
-    """The serious and critical violations of axe-core's WCAG 2.1 A/AA rules in ``page``: one line per element."""
+    """The serious and critical violations of axe-core's WCAG 2.1 A/AA rules in ``page``: one line per element.
+
+    A toast on screen is measured once it has faded in (halfway, its text is paler than it is).
+    """
     global _axe
+    page.wait_for_function(_TOASTS_STILL, timeout=WAIT_MS)
     if _axe is None:
         from axe_playwright_python.sync_playwright import Axe
 
@@ -91,9 +104,12 @@ def pages_by_language(browser, url: str, prepare: Callable[[Any, str], None] | N
 
 
 def wait_for_language(page, lang: str) -> None:
-    """Wait until the page's load events have applied ``lang`` and ended (no component shows progress)."""
+    """Wait until the page's load events have applied ``lang`` and ended (no component shows progress).
+
+    The lab's examples header says it, on screen or not (a link may open another tab).
+    """
     header = {"en": "input", "fr": "entrée"}[lang]
-    page.locator("#lab-examples").get_by_text(header, exact=True).first.wait_for(timeout=WAIT_MS)
+    page.locator("#lab-examples").get_by_text(header, exact=True).first.wait_for(state="attached", timeout=WAIT_MS)
     wait_until_idle(page)
 
 
@@ -134,8 +150,8 @@ def branch_in_the_lab(page, lang: str) -> None:
 
 
 def run_every_tab(page, lang: str) -> None:
-    """Run every tab, and branch in the lab: every explorer filled, every plot and table drawn."""
-    for index in range(len(TABS)):
+    """Run every tab that runs, and branch in the lab: every explorer filled, every plot and table drawn."""
+    for index in (i for i, tab in enumerate(TABS) if tab.runs):
         run_tab(page, index, lang)
         if TABS[index].name == "lab":
             page.locator("#lab-raw").get_by_text("%").first.wait_for(timeout=WAIT_MS)  # the distributions drawn

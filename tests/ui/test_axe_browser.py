@@ -5,7 +5,9 @@ naming the rule and the element. "After a run" is after every tab ran and the la
 (every explorer filled, the distributions and the table drawn), with a token's alternatives
 on screen. The embed is a plain HTML page from another origin with ``<gradio-app>`` in it,
 as a course page embeds the app; and the compact ``?embed=1`` view, with a warning toast on
-screen. Dark mode (a browser that prefers it) is scanned on the lab, before and after a run.
+screen. A class (a teacher's page and a student's, English and French) is scanned at each of
+its moments: the room, the board, the Send button, the vote, its result, closing. Dark mode
+(a browser that prefers it) is scanned on the lab, before and after a run.
 
 ``python -m pytest tests/ui/test_axe_browser.py -s`` prints the count of each scan.
 """
@@ -21,12 +23,15 @@ from tests.ui.accessibility import (
     TABS,
     branch_in_the_lab,
     course_page,
+    open_app,
     pages_by_language,
     run_every_tab,
     run_tab,
     serious_violations,
     show_tab,
+    wait_until_idle,
 )
+from tests.ui.classroom_moments import ENTRY, a_class
 from tests.ui.test_browser import _open
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
@@ -95,6 +100,29 @@ def test_the_app_embedded_in_a_course_page(browser, course, lang):
     context.close()
 
 
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_class_the_teachers_page_and_a_students(browser, app_url, lang):
+    """Each moment of a class (tests/ui/classroom_moments.py), on the teacher's page and the student's."""
+    contexts, found = [], {}
+
+    def open_page(url: str):
+        context, page = open_app(browser, url, lang, ready=ENTRY)
+        contexts.append(context)
+        return context, page
+
+    def scan(page, moment: str) -> None:
+        wait_until_idle(page)
+        found[moment] = serious_violations(page)
+        print(f"axe {lang} classroom, {moment}: {len(found[moment])} serious or critical")
+
+    try:
+        a_class(open_page, app_url, lang, scan)
+    finally:
+        for context in contexts:
+            context.close()
+    _assert_none(found)
+
+
 def test_the_compact_embed_view_with_a_warning(browser, app_url):
     """``?embed=1`` (one tab, compact), with a link parameter it ignores: a warning toast on screen."""
     context, page = _open(browser, app_url + "?embed=1&tab=lab&colour=blue", width=900)
@@ -113,6 +141,7 @@ def test_dark_mode(browser, app_url):
     page.locator("body.dark #lab-run").wait_for(timeout=60_000)
     found = {"lab, dark": serious_violations(page)}
     run_tab(page, 0, "en")
+    wait_until_idle(page)  # the branch pane emptied, its progress gone
     page.locator("#lab-explorer .pg-answer > .pg-tok").nth(1).focus()
     found["lab, dark, after a run"] = serious_violations(page)
     print(f"axe en dark lab: {len(found['lab, dark'])}, after a run {len(found['lab, dark, after a run'])}")

@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from tests.ui.accessibility import DONE, open_app
+from tests.ui.accessibility import DONE, TABS, open_app
 from tests.ui.test_browser import WAIT_MS, _done, _value
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
@@ -107,7 +107,7 @@ def _walk_the_lab(page, lang: str) -> None:
     _from_the_top(page)
     stops = _tab_until(page, lambda s: s["id"] == "lab-preset")
     tabs = [s["name"] for s in stops if s["role"] == "tab"]
-    assert len(tabs) == 5 and stops[0]["role"] == "tab", stops  # the tab bar first, every tab
+    assert len(tabs) == len(TABS) and stops[0]["role"] == "tab", stops  # the tab bar first, every tab
     query = _value(page, "#lab-query")
     page.keyboard.press("ArrowDown")  # the preset menu (open on focus): the next preset, its query
     page.keyboard.press("Enter")
