@@ -22,7 +22,8 @@ Colours are the theme's (:mod:`playground.ui.theme`). The rest runs in the page:
 - **Focus** is outlined on every control, 3 px in the theme's focus colour (that of a focused
   text box: blue-700 on white, 6.7:1; WCAG 1.4.11 and 2.4.7).
 - **Phones** (640 px wide or less): buttons and tabs at least 44 px tall (WCAG 2.5.5); the tab
-  bar wraps instead of hiding tabs in a menu (``gr.Tabs(overflow_behavior="wrap")``).
+  bar wraps instead of hiding tabs in a menu (``gr.Tabs(overflow_behavior="wrap")``). The
+  footer's links and a toast's Close button are 44 px on every screen.
 - **Gradio's HighlightedText** writes each token's id in white on a chip of its category's
   colour (1.9:1 to 3.7:1), with no theme variable for it: the lab's token view shows the ids
   in the body's text colour on the page's background instead.
@@ -134,10 +135,12 @@ ACCESS_CSS = """
   outline: 3px solid var(--input-border-color-focus) !important; outline-offset: 2px; }
 #lab-tokens .label { color: var(--body-text-color) !important; background: var(--background-fill-primary) !important; }
 footer a, footer button { min-height: 44px; display: inline-flex; align-items: center; }
+.toast-close { min-width: 44px; min-height: 44px; display: inline-flex; align-items: center; justify-content: center; }
 @media (max-width: 640px) {
   button, [role="tab"] { min-height: 44px; }
   .pg-pop .pg-alt { min-height: 44px; min-width: 44px; }
 }
 """
 # (Gradio scopes the app's CSS: a rule inside @media is kept only under ".gradio-container … .contain",
-# so the rules there name no ancestor; the footer is outside ".contain" and gets its rule on every screen.)
+# so the rules there name no ancestor; the footer and the toasts are outside ".contain" and get their rule
+# on every screen.)

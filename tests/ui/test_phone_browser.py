@@ -2,7 +2,8 @@
 
 Every tab is on screen and one tap away (no overflow menu), no page scrolls sideways,
 every button is at least 44 px tall; the lab's three panes stack, full width, and after a
-run the answers, the explorer and a tapped token's alternatives stay inside the screen.
+run the answers, the explorer and a tapped token's alternatives stay inside the screen. A
+class on two phones (a teacher's and a student's) keeps both at each of its moments.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import shutil
 
 import pytest
 
-from tests.ui.accessibility import TABS, wait_for_language
+from tests.ui.accessibility import TABS, wait_for_language, wait_until_idle
+from tests.ui.classroom_moments import ENTRY, a_class
 from tests.ui.test_browser import WAIT_MS, _done
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
@@ -32,13 +34,13 @@ _SHORT_BUTTONS = """(least) => [...document.querySelectorAll("button, [role=tab]
 _SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
-def _phone(browser, url: str, width: int, height: int):
+def _phone(browser, url: str, width: int, height: int, ready: str = "#lab-run"):
     context = browser.new_context(
         viewport={"width": width, "height": height}, is_mobile=True, has_touch=True, locale="en-US"
     )
     page = context.new_page()
     page.goto(url, wait_until="load")
-    page.locator("#lab-run").wait_for(timeout=WAIT_MS)
+    page.locator(ready).wait_for(timeout=WAIT_MS)
     wait_for_language(page, "en")
     return context, page
 
@@ -90,3 +92,28 @@ def test_the_lab_stacks_its_panes_and_a_run_stays_on_screen(browser, app_url, wi
     assert _inside(popover.bounding_box(), width)
     assert all(alt.bounding_box()["height"] >= MIN_TARGET - 0.5 for alt in popover.locator(".pg-alt").all())
     context.close()
+
+
+def test_a_class_on_phones(browser, app_url):
+    """A teacher's phone and a student's (360 × 800): at each moment of a class, nothing sideways, no small button."""
+    width, height = VIEWPORTS[-1]
+    contexts, found = [], {}
+
+    def open_page(url: str):
+        context, page = _phone(browser, url, width, height, ready=ENTRY)
+        contexts.append(context)
+        return context, page
+
+    def measure(page, moment: str) -> None:
+        wait_until_idle(page)
+        sideways = page.evaluate(_SIDEWAYS)
+        found[moment] = ([f"scrolls {sideways} px sideways"] if sideways > 0 else []) + page.evaluate(
+            _SHORT_BUTTONS, MIN_TARGET
+        )
+
+    try:
+        a_class(open_page, app_url, "en", measure)
+    finally:
+        for context in contexts:
+            context.close()
+    assert not any(found.values()), {moment: problems for moment, problems in found.items() if problems}
