@@ -3,7 +3,9 @@
 Tab goes through every control of the lab in the order of the page (the tabs, the setup,
 the examples, the settings, then Run), each with a visible focus; a menu, a slider, Run,
 the explorer's tokens (arrow keys), their alternatives (Enter) and a branch (Enter) all work
-from the keyboard; Tab leaves the explorer and Shift+Tab comes back (no trap).
+from the keyboard; Tab leaves the explorer and Shift+Tab comes back (no trap). In the
+Classroom tab, a teacher opens a room and starts a vote, and a student joins and votes,
+each with the keyboard alone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shutil
 import pytest
 
 from tests.ui.accessibility import DONE, TABS, open_app
+from tests.ui.classroom_moments import ENTRY, wait_text
 from tests.ui.test_browser import WAIT_MS, _done, _value
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
@@ -200,3 +203,39 @@ def test_the_generate_tab_with_the_keyboard_alone(browser, app_url):
     page.keyboard.press("Enter")
     page.locator("#generate-temperature").wait_for(timeout=WAIT_MS)  # open: its settings show
     context.close()
+
+
+def _type_into(page, field: str, text: str) -> None:
+    """Tab to the text box ``field`` (its id) and type ``text`` in it."""
+    _tab_until(page, lambda s: s["id"] == field and s["tag"] in ("input", "textarea"))
+    page.keyboard.type(text)
+
+
+def test_a_class_with_the_keyboard_alone(browser, app_url):
+    teacher_context, teacher = open_app(browser, app_url + "?tab=classroom", "en", ready=ENTRY)
+    _from_the_top(teacher)
+    _type_into(teacher, "room-title", "Period 3")
+    _tab_until(teacher, lambda s: s["id"] == "room-open")
+    assert teacher.evaluate(_OUTLINED), "no visible focus on Open"
+    teacher.keyboard.press("Enter")
+    wait_text(teacher, "#pg-room-code", r"^[A-Z2-9]{4}-[A-Z2-9]{4}$")
+    code = teacher.locator("#pg-room-code").inner_text().replace("-", "")
+    student_context, student = open_app(browser, f"{app_url}?tab=classroom&room={code}", "en", ready=ENTRY)
+    _from_the_top(student)
+    _type_into(student, "room-name", "Ada")
+    student.keyboard.press("Enter")  # joins
+    wait_text(student, "#pg-student-status", "Ada")
+    for field, text in (("vote-setup-prompt", "Which is French?"), ("vote-label-1", "zero-shot"),
+                        ("vote-answer-1", "cheddar"), ("vote-label-2", "few-shot"), ("vote-answer-2", "fromage")):
+        _type_into(teacher, field, text)  # fmt: skip
+    _tab_until(teacher, lambda s: s["id"] == "vote-start")
+    teacher.keyboard.press("Enter")
+    wait_text(teacher, "#pg-board-vote", "Which is French")
+    student.wait_for_function("() => document.querySelector('#vote-B')?.disabled === false", timeout=WAIT_MS)
+    _from_the_top(student)
+    _tab_until(student, lambda s: s["id"] == "vote-B")
+    assert student.evaluate(_OUTLINED), "no visible focus on B"
+    student.keyboard.press("Space")
+    wait_text(student, "#pg-student-vote", "Your vote: B")
+    teacher_context.close()
+    student_context.close()
