@@ -52,6 +52,7 @@ from playground.ui.guard import Guard  # noqa: E402
 from playground.ui.i18n import I18N  # noqa: E402
 from playground.ui.page import PAGE_CSS  # noqa: E402
 from playground.ui.session_state import use_lean_sessions  # noqa: E402
+from playground.ui.theme import THEME  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -134,5 +135,6 @@ if __name__ == "__main__":
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
         i18n=I18N,
         css=PAGE_CSS + CLASSROOM_CSS,
+        theme=THEME,
         **launch_options(demo, engine),
     )

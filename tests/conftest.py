@@ -125,9 +125,13 @@ TIERS = {
         "ui/test_token_api.py",
     },
     "browser": {
+        "ui/test_axe_browser.py",
         "ui/test_browser.py",
         "ui/test_classroom_browser.py",
         "ui/test_explorer_browser.py",
+        "ui/test_keyboard_browser.py",
+        "ui/test_phone_browser.py",
+        "ui/test_screen_reader_browser.py",
         "ui/test_vllm_browser.py",
     },
 }
