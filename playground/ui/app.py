@@ -30,7 +30,7 @@ def build_app(engine: Engine, classroom: Classroom | None = None) -> gr.Blocks:
         page = page_flag()
         tab_items: dict[str, gr.Tab] = {}
         pairs = []  # the pair tabs' parts a classroom sends
-        with gr.Tabs() as tabs:
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # every tab in one tap, on a phone too
             with gr.Tab(I18N("tab_lab"), id="lab") as tab_items["lab"]:
                 lab = build_lab_tab(engine, page)
             if "style" in tasks:
