@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.lessons.curve_sets import load_curve_sets
+from playground.lessons.curve_sets import CurveSet, load_curve_sets
 from playground.lessons.deep_links import TABS, from_query
 from playground.lessons.presets import load_presets
 from playground.ui.controls import BY_NAME, NAMES, control_values
@@ -19,7 +19,10 @@ from playground.ui.menus import NO_ADAPTER, adapter_choices
 from playground.ui.page import PAGE_JS
 from playground.ui.shot_curve_section import curve_tables
 
-LAB_FIELDS = ("preset", "model", "adapter", "task", "examples", "query", "separator", *NAMES, "branch")
+LAB_FIELDS = (
+    "preset", "model", "adapter", "task", "examples", "query", "separator", *NAMES, "branch",
+    "curve_pool", "curve_tests",  # the shot curve's tables under the lab
+)  # fmt: skip
 
 
 def query_pairs(request: Any) -> list[tuple[str, str]]:
@@ -32,10 +35,19 @@ def query_pairs(request: Any) -> list[tuple[str, str]]:
     return list(dict(params).items())  # a request that went through pickling (ZeroGPU) keeps a plain mapping
 
 
-def lab_values(engine: Engine, setup: Any, presets: dict[str, Any], rows: list[list[str]], lang: str) -> list[Any]:
-    """What a link sets in the lab, in the order of :data:`LAB_FIELDS` (no change where it says nothing)."""
+def lab_values(
+    engine: Engine, setup: Any, presets: dict[str, Any], curve_sets: dict[str, CurveSet], lang: str
+) -> list[Any]:
+    """What a link sets in the lab, in the order of :data:`LAB_FIELDS` (no change where it says nothing).
+
+    The tables always come back, their headers in the page's language: the examples (the
+    link's, else its preset's, else the opening preset's) and the shot curve's pool and tests
+    (of the link's preset, else the opening one).
+    """
     keep = gr.update()
     fields: dict[str, Any] = dict.fromkeys(LAB_FIELDS, keep)
+    opening = next(iter(presets))
+    rows = preset_rows(presets[opening])
     if setup.preset:
         p = presets[setup.preset]
         fields.update(preset=p.id, task=p.task, query=p.query, separator=p.separator)
@@ -55,6 +67,7 @@ def lab_values(engine: Engine, setup: Any, presets: dict[str, Any], rows: list[l
     for key, value in setup.settings.items():
         fields[key] = BY_NAME[key].show(value)  # as its control shows it (the seed box is a text box)
     fields["branch"] = setup.branch  # run once the few-shot answer is shown
+    fields["curve_pool"], fields["curve_tests"] = curve_tables(curve_sets[setup.preset or opening], lang)
     return [fields[f] for f in LAB_FIELDS]
 
 
@@ -72,7 +85,8 @@ def wire_links(
     Bad parameters are ignored, each with a warning.
     """
     presets = load_presets()
-    opening_rows = preset_rows(next(iter(presets.values())))  # what the examples table shows when the page opens
+    curve_sets = load_curve_sets(presets, limits=engine.registry.limits)
+    opening = next(iter(presets))  # the preset the page opens on
     tab_order = [t for t in TABS if t in tab_items]
     outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS)]
 
@@ -87,17 +101,15 @@ def wire_links(
         updates: list[Any] = [gr.Tabs(selected=tab) if tab else keep, gr.update(visible=not setup.embed)]
         for name in tab_order:  # labels again: PAGE_JS may have switched the language after they were drawn
             updates.append(gr.update(label=I18N(f"tab_{name}")))
-        return [*updates, *lab_values(engine, setup, presets, opening_rows, lang)]
-
-    opening_curve = load_curve_sets(presets, limits=engine.registry.limits)[next(iter(presets))]
+        return [*updates, *lab_values(engine, setup, presets, curve_sets, lang)]
 
     @handler(settings=())
     def headers(call: Call) -> tuple[dict[str, Any], ...]:
         """A page in another language, without a link: the headers of the examples and curve tables in it."""
-        return example_table(opening_rows, call.lang), *curve_tables(opening_curve, call.lang)
+        return example_table(preset_rows(presets[opening]), call.lang), *curve_tables(curve_sets[opening], call.lang)
 
     # Gradio gives a session its own copy of every output of every event it runs, even of an
-    # empty update: the 23 outputs above cost a page that needs none of them (English, no
+    # empty update: the outputs above cost a page that needs none of them (English, no
     # query) about 100 KB. So the page's script (PAGE_JS, client side) says what there is to
     # apply: a link (all of the above), or only a language (the table's headers), or nothing;
     # and every page marks its session a page.
