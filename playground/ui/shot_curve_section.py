@@ -29,6 +29,7 @@ from playground.lessons.shot_curve import (
     CurveSetup,
     parse_models,
 )
+from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.checked import core_checked
 from playground.ui.controls import NAMES
 from playground.ui.curve_chart import curve_figure, curve_status, curve_table
@@ -134,10 +135,11 @@ def build_curve_section(engine: Engine, lab: Any, curve_sets: dict[str, CurveSet
                 for view, key in SENSITIVITIES
             }
             stop = gr.Button(I18N("stop"), variant="stop", elem_id="curve-stop")
-        status = gr.Markdown(elem_id="curve-status")
-        with gr.Row():
-            chart = gr.Plot(label=I18N("curve_chart"), elem_id="curve-chart", scale=3)
-            table = gr.Dataframe(interactive=False, label=I18N("curve_table"), elem_id="curve-table", scale=2)
+        with answer_region(elem_id="curve-answers"):  # a screen reader hears "Done: 100 answers" once
+            status = gr.Markdown(elem_id="curve-status", elem_classes=[STATUS])
+            with gr.Row():
+                chart = gr.Plot(label=I18N("curve_chart"), elem_id="curve-chart", scale=3)  # named: ui/accessibility
+                table = gr.Dataframe(interactive=False, label=I18N("curve_table"), elem_id="curve-table", scale=2)
         with gr.Accordion(I18N("curve_json"), open=False):
             data = gr.JSON(elem_id="curve-json")
     events = _wire_draw(engine, lab, inputs, draw, views, [chart, table, status, data])
