@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playground.lessons.shot_curve import AFTER, BEFORE, GOLD, METRIC_NAMES, RANDOM, Series, ShotCurve
+from playground.lessons.shot_curve import AFTER, BEFORE, GOLD, RANDOM, Series, ShotCurve
 from playground.messages import localize
 from playground.ui.details import escape_markdown
 from playground.ui.i18n import tr
@@ -58,7 +58,7 @@ def curve_figure(curve: ShotCurve, lang: str) -> Any:
     axes.set_xticks(range(len(curve.shots)), [str(k) for k in curve.shots], fontsize=15)
     axes.tick_params(axis="y", labelsize=14)
     axes.set_xlabel(tr("cv_x", lang), fontsize=16)
-    axes.set_ylabel(METRIC_NAMES[curve.metric], fontsize=16)
+    axes.set_ylabel(tr(f"cv_metric_{curve.metric}", lang), fontsize=16)
     axes.set_ylim(0, 100)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=13, loc="best")
@@ -89,7 +89,7 @@ def curve_status(curve: ShotCurve, lang: str, stopped: bool = False) -> str:
             first, last = points[0], points[-1]
             rise = tr("cv_rise", lang).format(
                 name=series_label(series, curve.view, lang), low=first.mean, k0=first.shots, high=last.mean,
-                k1=last.shots, metric=METRIC_NAMES[curve.metric],
+                k1=last.shots, metric=tr(f"cv_metric_{curve.metric}", lang),
             )  # fmt: skip
             lines.append(f"- {escape_markdown(rise)}")
     if any(s.cached for s in curve.series):
