@@ -307,5 +307,5 @@ class ModelCache:
         use_row_attention(loaded.model)  # a batched answer is the same request's answer alone, bit for bit
         _plain_strides_into_output_layer(loaded.model)
         if self.registry.limits.prepacked_weights:
-            pack_linear_layers(loaded.model)  # bfloat16 on a CPU: the same products, read faster
+            pack_linear_layers(loaded.model, decode_rows=self.registry.limits.max_batch_size)  # bfloat16: read faster
         return loaded

@@ -69,6 +69,7 @@ TIERS = {
         "test_row_attention.py",
         "test_sampling.py",
         "test_scoring.py",
+        "test_self_check.py",
         "test_serving_dtype.py",
         "test_session_state.py",
         "test_settings.py",
