@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.waiting import WAIT_MS
+
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
 
@@ -25,7 +27,7 @@ def _open(browser, url: str, locale: str = "en-US", ready: str = "#lab-run", wid
     context.add_init_script(_TAP_SSE_JS)  # before the page's scripts: the Gradio client's fetch is the tapped one
     page = context.new_page()
     page.goto(url, wait_until="load")
-    page.locator(ready).wait_for(timeout=30_000)
+    page.locator(ready).wait_for(timeout=WAIT_MS)
     return context, page
 
 
@@ -102,7 +104,6 @@ def _value(page, selector: str) -> str:
     return page.locator(f"{selector} textarea, {selector} input").first.input_value()
 
 
-WAIT_MS = 180_000  # a busy shared machine can take minutes; never a measured time
 
 def _done(page, selector: str, word: str = "Done") -> None:
     """Wait until the status line ``selector`` says the generation is done."""
@@ -186,7 +187,7 @@ def test_compare_tab_shows_the_table(browser, app_url):
     page.get_by_role("tab").nth(3).click()
     page.locator("#compare-run").click()
     # scoring runs a window a step (it yields each step to other visitors): longer than one batched pass
-    page.get_by_text("tiny + style-a").last.wait_for(timeout=120_000)
+    page.get_by_text("tiny + style-a").last.wait_for(timeout=WAIT_MS)
     assert "tiny + style-a" in page.locator("#compare-table").inner_text()
     context.close()
 
@@ -196,7 +197,7 @@ def test_french_browser_sees_french_labels(browser, app_url):
     tabs = page.get_by_role("tab")
     assert [tabs.nth(i).inner_text() for i in range(tabs.count())] == FRENCH_TABS
     assert page.locator("#lab-run").inner_text() == "Lancer en zero-, one- et few-shot"
-    page.locator("#lab-examples").get_by_text("entrée").wait_for(timeout=30_000)  # headers sent on load
+    page.locator("#lab-examples").get_by_text("entrée").wait_for(timeout=WAIT_MS)  # headers sent on load
     assert "sortie" in page.locator("#lab-examples").inner_text()
     assert page.locator("#lab-adapter input").input_value() == "aucun (modèle de base)"
     assert page.locator("#lab-seed textarea, #lab-seed input").first.get_attribute("placeholder") == "aléatoire"
@@ -229,7 +230,7 @@ def test_deep_link_opens_a_prepared_few_shot_demo(browser, app_url):
 
 def test_lang_parameter_gives_french_labels_and_messages_in_an_english_browser(browser, app_url):
     context, page = _open(browser, app_url + "?lang=fr", locale="en-US")
-    page.get_by_role("tab", name="Comparer").wait_for(timeout=30_000)  # tab labels are sent again on load
+    page.get_by_role("tab", name="Comparer").wait_for(timeout=WAIT_MS)  # tab labels are sent again on load
     tabs = page.get_by_role("tab")
     assert [tabs.nth(i).inner_text() for i in range(tabs.count())] == FRENCH_TABS
     assert page.locator("#lab-run").inner_text() == "Lancer en zero-, one- et few-shot"

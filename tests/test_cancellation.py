@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from tests import tiny_models
-from tests.waiting import WAIT_S, wait_until
+from tests.waiting import WAIT_MS, WAIT_S, wait_until
 
 LONG = 3000  # tokens asked for by the request that is stopped
 OTHER = 400  # tokens asked for by the visitor who stays
@@ -76,7 +76,7 @@ def _writing_page(browser, url: str):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     page.goto(f"{url}?tab=generate", wait_until="load")
-    page.locator("#generate").wait_for(timeout=30_000)
+    page.locator("#generate").wait_for(timeout=WAIT_MS)
     page.locator("#generate").click()
     page.wait_for_function("() => document.querySelector('#output textarea').value.length > 0", timeout=WAIT_S * 1000)
     return context, page

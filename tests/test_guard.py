@@ -34,7 +34,7 @@ def _get(url: str, target: str) -> tuple[int, bytes]:
 
 
 def _fn_index(url: str, api_name: str) -> int:
-    config = httpx.get(url + "config").json()
+    config = httpx.get(url + "config", timeout=WAIT_S).json()
     return next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
 
 
@@ -44,7 +44,7 @@ def _join(url: str, api_name: str, args: list, session: str, address: str | None
     if address:
         headers["x-forwarded-for"] = address  # uvicorn trusts it from loopback, as from a Space's proxy
     body = {"data": data, "fn_index": fn_index, "session_hash": session}
-    return httpx.post(url + "gradio_api/queue/join", json=body, headers=headers)
+    return httpx.post(url + "gradio_api/queue/join", json=body, headers=headers, timeout=WAIT_S)
 
 
 def test_an_overlong_url_gets_a_clean_414_and_a_long_legal_one_the_page(app_url):
@@ -60,7 +60,7 @@ def test_uploads_are_refused_and_nothing_is_stored(app_url, tmp_path):
     cache = Path(tempfile.gettempdir()) / "gradio"
     before = {p for p in cache.rglob("*")} if cache.exists() else set()
     for path in ("gradio_api/upload", "gradio_api/upload?upload_id=abc", "upload"):
-        response = httpx.post(app_url + path, files={"files": ("free-hosting.bin", b"x" * 100_000)})
+        response = httpx.post(app_url + path, files={"files": ("free-hosting.bin", b"x" * 100_000)}, timeout=WAIT_S)
         assert response.status_code == 403, path
         assert "uploads are refused" in response.json()["detail"]
     after = {p for p in cache.rglob("*")} if cache.exists() else set()
@@ -79,7 +79,9 @@ def test_gradios_deep_link_route_writes_nothing(app_url):
     before = {p for p in cache.rglob("*")} if cache.exists() else set()
     for lang, text in (("en", "no stored links"), ("fr", "pas de liens enregistrés")):
         response = httpx.get(
-            app_url + f"gradio_api/deep_link?session_hash={client.session_hash}", headers={"accept-language": lang}
+            app_url + f"gradio_api/deep_link?session_hash={client.session_hash}",
+            headers={"accept-language": lang},
+            timeout=WAIT_S,
         )
         assert response.status_code == 404 and response.json()["detail"].startswith(text)
     after = {p for p in cache.rglob("*")} if cache.exists() else set()
@@ -89,18 +91,20 @@ def test_gradios_deep_link_route_writes_nothing(app_url):
 def test_an_unknown_event_index_gets_a_4xx_not_a_traceback(app_url):
     for index in (9999, -1, "0", None, True):
         response = httpx.post(
-            app_url + "gradio_api/queue/join", json={"data": [], "fn_index": index, "session_hash": "abc123"}
+            app_url + "gradio_api/queue/join",
+            json={"data": [], "fn_index": index, "session_hash": "abc123"},
+            timeout=WAIT_S,
         )
         assert response.status_code == 422, index
         assert response.json() == {"detail": "fn_index: not an event of this app"}
 
 
 def test_the_engines_record_of_ended_requests_is_not_served_unless_asked(app_url):
-    assert httpx.get(app_url + "_debug/ended").status_code == 404  # only with PLAYGROUND_DEBUG_RECORD=1
+    assert httpx.get(app_url + "_debug/ended", timeout=WAIT_S).status_code == 404  # only with PLAYGROUND_DEBUG_RECORD=1
 
 
 def test_direct_calls_that_would_skip_the_queue_are_refused(app_url):
-    response = httpx.post(app_url + "gradio_api/run/generate", json={"data": tiny_models.long_args(3)})
+    response = httpx.post(app_url + "gradio_api/run/generate", json={"data": tiny_models.long_args(3)}, timeout=WAIT_S)
     assert response.status_code == 404
 
 
@@ -116,14 +120,14 @@ def test_a_poisoned_session_hash_never_reaches_gradio(app_url, request_kind):
     headers = {"content-type": "application/json", "accept-language": "fr"}
     if request_kind == "join":
         body = f'{{"data": [], "fn_index": {fn}, "session_hash": {poison}}}'
-        response = httpx.post(app_url + "gradio_api/queue/join", content=body, headers=headers)
+        response = httpx.post(app_url + "gradio_api/queue/join", content=body, headers=headers, timeout=WAIT_S)
     elif request_kind == "cancel":
         body = f'{{"fn_index": {fn}, "session_hash": {poison}, "event_id": "x"}}'
-        response = httpx.post(app_url + "gradio_api/cancel", content=body, headers=headers)
+        response = httpx.post(app_url + "gradio_api/cancel", content=body, headers=headers, timeout=WAIT_S)
     elif request_kind == "data":
-        response = httpx.get(app_url + "gradio_api/queue/data?session_hash=%ED%A0%80", headers=headers)
+        response = httpx.get(app_url + "gradio_api/queue/data?session_hash=%ED%A0%80", headers=headers, timeout=WAIT_S)
     else:
-        response = httpx.get(app_url + "gradio_api/heartbeat/a%20b", headers=headers)
+        response = httpx.get(app_url + "gradio_api/heartbeat/a%20b", headers=headers, timeout=WAIT_S)
     assert response.status_code == 422
     assert "session_hash : doit faire de 1 à 64 lettres" in response.json()["detail"]
     kwargs = tiny_models.generate_kwargs("tiny", max_new_tokens=3)

@@ -17,7 +17,7 @@ import pytest
 from bench.server import queue_data
 from playground.ui.i18n import TRANSLATIONS
 from tests import tiny_models
-from tests.waiting import WAIT_S, wait_until
+from tests.waiting import WAIT_MS, WAIT_S, wait_until
 
 LONG = 3000  # tokens of each request that keeps the app busy
 
@@ -87,7 +87,8 @@ def test_an_api_visitor_reads_the_busy_answer_in_their_language(full_app, lang):
     fn, data = queue_data(full_app, "generate", tiny_models.long_args(5))
     body = {"data": data, "fn_index": fn, "session_hash": f"busy{lang}"}
     with FullLine(full_app):
-        response = httpx.post(full_app + "gradio_api/queue/join", json=body, headers={"accept-language": lang})
+        headers = {"accept-language": lang}
+        response = httpx.post(full_app + "gradio_api/queue/join", json=body, headers=headers, timeout=WAIT_S)
     assert response.status_code == 503
     assert response.json() == {"detail": TRANSLATIONS[lang]["queue_full"]}
 
@@ -97,7 +98,7 @@ def test_a_browser_visitor_reads_the_busy_message_in_their_language(browser, ful
     context = browser.new_context(locale=locale)
     page = context.new_page()
     page.goto(f"{full_app}?tab=generate", wait_until="load")
-    page.locator("#generate").wait_for(timeout=30_000)
+    page.locator("#generate").wait_for(timeout=WAIT_MS)
     with FullLine(full_app):
         page.locator("#generate").click(force=True)
         page.get_by_text(TRANSLATIONS[lang]["queue_full"]).wait_for(timeout=WAIT_S * 1000)

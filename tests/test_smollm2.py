@@ -10,7 +10,7 @@ import pytest
 
 from playground.engine import Engine
 from playground.loader import ModelCache
-from playground.registry import load_registry
+from tests.conftest import project_registry
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ QUESTION = "What is the capital of France?"
 @pytest.fixture(scope="module")
 def smol_engine() -> Engine:
     pytest.importorskip("gguf")
-    return Engine(load_registry())
+    return Engine(project_registry())
 
 
 def test_bundled_smollm2_answers_and_streams(smol_engine):

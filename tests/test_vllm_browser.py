@@ -53,7 +53,7 @@ def test_the_lab_answers_and_shows_tokens_the_explorer_and_the_next_token_distri
     assert explorer.locator(".pg-tok[data-alts]").count() >= 1  # the record, from the server's logprobs
     assert "cannot branch an answer" in explorer.inner_text()  # said, instead of a click that fails
     _wait_lab_inspection(page)
-    page.locator("#lab-raw").get_by_text("%").first.wait_for(timeout=60_000)  # from the server's logprobs
+    page.locator("#lab-raw").get_by_text("%").first.wait_for(timeout=WAIT_MS)  # from the server's logprobs
     # the URL is autolinked: shown as is, no Markdown escape inside it
     details = page.locator("#lab-details").inner_text()
     assert f"vllm server {vllm_server.base_url}" in details
