@@ -34,7 +34,13 @@ import pytest
 import torch
 
 from playground.errors import ConfigError
-from playground.packed_linear import PackedLinear, pack_linear_layers, packing_supported
+from playground.packed_linear import (
+    BATCH_POSITIONS,
+    PREFILL_ROWS,
+    PackedLinear,
+    pack_linear_layers,
+    packing_supported,
+)
 from playground.registry import Registry
 from tests import onednn_isa
 from tests.onednn_isa import expected_product
@@ -102,7 +108,7 @@ def test_a_layer_serves_through_its_copy_only_the_row_counts_the_check_kept(dtyp
     """Where the check kept a count the product is the packed one; elsewhere ``linear``'s; one log line says which."""
     with caplog.at_level(logging.INFO, logger="playground.self_check"):
         layer = _packed(4999, 64, bias=True, dtype=dtype)  # a shape of its own: checked here, not reused
-    probed = {*range(1, layer.decode_rows + 1), 13, 64, 256, 60}
+    probed = {*range(1, layer.decode_rows + 1), *PREFILL_ROWS, BATCH_POSITIONS[0] * BATCH_POSITIONS[1]}
     narrowed = [record.getMessage() for record in caplog.records]
     if layer.exact_rows == probed:
         assert narrowed == []
