@@ -17,9 +17,9 @@ import logging
 import statistics
 import sys
 
-from bench.serving_dtype import answer, engine_in
-from playground.loader import LoadedModel
-from playground.registry import DEFAULT_REGISTRY_PATH
+from bench.alternating_rounds import answer, engine_in
+from playground.models.loader import LoadedModel
+from playground.models.registry import DEFAULT_REGISTRY_PATH
 
 PROMPT = "Cette femme était assise près de la fenêtre, et"
 

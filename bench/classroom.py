@@ -24,7 +24,7 @@ measure alike; medians are printed.
     between two 512 MiB tensors: bytes read + bytes written, as STREAM counts copy).
 
 ``--backend remote`` measures something else: the app whose lesson model is served by a
-vLLM server on this machine (``playground/serving/vllm_server.py``, float32, CPU) against
+vLLM server on the local machine (``playground/serving/vllm_server.py``, float32, CPU) against
 the app serving it itself (batching), same run, interleaved rounds: aggregate tokens/s and
 p95 time to first token of 1 and of N streams at once, and whether the greedy texts are
 the same on both.
@@ -34,12 +34,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,22 +47,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: the bundled model
 
 import torch
 
+from bench.app_clients import Run, copy_bandwidth, drive, generate_args, one_by_one, p95, weight_bytes
 from bench.engine_batching import PROMPTS
 from bench.server import Server, registry_copy
-from playground.registry import DEFAULT_REGISTRY_PATH
-from playground.ui.controls import settings_kwargs
-
-
-@dataclass
-class Run:
-    """One request as the client saw it."""
-
-    submitted: float  # perf_counter() at submit
-    first: float  # when the first text arrived
-    last: float  # when the stream ended
-    tokens: int  # generated tokens (from the status line)
-    text: str
-    finished_by_length: bool
+from playground.models.registry import DEFAULT_REGISTRY_PATH
 
 
 def write_registry(folder: Path, name: str, **limits: int) -> Path:
@@ -77,53 +62,6 @@ def write_registry(folder: Path, name: str, **limits: int) -> Path:
     return registry_copy(folder, name, DEFAULT_REGISTRY_PATH, time_limit_s=3600, **limits)
 
 
-def generate_args(model: str, prompt: str, adapter: str | None, tokens: int) -> dict[str, Any]:
-    """/generate's keyword arguments: greedy, no template, no repetition penalty or n-gram ban, no stop string."""
-    inputs = {"model": model, "adapter": adapter or "(base)", "prompt": prompt, "use_prompt_style": False}
-    return {**inputs, **settings_kwargs(max_new_tokens=tokens)}
-
-
-def drive(clients: list, requests: list[dict[str, Any]]) -> list[Run]:
-    """Submit every request at once, request i from ``clients[i]``, and follow each stream in its own thread.
-
-    Each user is a client of their own (a session), as in a classroom: the server shares a
-    batch between visitors (``limits.max_rows_per_visitor`` rows each), so one client
-    sending eight requests would measure one visitor's share, not a classroom.
-    """
-    runs: list[Run | None] = [None] * len(requests)
-    errors: list[str] = []
-
-    def follow(i: int, job, submitted: float) -> None:
-        first = None
-        text = details = ""
-        for text, details in job:  # noqa: B007 (the last update's details are read below)
-            if first is None and text:
-                first = time.perf_counter()
-        last = time.perf_counter()
-        if job.exception() is not None:
-            errors.append(f"{type(job.exception()).__name__}: {job.exception()}")
-        count = re.search(r"(\d+) tokens in", details)
-        tokens = int(count.group(1)) if count else 0
-        runs[i] = Run(submitted, first or last, last, tokens, text, "token limit" in details)
-
-    threads = []
-    for i, args in enumerate(requests):
-        submitted = time.perf_counter()
-        job = clients[i].submit(**args, api_name="/generate")
-        threads.append(threading.Thread(target=follow, args=(i, job, submitted)))
-        threads[-1].start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} of {len(requests)} requests failed: {errors[0]}")
-    return [r for r in runs if r is not None]
-
-
-def one_by_one(clients: list, requests: list[dict[str, Any]]) -> list[Run]:
-    """The same requests, each sent by its own client when the previous one has ended."""
-    return [run for client, args in zip(clients, requests, strict=False) for run in drive([client], [args])]
-
-
 def wall(runs: list[Run]) -> float:
     """Seconds from the first submit to the last end."""
     return max(r.last for r in runs) - min(r.submitted for r in runs)
@@ -133,49 +71,6 @@ def batch_seconds(runs: list[Run], requests: list[dict[str, Any]]) -> float:
     """Wall time of a batch, scaled to the tokens asked for when some row ended early."""
     asked = sum(args["max_new_tokens"] for args in requests)
     return wall(runs) * asked / max(sum(r.tokens for r in runs), 1)
-
-
-def p95(values: list[float]) -> float:
-    """95th percentile, linear interpolation between the closest ranks."""
-    return statistics.quantiles(values, n=20, method="inclusive")[18]
-
-
-def weight_bytes(model_name: str) -> tuple[int, str]:
-    """Bytes of the base weights one decode step reads, and how they were counted."""
-    from playground.loader import ModelCache
-    from playground.registry import load_registry
-
-    cache = ModelCache(load_registry())
-    loaded = cache.get(model_name)
-    base = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
-    embedding = base.get_input_embeddings().weight
-    tied = embedding.data_ptr() == base.get_output_embeddings().weight.data_ptr()
-    seen: dict[int, int] = {}
-    for name, param in base.named_parameters():
-        if "lora_" not in name and (tied or param is not embedding):
-            seen[param.data_ptr()] = param.numel() * param.element_size()
-    cache.close()
-    how = f"{len(seen)} base tensors, {embedding.dtype}; " + (
-        "the tied embedding counted once (the output layer reads it all)"
-        if tied
-        else "the input embedding left out (one row read)"
-    )
-    return sum(seen.values()), how
-
-
-def copy_bandwidth(mib: int = 512, repeats: int = 7) -> float:
-    """Bytes per second of a torch copy between two large tensors (read + write), median of ``repeats``.
-
-    The target is allocated and touched first, so page faults are not timed.
-    """
-    source = torch.ones(mib * 2**20 // 4, dtype=torch.float32)
-    target = torch.zeros_like(source)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        target.copy_(source)
-        times.append(time.perf_counter() - start)
-    return 2 * source.numel() * source.element_size() / statistics.median(times)
 
 
 @dataclass
@@ -250,7 +145,7 @@ def remote_main(args: argparse.Namespace, model: str, prompts: list[str]) -> int
     """The app on vLLM vs the app on its own engine, 1 and ``args.users`` streams."""
     from gradio_client import Client
 
-    from playground.registry import load_registry
+    from playground.models.registry import load_registry
     from playground.serving.vllm_server import overlay, start_server
 
     batches = {n: [generate_args(model, p, None, args.tokens) for p in prompts[:n]] for n in sorted({1, args.users})}

@@ -7,7 +7,7 @@ For each dtype, the model prefills one French sentence, then decodes ``--steps``
 tokens one at a time with its KV cache; the median step time is printed (the first four
 steps are left out), then ``torch.profiler``'s table of the operators that took the most
 time over eight steps. The ratio fp32 / bf16 is the speed-up bf16 weights would bring to a
-single stream (issue 15); the table says what else a step spends its time on. The model is
+single stream; the table says what else a step spends its time on. The model is
 the base as the engine loads it (adapters loaded, the active one applied).
 """
 
@@ -25,8 +25,8 @@ configure_hub_access()
 
 import torch  # noqa: E402
 
-from playground.loader import ModelCache  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
+from playground.models.loader import ModelCache  # noqa: E402
+from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
 
 PROMPT = "Cette femme était assise près de la fenêtre, et"
 

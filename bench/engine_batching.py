@@ -8,7 +8,7 @@ alike: the same N greedy requests one after another, then all N submitted at onc
 of the batch on the base), then N at once with mixed adapters (base, george-sand, alpaca in
 turn), then N at once all on one adapter. Prints median aggregate tokens/s and wall times,
 the ratios, and whether the concurrent outputs are token-identical to the sequential ones.
-For the server-level numbers of the README, see ``bench/classroom.py``.
+For the server-level numbers, see ``bench/classroom.py`` (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from playground.network import configure_hub_access
 configure_hub_access()
 
 from playground.engine import Engine  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
+from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
 
 PROMPTS = [
     "Once upon a time, in a small village by the sea, there lived an old fisherman who",

@@ -11,7 +11,6 @@ Prints median tokens/s of each and their ratio (target: engine / generate >= 0.9
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import statistics
@@ -24,10 +23,11 @@ configure_hub_access()
 
 import torch  # noqa: E402
 
-from playground.batching import Batcher  # noqa: E402
+from bench.alternating_rounds import model_arguments  # noqa: E402
 from playground.engine import Engine  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
-from playground.thread_pools import in_own_thread  # noqa: E402
+from playground.models.registry import load_registry  # noqa: E402
+from playground.models.thread_pools import in_own_thread  # noqa: E402
+from playground.serving.batching import Batcher  # noqa: E402
 
 log = logging.getLogger("bench")
 PROMPT = "Once upon a time, in a small village by the sea, there lived an old fisherman who"
@@ -38,7 +38,7 @@ def bare_generate(loaded, prompt_ids: list[int], n: int, after: Batcher | None =
 
     On a thread of its own that exits, once the engine's worker (``after``) has exited too
     (a second after its last step): a thread that computed keeps an OpenMP pool, and two
-    pools slow both sides (``playground/thread_pools.py``).
+    pools slow both sides (``playground/models/thread_pools.py``).
     """
     if after is not None:
         after.join(30)
@@ -71,11 +71,7 @@ def engine_stream(engine: Engine, model: str, n: int) -> tuple[int, float]:
 
 def main() -> int:
     """Run the benchmark and print its table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="registry model name (default: the registry's default)")
-    parser.add_argument("--registry", default=str(DEFAULT_REGISTRY_PATH))
-    parser.add_argument("--tokens", type=int, default=128, help="new tokens per run")
-    parser.add_argument("--rounds", type=int, default=5, help="measured rounds of each (after one warm-up)")
+    parser = model_arguments(__doc__, tokens=128, rounds=5)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 

@@ -7,7 +7,7 @@ Starts ``python app.py`` on a free loopback port, offline, with the shipped regi
 limits as shipped, the time limit raised so nothing is cut short by a slow machine). A
 "normal visitor" asks ``/generate`` for 8 greedy tokens; its time to first token (TTFT,
 from submit to the first text) and its tokens/s (8 tokens over the whole answer) are
-measured alone, then while each heavy legal request of issue 12 runs, in the same run:
+measured alone, then while each heavy legal request runs, in the same run:
 
 - ``generate-100k``: ``/generate`` with a 100,000-character prompt (the limit) and 512 new tokens;
 - ``lab-inspect``: ``/lab_inspect`` with the largest legal lab (16 examples, 8,000 characters);
@@ -22,7 +22,7 @@ For each heavy request, the normal visitor first asks ``--visits`` times alone (
 baseline of that scenario: the machine's load drifts, so every ratio compares measures
 taken a minute apart), then the heavy request is started, given ``--settle`` seconds to
 be under way, and the normal visitor asks ``--visits`` times in a row; medians compared. The
-targets (issue 12): TTFT during <= 3x alone (the slowest visit, not only the median), every
+targets: TTFT during <= 3x alone (the slowest visit, not only the median), every
 normal answer complete (8 tokens), and no normal request refused or failed during the
 floods. The normal visitor and the heavy ones come from different client addresses
 (``X-Forwarded-For``, which the app trusts from loopback, as behind a Space's proxy).
@@ -48,7 +48,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import httpx
 
 from bench.server import Server, queue_data, registry_copy
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry
+from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry
 from playground.ui.controls import DISTRIBUTION, settings_kwargs
 
 log = logging.getLogger("fairness")

@@ -8,7 +8,7 @@ with ``prepacked_weights: false``; rounds alternate between them. Then the produ
 for each distinct weight shape of the model's base, the time of
 ``torch.nn.functional.linear`` on one row against the packed layer's, and the read
 bandwidth each reaches (after the rounds: this thread's OpenMP pool would slow the
-batchers', ``playground/thread_pools.py``). Printed, each as a ratio packed / plain (issue 15):
+batchers', ``playground/models/thread_pools.py``). Printed, each as a ratio packed / plain:
 
 - single stream: median tokens/s of one greedy answer of ``--tokens`` tokens;
 - ``--streams`` at once: median aggregate tokens/s;
@@ -36,10 +36,10 @@ configure_hub_access()
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from bench.serving_dtype import alternate_rounds, others_idle, rounds_arguments  # noqa: E402
+from bench.alternating_rounds import alternate_rounds, others_idle, rounds_arguments  # noqa: E402
 from playground.engine import Engine  # noqa: E402
-from playground.packed_linear import PackedLinear, packing_supported  # noqa: E402
-from playground.registry import PROJECT_ROOT, Registry  # noqa: E402
+from playground.models.packed_linear import PackedLinear, packing_supported  # noqa: E402
+from playground.models.registry import PROJECT_ROOT, Registry  # noqa: E402
 
 log = logging.getLogger("bench")
 

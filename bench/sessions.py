@@ -11,7 +11,7 @@ the examples table's headers), with ``--apply link`` a link (a page with a query
 that fills the lab and the tabs). The guard forgets the sessions
 unused for the TTL. Resident memory (``/proc/<pid>/status``) is read after a warm-up
 (a first round of sessions, forgotten), after the sessions, and once they are forgotten;
-the target (issue 12) is the last within 5 % of the first.
+the target is the last within 5 % of the first.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import httpx
 
 from bench.server import Server, registry_copy
-from playground.registry import DEFAULT_REGISTRY_PATH
+from playground.models.registry import DEFAULT_REGISTRY_PATH
 
 log = logging.getLogger("sessions")
 TARGET = 0.05

@@ -57,7 +57,7 @@ import yaml
 os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: bundled or cached models, local adapters
 
 from bench.server import Server, registry_copy
-from playground.registry import DEFAULT_REGISTRY_PATH
+from playground.models.registry import DEFAULT_REGISTRY_PATH
 from playground.ui.controls import DISTRIBUTION, settings_kwargs
 
 log = logging.getLogger("soak")

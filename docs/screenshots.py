@@ -1,4 +1,4 @@
-"""Retake the README's screenshots: the real app (the shipped registry, offline) in Chromium, EN and FR.
+"""Retake the screenshots of the README and the guides: the real app (shipped registry, offline), EN and FR.
 
     python docs/screenshots.py                 # every shot, into docs/
     python docs/screenshots.py lab-en style-fr # some of them

@@ -7,6 +7,7 @@ whose message starts with the field's name, e.g. ``temperature: 2.5 is out of ra
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -19,6 +20,11 @@ __all__ = ["MAX_SEED", "MAX_STOP_CHARS", "MAX_STOP_STRINGS", "GenerationSettings
 MAX_STOP_STRINGS = 4
 MAX_STOP_CHARS = 64
 MAX_SEED = 2**63 - 1
+
+
+def fresh_seed() -> int:
+    """A new random sampling seed (31 bits): reported back with the answer, it replays it."""
+    return secrets.randbits(31)
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,12 @@ class GenerationSettings:
             seed = check_integer("seed", seed, 0, MAX_SEED)
         numbers = {name: r.check(name, getattr(self, name), max_new_tokens_cap) for name, r in RANGES.items()}
         return replace(self, **numbers, stop=tuple(stop), seed=seed)
+
+    def seeded(self) -> GenerationSettings:
+        """A copy whose seed is fixed, the one seed rule: None when greedy, else the given one or :func:`fresh_seed`."""
+        if self.greedy:
+            return self if self.seed is None else replace(self, seed=None)
+        return self if self.seed is not None else replace(self, seed=fresh_seed())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly mapping (stop strings as a list)."""

@@ -17,13 +17,17 @@ _HF_HOME = Path(tempfile.mkdtemp(prefix="playground-tests-hf-"))
 os.environ["HF_HOME"] = str(_HF_HOME)
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["PLAYGROUND_CACHE"] = str(_HF_HOME / "playground")
+os.environ["PLAYGROUND_CLASSROOM_DB"] = str(_HF_HOME / "classroom.sqlite3")  # never a machine's /data
+os.environ.pop("PLAYGROUND_CLASSROOM_URL", None)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import dataclasses  # noqa: E402
+import pwd  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -32,6 +36,7 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from tests import hostile, tiny_models  # noqa: E402
+from tests.paths import TESTS  # noqa: E402
 from tests.waiting import REQUEST_LIMIT_S, START_S, WAIT_S, wait_until  # noqa: E402
 
 
@@ -43,65 +48,85 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # unit: in this process (tiny models, the engine, a module's functions), no server.
 # app: against a running server process (``python app.py``, the vLLM server, a bench script's app).
 # browser: drives Debian's Chromium (any test using the ``browser`` fixture, whatever its file's tier).
-# A test file not named here fails the collection: a new file says its tier here.
+# A test file not named here fails the collection: a new file says its tier here, by its path
+# under tests/ (the folders mirror the package: tests/serving/ tests playground/serving/).
 TIERS = {
     "unit": {
+        "classroom/test_rooms.py",
+        "classroom/test_storage.py",
+        "data/test_data.py",
+        "engine/test_engine.py",
+        "engine/test_validation.py",
+        "evaluation/test_evaluation.py",
+        "evaluation/test_lessons.py",
+        "evaluation/test_scoring.py",
+        "lessons/test_deep_links.py",
+        "lessons/test_presets.py",
+        "lessons/test_side_by_side.py",
+        "models/test_decoder.py",
+        "models/test_gemma.py",
+        "models/test_gguf_blocks.py",
+        "models/test_gguf_file.py",
+        "models/test_gguf_model.py",
+        "models/test_int8_matmul.py",
+        "models/test_int8_sources.py",
+        "models/test_loader.py",
+        "models/test_packed_linear.py",
+        "models/test_pin.py",
+        "models/test_prompt_styles.py",
+        "models/test_registry.py",
+        "models/test_remote_config.py",
+        "models/test_row_attention.py",
+        "models/test_self_check.py",
+        "models/test_serving_dtype.py",
+        "models/test_smollm2.py",
+        "models/test_sources.py",
+        "models/test_thread_pools.py",
+        "serving/test_admission.py",
+        "serving/test_batching.py",
+        "serving/test_inspection.py",
+        "serving/test_int8_serving.py",
+        "serving/test_sampling.py",
+        "serving/test_sliding_window.py",
+        "serving/test_text_pieces.py",
+        "serving/test_token_record.py",
         "test_allocator.py",
-        "test_batching.py",
         "test_config_checks.py",
-        "test_data.py",
-        "test_engine.py",
-        "test_evaluation.py",
-        "test_gemma.py",
-        "test_i18n.py",
+        "test_docs.py",
         "test_imports.py",
-        "test_inspection.py",
         "test_layers.py",
-        "test_lessons.py",
-        "test_loader.py",
         "test_messages.py",
         "test_network.py",
-        "test_packed_linear.py",
-        "test_pin.py",
-        "test_presets.py",
-        "test_prompts.py",
-        "test_registry.py",
-        "test_remote_config.py",
-        "test_row_attention.py",
-        "test_sampling.py",
-        "test_scoring.py",
-        "test_self_check.py",
-        "test_serving_dtype.py",
-        "test_session_state.py",
         "test_settings.py",
-        "test_settings_form.py",
-        "test_share.py",
-        "test_side_by_side.py",
-        "test_sliding_window.py",
-        "test_smollm2.py",
-        "test_sources.py",
-        "test_text_pieces.py",
-        "test_thread_pools.py",
         "test_tiers.py",
-        "test_token_record.py",
-        "test_training.py",
-        "test_training_loss.py",
+        "training/test_training.py",
+        "training/test_training_loss.py",
+        "ui/test_classroom_tab.py",
+        "ui/test_i18n.py",
+        "ui/test_session_state.py",
+        "ui/test_settings_form.py",
     },
     "app": {
-        "test_api_input.py",
-        "test_app.py",
-        "test_cancellation.py",
-        "test_faults.py",
-        "test_guard.py",
-        "test_hostile_artifacts.py",
-        "test_hostile_output.py",
-        "test_input_bounds.py",
-        "test_queue_full.py",
-        "test_soak.py",
-        "test_token_api.py",
-        "test_vllm.py",
+        "bench/test_soak.py",
+        "models/test_hostile_artifacts.py",
+        "serving/test_vllm.py",
+        "ui/test_api_input.py",
+        "ui/test_app.py",
+        "ui/test_cancellation.py",
+        "ui/test_classroom_app.py",
+        "ui/test_faults.py",
+        "ui/test_guard.py",
+        "ui/test_hostile_output.py",
+        "ui/test_input_bounds.py",
+        "ui/test_queue_full.py",
+        "ui/test_token_api.py",
     },
-    "browser": {"test_browser.py", "test_explorer_browser.py", "test_vllm_browser.py"},
+    "browser": {
+        "ui/test_browser.py",
+        "ui/test_classroom_browser.py",
+        "ui/test_explorer_browser.py",
+        "ui/test_vllm_browser.py",
+    },
 }
 
 
@@ -109,7 +134,7 @@ def tier_of(item: pytest.Item) -> str:
     """The tier of a collected test: ``browser`` when it drives Chromium, else its file's (see :data:`TIERS`)."""
     if "browser" in getattr(item, "fixturenames", ()):
         return "browser"
-    name = item.path.name
+    name = item.path.resolve().relative_to(TESTS).as_posix()
     tiers = [tier for tier, files in TIERS.items() if name in files]
     if len(tiers) != 1:
         raise pytest.UsageError(f"{name} must be in exactly one tier of tests/conftest.py's TIERS, not {tiers}")
@@ -186,12 +211,12 @@ def engine(tiny_hub: tiny_models.TinyHub):
 
 
 def project_registry():
-    """The project's registry (``playground/registry.yaml``), its requests under the tests' time limit.
+    """The project's registry (``playground/models/registry.yaml``), its requests under the tests' time limit.
 
     Its own limit (two minutes) is a guard for a public Space; the real models' answers in the
     tests can outlast it when every core is busy, and a verdict must not depend on that.
     """
-    from playground.registry import load_registry
+    from playground.models.registry import load_registry
 
     registry = load_registry()
     return dataclasses.replace(registry, limits=dataclasses.replace(registry.limits, time_limit_s=REQUEST_LIMIT_S))
@@ -278,7 +303,7 @@ VLLM_MODEL = "gemma-3-270m"  # the lesson model: the vLLM tests serve it with al
 @pytest.fixture(scope="session")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory):
     """vLLM (its venv created once, under .venv-vllm/) serving :data:`VLLM_MODEL` and its adapters, float32."""
-    from playground.registry import load_registry
+    from playground.models.registry import load_registry
     from playground.serving.vllm_server import start_server
 
     server = start_server(load_registry(), VLLM_MODEL, log_path=tmp_path_factory.mktemp("vllm") / "vllm.log")
@@ -374,3 +399,63 @@ def hostile_app(hf_home, tmp_path_factory) -> Iterator[HostileApp]:
     }
     with launch_app(registry, tmp_path_factory) as (url, log):
         yield HostileApp(url=url, log=log, markers=markers, registry=registry, cycle=cycle)
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")  # Debian's postgresql-15
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server of Debian's binaries on a free loopback port, in a temporary folder; its base URL.
+
+    ``initdb`` then ``pg_ctl start``, stopped and removed at the end of the session. PostgreSQL
+    refuses to run as root: as root, it runs as the ``postgres`` user the package creates.
+    Skipped where the binaries are not installed.
+    """
+    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
+        pytest.skip(f"PostgreSQL's binaries are not installed ({PG_BIN}: Debian's postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="playground-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no postgres user to run PostgreSQL as")
+        os.chown(root, user.pw_uid, user.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", _free_port()
+    init = [str(PG_BIN / "initdb"), "-D", str(data), "-U", "playground", "--auth=trust", "-E", "UTF8", "--no-sync"]
+    subprocess.run([*run_as, *init, "--locale=C"], check=True, capture_output=True)
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off"
+    pg_ctl = [*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-t", "120"]
+    started = subprocess.run([*pg_ctl, "-l", str(root / "server.log"), "-o", options, "start"], capture_output=True)
+    if started.returncode != 0:
+        log = (root / "server.log").read_text() if (root / "server.log").exists() else ""
+        pytest.fail(f"pg_ctl start failed: {started.stderr.decode()}\n{log}")
+    try:
+        yield f"postgresql+psycopg://playground@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*pg_ctl, "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture()
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the test session's PostgreSQL server; its URL (dropped after the test)."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = postgres_server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{postgres_server}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def classroom_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty classroom database: a SQLite file, then a PostgreSQL database (the test runs on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'classroom.sqlite3'}"
+    return request.getfixturevalue("postgres_url")

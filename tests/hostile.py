@@ -7,7 +7,7 @@ folder to the loader, and asserts that the marker folder stays empty.
 
 :data:`MODEL_CASES` and :data:`ADAPTER_CASES` describe each hostile folder: how to turn a
 valid folder into it, and the refusal it must get. The core tests
-(``tests/test_hostile_artifacts.py``) and the hostile app of ``tests/conftest.py`` both use
+(``tests/models/test_hostile_artifacts.py``) and the hostile app of ``tests/conftest.py`` both use
 them.
 
 :func:`watch` is a second, direct proof inside the test process: a Python audit hook that

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from tests.test_layers import all_imports, find_cycle, internal
 
-UI_FORBIDDEN = ("playground.loader", "playground.batching", "playground.local_backend", "playground.sources")
+UI_FORBIDDEN = (
+    "playground.models.loader",
+    "playground.serving.batching",
+    "playground.serving.local_backend",
+    "playground.models.sources",
+)
 
 
 def _graph() -> dict[str, set[str]]:
@@ -21,8 +26,8 @@ def _graph() -> dict[str, set[str]]:
 
 def test_the_graph_is_read():
     graph = _graph()
-    assert "playground.batching" in graph["playground.local_backend"]
-    assert "playground.backend" in graph["playground.engine"]
+    assert "playground.serving.batching" in graph["playground.serving.local_backend"]
+    assert "playground.serving.backend" in graph["playground.engine.engine"]
 
 
 def test_playground_has_no_import_circle_even_at_type_checking_time():

@@ -17,15 +17,20 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "playground"
 
 # The layers, low to high, declared once: a module may import its own layer and those below
-# it, never one above. "playground" stands for the core, the modules directly in playground/
-# (registry, engine, loader, ...). Every package under playground/ must be named here.
+# it, never one above. "playground" stands for the foundation, the modules directly in
+# playground/ (errors, messages, config checks, settings, network). Every package under
+# playground/ must be named here (docs/architecture.md draws the same picture).
 LAYERS = (
-    "playground",  # the core: registry, settings, engine, batching, loader, ...
-    "playground.serving",  # launches an inference server (vLLM) for the registry's models: a command line
+    "playground",  # the foundation: errors, messages, config checks, settings, network, allocator
+    "playground.models",  # registry, prompt styles, sources, pinning, safety, loading
+    "playground.serving",  # backends (local batching, remote server), token choice, records; the vLLM launcher
+    "playground.engine",  # the door: one validated request, the stream of its text
+    "playground.lessons",  # few-shot prompts, presets, deep links, answers side by side
     "playground.adapters",  # an adapter folder's files: its recipe and its model card
     "playground.data",  # corpora, and the examples (token ids, labels) cut from them
     "playground.evaluation",  # metrics, scoring, comparisons, the lessons scoreboard
     "playground.training",  # the LoRA trainer
+    "playground.classroom",  # rooms, runs, the teacher's board and blind votes, kept in a database
     "playground.ui",  # the Gradio layer
 )
 # Imports from a lower layer to a higher one that are allowed anyway, as (importer, imported)
@@ -154,7 +159,7 @@ def import_cycle(package: Path = PACKAGE, by_layer: bool = False) -> list[str] |
     """A cycle of run-time imports between playground modules (or their layers), or None.
 
     Imports under ``if TYPE_CHECKING:`` never run, so they make no cycle (they still count
-    for the layers): batching.py names loader.py's ``LoadedModel`` in its annotations only.
+    for the layers): serving/batching.py names models/loader.py's ``LoadedModel`` in its annotations only.
     """
     edges: dict[str, set[str]] = {}
     for i in internal(all_imports(package), package):

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from tests.conftest import TIERS
-
-TESTS = Path(__file__).resolve().parent
+from tests.paths import TESTS
 
 
 def test_every_test_file_is_in_exactly_one_tier():
-    files = {path.name for path in TESTS.glob("test_*.py")}
+    files = {path.relative_to(TESTS).as_posix() for path in TESTS.rglob("test_*.py")}
     listed = Counter(name for names in TIERS.values() for name in names)
     assert sorted(files - set(listed)) == []  # a new file: add it to TIERS in tests/conftest.py
     assert sorted(name for name, count in listed.items() if count > 1) == []

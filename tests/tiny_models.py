@@ -29,7 +29,7 @@ CONTEXT = 128
 # The tiny models are served in float32 whatever the machine ("auto" is bfloat16 on a CPU with
 # AVX512-BF16): their random weights leave near-tied logits, which bfloat16's rounding flips
 # between two kernels, and their tests compare answers token for token with model.generate and
-# with each other. The bfloat16 path has tests of its own (tests/test_serving_dtype.py).
+# with each other. The bfloat16 path has tests of its own (tests/models/test_serving_dtype.py).
 FLOAT32 = {"dtype": "float32"}
 
 
@@ -270,7 +270,7 @@ class TinyHub:
 
     def registry(self, **overrides: Any) -> Any:
         """A validated Registry over the tiny models."""
-        from playground.registry import Registry
+        from playground.models.registry import Registry
 
         return Registry.from_dict(self.registry_dict(**overrides), root=self.root)
 

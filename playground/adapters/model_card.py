@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from playground.adapters.recipe import Recipe
-from playground.registry import ModelSpec
+from playground.models.registry import ModelSpec
 
 _METRICS_START = "<!-- metrics:start -->"
 _METRICS_END = "<!-- metrics:end -->"
@@ -70,21 +70,8 @@ def write_card(
     summary: dict[str, Any],
 ) -> None:
     """Write the adapter's model card."""
-    meta = {
-        "base_model": base.base_id,
-        "library_name": "peft",
-        "pipeline_tag": "text-generation",
-        "license": recipe.license,
-        "language": [recipe.language],
-        "datasets": DATASET_IDS[recipe.data.kind],
-        "tags": ["lora", "peft", "playground", recipe.task],
-        "metrics": ["perplexity", "accuracy"],
-    }
-    if not meta["datasets"]:
-        del meta["datasets"]
-    t, lo = recipe.training, recipe.lora
     text = f"""---
-{yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).strip()}
+{yaml.safe_dump(card_metadata(recipe, base), sort_keys=False, allow_unicode=True).strip()}
 ---
 
 # {recipe.name}
@@ -92,7 +79,7 @@ def write_card(
 {recipe.description}
 
 A LoRA adapter for [{base.base_id}](https://huggingface.co/{base.base_id}), trained by the
-Playground project's recipe `adapters/{recipe.name}/recipe.yaml` on two CPU cores.
+Playground project's recipe `adapters/{recipe.name}/recipe.yaml`.
 
 ## Evaluation
 
@@ -108,19 +95,7 @@ Produced by `python -m playground.evaluation.compare adapters/{recipe.name}/reci
 {_data_section(recipe, info)}
 ## Training
 
-| setting | value |
-|---|---|
-| base weights | {base_source} |
-| LoRA rank / alpha / dropout | {lo.r} / {lo.alpha} / {lo.dropout} |
-| target modules | {", ".join(summary["target_modules"])} |
-| trainable parameters | {summary["trainable_parameters"]:,} |
-| sequence length x batch | {t.seq_len} x {t.batch_size} |
-| learning rate, warm-up | {t.learning_rate:g}, {t.warmup_steps} steps, then linear decay |
-| steps | {summary["steps"]} ({summary["tokens_seen"]:,} training tokens) |
-| final train / validation loss | {summary["final_train_loss"]:.3f} / {summary["final_validation_loss"]:.3f} |
-| training time | {summary["hours"]:.2f} h on {summary["device"]} |
-| seed | {t.seed} |
-
+{_training_table(recipe, base_source, summary)}
 ![Training and validation loss](loss.png)
 
 ## Use
@@ -137,7 +112,7 @@ model = PeftModel.from_pretrained(base, "adapters/{recipe.name}")
 
 ## Limits
 
-A small model with a rank-{lo.r} adapter learns surface patterns (style, format), not
+A small model with a rank-{recipe.lora.r} adapter learns surface patterns (style, format), not
 knowledge.{_source_note(base_source)}
 
 ## Licence
@@ -145,6 +120,41 @@ knowledge.{_source_note(base_source)}
 {license_note(recipe.license, base)}
 """
     path.write_text(text, encoding="utf-8")
+
+
+def card_metadata(recipe: Recipe, base: ModelSpec) -> dict[str, Any]:
+    """The card's YAML header: what the Hub indexes (base model, library, licence, language, data, tags)."""
+    meta = {
+        "base_model": base.base_id,
+        "library_name": "peft",
+        "pipeline_tag": "text-generation",
+        "license": recipe.license,
+        "language": [recipe.language],
+        "datasets": DATASET_IDS[recipe.data.kind],
+        "tags": ["lora", "peft", "playground", recipe.task],
+        "metrics": ["perplexity", "accuracy"],
+    }
+    if not meta["datasets"]:
+        del meta["datasets"]
+    return meta
+
+
+def _training_table(recipe: Recipe, base_source: str, summary: dict[str, Any]) -> str:
+    """The card's table of how the adapter was trained."""
+    t, lo = recipe.training, recipe.lora
+    return f"""| setting | value |
+|---|---|
+| base weights | {base_source} |
+| LoRA rank / alpha / dropout | {lo.r} / {lo.alpha} / {lo.dropout} |
+| target modules | {", ".join(summary["target_modules"])} |
+| trainable parameters | {summary["trainable_parameters"]:,} |
+| sequence length x batch | {t.seq_len} x {t.batch_size} |
+| learning rate, warm-up | {t.learning_rate:g}, {t.warmup_steps} steps, then linear decay |
+| steps | {summary["steps"]} ({summary["tokens_seen"]:,} training tokens) |
+| final train / validation loss | {summary["final_train_loss"]:.3f} / {summary["final_validation_loss"]:.3f} |
+| training time | {summary["hours"]:.2f} h on {summary["device"]} |
+| seed | {t.seed} |
+"""
 
 
 def license_note(adapter_license: str, base: ModelSpec) -> str:

@@ -3,7 +3,7 @@
     records = load_alpaca()                                  # downloads the 52,002 records
     records = load_alpaca("data/alpaca_data_first2000.json") # reads a local copy
 
-Each example is the Alpaca prompt (see :class:`playground.prompts.Alpaca`) followed by the
+Each example is the Alpaca prompt (see :class:`playground.models.prompt_styles.Alpaca`) followed by the
 response and the tokenizer's end-of-sequence token. Without that token the tuned model
 never learns to stop, the classic "the output never stops" bug of instruction tuning.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playground.prompts import Alpaca
+from playground.models.prompt_styles import Alpaca
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from playground.data.examples import Example
 from playground.evaluation.scoring import score
-from playground.registry import AdapterSpec, Registry, load_registry
+from playground.models.registry import AdapterSpec, Registry, load_registry
 
 if TYPE_CHECKING:
-    from playground.loader import LoadedModel
+    from playground.models.loader import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def format_table(results: dict[str, dict[str, float]], base_label: str) -> str:
 def evaluate_recipe(recipe: Any, local: str | None, registry: Registry, adapter_dir: Path) -> tuple[dict, str, dict]:
     """Evaluate a recipe's adapter (in ``adapter_dir``) against its base on the test set."""
     from playground.data.examples import build_splits
-    from playground.loader import ModelCache
+    from playground.models.loader import ModelCache
 
     spec = AdapterSpec(
         name=recipe.name,

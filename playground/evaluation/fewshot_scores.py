@@ -16,7 +16,7 @@ import sys
 import time
 import unicodedata
 
-from playground.fewshot import Shot, build_prompt, shot_name
+from playground.lessons.fewshot import Shot, build_prompt, shot_name
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def normalise(text: str) -> str:
 
 def score(engine, model: str, pairs: list[tuple[str, str]], shot_pool: list[Shot], shots: list[int], use_style: bool):
     """Rows of (setting, exact match, chrF, seconds) for each number of shots."""
-    from playground.evaluation.metrics import load_metric
+    from playground.evaluation.metric_loader import load_metric
 
     chrf = load_metric("chrf")
     rows = []
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_hub_access()
     from playground.data.tatoeba import load_pairs, sample_pairs
     from playground.engine import Engine
-    from playground.registry import load_registry
+    from playground.models.registry import load_registry
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="registry model name (default: the registry's default)")

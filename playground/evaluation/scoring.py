@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from playground.backend import TokenScores
 from playground.data.examples import Example, batches, collate
-from playground.evaluation.metrics import load_metric
+from playground.evaluation.metric_loader import load_metric
 from playground.messages import Message
-from playground.prompts import encode_text
+from playground.models.prompt_styles import encode_text
+from playground.serving.backend import TokenScores
+from playground.serving.visitor_keys import Visitor
 from playground.settings import check_text
-from playground.visitor import Visitor
 
 if TYPE_CHECKING:
-    from playground.batching import Batcher
     from playground.engine import Engine
-    from playground.loader import LoadedModel
+    from playground.models.loader import LoadedModel
+    from playground.serving.batching import Batcher
 
 __all__ = ["TokenScores", "check_size", "score", "score_examples", "score_text", "summarise", "text_examples"]
 
@@ -94,7 +94,7 @@ def score(
     unused); ``visitor`` is who asks; setting ``cancel`` stops it (GenerationError). Without
     one (a command line's model), the examples are scored in batches of ``batch_size``.
     """
-    from playground.batch_jobs import ScoreJob
+    from playground.serving.forward_jobs import ScoreJob
 
     if batcher is not None:
         loaded.forward_kwargs(adapter)  # refuses an adapter that failed to attach

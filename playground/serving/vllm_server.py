@@ -1,4 +1,4 @@
-"""A vLLM server for a registry model and its adapters, on this machine: venv, weights, process.
+"""A vLLM server for a registry model and its adapters, on the local machine: venv, weights, process.
 
     python -m playground.serving.vllm_server                      # the default model, port 8000
     python -m playground.serving.vllm_server --model NAME --port 8001 --overlay remote.yaml
@@ -27,8 +27,8 @@ changed after 9 to 12 tokens, with a logit margin of 0.96, every time), while ro
 name an adapter are right. :func:`overlay` sends base requests to that module.
 
 On a GPU machine in production, run vLLM's own image or package with the same flags
-(``--enable-lora --lora-modules name=path ...``) on the Hub repository instead; the README's
-"Serving from vLLM" says how, and how to point the app at it (:func:`overlay`).
+(``--enable-lora --lora-modules name=path ...``) on the Hub repository instead; ``docs/vllm.md``
+says how, and how to point the app at it (:func:`overlay`).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.registry import PROJECT_ROOT, Registry
+from playground.models.registry import PROJECT_ROOT, Registry
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _fingerprint(registry: Registry, model: str) -> str:
 
 def export_model(registry: Registry, model: str, cache: Path | None = None) -> Path:
     """The model's weights and tokenizer as the playground loads them, in a safetensors folder (cached)."""
-    from playground.sources import load_base_model, playground_cache_dir, save_model_folder
+    from playground.models.sources import load_base_model, playground_cache_dir, save_model_folder
 
     target = (cache or playground_cache_dir() / "vllm") / f"{model}-{_fingerprint(registry, model)}"
     if (target / _READY).is_file():
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_hub_access()
     import yaml
 
-    from playground.registry import DEFAULT_REGISTRY_PATH, load_registry
+    from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="registry model to serve (default: the registry's default)")

@@ -84,16 +84,12 @@ def train(
     recipe_path: Path, local: str | None, resume: bool, max_steps: int | None, registry_path: str | None
 ) -> dict[str, Any]:
     """Run a recipe end to end; returns the evaluation results."""
-    from peft import LoraConfig, get_peft_model
-    from tqdm.auto import tqdm
-
-    from playground.adapters.model_card import plot_losses, write_card
+    from playground.adapters.model_card import write_card
     from playground.adapters.recipe import load_recipe
-    from playground.data.examples import batch_at, build_splits, collate
+    from playground.data.examples import build_splits
     from playground.evaluation.compare import evaluate_recipe
-    from playground.registry import load_registry
-    from playground.sources import load_base_model
-    from playground.training.loss import backward_lm_loss
+    from playground.models.registry import load_registry
+    from playground.models.sources import load_base_model
 
     recipe = load_recipe(recipe_path)
     out = recipe_path.parent
@@ -101,14 +97,36 @@ def train(
     base_spec = registry.model(recipe.base)
     t = recipe.training
     weights = load_base_model(base_spec, registry, progress=log.info, dtype="float32")  # trained in float32
-    model, tokenizer = weights.model, weights.tokenizer
+    tokenizer = weights.tokenizer
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     splits = build_splits(recipe, tokenizer, local)
     log.info("data: %s", splits.description)
     if len(splits.train) < t.batch_size:
         raise ValueError(f"training.batch_size: {t.batch_size} is more than the {len(splits.train)} training examples")
 
-    torch.manual_seed(t.seed)
+    model, targets = with_lora(weights.model, recipe, base_spec.base_id)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=t.learning_rate, weight_decay=t.weight_decay
+    )
+    total = total_steps(t, len(splits.train), max_steps)
+    validation = splits.validation[: t.eval_batches * t.batch_size]
+    state = run_steps(model, optimizer, recipe, splits.train, validation, pad_id, total, out / CHECKPOINT_DIR, resume)
+    save_adapter(model, recipe, state, validation, pad_id, out)
+
+    del model, optimizer
+    results, table, info = evaluate_recipe(recipe, local, registry, out)
+    (out / "metrics.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    write_card(out / "README.md", recipe, base_spec, weights.source, info, table, summary(state, t, targets, trainable))
+    print(table)
+    return results
+
+
+def with_lora(model: Any, recipe: Any, base_id: str) -> tuple[Any, list[str]]:
+    """The base ``model`` wrapped with the recipe's fresh LoRA layers (seeded), and the modules they target."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(recipe.training.seed)
     targets = recipe.lora.targets_for(model.config.model_type)
     lora = LoraConfig(
         r=recipe.lora.r,
@@ -119,19 +137,41 @@ def train(
         fan_in_fan_out=model.config.model_type == "gpt2",  # GPT-2's Conv1D stores weights transposed
     )
     model = get_peft_model(model, lora)
-    model.peft_config["default"].base_model_name_or_path = base_spec.base_id
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=t.learning_rate, weight_decay=t.weight_decay
-    )
-    steps_per_epoch = max(1, len(splits.train) // t.batch_size)
-    total = t.epochs * steps_per_epoch
+    model.peft_config["default"].base_model_name_or_path = base_id
+    return model, targets
+
+
+def total_steps(t: Any, train_examples: int, max_steps: int | None) -> int:
+    """Optimizer steps of the run: the recipe's epochs, capped by its ``max_steps`` and the command line's."""
+    total = t.epochs * max(1, train_examples // t.batch_size)
     for cap in (t.max_steps, max_steps):
         if cap:
             total = min(total, cap)
-    validation = splits.validation[: t.eval_batches * t.batch_size]
+    return total
 
-    ckpt = out / CHECKPOINT_DIR
+
+def run_steps(
+    model: Any,
+    optimizer: torch.optim.Optimizer,
+    recipe: Any,
+    train: list,
+    validation: list,
+    pad_id: int,
+    total: int,
+    ckpt: Path,
+    resume: bool,
+) -> dict[str, Any]:
+    """Train up to ``total`` steps (from the last checkpoint when ``resume``); the progress state.
+
+    Each step's data and dropout noise depend on the step number only, so a resumed run
+    equals an uninterrupted one.
+    """
+    from tqdm.auto import tqdm
+
+    from playground.data.examples import batch_at, collate
+    from playground.training.loss import backward_lm_loss
+
+    t = recipe.training
     state: dict[str, Any] = {"step": 0, "history": {"train": [], "validation": []}, "seconds": 0.0}
     if resume and (ckpt / "state.json").is_file():
         state = load_checkpoint(ckpt, model, optimizer)
@@ -141,7 +181,6 @@ def train(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, t.warmup_steps, total), last_epoch=state["step"] - 1
     )
-
     model.train()
     device = next(model.parameters()).device
     bar = tqdm(total=total, initial=state["step"], desc=f"training {recipe.name}", unit="step")
@@ -149,8 +188,7 @@ def train(
     while state["step"] < total:
         step = state["step"]
         torch.manual_seed(t.seed + step)  # dropout noise depends on the step only: resumable
-        examples = batch_at(splits.train, step, t.batch_size, t.seed)
-        batch = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
+        batch = {k: v.to(device) for k, v in collate(batch_at(train, step, t.batch_size, t.seed), pad_id).items()}
         loss = backward_lm_loss(model, batch, autocast=torch.bfloat16 if t.autocast == "bf16" else None)
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
         optimizer.step()
@@ -169,18 +207,25 @@ def train(
         if state["step"] % t.save_every == 0 or state["step"] == total:
             save_checkpoint(ckpt, model, optimizer, state)
     bar.close()
+    return state
 
+
+def save_adapter(model: Any, recipe: Any, state: dict[str, Any], validation: list, pad_id: int, out: Path) -> None:
+    """The adapter's weights, its loss plot and its training log, in the recipe's folder."""
+    from playground.adapters.model_card import plot_losses
+
+    t = recipe.training
     if not state["history"]["validation"] or state["history"]["validation"][-1][0] != state["step"]:
         state["history"]["validation"].append([state["step"], validation_loss(model, validation, pad_id, t.batch_size)])
     model.save_pretrained(out, safe_serialization=True)
     plot_losses(state["history"], out / "loss.png", f"{recipe.name} on {recipe.base}")
     (out / "training_log.json").write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
 
-    del model, optimizer
-    results, table, info = evaluate_recipe(recipe, local, registry, out)
-    (out / "metrics.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+def summary(state: dict[str, Any], t: Any, targets: list[str], trainable: int) -> dict[str, Any]:
+    """The model card's training figures."""
     recent = [loss for _, loss in state["history"]["train"][-10:]]
-    summary = {
+    return {
         "target_modules": targets,
         "trainable_parameters": trainable,
         "steps": state["step"],
@@ -190,9 +235,6 @@ def train(
         "hours": state["seconds"] / 3600,
         "device": "CPU" if not torch.cuda.is_available() else torch.cuda.get_device_name(),
     }
-    write_card(out / "README.md", recipe, base_spec, weights.source, info, table, summary)
-    print(table)
-    return results
 
 
 def push_to_hub(folder: Path, repo_id: str) -> None:

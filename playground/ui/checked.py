@@ -4,7 +4,7 @@ API callers bypass the sliders and menus. Gradio's own checks then answer "Value
 greater than maximum value 2." without saying which field, and a wrongly typed value
 ("abc" for a slider, a string for a table) breaks Gradio's preprocessing with an error
 that names nothing. :func:`core_checked` makes a component pass its value on as it came,
-and the core (:mod:`playground.settings`, the registry, :mod:`playground.fewshot`)
+and the core (:mod:`playground.settings`, the registry, :mod:`playground.lessons.fewshot`)
 refuses a bad one with an error that names the field. In the page nothing changes.
 
 The components are Gradio's own, changed on the instance: a subclass would make Gradio

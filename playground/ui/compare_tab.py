@@ -11,7 +11,7 @@ from playground.engine import Engine
 from playground.errors import UnsupportedError
 from playground.evaluation.scoring import check_size, score_text
 from playground.messages import localize
-from playground.registry import Candidate
+from playground.models.registry import Candidate
 from playground.ui.checked import core_checked
 from playground.ui.handler import Call, handler
 from playground.ui.i18n import I18N, tr

@@ -6,13 +6,13 @@ tapping a token shows what else the model could have written there, with both
 distributions: the model's own and the one the token was drawn from after temperature,
 top-k, top-p and the repetition controls. Clicking an alternative streams a branch beside
 the original: the same prompt, settings and seed, that token written instead, and the
-model going on from there (:mod:`playground.branching`). Each pane has its status line, with
+model going on from there (:mod:`playground.engine.branching`). Each pane has its status line, with
 the answer's log-probability and perplexity.
 
 Where the model's backend cannot do part of this (a model served by vLLM: no branching, the
 sampled distribution estimated from the server's 20 candidates; a plain OpenAI server: no
 token probabilities at all), the pane says so in place of what is missing
-(:class:`~playground.backend.Capabilities`), instead of failing.
+(:class:`~playground.serving.backend.Capabilities`), instead of failing.
 
 The rendering is inert. The HTML is built here from escaped text only: every piece of
 model text goes through :func:`html.escape` (as element text, or as JSON inside an escaped
@@ -30,12 +30,12 @@ from typing import Any
 
 import gradio as gr
 
-from playground.backend import Capabilities
-from playground.branching import Branch
 from playground.engine import Engine, GenerationResult
-from playground.logprob_record import TOP_LOGPROBS
+from playground.engine.branching import Branch
 from playground.messages import Message, localize
-from playground.token_record import NextToken, TokenRecord
+from playground.serving.backend import Capabilities
+from playground.serving.logprob_record import TOP_LOGPROBS
+from playground.serving.token_record import NextToken, TokenRecord
 from playground.ui.details import describe, escape_markdown
 from playground.ui.handler import Call, handler
 from playground.ui.i18n import I18N, tr

@@ -42,25 +42,7 @@ def build_generate_tab(engine: Engine, page: gr.State) -> None:
     details = gr.Markdown(elem_id="details")
     panes = explorer_panes("generate", "explorer_generate")
 
-    followed = [adapter, use_style, *controls.inputs(FOLLOW_MODEL)]  # what a model change resets
-
-    def on_model_change(name: str) -> list[Any]:
-        if name not in registry.models:
-            return [gr.update()] * len(followed)
-        spec = registry.model(name)
-        menu = gr.update(choices=adapter_choices(engine, name), value=NO_ADAPTER)
-        return [menu, gr.update(value=spec.prompt_style != "plain"), *control_values(spec.generation, FOLLOW_MODEL)]
-
-    model.change(on_model_change, inputs=model, outputs=followed, api_name=False)
-
-    def on_adapter_change(model_name: str, adapter_name: str) -> Any:
-        try:
-            style = engine.prompt_style(model_name, chosen_adapter(adapter_name))
-        except PlaygroundError:  # a name the menus do not offer: the next request says which
-            return gr.update()
-        return gr.update(value=style != "plain")
-
-    adapter.change(on_adapter_change, inputs=[model, adapter], outputs=use_style, api_name=False)
+    follow_model(engine, model, adapter, use_style, controls)
 
     @handler(cancel="generate", gpu=True, progress=True)  # a Stop reaches the engine, even before a token
     def run(
@@ -85,3 +67,27 @@ def build_generate_tab(engine: Engine, page: gr.State) -> None:
     for ran in (event, submitted):
         ran.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
     stop.click(None, cancels=[event, submitted, *wire_branching(engine, panes)], api_name=False)
+
+
+def follow_model(engine: Engine, model: Any, adapter: Any, use_style: Any, controls: Any) -> None:
+    """A model change resets the adapter, the prompt-style box and the model's settings; an adapter change the box."""
+    registry = engine.registry
+    followed = [adapter, use_style, *controls.inputs(FOLLOW_MODEL)]  # what a model change resets
+
+    def on_model_change(name: str) -> list[Any]:
+        if name not in registry.models:
+            return [gr.update()] * len(followed)
+        spec = registry.model(name)
+        menu = gr.update(choices=adapter_choices(engine, name), value=NO_ADAPTER)
+        return [menu, gr.update(value=spec.prompt_style != "plain"), *control_values(spec.generation, FOLLOW_MODEL)]
+
+    model.change(on_model_change, inputs=model, outputs=followed, api_name=False)
+
+    def on_adapter_change(model_name: str, adapter_name: str) -> Any:
+        try:
+            style = engine.prompt_style(model_name, chosen_adapter(adapter_name))
+        except PlaygroundError:  # a name the menus do not offer: the next request says which
+            return gr.update()
+        return gr.update(value=style != "plain")
+
+    adapter.change(on_adapter_change, inputs=[model, adapter], outputs=use_style, api_name=False)

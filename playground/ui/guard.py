@@ -23,7 +23,7 @@ through ``launch(app_kwargs=...)``). Before Gradio sees a request it:
   the queue (a running one is told its client is gone, and stops at its next step); a
   client that listens after all, late, is told so in its language (``unheard``), instead
   of waiting for ever for an answer that will not come;
-- carries a Stop to the engine (:data:`~playground.ui.visitor.CANCELS`): a cancelled event,
+- carries a Stop to the engine (:data:`~playground.ui.caller.CANCELS`): a cancelled event,
   or a session whose event stream closes while its visits run, sets its handlers' cancel
   events, so a request still waiting for its first token (a long prompt being prefilled)
   ends at the engine's next step instead of running on;
@@ -53,9 +53,9 @@ from gradio.server_messages import ProcessCompletedMessage
 
 from playground.allocator import release_memory
 from playground.messages import Message
-from playground.registry import Limits
+from playground.models.registry import Limits
+from playground.ui.caller import CANCELS, Cancels
 from playground.ui.i18n import request_language, tr
-from playground.ui.visitor import CANCELS, Cancels
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ and :func:`handler` gives Gradio a function whose signature names every input: t
 :data:`~playground.ui.controls.SETTINGS`, or the ones given), so the API documents
 ``temperature``, ``top_p``... and keyword calls work; ``request: gr.Request`` (and
 ``progress``, when asked) are added for Gradio to fill. When it runs, the wrapper reads
-the request's language, watches for a Stop (:data:`~playground.ui.visitor.CANCELS`),
+the request's language, watches for a Stop (:data:`~playground.ui.caller.CANCELS`),
 builds the settings mapping (:func:`~playground.ui.controls.settings_from`), and turns a
 core error into a ``gr.Error`` in the visitor's language. A generator stays a generator
 (Gradio streams what a generator function yields), and ``gpu=True`` asks ZeroGPU for a GPU
@@ -31,12 +31,12 @@ from typing import Any
 import gradio as gr
 
 from playground.errors import PlaygroundError
+from playground.serving.visitor_keys import Visitor
+from playground.ui.caller import CANCELS, visitor_of
 from playground.ui.controls import BY_NAME, NAMES, settings_from
 from playground.ui.feedback import load_progress, user_error
 from playground.ui.gpu import on_gpu
 from playground.ui.i18n import request_language
-from playground.ui.visitor import CANCELS, visitor_of
-from playground.visitor import Visitor
 
 Settings = dict[str, Any]  # the settings mapping a handler receives (its ``settings`` parameter)
 Texts = tuple[str, ...]  # the texts a handler receives (its ``texts`` parameter, named by ``handler(texts=...)``)
@@ -74,6 +74,19 @@ def _signature(
     if progress:
         params.append(inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=gr.Progress()))
     return inspect.Signature(params, return_annotation=hints.get("return", inspect.Signature.empty))
+
+
+def _present(wrapper: Callable[..., Any], fn: Callable[..., Any], signature: inspect.Signature) -> None:
+    """Give ``wrapper`` the name and docs of ``fn`` and the ``signature`` Gradio reads (names and types)."""
+    wrapper.__name__ = wrapper.__qualname__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__module__ = fn.__module__
+    wrapper.__signature__ = signature  # type: ignore[attr-defined]  # Gradio reads the names here
+    wrapper.__annotations__ = {
+        p.name: p.annotation for p in signature.parameters.values() if p.annotation is not p.empty
+    }  # and the types (gr.Request: filled in by Gradio) here
+    if signature.return_annotation is not signature.empty:
+        wrapper.__annotations__["return"] = signature.return_annotation
 
 
 def handler(
@@ -129,15 +142,7 @@ def handler(
                 with prepared(args, kwargs) as (call, values):
                     return fn(call, **values)
 
-        wrapper.__name__ = wrapper.__qualname__ = fn.__name__
-        wrapper.__doc__ = fn.__doc__
-        wrapper.__module__ = fn.__module__
-        wrapper.__signature__ = signature  # type: ignore[attr-defined]  # Gradio reads the names here
-        wrapper.__annotations__ = {
-            p.name: p.annotation for p in signature.parameters.values() if p.annotation is not p.empty
-        }  # and the types (gr.Request: filled in by Gradio) here
-        if signature.return_annotation is not signature.empty:
-            wrapper.__annotations__["return"] = signature.return_annotation
+        _present(wrapper, fn, signature)
         return on_gpu()(wrapper) if gpu else wrapper
 
     return wrap

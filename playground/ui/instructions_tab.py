@@ -11,7 +11,7 @@ from playground.engine import Engine
 from playground.settings import GenerationSettings
 from playground.ui.i18n import I18N
 from playground.ui.menus import task_adapter_menu
-from playground.ui.pair_tab import PairTab, build_pair_tab
+from playground.ui.pair_tab import PairParts, PairTab, build_pair_tab
 
 INSTRUCTIONS = [
     ("Give three tips for staying healthy.", ""),
@@ -28,7 +28,7 @@ INSTRUCTIONS_TAB = PairTab(
 )
 
 
-def build_instructions_tab(engine: Engine, page: gr.State) -> None:
+def build_instructions_tab(engine: Engine, page: gr.State) -> PairParts:
     """Add the Instructions tab (shown only when the registry has an instruction adapter).
 
     ``page``: whether a session is the page (which records the adapter's tokens for the explorer).
@@ -43,4 +43,4 @@ def build_instructions_tab(engine: Engine, page: gr.State) -> None:
         label=I18N("examples_menu"),
     )
     ready.change(lambda i: INSTRUCTIONS[int(i)], inputs=ready, outputs=[instruction, instruction_input], api_name=False)
-    build_pair_tab(engine, page, INSTRUCTIONS_TAB, adapter, [instruction, instruction_input])
+    return build_pair_tab(engine, page, INSTRUCTIONS_TAB, adapter, [instruction, instruction_input])

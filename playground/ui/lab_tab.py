@@ -8,7 +8,6 @@ settings live.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +15,14 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.fewshot import FewShotSetup
+from playground.lessons.deep_links import lab_link
+from playground.lessons.fewshot import FewShotSetup
+from playground.lessons.presets import Preset, load_presets
+from playground.lessons.side_by_side import interleave
 from playground.messages import localize
-from playground.presets import Preset, load_presets
-from playground.settings import GenerationSettings
-from playground.share import lab_link
-from playground.side_by_side import interleave
+from playground.settings import GenerationSettings, fresh_seed
 from playground.ui.checked import core_checked
+from playground.ui.classroom_button import send_button
 from playground.ui.controls import DISTRIBUTION, SettingsControls, control_values, settings_controls
 from playground.ui.details import describe_panes
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
@@ -72,7 +72,7 @@ class LabInputs:
 
 
 def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
-    """Add the lab's components and events; return the components deep links fill in.
+    """Add the lab's components and events; return the components deep links fill in (and a classroom sends).
 
     ``page``: whether a session is the page (which records tokens for the explorer).
     """
@@ -81,6 +81,7 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
     with gr.Row():
         run = gr.Button(I18N("run_shots"), variant="primary", elem_id="lab-run")
         stop = gr.Button(I18N("stop"), variant="stop")
+        send = send_button("lab")  # shown in a classroom (playground/ui/classroom_sends.py)
     with gr.Row():
         answers = [
             gr.Textbox(label=I18N(f"{n}_shot"), lines=4, interactive=False, elem_id=f"lab-{n}")
@@ -94,7 +95,7 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
     return {
         "preset": lab.preset, "model": lab.model, "adapter": lab.adapter, "task": lab.task,
         "examples": lab.examples, "query": lab.query, "separator": lab.separator, **lab.controls,
-        "branch": panes.pending,
+        "branch": panes.pending, "send": send, "answers": answers,
     }  # fmt: skip
 
 
@@ -198,7 +199,7 @@ def _wire_run(
         names = [tr("zero_shot", call.lang), tr("one_shot", call.lang), tr("few_shot", call.lang)]
         setup = FewShotSetup.from_rows(task, examples, query, separator, limits=limits)
         if settings["seed"] is None:
-            settings["seed"] = secrets.randbits(31)  # one seed for the three panes (unused when greedy)
+            settings["seed"] = fresh_seed()  # one seed for the three panes (unused when greedy)
         prompts = [setup.prompt(c) for c in (0, 1, len(setup.examples))]
         record = records_for(engine, model, is_page)  # the page shows the tokens, where the backend can
         streams = [

@@ -7,8 +7,8 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.presets import load_presets
-from playground.share import TABS, from_query
+from playground.lessons.deep_links import TABS, from_query
+from playground.lessons.presets import load_presets
 from playground.ui.controls import BY_NAME, NAMES, control_values
 from playground.ui.feedback import warn
 from playground.ui.handler import Call, handler
@@ -28,6 +28,32 @@ def query_pairs(request: Any) -> list[tuple[str, str]]:
     if hasattr(params, "multi_items"):  # starlette's QueryParams
         return list(params.multi_items())
     return list(dict(params).items())  # a request that went through pickling (ZeroGPU) keeps a plain mapping
+
+
+def lab_values(engine: Engine, setup: Any, presets: dict[str, Any], rows: list[list[str]], lang: str) -> list[Any]:
+    """What a link sets in the lab, in the order of :data:`LAB_FIELDS` (no change where it says nothing)."""
+    keep = gr.update()
+    fields: dict[str, Any] = dict.fromkeys(LAB_FIELDS, keep)
+    if setup.preset:
+        p = presets[setup.preset]
+        fields.update(preset=p.id, task=p.task, query=p.query, separator=p.separator)
+        fields.update(zip(PRESET_SETTINGS, control_values(p, PRESET_SETTINGS), strict=True))
+        rows = preset_rows(p)
+    if setup.model:
+        fields["model"] = setup.model
+        fields["adapter"] = gr.update(choices=adapter_choices(engine, setup.model), value=setup.adapter or NO_ADAPTER)
+    for key in ("task", "query", "separator"):
+        if getattr(setup, key) is not None:
+            fields[key] = getattr(setup, key)
+    if setup.examples is not None:
+        rows = [list(e) for e in setup.examples]
+    fields["examples"] = example_table(rows, lang)  # always: its headers are in the page's language
+    if setup.stop is not None:
+        fields["stop"] = BY_NAME["stop"].show(setup.stop)
+    for key, value in setup.settings.items():
+        fields[key] = BY_NAME[key].show(value)  # as its control shows it (the seed box is a text box)
+    fields["branch"] = setup.branch  # run once the few-shot answer is shown
+    return [fields[f] for f in LAB_FIELDS]
 
 
 def wire_links(
@@ -59,30 +85,7 @@ def wire_links(
         updates: list[Any] = [gr.Tabs(selected=tab) if tab else keep, gr.update(visible=not setup.embed)]
         for name in tab_order:  # labels again: PAGE_JS may have switched the language after they were drawn
             updates.append(gr.update(label=I18N(f"tab_{name}")))
-        fields: dict[str, Any] = dict.fromkeys(LAB_FIELDS, keep)
-        rows = opening_rows
-        if setup.preset:
-            p = presets[setup.preset]
-            fields.update(preset=p.id, task=p.task, query=p.query, separator=p.separator)
-            fields.update(zip(PRESET_SETTINGS, control_values(p, PRESET_SETTINGS), strict=True))
-            rows = preset_rows(p)
-        if setup.model:
-            fields["model"] = setup.model
-            fields["adapter"] = gr.update(
-                choices=adapter_choices(engine, setup.model), value=setup.adapter or NO_ADAPTER
-            )
-        for key in ("task", "query", "separator"):
-            if getattr(setup, key) is not None:
-                fields[key] = getattr(setup, key)
-        if setup.examples is not None:
-            rows = [list(e) for e in setup.examples]
-        fields["examples"] = example_table(rows, lang)  # always: its headers are in the page's language
-        if setup.stop is not None:
-            fields["stop"] = BY_NAME["stop"].show(setup.stop)
-        for key, value in setup.settings.items():
-            fields[key] = BY_NAME[key].show(value)  # as its control shows it (the seed box is a text box)
-        fields["branch"] = setup.branch  # run once the few-shot answer is shown
-        return [*updates, *(fields[f] for f in LAB_FIELDS)]
+        return [*updates, *lab_values(engine, setup, presets, opening_rows, lang)]
 
     @handler(settings=())
     def headers(call: Call) -> dict[str, Any]:

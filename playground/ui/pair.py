@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from playground.engine import Engine, GenerationStream
-from playground.side_by_side import interleave
+from playground.lessons.side_by_side import interleave
+from playground.serving.visitor_keys import Visitor
 from playground.ui.details import describe
-from playground.visitor import Visitor
 
 
 def start_pair(

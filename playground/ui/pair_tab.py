@@ -16,7 +16,8 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.settings import GenerationSettings
-from playground.ui.controls import settings_controls
+from playground.ui.classroom_button import send_button
+from playground.ui.controls import SettingsControls, settings_controls
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
 from playground.ui.handler import Call, Settings, Texts, handler
 from playground.ui.i18n import I18N
@@ -33,13 +34,26 @@ class PairTab:
     template: bool = False  # both panes get the adapter's template (shown under each), not the bare prompt
 
 
-def build_pair_tab(engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dropdown, texts: list[Any]) -> None:
+@dataclass
+class PairParts:
+    """What a classroom sends of a pair tab's run (:mod:`playground.ui.classroom_sends`)."""
+
+    tab: PairTab
+    adapter: gr.Dropdown
+    texts: list[Any]  # the text inputs, in the order of ``tab.texts``
+    controls: SettingsControls
+    answers: list[gr.Textbox]  # the base's, the adapter's
+    send: gr.Button  # "Send to the class", shown in a classroom
+
+
+def build_pair_tab(engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dropdown, texts: list[Any]) -> PairParts:
     """Add the settings, panes and events of ``tab`` under its ``adapter`` menu and ``texts`` inputs."""
     with gr.Accordion(I18N("settings"), open=False):
         controls = settings_controls(tab.defaults, engine.registry.limits.max_new_tokens, tab.name, stop_lines=1)
     with gr.Row():
         run = gr.Button(I18N("generate"), variant="primary", elem_id=f"{tab.name}-run")
         stop = gr.Button(I18N("stop"), variant="stop")
+        send = send_button(tab.name)
     answers, details, prompts = _panes(tab)
     panes = explorer_panes(tab.name, f"explorer_{tab.name}")  # the adapter's answer
 
@@ -65,6 +79,7 @@ def build_pair_tab(engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dro
     event = run.click(run_pair, inputs=inputs, outputs=outputs, api_name=tab.name)
     event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
     stop.click(None, cancels=[event, *wire_branching(engine, panes)], api_name=False)
+    return PairParts(tab, adapter, texts, controls, answers, send)
 
 
 def _panes(tab: PairTab) -> tuple[list[gr.Textbox], list[gr.Markdown], list[gr.Textbox]]:

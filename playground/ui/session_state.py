@@ -30,7 +30,7 @@ class LeanSessionState(SessionState):
 
     def __init__(self, blocks: Any) -> None:
         # Gradio's __init__, less the loop that configures every component up front. The
-        # attributes are Gradio's own (tests/test_session_state.py checks the two agree).
+        # attributes are Gradio's own (tests/ui/test_session_state.py checks the two agree).
         self.blocks_config = copy(blocks.default_config)
         self._page = blocks.blocks  # the page's own components (Gradio's dict, shared by every session)
         self.config_values: dict[int, Any] = {}

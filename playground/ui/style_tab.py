@@ -8,7 +8,7 @@ from playground.engine import Engine
 from playground.settings import GenerationSettings
 from playground.ui.i18n import I18N
 from playground.ui.menus import task_adapter_menu
-from playground.ui.pair_tab import PairTab, build_pair_tab
+from playground.ui.pair_tab import PairParts, PairTab, build_pair_tab
 
 OPENINGS = [
     "Cette femme était assise",
@@ -25,7 +25,7 @@ STYLE = PairTab(
 )
 
 
-def build_style_tab(engine: Engine, page: gr.State) -> None:
+def build_style_tab(engine: Engine, page: gr.State) -> PairParts:
     """Add the Style tab (shown only when the registry has a style adapter); ``page``: whether a session is the page."""
     gr.Markdown(I18N("style_intro"))
     with gr.Row():
@@ -33,4 +33,4 @@ def build_style_tab(engine: Engine, page: gr.State) -> None:
         examples = gr.Dropdown(choices=OPENINGS, value=OPENINGS[0], label=I18N("openings"))
     opening = gr.Textbox(value=OPENINGS[0], label=I18N("opening"), lines=2, elem_id="style-opening")
     examples.change(lambda text: text, inputs=examples, outputs=opening, api_name=False)
-    build_pair_tab(engine, page, STYLE, adapter, [opening])
+    return build_pair_tab(engine, page, STYLE, adapter, [opening])

@@ -19,8 +19,8 @@ from typing import Any
 
 import gradio as gr
 
-from playground.branching import Branch
 from playground.engine import Engine
+from playground.engine.branching import Branch
 from playground.ui.details import describe
 from playground.ui.handler import Call, Settings, handler
 from playground.ui.menus import chosen_adapter

@@ -7,8 +7,9 @@ orders, then F-beta with beta = 2. Scores are 0..100.
 
 from collections import Counter
 
-import datasets
 import evaluate
+
+from playground.evaluation.metric_loader import metric_info
 
 _DESCRIPTION = "Character n-gram F-score (chrF, beta=2, n=1..6), corpus level, 0..100."
 _KWARGS = """
@@ -30,14 +31,8 @@ class Chrf(evaluate.Metric):
     """Corpus-level chrF."""
 
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="Popović, M. (2015). chrF: character n-gram F-score for automatic MT evaluation.",
-            inputs_description=_KWARGS,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-        )
+        citation = "Popović, M. (2015). chrF: character n-gram F-score for automatic MT evaluation."
+        return metric_info(_DESCRIPTION, _KWARGS, {"predictions": "string", "references": "string"}, citation)
 
     def _compute(self, predictions, references, char_order=6, beta=2.0):
         precisions, recalls = [], []

@@ -1,7 +1,8 @@
 """Next-token accuracy: how often the model's most likely next token is the true one."""
 
-import datasets
 import evaluate
+
+from playground.evaluation.metric_loader import metric_info
 
 _DESCRIPTION = """Share of positions where argmax of the model's next-token distribution equals
 the token that actually follows (the validation accuracy of a causal-LM fine-tuning run)."""
@@ -20,12 +21,7 @@ class NextTokenAccuracy(evaluate.Metric):
     """Top-1 next-token accuracy."""
 
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_KWARGS,
-            features=datasets.Features({"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}),
-        )
+        return metric_info(_DESCRIPTION, _KWARGS, {"predictions": "int64", "references": "int64"})
 
     def _compute(self, predictions, references):
         if not references:

@@ -2,8 +2,9 @@
 
 import math
 
-import datasets
 import evaluate
+
+from playground.evaluation.metric_loader import metric_info
 
 _DESCRIPTION = """Perplexity = exp(mean negative log-likelihood) over all scored tokens.
 The model is run by the caller (playground.evaluation.scoring); this module only aggregates,
@@ -22,12 +23,7 @@ class Perplexity(evaluate.Metric):
     """exp of the mean negative log-likelihood."""
 
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_KWARGS,
-            features=datasets.Features({"nll": datasets.Value("float64")}),
-        )
+        return metric_info(_DESCRIPTION, _KWARGS, {"nll": "float64"})
 
     def _compute(self, nll):
         if not nll:

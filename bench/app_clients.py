@@ -1,0 +1,135 @@
+"""Visitors of the real app, as benchmarks drive them: ``gradio_client`` sessions on ``/generate``.
+
+Shared by ``bench/classroom.py`` and ``bench/vs_llamacpp.py``: what a request looked like
+from the client's side (:class:`Run`), N visitors submitting at once (:func:`drive`), and
+the machine facts a decode rate is read against (:func:`copy_bandwidth`, :func:`weight_bytes`).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from playground.ui.controls import settings_kwargs
+
+
+@dataclass
+class Run:
+    """One request as the client saw it."""
+
+    submitted: float  # perf_counter() at submit
+    first: float  # when the first text arrived
+    last: float  # when the stream ended
+    tokens: int  # generated tokens (from the status line)
+    text: str
+    finished_by_length: bool
+
+
+def generate_args(model: str, prompt: str, adapter: str | None, tokens: int) -> dict[str, Any]:
+    """/generate's keyword arguments: greedy, no template, no repetition penalty or n-gram ban, no stop string."""
+    inputs = {"model": model, "adapter": adapter or "(base)", "prompt": prompt, "use_prompt_style": False}
+    return {**inputs, **settings_kwargs(max_new_tokens=tokens)}
+
+
+def drive(clients: list, requests: list[dict[str, Any]]) -> list[Run]:
+    """Submit every request at once, request i from ``clients[i]``, and follow each stream in its own thread.
+
+    Each user is a client of their own (a session), as in a classroom: the server shares a
+    batch between visitors (``limits.max_rows_per_visitor`` rows each), so one client
+    sending eight requests would measure one visitor's share, not a classroom.
+    """
+    runs: list[Run | None] = [None] * len(requests)
+    errors: list[str] = []
+
+    def follow(i: int, job, submitted: float) -> None:
+        first = None
+        text = details = ""
+        for text, details in job:  # noqa: B007 (the last update's details are read below)
+            if first is None and text:
+                first = time.perf_counter()
+        last = time.perf_counter()
+        if job.exception() is not None:
+            errors.append(f"{type(job.exception()).__name__}: {job.exception()}")
+        count = re.search(r"(\d+) tokens in", details)
+        tokens = int(count.group(1)) if count else 0
+        runs[i] = Run(submitted, first or last, last, tokens, text, "token limit" in details)
+
+    threads = []
+    for i, args in enumerate(requests):
+        submitted = time.perf_counter()
+        job = clients[i].submit(**args, api_name="/generate")
+        threads.append(threading.Thread(target=follow, args=(i, job, submitted)))
+        threads[-1].start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {len(requests)} requests failed: {errors[0]}")
+    return [r for r in runs if r is not None]
+
+
+def one_by_one(clients: list, requests: list[dict[str, Any]]) -> list[Run]:
+    """The same requests, each sent by its own client when the previous one has ended."""
+    return [run for client, args in zip(clients, requests, strict=False) for run in drive([client], [args])]
+
+
+def p95(values: list[float]) -> float:
+    """95th percentile, linear interpolation between the closest ranks."""
+    return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+def weight_bytes(model_name: str) -> tuple[int, str]:
+    """Bytes of the base weights one decode step reads, and how they were counted.
+
+    Float parameters count their bytes; int8 products count their values, scales and
+    offsets (:attr:`~playground.models.quantized.GroupQuantized.nbytes`). A table shared by
+    the embedding and the output layer counts once (the output layer reads all of it); an
+    embedding of its own counts for nothing (one row is read).
+    """
+    from playground.models.loader import ModelCache
+    from playground.models.registry import load_registry
+
+    cache = ModelCache(load_registry())
+    loaded = cache.get(model_name)
+    base = loaded.model.get_base_model() if hasattr(loaded.model, "get_base_model") else loaded.model
+    embedding = base.get_input_embeddings()
+    seen: dict[int, int] = {}
+    for name, module in base.named_modules():
+        quantized = getattr(module, "quantized", None)
+        if quantized is not None and (module is not embedding or _tied(base)):
+            seen[quantized.q.data_ptr()] = quantized.nbytes
+        for param_name, param in module.named_parameters(recurse=False):
+            if "lora_" not in f"{name}.{param_name}" and (module is not embedding or _tied(base)):
+                seen[param.data_ptr()] = param.numel() * param.element_size()
+    cache.close()
+    kinds = "int8 products (values, scales, offsets)" if loaded.int8 else f"{len(seen)} tensors"
+    how = f"{kinds}; " + ("the tied embedding counted once" if _tied(base) else "the input embedding left out")
+    return sum(seen.values()), how
+
+
+def _tied(base: Any) -> bool:
+    embedding, head = base.get_input_embeddings(), base.get_output_embeddings()
+    table = getattr(embedding, "quantized", None)
+    if table is not None:
+        return getattr(head, "quantized", None) is table
+    return embedding.weight.data_ptr() == head.weight.data_ptr()
+
+
+def copy_bandwidth(mib: int = 512, repeats: int = 7) -> float:
+    """Bytes per second of a torch copy between two large tensors (read + write), median of ``repeats``.
+
+    The target is allocated and touched first, so page faults are not timed.
+    """
+    source = torch.ones(mib * 2**20 // 4, dtype=torch.float32)
+    target = torch.zeros_like(source)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        target.copy_(source)
+        times.append(time.perf_counter() - start)
+    return 2 * source.numel() * source.element_size() / statistics.median(times)
