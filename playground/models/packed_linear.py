@@ -72,6 +72,13 @@ def packing_supported(dtype: torch.dtype = torch.bfloat16) -> bool:
         return False
 
 
+def unsupported_reason(dtype: torch.dtype) -> str:
+    """Why oneDNN's packed ``dtype`` products cannot run here (meaningful where :func:`packing_supported` is False)."""
+    if not torch.backends.mkldnn.is_available() or not hasattr(torch.ops.mkldnn, "_reorder_linear_weight"):
+        return "this torch has no oneDNN linear products"
+    return f"this CPU has no oneDNN {dtype} products (they need AVX-512 BW, VL and DQ, or AVX-NE-CONVERT)"
+
+
 def _identity(weight: torch.Tensor) -> tuple[int, int | None]:
     """Where the weight's data is, and its in-place version (None for an inference tensor, which has none)."""
     return weight.data_ptr(), None if weight.is_inference() else weight._version
@@ -270,20 +277,28 @@ def pack_linear_layers(
     """Make every CPU ``nn.Linear`` of ``model`` whose weight is of ``dtypes`` a :class:`PackedLinear`; return how many.
 
     ``decode_rows`` is the most rows a decode step multiplies (each count up to it is
-    checked). Does nothing for a dtype whose oneDNN products are unavailable. Layers in
-    another dtype (float32 models, PEFT's float32 LoRA matrices) stay as they are.
+    checked). Layers of a dtype whose oneDNN products this CPU cannot run stay
+    ``nn.Linear``, with one log line per dtype that says so. Layers in another dtype
+    (float32 models, PEFT's float32 LoRA matrices) stay as they are.
     """
-    dtypes = tuple(dtype for dtype in dtypes if packing_supported(dtype))
     count = 0
+    refused: dict[torch.dtype, int] = {}
     with torch.no_grad():
         for module in model.modules():
             weight = getattr(module, "weight", None)
-            if type(module) is torch.nn.Linear and weight.dtype in dtypes and weight.device.type == "cpu":
-                module.__class__ = PackedLinear
-                module.packed_dtype = weight.dtype
-                module.decode_rows = decode_rows
-                module.repack()
-                count += 1
+            if type(module) is not torch.nn.Linear or weight.dtype not in dtypes or weight.device.type != "cpu":
+                continue
+            if not packing_supported(weight.dtype):
+                refused[weight.dtype] = refused.get(weight.dtype, 0) + 1
+                continue
+            module.__class__ = PackedLinear
+            module.packed_dtype = weight.dtype
+            module.decode_rows = decode_rows
+            module.repack()
+            count += 1
+    for dtype, layers in refused.items():
+        log.info("%d %s linear layers are not packed: %s; they compute through torch.nn.functional.linear",
+                 layers, dtype, unsupported_reason(dtype))  # fmt: skip
     if count:
         log.info("%d linear layers packed for oneDNN's products", count)
     return count

@@ -5,27 +5,33 @@ a limit is tried in a process of its own. ``python -m tests.models.onednn_isa DT
 ``ONEDNN_MAX_CPU_ISA`` and ``ONEDNN_VERBOSE=1`` set) packs layers of Gemma 3 270M's shapes
 and odd ones in ``DTYPE``, multiplies them by every number of rows a decode step can have and
 by prefill lengths checked or not, and prints, as the last line, ``RESULT`` and a JSON
-object: the instruction set oneDNN says it uses, and for each shape the row counts the
-packed copy serves, the padding, and every product that is not ``linear``'s (none, if the
-check keeps its promise).
+object: whether this torch says it can pack ``DTYPE`` here, the log lines of packing (the
+check's verdicts, a refusal), and for each shape the row counts the packed copy serves, the
+padding, and every product that is not ``linear``'s (none, if the check keeps its promise).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from pathlib import Path
 
 # ONEDNN_MAX_CPU_ISA value -> (the /proc/cpuinfo flags it needs, the name ONEDNN_VERBOSE gives it)
 ISA_LIMITS = {
+    "DEFAULT": ((), r".+"),  # no limit: the best this CPU has
     "SSE41": (("sse4_1",), r"Intel SSE4\.1"),
     "AVX": (("avx",), r"Intel AVX"),
     "AVX2": (("avx", "avx2", "fma"), r"Intel AVX2"),
+    "AVX2_VNNI": (("avx", "avx2", "fma", "avx_vnni"), r"Intel AVX2 with Intel DL Boost"),
     "AVX512_CORE": (("avx512f", "avx512bw", "avx512vl", "avx512dq"), r"Intel AVX-512 with AVX512BW, .*"),
+    "AVX512_CORE_VNNI": (
+        ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni"), r"Intel AVX-512 with Intel DL Boost"
+    ),
     "AVX512_CORE_BF16": (
         ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx512_bf16"),
-        r"Intel AVX-512 with Intel DL Boost and bfloat16 support",
+        r"Intel AVX-512 with Intel DL Boost and bfloat16 support.*",
     ),
     "AVX512_CORE_AMX": (
         ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile",
@@ -70,7 +76,7 @@ def expected_product(layer, x):
 
     rows = x.numel() // layer.in_features
     flat = x.reshape(rows, layer.in_features)
-    if rows > layer.decode_rows:
+    if rows > getattr(layer, "decode_rows", 0):  # a prefill, or a layer left unpacked
         groups = [flat]
     elif layer.min_rows == 0:  # a row's result depends on its place: each alone
         groups = [flat[i : i + 1] for i in range(rows)]
@@ -84,9 +90,15 @@ def run_check(dtype_name: str) -> dict:
     """Pack :data:`SHAPES` in ``dtype_name`` and compare every product of :data:`ROWS` rows with ``linear``'s."""
     import torch
 
-    from playground.models.packed_linear import pack_linear_layers
+    from playground.models.packed_linear import pack_linear_layers, packing_supported
 
     dtype = getattr(torch, dtype_name)
+    lines: list[str] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("playground.models")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     shapes = {}
     for out_features, in_features, bias in SHAPES:
         torch.manual_seed(out_features + in_features)
@@ -107,7 +119,8 @@ def run_check(dtype_name: str) -> dict:
             "min_rows": getattr(layer, "min_rows", 1),
             "not_linear": not_linear,
         }
-    return {"shapes": shapes}
+    logger.removeHandler(handler)
+    return {"supported": packing_supported(dtype), "log": lines, "shapes": shapes}
 
 
 if __name__ == "__main__":

@@ -35,10 +35,12 @@ import torch
 from playground.errors import ConfigError
 from playground.models.packed_linear import (
     BATCH_POSITIONS,
+    DECODE_ROWS,
     PREFILL_ROWS,
     PackedLinear,
     pack_linear_layers,
     packing_supported,
+    unsupported_reason,
 )
 from playground.models.registry import Registry
 from tests.models import onednn_isa
@@ -135,34 +137,48 @@ def _check_under(isa: str, dtype: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def isa_runs() -> dict[tuple[str, str], subprocess.CompletedProcess]:
-    """``python -m tests.models.onednn_isa`` under each limit and dtype this CPU runs, two at once, by (isa, dtype)."""
-    keys = [
-        (isa, dtype)
-        for isa in onednn_isa.ISA_LIMITS
-        for dtype in ("float32", "bfloat16")
-        if not onednn_isa.missing_for(isa) and (dtype == "float32" or not onednn_isa.bf16_missing())
-    ]
+    """``python -m tests.models.onednn_isa`` under each limit this CPU has, per dtype, two at once, by (isa, dtype)."""
+    keys = [(isa, dtype) for isa in onednn_isa.ISA_LIMITS for dtype in ISA_DTYPES if not onednn_isa.missing_for(isa)]
     with ThreadPoolExecutor(2) as pool:
         return dict(zip(keys, pool.map(lambda key: _check_under(*key), keys), strict=True))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+ISA_DTYPES = ("float32", "bfloat16")
+LINEAR = "torch.nn.functional.linear"
+
+
+@pytest.mark.parametrize("dtype", ISA_DTYPES)
 @pytest.mark.parametrize("isa", list(onednn_isa.ISA_LIMITS))
 def test_the_promise_holds_under_each_instruction_set_limit(isa, dtype, isa_runs):
-    """Under ``ONEDNN_MAX_CPU_ISA``, oneDNN uses that instruction set and every product is still ``linear``'s."""
+    """Under ``ONEDNN_MAX_CPU_ISA``, every product is ``linear``'s, and each fallback says so in the log.
+
+    Where oneDNN can multiply ``dtype`` here, it runs at that instruction set, and a shape
+    whose check refused some numbers of rows has a log line naming them; where it cannot
+    (bfloat16 on a CPU without AVX-512 BW/VL/DQ or AVX-NE-CONVERT), no layer is packed and
+    one log line per shape says why.
+    """
     missing = onednn_isa.missing_for(isa)
     if missing:
         pytest.skip(f"this CPU lacks {', '.join(missing)}: oneDNN cannot run at {isa} here")
-    if dtype == "bfloat16" and onednn_isa.bf16_missing():
-        pytest.skip(f"oneDNN's bfloat16 products are unavailable: {onednn_isa.bf16_missing()}")
     run = isa_runs[isa, dtype]
     assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout.rsplit("RESULT ", 1)[1])
+    for shape, verdict in result["shapes"].items():
+        assert verdict["packed"] == int(result["supported"]) and verdict["not_linear"] == [], (shape, verdict)
+    if not result["supported"]:
+        why = unsupported_reason(getattr(torch, dtype))
+        refusal = f"1 torch.{dtype} linear layers are not packed: {why}; they compute through {LINEAR}"
+        assert result["log"] == [refusal] * len(result["shapes"]), result["log"]
+        return
     used = onednn_isa.VERBOSE_ISA.search(run.stdout)
     assert used, run.stdout[:2000]
     assert re.fullmatch(onednn_isa.ISA_LIMITS[isa][1], used[1]), used[1]
-    result = json.loads(run.stdout.rsplit("RESULT ", 1)[1])
-    for shape, verdict in result["shapes"].items():
-        assert verdict["packed"] == 1 and verdict["not_linear"] == [], (shape, verdict)
+    probed = {*range(1, DECODE_ROWS + 1)}
+    for (out_features, in_features, bias), verdict in zip(onednn_isa.SHAPES, result["shapes"].values(), strict=True):
+        if not probed <= set(verdict["exact_rows"]):
+            name = f"packed torch.{dtype} products of {in_features} inputs and {out_features} outputs"
+            (line,) = [line for line in result["log"] if line.startswith(name + (" with a bias:" if bias else ":"))]
+            assert all(f"{rows} row" in line for rows in sorted(probed - set(verdict["exact_rows"]))), line
 
 
 def test_the_copy_follows_the_weight_changed_in_place_or_replaced():
@@ -223,6 +239,19 @@ def test_the_loader_packs_a_bfloat16_model_unless_the_registry_says_not(tiny_hub
         a = packed.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=8, do_sample=False)
         b = plain.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=8, do_sample=False)
     assert torch.equal(a, b)
+
+
+@pytest.mark.skipif(packing_supported(), reason="this CPU has oneDNN bfloat16 products: the loader packs them")
+def test_where_bfloat16_products_are_missing_the_loader_packs_nothing_and_says_so(tiny_hub, caplog):
+    from playground.models.loader import ModelCache
+
+    with caplog.at_level(logging.INFO, logger="playground.models.packed_linear"):
+        loaded = ModelCache(_bf16_registry(tiny_hub)).get("tiny")
+    linear = sum(type(m) is torch.nn.Linear and m.weight.dtype == torch.bfloat16 for m in loaded.model.modules())
+    assert linear > 0 and _packed_layers(loaded) == 0
+    why = unsupported_reason(torch.bfloat16)
+    expected = f"{linear} torch.bfloat16 linear layers are not packed: {why}; they compute through {LINEAR}"
+    assert [record.getMessage() for record in caplog.records] == [expected]
 
 
 def test_the_switch_must_be_true_or_false(tiny_hub):
