@@ -104,7 +104,6 @@ def _value(page, selector: str) -> str:
     return page.locator(f"{selector} textarea, {selector} input").first.input_value()
 
 
-
 def _done(page, selector: str, word: str = "Done") -> None:
     """Wait until the status line ``selector`` says the generation is done."""
     page.wait_for_function(
