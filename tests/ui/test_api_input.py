@@ -13,6 +13,7 @@ import pytest
 
 from playground.ui.controls import settings_kwargs
 from tests import tiny_models
+from tests.clients import api_client
 from tests.waiting import WAIT_S
 
 GOOD = tiny_models.generate_kwargs("tiny", max_new_tokens=5)  # every setting by name, greedy
@@ -77,9 +78,7 @@ def _call(client, **overrides):
 
 @pytest.fixture(scope="module")
 def client(app_url):
-    from gradio_client import Client
-
-    return Client(app_url, verbose=False)
+    return api_client(app_url)
 
 
 @pytest.mark.parametrize(("overrides", "message"), BAD, ids=[m.split(":")[0] for _, m in BAD])

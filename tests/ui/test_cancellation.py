@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from tests import tiny_models
+from tests.clients import api_client
 from tests.waiting import WAIT_MS, WAIT_S, wait_until
 
 LONG = 3000  # tokens asked for by the request that is stopped
@@ -45,9 +46,7 @@ def _wait_cancelled(url: str, before: int) -> int:
 
 def _other_visitor(url: str):
     """Another visitor's request, running while the first one is stopped."""
-    from gradio_client import Client
-
-    return Client(url, verbose=False).submit(**tiny_models.long_kwargs(OTHER), api_name="/generate")
+    return api_client(url).submit(**tiny_models.long_kwargs(OTHER), api_name="/generate")
 
 
 def _assert_finished(job) -> None:
@@ -56,11 +55,9 @@ def _assert_finished(job) -> None:
 
 
 def test_a_dropped_api_client_ends_its_request_and_the_other_goes_on(long_app):
-    from gradio_client import Client
-
     url = long_app
     before = len(_cancellations(url))
-    job = Client(url, verbose=False).submit(**tiny_models.long_kwargs(LONG), api_name="/generate")
+    job = api_client(url).submit(**tiny_models.long_kwargs(LONG), api_name="/generate")
     other = _other_visitor(url)
     for text, _details in job:
         if text:

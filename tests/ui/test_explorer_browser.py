@@ -22,7 +22,6 @@ from tests.waiting import WAIT_MS
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
 
-
 def _show_alternatives(page, token, how: str = "hover") -> None:
     """Hover (or tap) ``token`` until its alternatives show.
 

@@ -19,6 +19,7 @@ import pytest
 
 from bench.server import queue_data
 from tests import tiny_models
+from tests.clients import api_client
 from tests.waiting import WAIT_S, wait_until
 
 LONG = 3000  # tokens of a request that keeps the long model busy for seconds
@@ -71,9 +72,7 @@ def test_gradios_deep_link_route_writes_nothing(app_url):
     """Gradio's /deep_link writes a file of a live session's whole state on every GET: refused."""
     import tempfile
 
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)  # a live session
+    client = api_client(app_url)  # a live session
     client.predict(**tiny_models.generate_kwargs("tiny", "Hi", max_new_tokens=2), api_name="/generate")
     cache = Path(tempfile.gettempdir()) / "gradio"
     before = {p for p in cache.rglob("*")} if cache.exists() else set()
@@ -113,8 +112,6 @@ def test_direct_calls_that_would_skip_the_queue_are_refused(app_url):
     ["join", "data", "heartbeat", "cancel"],
 )
 def test_a_poisoned_session_hash_never_reaches_gradio(app_url, request_kind):
-    from gradio_client import Client
-
     poison = '"\\ud800"'
     fn = _fn_index(app_url, "generate")
     headers = {"content-type": "application/json", "accept-language": "fr"}
@@ -131,7 +128,7 @@ def test_a_poisoned_session_hash_never_reaches_gradio(app_url, request_kind):
     assert response.status_code == 422
     assert "session_hash : doit faire de 1 à 64 lettres" in response.json()["detail"]
     kwargs = tiny_models.generate_kwargs("tiny", max_new_tokens=3)
-    _text, details = Client(app_url, verbose=False).predict(**kwargs, api_name="/generate")
+    _text, details = api_client(app_url).predict(**kwargs, api_name="/generate")
     assert "**Done:** 3 tokens" in details
 
 
@@ -159,8 +156,6 @@ def long_app(tiny_hub, long_model, tmp_path_factory):
 
 
 def test_one_session_and_one_address_hold_a_bounded_share_and_others_are_served(long_app):
-    from gradio_client import Client
-
     url, _ = long_app
     args = tiny_models.long_args(LONG)
     accepted = []
@@ -172,7 +167,7 @@ def test_one_session_and_one_address_hold_a_bounded_share_and_others_are_served(
     assert len(accepted) == 4 and len(refused) == 8  # 2 of session "flood", 2 more from the address
     assert {r.status_code for r in refused} == {503}
     assert all("occupé : vous avez déjà" in r.json()["detail"] for r in refused)
-    other = Client(url, verbose=False, headers={"x-forwarded-for": "198.51.100.2"})
+    other = api_client(url, headers={"x-forwarded-for": "198.51.100.2"})
     job = other.submit(**tiny_models.long_kwargs(3), api_name="/generate")  # another visitor: still queued, served
     # nobody listens to the flood: it is dropped, and the other visitor's answer comes
     _text, details = job.result(timeout=WAIT_S * 2)
@@ -215,8 +210,6 @@ def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
 
 
 def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_app):
-    from gradio_client import Client
-
     from tests.conftest import ended, latest_steps
 
     url, _log = long_app
@@ -232,7 +225,7 @@ def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_a
     # prefill that outlasts the Stop's round trip many times over (the Stop lands after a few chunks)
     prompt = "word " * 3900
     kwargs = tiny_models.generate_kwargs("long", prompt, max_new_tokens=50)
-    job = Client(url, verbose=False, headers={"x-forwarded-for": "192.0.2.80"}).submit(**kwargs, api_name="/generate")
+    job = api_client(url, headers={"x-forwarded-for": "192.0.2.80"}).submit(**kwargs, api_name="/generate")
     [request_id] = wait_until(prefilling, "the request to be in its prefill in the engine", every=0.05)
     job.cancel()  # the page's Stop: POST /cancel for this event
 

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import pytest
 
 from playground.ui.controls import DISTRIBUTION, settings_kwargs
+from tests.clients import api_client
 from tests.hostile import HOSTILE_TEXT, HOSTILE_TEXTS, MARKUP_BASE, REMOTE
 from tests.tiny_models import generate_kwargs
 from tests.ui.test_explorer_browser import _show_alternatives
@@ -128,9 +129,7 @@ def _set_number(page, label: str, value: int) -> None:
 
 
 def test_the_api_returns_the_hostile_text_as_plain_strings(hostile_app):
-    from gradio_client import Client
-
-    client = Client(hostile_app.url, verbose=False)
+    client = api_client(hostile_app.url)
     n, aligned, exact = hostile_app.max_new_tokens, hostile_app.aligned_prompt, " " + HOSTILE_TEXT
     text, details = client.predict(**generate_kwargs("scripted", "Hello", max_new_tokens=n), api_name="/generate")
     assert isinstance(text, str) and _contains_all(text), text

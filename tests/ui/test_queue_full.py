@@ -17,6 +17,7 @@ import pytest
 from bench.server import queue_data
 from playground.ui.i18n import TRANSLATIONS
 from tests import tiny_models
+from tests.clients import api_client
 from tests.waiting import WAIT_MS, WAIT_S, wait_until
 
 LONG = 3000  # tokens of each request that keeps the app busy
@@ -41,14 +42,13 @@ class FullLine:
         self.url = url
 
     def __enter__(self) -> FullLine:
-        from gradio_client import Client
         from gradio_client.utils import Status
 
         kwargs = tiny_models.long_kwargs(LONG)
         joining = (Status.STARTING, Status.JOINING_QUEUE)
         self.jobs = []
         for i in range(3):  # the app trusts X-Forwarded-For from loopback, as behind a Space's proxy
-            client = Client(self.url, verbose=False, headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
+            client = api_client(self.url, headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
             job = client.submit(**kwargs, api_name="/generate")
             self.jobs.append(job)
             # one at a time, in order
@@ -63,12 +63,11 @@ class FullLine:
 
 
 def test_an_api_visitor_is_told_the_app_is_busy_then_served_when_the_line_empties(full_app):
-    from gradio_client import Client
     from gradio_client.utils import QueueError
 
     with FullLine(full_app), pytest.raises(QueueError):
-        Client(full_app, verbose=False).predict(**tiny_models.long_kwargs(5), api_name="/generate")
-    client = Client(full_app, verbose=False)
+        api_client(full_app).predict(**tiny_models.long_kwargs(5), api_name="/generate")
+    client = api_client(full_app)
 
     def served() -> tuple[str, str] | None:
         try:
