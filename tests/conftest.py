@@ -31,13 +31,14 @@ import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from tests import hostile, tiny_models  # noqa: E402
 from tests.paths import TESTS  # noqa: E402
-from tests.waiting import REQUEST_LIMIT_S, START_S, WAIT_S, wait_until  # noqa: E402
+from tests.waiting import REQUEST_LIMIT_S, START_S, WAIT_MS, WAIT_S, wait_until  # noqa: E402
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -158,6 +159,27 @@ CHROMIUM_ARGS = [
 ]
 
 
+class PatientBrowser:
+    """A Playwright browser whose contexts wait up to ``WAIT_MS`` for anything, not Playwright's 30 s.
+
+    A page load or a click that takes more than 30 s on a machine whose cores are all busy is
+    slowness, not a failure of what a test checks; every other attribute is the browser's.
+    """
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_context(self, **kwargs: Any) -> Any:
+        """``Browser.new_context``, its actions, waits and navigations bounded by ``WAIT_MS``."""
+        context = self._browser.new_context(**kwargs)
+        context.set_default_timeout(WAIT_MS)
+        context.set_default_navigation_timeout(WAIT_MS)
+        return context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium driven by Playwright (the tests that use it skip without it)."""
@@ -166,7 +188,7 @@ def browser():
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
+        yield PatientBrowser(b)
         b.close()
 
 
