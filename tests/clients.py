@@ -14,5 +14,6 @@ def api_client(url: str, **kwargs: Any) -> Any:
     longer than 5 s to send its config or accept a queue join: that is slowness, not a failure
     of what a test checks.
     """
+    from gradio_client import Client
 
-    return api_client(url, httpx_kwargs={"timeout": WAIT_S}, **kwargs)
+    return Client(url, verbose=False, httpx_kwargs={"timeout": WAIT_S}, **kwargs)
