@@ -50,6 +50,15 @@ def _other_visitor(url: str):
 
 
 def _assert_finished(job) -> None:
+    """The other visitor's answer goes on to its last token: it may be slow on a busy machine, never stalled.
+
+    Each wait is for one more update of its stream (or its end), under ``WAIT_S``: a whole
+    answer's time depends on the machine's load, a stall does not.
+    """
+    updates = 0
+    while not job.done():
+        wait_until(lambda n=updates: job.done() or len(job.outputs()) > n, "the other visitor's answer to go on")
+        updates = len(job.outputs())
     text, details = job.result(timeout=WAIT_S)
     assert text and f"**Done:** {OTHER} tokens" in details, details
 
