@@ -321,7 +321,8 @@ def make_clients(url: str, count: int) -> list[Any]:
     from gradio_client import Client
 
     def make(i: int) -> Any:
-        return Client(url, verbose=False, headers={"x-forwarded-for": visitor_address(i)})
+        address = {"x-forwarded-for": visitor_address(i)}  # httpx's own 5 s is slowness on a busy machine, not a hang
+        return Client(url, verbose=False, headers=address, httpx_kwargs={"timeout": ANSWER_TIMEOUT_S})
 
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(make, range(count)))

@@ -375,7 +375,7 @@ class ModelCache:
         use_row_attention(loaded.model)  # a batched answer is the same request's answer alone, bit for bit
         _plain_strides_into_output_layer(loaded.model)
         if self.registry.limits.prepacked_weights:
-            pack_linear_layers(loaded.model)  # bfloat16 on a CPU: the same products, read faster
+            pack_linear_layers(loaded.model, decode_rows=self.registry.limits.max_batch_size)  # bfloat16: read faster
         if loaded.int8:
             loaded.lean = _lean(loaded.model)
         release_memory()  # what loading left free (the tokenizer's parse, the file's buffers) back to the system
