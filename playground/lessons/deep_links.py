@@ -10,6 +10,16 @@ model, settings, a language) and shares a link; opening it restores the same set
 A branch demo (``branch_position`` and ``branch_token``, a token id) is run once the
 few-shot answer is written: the explorer then shows the original and that branch.
 
+Every other tab has its link too (written by :mod:`playground.lessons.tab_links`):
+
+    ?tab=style&adapter=george-sand&prompt=Cette femme était assise&temperature=0.8&seed=1
+    ?tab=instructions&adapter=alpaca&prompt=Translate the sentence into French.&prompt_input=...
+    ?tab=generate&model=smollm2-135m-instruct&prompt=...&use_prompt_style=1&temperature=0
+    ?tab=compare&model_a=gemma-3-270m&model_b=gemma-3-270m + george-sand&text=...
+
+A link is the one description of a setup: the page opens it, and "Reproduce in Python"
+(:mod:`playground.lessons.reproduce`) writes the script that runs it.
+
 Reading never fails: a bad or unknown parameter is dropped with a warning (the link still
 opens, with defaults for what could not be read), and every kept value is validated. The
 lab's fields follow the registry's limits (``max_lab_examples``, ``max_lab_field_chars``,
@@ -42,6 +52,8 @@ LINK_HEADROOM = 512  # characters of a page's query string besides the shared se
 BRANCH_KEYS = ("branch_position", "branch_token")
 MAX_TOKEN_ID = 2**31 - 1  # the model's vocabulary is checked when the branch runs
 MAX_DEPTH = 2  # JSON nesting of a link value: examples are a list of [input, output] lists
+TEXT_KEYS = ("prompt", "prompt_input", "model_a", "model_b", "text")  # the other tabs' text parameters
+TRUE, FALSE = ("1", "true", "yes"), ("0", "false", "no")  # how a link writes a yes or a no
 UNKNOWN_NAMED = 5  # unknown parameters named in their warning
 
 
@@ -62,17 +74,25 @@ class SharedSetup:
     stop: list[str] | None = None  # stop strings
     settings: dict[str, Any] = field(default_factory=dict)  # generation settings given in the link
     branch: tuple[int, int] | None = None  # prompting lab: (position, token id) of a branch of the few-shot answer
+    prompt: str | None = None  # George Sand: the opening; Instructions: the instruction; Generate: the prompt
+    prompt_input: str | None = None  # Instructions: the instruction's input
+    use_prompt_style: bool | None = None  # Generate: wrap the prompt in the model's template
+    model_a: str | None = None  # Compare: a candidate's key, "model" or "model + adapter"
+    model_b: str | None = None  # Compare: the other candidate's key
+    text: str | None = None  # Compare: the text scored
     warnings: list[str] = field(default_factory=list)  # parameters that were dropped, and why
 
     def to_query(self) -> str:
         """The query string (without '?') that reproduces this setup."""
         params: dict[str, str] = {}
-        for key in ("tab", "lang", "model", "adapter", "preset", "task", "query", "separator"):
+        for key in ("tab", "lang", "model", "adapter", "preset", "task", "query", "separator", *TEXT_KEYS):
             value = getattr(self, key)
             if value is not None:
                 params[key] = value
         if self.embed:
             params["embed"] = "1"
+        if self.use_prompt_style is not None:
+            params["use_prompt_style"] = "1" if self.use_prompt_style else "0"
         if self.examples is not None:
             params["examples"] = json.dumps([list(e) for e in self.examples], ensure_ascii=False)
         if self.stop is not None:
@@ -107,14 +127,7 @@ def lab_link(
         raise ValueError(Message("link_unknown_preset", field="preset", value=preset))
     candidate = registry.candidate(model, adapter)
     setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
-    checked = GenerationSettings.from_dict(
-        dict(settings), max_new_tokens_cap=registry.limits.max_new_tokens, defaults=registry.model(model).generation
-    )
-    written = {
-        key: value
-        for key, value in checked.to_dict().items()
-        if key in SETTING_KEYS and not (key in LEFT_OUT_WHEN and value == LEFT_OUT_WHEN[key])
-    }
+    stop, written = link_settings(registry, model, settings)
     shared = SharedSetup(
         tab="lab",
         model=candidate.model,
@@ -124,10 +137,28 @@ def lab_link(
         examples=[(e.input, e.output) for e in setup.examples],
         query=setup.query,
         separator=separator,
-        stop=list(checked.stop),
+        stop=stop,
         settings=written,
         branch=(int(branch[0]), int(branch[1])) if branch else None,  # the branch on screen
     )
+    return written_link(shared, registry)
+
+
+def link_settings(registry: Registry, model: str, settings: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The stop strings and the other settings a link writes, checked (the model's defaults fill the gaps)."""
+    checked = GenerationSettings.from_dict(
+        dict(settings), max_new_tokens_cap=registry.limits.max_new_tokens, defaults=registry.model(model).generation
+    )
+    written = {
+        key: value
+        for key, value in checked.to_dict().items()
+        if key in SETTING_KEYS and not (key in LEFT_OUT_WHEN and value == LEFT_OUT_WHEN[key])
+    }
+    return list(checked.stop), written
+
+
+def written_link(shared: SharedSetup, registry: Registry) -> str:
+    """The query string (with its '?') of ``shared``; a link longer than the page accepts is refused."""
     link = "?" + shared.to_query()
     limit = registry.limits.max_url_chars - LINK_HEADROOM
     if len(link) - 1 > limit:  # a link the page would refuse is never written
@@ -214,6 +245,10 @@ def from_query(
                 w.append(_ignored(Message("link_unknown_preset", field="preset", value=value)))
         elif key in ("task", "query", "separator"):
             setattr(setup, key, _text(value, key, limits.max_lab_field_chars, w))
+        elif key in TEXT_KEYS:
+            _other_tab_text(setup, key, value, registry)
+        elif key == "use_prompt_style":
+            setup.use_prompt_style = _flag(key, value, w)
         elif key == "examples":
             setup.examples = _examples(value, limits, w)
         elif key == "stop":
@@ -329,6 +364,27 @@ def _setting(setup: SharedSetup, key: str, value: str, registry: Registry) -> No
         setup.warnings.append(_ignored(exc.args[0] if exc.args else str(exc)))
         return
     setup.settings[key] = parsed
+
+
+def _other_tab_text(setup: SharedSetup, key: str, value: str, registry: Registry) -> None:
+    """A prompt, an instruction's input, a Compare candidate or text: bounded as the tab bounds it."""
+    limits, w = registry.limits, setup.warnings
+    if key in ("model_a", "model_b"):
+        try:
+            setattr(setup, key, registry.parse_candidate(value, key).key)
+        except PlaygroundError:
+            w.append(_ignored(Message("link_unknown_model", field=key, value=value)))
+        return
+    limit = limits.max_compare_chars if key == "text" else limits.max_prompt_chars
+    setattr(setup, key, _text(value, key, limit, w))
+
+
+def _flag(key: str, value: str, w: list[str]) -> bool | None:
+    """A yes (``1``, ``true``, ``yes``) or a no (``0``, ``false``, ``no``); anything else is dropped."""
+    if value.lower() in TRUE + FALSE:
+        return value.lower() in TRUE
+    w.append(_ignored(Message("link_not_one_of", field=key, value=value, choices="1, 0")))
+    return None
 
 
 def _adapter(setup: SharedSetup, value: str, registry: Registry) -> None:
