@@ -5,30 +5,22 @@ A pair tab whose panes both get the adapter's template, shown under each.
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 from playground.engine import Engine
-from playground.settings import GenerationSettings
+from playground.lessons.tab_openings import INSTRUCTIONS, INSTRUCTIONS_SETTINGS
 from playground.ui.i18n import I18N
 from playground.ui.menus import task_adapter_menu
 from playground.ui.pair_tab import PairTab, build_pair_tab
 
-INSTRUCTIONS = [
-    ("Give three tips for staying healthy.", ""),
-    ("Translate the sentence into French.", "The sea otter sleeps on its back."),
-    ("Write a haiku about autumn.", ""),
-    ("Classify the sentiment of the review as positive or negative.", "A boring, far too long film."),
-]
 INSTRUCTIONS_TAB = PairTab(
-    name="instructions",
-    texts=("prompt", "prompt_input"),
-    # the GPT-2 + LoRA Alpaca exercise's settings: temperature 0.8, top-p 0.95, top-k 50, 100 new tokens
-    defaults=GenerationSettings(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=100, seed=1),
-    template=True,
+    name="instructions", texts=("prompt", "prompt_input"), defaults=INSTRUCTIONS_SETTINGS, template=True
 )
 
 
-def build_instructions_tab(engine: Engine, page: gr.State) -> None:
+def build_instructions_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
     """Add the Instructions tab (shown only when the registry has an instruction adapter).
 
     ``page``: whether a session is the page (which records the adapter's tokens for the explorer).
@@ -43,4 +35,4 @@ def build_instructions_tab(engine: Engine, page: gr.State) -> None:
         label=I18N("examples_menu"),
     )
     ready.change(lambda i: INSTRUCTIONS[int(i)], inputs=ready, outputs=[instruction, instruction_input], api_name=False)
-    build_pair_tab(engine, page, INSTRUCTIONS_TAB, adapter, [instruction, instruction_input])
+    return build_pair_tab(engine, page, INSTRUCTIONS_TAB, adapter, [instruction, instruction_input])

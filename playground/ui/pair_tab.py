@@ -15,12 +15,15 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
+from playground.lessons.tab_links import pair_link
 from playground.settings import GenerationSettings
 from playground.ui.controls import settings_controls
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
 from playground.ui.handler import Call, Settings, Texts, handler
 from playground.ui.i18n import I18N
 from playground.ui.pair import pair_frames, start_pair
+from playground.ui.reproduce_panel import reproduce_panel
+from playground.ui.share import ShareLink, share_row
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,13 @@ class PairTab:
     template: bool = False  # both panes get the adapter's template (shown under each), not the bare prompt
 
 
-def build_pair_tab(engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dropdown, texts: list[Any]) -> None:
-    """Add the settings, panes and events of ``tab`` under its ``adapter`` menu and ``texts`` inputs."""
+def build_pair_tab(
+    engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dropdown, texts: list[Any]
+) -> dict[str, Any]:
+    """Add the settings, panes and events of ``tab`` under its ``adapter`` menu and ``texts`` inputs.
+
+    Returns the components a deep link fills in: the adapter, the texts by API name, the settings.
+    """
     with gr.Accordion(I18N("settings"), open=False):
         controls = settings_controls(tab.defaults, engine.registry.limits.max_new_tokens, tab.name, stop_lines=1)
     with gr.Row():
@@ -65,6 +73,19 @@ def build_pair_tab(engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dro
     event = run.click(run_pair, inputs=inputs, outputs=outputs, api_name=tab.name)
     event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
     stop.click(None, cancels=[event, *wire_branching(engine, panes)], api_name=False)
+    reproduce_panel(engine, tab.name, _share(engine, tab, [adapter, *texts, *controls.inputs()]), panes=False)
+    return {"adapter": adapter, **dict(zip(tab.texts, texts, strict=True)), **controls}
+
+
+def _share(engine: Engine, tab: PairTab, inputs: list[Any]) -> ShareLink:
+    """The tab's share link (/style_share, /instructions_share): the adapter, its texts and the settings."""
+
+    @handler(texts=tab.texts)
+    def share_setup(call: Call, adapter: str, texts: Texts, settings: Settings) -> str:
+        given = texts[1] if len(texts) > 1 else ""
+        return pair_link(engine.registry, tab.name, adapter, texts[0], given, settings)
+
+    return share_row(tab.name, share_setup, inputs)
 
 
 def _panes(tab: PairTab) -> tuple[list[gr.Textbox], list[gr.Markdown], list[gr.Textbox]]:
