@@ -6,6 +6,9 @@ Environment variables:
     PLAYGROUND_PRELOAD   0 to skip loading the default model before the server starts
     PLAYGROUND_DEBUG_RECORD  1 to answer GET /_debug/ended and /_debug/steps: how the latest requests ended,
                              the latest forward passes (for tests; ui/debug.py)
+    PLAYGROUND_CLASSROOM     0 for no Classroom tab (and no database)
+    PLAYGROUND_CLASSROOM_DB  the classroom's SQLite file (default: /data/playground/, else the cache)
+    PLAYGROUND_CLASSROOM_URL a PostgreSQL URL for the classroom instead (a secret; see docs/classroom.md)
     HF_HUB_OFFLINE       1 to never reach the Hub (set automatically when it is unreachable)
 """
 
@@ -29,9 +32,15 @@ except ImportError:  # pragma: no cover - optional outside Spaces
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
+from playground.classroom.errors import StorageError  # noqa: E402
+from playground.classroom.rooms import Classroom  # noqa: E402
+from playground.classroom.storage import Store, database_url  # noqa: E402
 from playground.engine import Engine  # noqa: E402
+from playground.errors import ConfigError  # noqa: E402
+from playground.lessons.presets import load_presets  # noqa: E402
 from playground.models.registry import DEFAULT_REGISTRY_PATH, Limits, load_registry, with_remote  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
+from playground.ui.classroom_page import CLASSROOM_CSS  # noqa: E402
 from playground.ui.debug import ENV as DEBUG_RECORD  # noqa: E402
 from playground.ui.debug import DebugRecord  # noqa: E402
 from playground.ui.guard import Guard  # noqa: E402
@@ -52,6 +61,21 @@ def create_engine() -> Engine:
         source = engine.source(registry.default_model, progress=log.info)
         log.info("default model %s ready, from %s", registry.default_model, source)
     return engine
+
+
+def create_classroom(engine: Engine) -> Classroom | None:
+    """The classroom over its database (playground/classroom/storage.py); None when turned off or it cannot open.
+
+    A database that cannot open (a read-only disk, an unreachable server, a newer schema)
+    leaves the rest of the playground running, without the Classroom tab.
+    """
+    if os.environ.get("PLAYGROUND_CLASSROOM", "1") == "0":
+        return None
+    try:
+        return Classroom(Store(database_url()), engine.registry, load_presets())
+    except (StorageError, ConfigError) as exc:
+        log.error("no Classroom tab: its database cannot open: %s", exc)
+        return None
 
 
 def handler_slots(limits: Limits) -> int:
@@ -95,12 +119,12 @@ def launch_options(demo: gr.Blocks, engine: Engine) -> dict:
 use_lean_sessions()  # a session keeps what it changes, not a copy of every component (350 KB less each)
 engine = create_engine()
 limits = engine.registry.limits
-demo = build_app(engine).queue(**queue_options(limits))
+demo = build_app(engine, create_classroom(engine)).queue(**queue_options(limits))
 
 if __name__ == "__main__":
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
         i18n=I18N,
-        css=PAGE_CSS,
+        css=PAGE_CSS + CLASSROOM_CSS,
         **launch_options(demo, engine),
     )

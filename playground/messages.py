@@ -239,6 +239,45 @@ CATALOG: dict[str, dict[str, str]] = {
             "better); next-token accuracy is the share of tokens that were the model's first choice."
         ),
         "rp_step_candidate": "{name}, scored",
+        # the classroom (playground/classroom/)
+        "room_storage_full": (
+            "the classroom's database is full (no space left): nothing new can be kept; what was sent before is safe"
+        ),
+        "room_storage_busy": "the classroom's database is busy; try again in a moment (nothing was lost)",
+        "room_storage_unavailable": (
+            "the classroom's database cannot be reached; try again in a moment (nothing was lost)"
+        ),
+        "room_storage_newer": (
+            "the classroom's database is at schema version {version}, newer than this app's ({latest}): "
+            "run a newer app, or point it at another database"
+        ),
+        "room_bad_code": "{field}: {value!r} is not a room code ({chars} letters and digits, like ABCD-EFGH)",
+        "room_denied": (
+            "no open room with this code and key: check the code; a room closes {hours} hours after it opens, "
+            "or when its teacher closes it"
+        ),
+        "room_too_many_tries": "too many wrong codes or keys ({limit}): wait {minutes} minutes and try again",
+        "room_server_full": "this server has as many open classrooms as it can hold; try again later",
+        "room_too_many_rooms": "you already have {limit} open classrooms: close one first",
+        "room_name_taken": "{field}: {value!r} is already someone's name in this room; choose another",
+        "room_full_members": "this room is full ({limit} students)",
+        "room_bad_kind": "{field}: {value!r} is not one of {choices}",
+        "room_bad_link": "{field}: {reason}",
+        "room_link_tab": "{field}: a link of the {tab!r} tab, not of {kind!r}",
+        "room_bad_answers": "{field}: must be a mapping of {names} to text",
+        "room_nothing_to_post": "{field}: every answer is empty: run it first, then send it",
+        "room_post_rate": "sending too fast: at most {limit} runs a minute; wait a moment",
+        "room_post_cap": "you have sent {limit} runs to this room, as many as it takes from one student",
+        "room_full_posts": (
+            "this room holds as many runs as it can ({runs} runs, {bytes} bytes): the teacher may clear it"
+        ),
+        "room_not_joined": "join a classroom first (Classroom tab), then send your runs to it",
+        "room_page_left": "this page is in no classroom now: reload it to find your room again",
+        "room_vote_already_open": "a vote is already open in this room: close it first",
+        "room_no_open_vote": "no vote is open in this room",
+        "room_vote_not_open": "{field}: this vote is closed (or another one is open now)",
+        "room_already_voted": "you have already voted on this question",
+        "room_bad_choice": "{field}: {value!r} is not A, B or tie",
     },
     "fr": {
         "not_a_number": "{field} : doit être un nombre, reçu {type} {value!r}",
@@ -489,6 +528,52 @@ CATALOG: dict[str, dict[str, str]] = {
             "le premier choix du modèle."
         ),
         "rp_step_candidate": "{name}, évalué",
+        "room_storage_full": (
+            "la base de données de la classe est pleine (plus de place) : rien de nouveau ne peut être gardé ; "
+            "ce qui a été envoyé avant est en sécurité"
+        ),
+        "room_storage_busy": (
+            "la base de données de la classe est occupée ; réessayez dans un instant (rien n'est perdu)"
+        ),
+        "room_storage_unavailable": (
+            "la base de données de la classe est injoignable ; réessayez dans un instant (rien n'est perdu)"
+        ),
+        "room_storage_newer": (
+            "la base de données de la classe est au schéma version {version}, plus récent que celui de cette "
+            "application ({latest}) : lancez une application plus récente, ou une autre base"
+        ),
+        "room_bad_code": (
+            "{field} : {value!r} n'est pas un code de salle ({chars} lettres et chiffres, comme ABCD-EFGH)"
+        ),
+        "room_denied": (
+            "aucune salle ouverte avec ce code et cette clé : vérifiez le code ; une salle ferme {hours} heures "
+            "après son ouverture, ou quand l'enseignant la ferme"
+        ),
+        "room_too_many_tries": (
+            "trop de codes ou de clés erronés ({limit}) : attendez {minutes} minutes avant de réessayer"
+        ),
+        "room_server_full": "ce serveur a autant de classes ouvertes qu'il peut en tenir ; réessayez plus tard",
+        "room_too_many_rooms": "vous avez déjà {limit} classes ouvertes : fermez-en une d'abord",
+        "room_name_taken": "{field} : {value!r} est déjà le nom de quelqu'un dans cette salle ; choisissez-en un autre",
+        "room_full_members": "cette salle est pleine ({limit} élèves)",
+        "room_bad_kind": "{field} : {value!r} n'est pas parmi {choices}",
+        "room_bad_link": "{field} : {reason}",
+        "room_link_tab": "{field} : un lien de l'onglet {tab!r}, pas de {kind!r}",
+        "room_bad_answers": "{field} : doit associer du texte à {names}",
+        "room_nothing_to_post": "{field} : toutes les réponses sont vides : lancez-le d'abord, puis envoyez-le",
+        "room_post_rate": "envois trop rapides : au plus {limit} par minute ; attendez un instant",
+        "room_post_cap": "vous avez envoyé {limit} essais à cette salle, autant qu'elle en prend d'un élève",
+        "room_full_posts": (
+            "cette salle contient autant d'essais qu'elle peut ({runs} essais, {bytes} octets) : "
+            "l'enseignant peut la vider"
+        ),
+        "room_not_joined": "rejoignez d'abord une classe (onglet Classe), puis envoyez-y vos essais",
+        "room_page_left": "cette page n'est plus dans une classe : rechargez-la pour retrouver votre salle",
+        "room_vote_already_open": "un vote est déjà ouvert dans cette salle : fermez-le d'abord",
+        "room_no_open_vote": "aucun vote n'est ouvert dans cette salle",
+        "room_vote_not_open": "{field} : ce vote est fermé (ou un autre est ouvert maintenant)",
+        "room_already_voted": "vous avez déjà voté sur cette question",
+        "room_bad_choice": "{field} : {value!r} n'est ni A, ni B, ni égalité (tie)",
     },
 }
 

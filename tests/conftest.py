@@ -17,12 +17,16 @@ _HF_HOME = Path(tempfile.mkdtemp(prefix="playground-tests-hf-"))
 os.environ["HF_HOME"] = str(_HF_HOME)
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["PLAYGROUND_CACHE"] = str(_HF_HOME / "playground")
+os.environ["PLAYGROUND_CLASSROOM_DB"] = str(_HF_HOME / "classroom.sqlite3")  # never a machine's /data
+os.environ.pop("PLAYGROUND_CLASSROOM_URL", None)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import pwd  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -47,6 +51,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # under tests/ (the folders mirror the package: tests/serving/ tests playground/serving/).
 TIERS = {
     "unit": {
+        "classroom/test_rooms.py",
+        "classroom/test_storage.py",
         "data/test_data.py",
         "engine/test_engine.py",
         "engine/test_validation.py",
@@ -62,6 +68,7 @@ TIERS = {
         "models/test_gguf_file.py",
         "models/test_gguf_model.py",
         "models/test_int8_matmul.py",
+        "models/test_int8_sources.py",
         "models/test_loader.py",
         "models/test_packed_linear.py",
         "models/test_pin.py",
@@ -92,6 +99,7 @@ TIERS = {
         "test_tiers.py",
         "training/test_training.py",
         "training/test_training_loss.py",
+        "ui/test_classroom_tab.py",
         "ui/test_i18n.py",
         "ui/test_session_state.py",
         "ui/test_settings_form.py",
@@ -103,6 +111,7 @@ TIERS = {
         "ui/test_api_input.py",
         "ui/test_app.py",
         "ui/test_cancellation.py",
+        "ui/test_classroom_app.py",
         "ui/test_faults.py",
         "ui/test_guard.py",
         "ui/test_hostile_output.py",
@@ -112,6 +121,7 @@ TIERS = {
     },
     "browser": {
         "ui/test_browser.py",
+        "ui/test_classroom_browser.py",
         "ui/test_explorer_browser.py",
         "ui/test_vllm_browser.py",
     },
@@ -370,3 +380,63 @@ def hostile_app(hf_home, tmp_path_factory) -> Iterator[HostileApp]:
     }
     with launch_app(registry, tmp_path_factory) as (url, log):
         yield HostileApp(url=url, log=log, markers=markers, registry=registry, cycle=cycle)
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")  # Debian's postgresql-15
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server of Debian's binaries on a free loopback port, in a temporary folder; its base URL.
+
+    ``initdb`` then ``pg_ctl start``, stopped and removed at the end of the session. PostgreSQL
+    refuses to run as root: as root, it runs as the ``postgres`` user the package creates.
+    Skipped where the binaries are not installed.
+    """
+    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
+        pytest.skip(f"PostgreSQL's binaries are not installed ({PG_BIN}: Debian's postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="playground-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no postgres user to run PostgreSQL as")
+        os.chown(root, user.pw_uid, user.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", _free_port()
+    init = [str(PG_BIN / "initdb"), "-D", str(data), "-U", "playground", "--auth=trust", "-E", "UTF8", "--no-sync"]
+    subprocess.run([*run_as, *init, "--locale=C"], check=True, capture_output=True)
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off"
+    pg_ctl = [*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-t", "120"]
+    started = subprocess.run([*pg_ctl, "-l", str(root / "server.log"), "-o", options, "start"], capture_output=True)
+    if started.returncode != 0:
+        log = (root / "server.log").read_text() if (root / "server.log").exists() else ""
+        pytest.fail(f"pg_ctl start failed: {started.stderr.decode()}\n{log}")
+    try:
+        yield f"postgresql+psycopg://playground@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*pg_ctl, "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture()
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the test session's PostgreSQL server; its URL (dropped after the test)."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = postgres_server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{postgres_server}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def classroom_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty classroom database: a SQLite file, then a PostgreSQL database (the test runs on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'classroom.sqlite3'}"
+    return request.getfixturevalue("postgres_url")

@@ -30,6 +30,7 @@ LAYERS = (
     "playground.data",  # corpora, and the examples (token ids, labels) cut from them
     "playground.evaluation",  # metrics, scoring, comparisons, the lessons scoreboard
     "playground.training",  # the LoRA trainer
+    "playground.classroom",  # rooms, runs, the teacher's board and blind votes, kept in a database
     "playground.ui",  # the Gradio layer
 )
 # Imports from a lower layer to a higher one that are allowed anyway, as (importer, imported)

@@ -125,24 +125,34 @@ def run_all(engine: Any, requests: Sequence[dict[str, Any]]) -> list[Any]:
     return results
 
 
-def lab_lesson(engine: Any, model: str, pairs: list[tuple[str, str]], samples: int, seed: int) -> Lesson:
-    """Zero-, one- and five-shot EN->FR on held-out Tatoeba pairs (chrF, exact match)."""
+def lab_requests(
+    model: str, pairs: list[tuple[str, str]], samples: int, seed: int
+) -> tuple[list[tuple[str, str]], dict[int, list[dict[str, Any]]]]:
+    """The lab lesson's held-out (EN, FR) queries, and its requests by number of shots."""
     from playground.data.tatoeba import sample_pairs
-    from playground.evaluation.metric_loader import load_metric
-    from playground.lessons.fewshot import Shot, build_prompt, shot_name
+    from playground.lessons.fewshot import Shot, build_prompt
 
     usable = [p for p in pairs if 3 <= len(p[0].split()) <= 12]
     picked = sample_pairs(usable, samples + max(SHOTS), seed=seed)
     pool = [Shot(en, fr) for en, fr in picked[: max(SHOTS)]]
     queries = picked[max(SHOTS) :]
+    settings = {**GREEDY, "max_new_tokens": 48, "stop": ["\n"]}
+    return queries, {
+        k: [{"model": model, "prompt": build_prompt(TASK, pool[:k], en), "settings": settings} for en, _ in queries]
+        for k in SHOTS
+    }
+
+
+def lab_lesson(engine: Any, model: str, pairs: list[tuple[str, str]], samples: int, seed: int) -> Lesson:
+    """Zero-, one- and five-shot EN->FR on held-out Tatoeba pairs (chrF, exact match)."""
+    from playground.evaluation.metric_loader import load_metric
+    from playground.lessons.fewshot import shot_name
+
+    queries, by_shots = lab_requests(model, pairs, samples, seed)
     chrf = load_metric("chrf")
     lesson = Lesson("lab", model, f"EN->FR, {len(queries)} held-out Tatoeba pairs (seed {seed}), greedy, one line")
     started = time.perf_counter()
-    for k in SHOTS:
-        settings = {**GREEDY, "max_new_tokens": 48, "stop": ["\n"]}
-        requests = [
-            {"model": model, "prompt": build_prompt(TASK, pool[:k], en), "settings": settings} for en, _ in queries
-        ]
+    for k, requests in by_shots.items():
         hyps = [r.text.strip() for r in run_all(engine, requests)]
         refs = [fr for _, fr in queries]
         exact = sum(normalise(h) == normalise(r) for h, r in zip(hyps, refs, strict=True)) / len(refs)
@@ -165,10 +175,7 @@ def instructions_lesson(engine: Any, adapter: str, records: list[Any], max_new_t
         f"{len(records)} held-out Alpaca instructions, Alpaca prompt for both, greedy, {max_new_tokens} tokens at most",
     )
     started = time.perf_counter()
-    prompts = [engine.render(base, r.instruction, adapter, r.input) for r in records]
-    settings = {**GREEDY, "max_new_tokens": max_new_tokens}
-    for name in (None, adapter):
-        requests = [{"model": base, "prompt": p, "settings": settings, "adapter": name} for p in prompts]
+    for name, requests in instruction_requests(engine, adapter, records, max_new_tokens).items():
         results = run_all(engine, requests)
         stopped = sum(r.finish_reason == "eos" for r in results) / len(results)
         hyps = [r.text.strip() for r in results]
@@ -178,6 +185,19 @@ def instructions_lesson(engine: Any, adapter: str, records: list[Any], max_new_t
         lesson.samples[label] = hyps[:2]
     lesson.seconds = time.perf_counter() - started
     return lesson
+
+
+def instruction_requests(
+    engine: Any, adapter: str, records: list[Any], max_new_tokens: int
+) -> dict[str | None, list[dict[str, Any]]]:
+    """The instructions lesson's requests: the same Alpaca prompts, for the base (None) and for ``adapter``."""
+    base = engine.registry.adapter(adapter).base
+    prompts = [engine.render(base, r.instruction, adapter, r.input) for r in records]
+    settings = {**GREEDY, "max_new_tokens": max_new_tokens}
+    return {
+        name: [{"model": base, "prompt": p, "settings": settings, "adapter": name} for p in prompts]
+        for name in (None, adapter)
+    }
 
 
 def style_lesson(engine: Any, adapter: str, recipe: Any, data: str | None, continuations: int) -> Lesson:
@@ -240,15 +260,30 @@ def repetition_lesson(engine: Any, model: str, max_new_tokens: int = 128) -> Les
         f"{len(REPETITION_PROMPTS)} openings (EN, FR), greedy, {max_new_tokens} tokens; share of repeated word 4-grams",
     )
     started = time.perf_counter()
-    for label, control in REPETITION_CONTROLS.items():
-        settings = {**GREEDY, "max_new_tokens": max_new_tokens, **control}
-        texts = [r.text for r in run_all(engine, [{"model": model, "prompt": p, "settings": settings}
-                                                  for p in REPETITION_PROMPTS])]  # fmt: skip
+    for label, requests in repetition_requests(model, max_new_tokens).items():
+        texts = [r.text for r in run_all(engine, requests)]
         share = sum(repeated_ngram_share(t) for t in texts) / len(texts)
         lesson.rows.append((label, {"repeated 4-grams %": 100 * share}))
         lesson.samples[label] = [t.strip()[:200] for t in texts[:1]]
     lesson.seconds = time.perf_counter() - started
     return lesson
+
+
+def repetition_requests(model: str, max_new_tokens: int) -> dict[str, list[dict[str, Any]]]:
+    """The repetition lesson's requests, by control (greedy, each control of repetition in turn)."""
+    return {
+        label: [{"model": model, "prompt": p, "settings": {**GREEDY, "max_new_tokens": max_new_tokens, **control}}
+                for p in REPETITION_PROMPTS]
+        for label, control in REPETITION_CONTROLS.items()
+    }  # fmt: skip
+
+
+def with_dtype(registry: Any, dtype: str) -> Any:
+    """``registry`` with every model served in ``dtype`` (``int8``, ``float32``, ...)."""
+    import dataclasses
+
+    models = {name: dataclasses.replace(spec, dtype=dtype) for name, spec in registry.models.items()}
+    return dataclasses.replace(registry, models=models)
 
 
 def format_lessons(lessons: list[Lesson]) -> str:
@@ -304,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instruction-tokens", type=int, default=128, help="token limit of an instruction's answer")
     parser.add_argument("--continuations", type=int, default=16, help="sampled George Sand continuations per side")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--dtype", default=None, help="serve every model in this dtype (int8, float32) instead")
     parser.add_argument(
         "--write-cards", action="store_true", help="write each adapter's lesson into its model card (README.md)"
     )
@@ -313,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--samples, --continuations and --instruction-tokens must be >= 1")
 
     registry = load_registry(args.registry)
+    if args.dtype:
+        registry = with_dtype(registry, args.dtype)
     engine = Engine(registry)
     lessons: list[Lesson] = []
     if "lab" in args.only:

@@ -10,15 +10,18 @@ model, settings, a language) and shares a link; opening it restores the same set
 A branch demo (``branch_position`` and ``branch_token``, a token id) is run once the
 few-shot answer is written: the explorer then shows the original and that branch.
 
-Every other tab has its link too (written by :mod:`playground.lessons.tab_links`):
+Every other tab has its link too (George Sand and Instructions: :func:`pair_link`; Generate and
+Compare: :mod:`playground.lessons.tab_links`):
 
-    ?tab=style&adapter=george-sand&prompt=Cette femme était assise&temperature=0.8&seed=1
+    ?tab=style&model=gemma-3-270m&adapter=george-sand&prompt=Cette femme était assise&temperature=0.8&seed=1
     ?tab=instructions&adapter=alpaca&prompt=Translate the sentence into French.&prompt_input=...
     ?tab=generate&model=smollm2-135m-instruct&prompt=...&use_prompt_style=1&temperature=0
     ?tab=compare&model_a=gemma-3-270m&model_b=gemma-3-270m + george-sand&text=...
+    ?tab=classroom&room=ABCD2345
 
 A link is the one description of a setup: the page opens it, and "Reproduce in Python"
-(:mod:`playground.lessons.reproduce`) writes the script that runs it.
+(:mod:`playground.lessons.reproduce`) writes the script that runs it. ``room`` is read
+and checked by the classroom tab (:mod:`playground.ui.classroom_tab`), not here.
 
 Reading never fails: a bad or unknown parameter is dropped with a warning (the link still
 opens, with defaults for what could not be read), and every kept value is validated. The
@@ -42,9 +45,11 @@ from playground.lessons.fewshot import FewShotSetup
 from playground.lessons.presets import Preset
 from playground.messages import LANGUAGES, Message, excerpt
 from playground.models.registry import Registry
-from playground.settings import GenerationSettings, check_integer
+from playground.settings import GenerationSettings, check_integer, check_text
 
-TABS = ("lab", "style", "instructions", "compare", "generate")
+TABS = ("lab", "style", "instructions", "compare", "generate", "classroom")
+PAIR_TABS = ("style", "instructions")  # the tabs where a base and base + adapter answer side by side
+PAGE_KEYS = ("room",)  # parameters another part of the page reads and checks: the classroom tab's room code
 # Every setting is a parameter of its own, except stop (a JSON list, read on its own).
 SETTING_KEYS = tuple(f.name for f in fields(GenerationSettings) if f.name != "stop")
 LEFT_OUT_WHEN = {"no_repeat_ngram_size": 0, "seed": None}  # settings a written link leaves out at these values
@@ -127,7 +132,7 @@ def lab_link(
         raise ValueError(Message("link_unknown_preset", field="preset", value=preset))
     candidate = registry.candidate(model, adapter)
     setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
-    stop, written = link_settings(registry, model, settings)
+    stop, written = link_settings(registry, candidate.model, settings)
     shared = SharedSetup(
         tab="lab",
         model=candidate.model,
@@ -142,6 +147,49 @@ def lab_link(
         branch=(int(branch[0]), int(branch[1])) if branch else None,  # the branch on screen
     )
     return written_link(shared, registry)
+
+
+def pair_link(
+    registry: Registry,
+    *,
+    tab: str,
+    adapter: Any,
+    settings: Mapping[str, Any],
+    prompt: Any = None,
+    prompt_input: Any = None,
+) -> str:
+    """The query string (with its '?') of a link that opens pair tab ``tab`` (George Sand, Instructions).
+
+    It carries the tab, the adapter (and its base), the settings and, when given, the tab's
+    texts (the opening, or the instruction and its input), checked as the tab checks them.
+    """
+    if tab not in PAIR_TABS:
+        raise ValueError(Message("link_not_one_of", field="tab", value=tab, choices=", ".join(PAIR_TABS)))
+    spec = registry.adapter(adapter)
+    stop, written = link_settings(registry, spec.base, settings)
+    shared = SharedSetup(
+        tab=tab,
+        model=spec.base,
+        adapter=spec.name,
+        prompt=None if prompt is None else link_prompt(registry, "prompt", prompt),
+        prompt_input=None
+        if tab == "style" or not prompt_input
+        else link_prompt(registry, "prompt_input", prompt_input, required=False),
+        stop=stop,
+        settings=written,
+    )
+    return written_link(shared, registry)
+
+
+def link_prompt(registry: Registry, name: str, value: Any, required: bool = True) -> str:
+    """A prompt field checked as the engine checks it: text, bounded, not empty when ``required``."""
+    text = check_text(name, value)
+    if required and text == "":
+        raise ValueError(Message("empty", field=name))
+    limit = registry.limits.max_prompt_chars
+    if len(text) > limit:
+        raise ValueError(Message("too_long_chars", field=name, limit=limit, count=len(text)))
+    return text
 
 
 def link_settings(registry: Registry, model: str, settings: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
@@ -255,7 +303,7 @@ def from_query(
             setup.stop = _stop(value, w)
         elif key in SETTING_KEYS:
             _setting(setup, key, value, registry)
-        elif key not in ("adapter", *BRANCH_KEYS):
+        elif key not in ("adapter", *BRANCH_KEYS, *PAGE_KEYS):
             unknown.append(key)
     if unknown:
         named = ", ".join(str(excerpt(key)) for key in unknown[:UNKNOWN_NAMED])

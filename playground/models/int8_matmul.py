@@ -40,7 +40,7 @@ from playground.models.jit import Compiled, JitUnavailableError, compile_module,
 log = logging.getLogger(__name__)
 
 GROUPS = (16, 32)  # the group sizes the kernels handle
-TILE = 4  # rows computed together: each group of weights is loaded and widened once for them
+TILES = (8, 4, 1)  # rows computed together, widest first: each group of weights is loaded and widened once for them
 BLOCK = 64  # outputs whose weights every tile of rows reads in turn, from the cache (64 x 2048 int8: 128 KiB)
 TOLERANCE = 2e-4  # largest error of an output, relative to the largest output magnitude, the self-check accepts
 _P = ctypes.c_void_p
@@ -246,41 +246,27 @@ _CONTEXT = "{ ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64, i64, i64 }"  # q, scale, o
 
 
 def _span_function() -> str:
-    """``span``: the outputs [n0, n1) of every row, in tiles of rows then one by one.
+    """``span``: the outputs [n0, n1) of every row, in tiles of :data:`TILES` rows, the widest first.
 
     The worker calls it on blocks of :data:`BLOCK` outputs, so that every tile of rows reads
     a block's weights from the cache: the weights come from memory once, whatever the rows.
     """
     args = "ptr %q, ptr %sc, ptr %off, ptr %out, ptr %x16, ptr %xs, ptr %xsum, i64 %N, i64 %K, i64 %n0, i64 %n1"
-    return "\n".join(
-        [
-            f"define internal void @span({args}, i64 %M) {{",
-            "entry:",
-            f"  %tiles = udiv i64 %M, {TILE}",
-            f"  %tiled = mul i64 %tiles, {TILE}",
-            "  %hastile = icmp ugt i64 %tiles, 0",
-            "  br i1 %hastile, label %tl, label %rest",
-            "tl:",
-            "  %t = phi i64 [ 0, %entry ], [ %t.next, %tl ]",
-            f"  %tm = mul i64 %t, {TILE}",
-            f"  call void @tile{TILE}({args}, i64 %tm)",
-            "  %t.next = add i64 %t, 1",
-            "  %tdone = icmp eq i64 %t.next, %tiles",
-            "  br i1 %tdone, label %rest, label %tl",
-            "rest:",
-            "  %more = icmp ult i64 %tiled, %M",
-            "  br i1 %more, label %rl, label %exit",
-            "rl:",
-            "  %r = phi i64 [ %tiled, %rest ], [ %r.next, %rl ]",
-            f"  call void @tile1({args}, i64 %r)",
-            "  %r.next = add i64 %r, 1",
-            "  %rdone = icmp eq i64 %r.next, %M",
-            "  br i1 %rdone, label %exit, label %rl",
-            "exit:",
-            "  ret void",
-            "}",
+    lines = [f"define internal void @span({args}, i64 %M) {{", "entry:", "  br label %loop", "loop:"]
+    incoming = ", ".join(["[ 0, %entry ]", *(f"[ %m{t}, %do{t} ]" for t in TILES)])
+    lines += [f"  %m = phi i64 {incoming}", "  %left = sub i64 %M, %m", f"  br label %check{TILES[0]}"]
+    for i, rows in enumerate(TILES):
+        below = f"%check{TILES[i + 1]}" if i + 1 < len(TILES) else "%exit"
+        lines += [
+            f"check{rows}:",
+            f"  %fits{rows} = icmp uge i64 %left, {rows}",
+            f"  br i1 %fits{rows}, label %do{rows}, label {below}",
+            f"do{rows}:",
+            f"  call void @tile{rows}({args}, i64 %m)",
+            f"  %m{rows} = add i64 %m, {rows}",
+            "  br label %loop",
         ]
-    )
+    return "\n".join([*lines, "exit:", "  ret void", "}"])
 
 
 def _worker_function() -> str:
@@ -384,8 +370,7 @@ def module_ir(group: int, offset: bool, half: bool) -> str:
     parts = [
         "\n".join(declarations),
         _quantize_function(group, offset),
-        _tile_function(group, offset, 1, half),
-        _tile_function(group, offset, TILE, half),
+        *(_tile_function(group, offset, rows, half) for rows in TILES),
         _span_function(),
         _worker_function(),
         _entry_function(),

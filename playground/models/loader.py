@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from playground.allocator import release_memory
 from playground.errors import ModelLoadError, PlaygroundError, UnknownModelError
 from playground.messages import Message
 from playground.models.int8_sources import load_model
@@ -249,13 +250,22 @@ def _plain(tensor: Any) -> bool:
 
 
 def _lean(model: Any) -> Any:
-    """The lean forward of an int8 model (:mod:`playground.models.decoder`), or None (transformers' serves)."""
+    """The lean forward of an int8 model (:mod:`playground.models.decoder`), or None (transformers' serves).
+
+    It runs once on one token before it serves, so its compiled steps are ready (numba
+    compiles them, or reads them from its cache) before a visitor's first request.
+    """
     try:
+        from playground.models.decoder import RowInput
         from playground.models.decoder_weights import lean_decoder
     except ImportError as exc:  # numba missing: transformers' forward on the same int8 products
         log.info("no lean forward (%s): transformers' forward serves", exc)
         return None
-    return lean_decoder(model)
+    lean = lean_decoder(model)
+    if lean is not None:
+        with torch.inference_mode():
+            lean([RowInput([0], lean.new_cache())])
+    return lean
 
 
 def _accepts_logits_to_keep(model: Any) -> bool:
@@ -339,4 +349,5 @@ class ModelCache:
             pack_linear_layers(loaded.model)  # bfloat16 on a CPU: the same products, read faster
         if loaded.int8:
             loaded.lean = _lean(loaded.model)
+        release_memory()  # what loading left free (the tokenizer's parse, the file's buffers) back to the system
         return loaded

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
+from playground.classroom.rooms import Classroom
 from playground.engine import Engine
+from playground.ui.classroom_api import add_classroom_endpoints
+from playground.ui.classroom_sends import wire_sends
+from playground.ui.classroom_tab import build_classroom_tab
 from playground.ui.compare_tab import build_compare_tab
 from playground.ui.explorer import page_flag
 from playground.ui.generate_tab import build_generate_tab
@@ -18,26 +22,33 @@ from playground.ui.token_api import add_token_endpoints
 TITLE = "Playground: text generation, zero to few shots"
 
 
-def build_app(engine: Engine) -> gr.Blocks:
-    """The whole app; every tab calls ``engine``."""
+def build_app(engine: Engine, classroom: Classroom | None = None) -> gr.Blocks:
+    """The whole app; every tab calls ``engine``; with a ``classroom``, its tab, Send buttons and endpoints."""
     tasks = {a.task for a in engine.registry.adapters.values()}
     with gr.Blocks(title=TITLE) as demo:
         title = gr.Markdown(I18N("title"), elem_id="title")
         page = page_flag()
         tab_items: dict[str, gr.Tab] = {}
+        pairs = []  # the pair tabs' parts a classroom sends
         with gr.Tabs() as tabs:
             with gr.Tab(I18N("tab_lab"), id="lab") as tab_items["lab"]:
                 lab = build_lab_tab(engine, page)
             if "style" in tasks:
                 with gr.Tab(I18N("tab_style"), id="style") as tab_items["style"]:
-                    build_style_tab(engine, page)
+                    pairs.append(build_style_tab(engine, page))
             if "instructions" in tasks:
                 with gr.Tab(I18N("tab_instructions"), id="instructions") as tab_items["instructions"]:
-                    build_instructions_tab(engine, page)
+                    pairs.append(build_instructions_tab(engine, page))
             with gr.Tab(I18N("tab_compare"), id="compare") as tab_items["compare"]:
                 build_compare_tab(engine)
             with gr.Tab(I18N("tab_generate"), id="generate") as tab_items["generate"]:
                 build_generate_tab(engine, page)
+            if classroom is not None:
+                with gr.Tab(I18N("tab_classroom"), id="classroom") as tab_items["classroom"]:
+                    room = gr.State(None)  # {"role", "code", "key"} of the page's room
+                    build_classroom_tab(demo, classroom, room, wire_sends(classroom, engine, room, lab, pairs))
         add_token_endpoints(engine)
+        if classroom is not None:
+            add_classroom_endpoints(classroom)
         wire_links(demo, engine, tabs, tab_items, title, lab, page)
     return demo

@@ -128,6 +128,71 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
             "The same prompt, in the template the instruction adapter was trained on, given to "
             "the pretrained base and to the base + adapter: LoRA teaches the base to answer and to stop."
         ),
+        # the classroom (ui/classroom_tab.py, ui/classroom_view.py, ui/classroom_sends.py)
+        "tab_classroom": "Classroom",
+        "room_intro": (
+            "A class runs the lab on its own phones and laptops; the teacher sees everyone's runs on one board, "
+            "with counts per lesson, and runs blind votes. No account: students join with the room's code and a "
+            "name they choose. A room and everything in it is deleted 12 hours after it opens."
+        ),
+        "room_join_heading": "### Join a class",
+        "room_code": "Room code",
+        "room_name": "Your name, as the class will see it",
+        "room_join": "Join",
+        "room_teach_heading": "### Teach a class",
+        "room_title": "Title (optional)",
+        "room_open": "Open a classroom",
+        "room_send": "Send to the class",
+        "room_sent": "Sent to room {code} ({count} runs sent).",
+        "room_joined": (
+            "You are {name} in room {code}. Runs sent: {posts}. In the Prompting lab, George Sand and Instructions "
+            "tabs, Send to the class sends the run on screen to your teacher's board."
+        ),
+        "room_leave": "Leave this room",
+        "room_vote_heading_student": "### Vote: which answer is better?",
+        "room_vote_prompt": "The question or prompt",
+        "room_answer_a": "Answer A",
+        "room_answer_b": "Answer B",
+        "room_pick_a": "A is better",
+        "room_pick_b": "B is better",
+        "room_pick_tie": "Tie",
+        "room_no_vote_yet": "No vote yet: the teacher starts one.",
+        "room_vote_open": "Pick A, B or tie. You see the two answers in your own order; nobody knows which is which.",
+        "room_vote_cast": "Your vote: {choice}. The result appears when the teacher closes the vote.",
+        "room_vote_result": (
+            "Result: A was {a_label} ({a_votes} votes), B was {b_label} ({b_votes} votes), ties: {ties}. "
+            "Your vote: {chosen}."
+        ),
+        "room_qr": "QR code of the link students open",
+        "room_teacher_link": "Your private teacher link: it opens this board on another device (do not project it)",
+        "room_refresh": "Refresh",
+        "room_csv": "Download every run (CSV)",
+        "room_vote_setup": "Blind vote",
+        "room_vote_from_run": "Fill from a student's run (zero- vs few-shot, base vs adapter)",
+        "room_side_1_label": "Side 1: its name (shown when the vote closes)",
+        "room_side_1_answer": "Side 1: the answer",
+        "room_side_2_label": "Side 2: its name (shown when the vote closes)",
+        "room_side_2_answer": "Side 2: the answer",
+        "room_vote_start": "Start the vote",
+        "room_vote_close": "Close the vote and show the result",
+        "room_clear": "Clear the board",
+        "room_clear_yes": "Yes: delete every run and vote",
+        "room_close": "Close the room",
+        "room_close_yes": "Yes: close it and delete everything",
+        "room_closed": "The room is closed: everything in it was deleted.",
+        "room_board_head": "Room {code} · {students} students · {runs} runs · closes in {hours} h {minutes} min",
+        "room_students": "Students:",
+        "room_nobody_yet": "nobody yet",
+        "room_lessons": "Lessons",
+        "room_lesson_given": "{shots} gave the reference answer for {given} of {students} students",
+        "room_latest_runs": "Latest runs, grouped by setup",
+        "room_no_runs_yet": "No run yet: students send theirs with Send to the class.",
+        "room_students_count": "{count} students",
+        "room_open_setup": "Open this setup in the lab",
+        "room_student": "Student",
+        "room_vote_heading": "Vote:",
+        "room_vote_ballots": "{ballots} of {students} students voted (the tally shows when you close the vote)",
+        "room_vote_tally": "Closed: {label_1} {votes_1} votes, {label_2} {votes_2} votes, ties {ties}",
     },
     "fr": {
         "queue_full": "Le playground est occupé : la file d'attente est pleine. Réessayez dans un instant.",
@@ -243,6 +308,78 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
             "Le même prompt, dans le gabarit d'entraînement de l'adaptateur d'instructions, donné au "
             "modèle de base pré-entraîné et au modèle + adaptateur : LoRA lui apprend à répondre et à s'arrêter."
         ),
+        "tab_classroom": "Classe",
+        "room_intro": (
+            "La classe lance le labo sur ses téléphones et ordinateurs ; l'enseignant voit les essais de tous sur "
+            "un tableau, avec les comptes par leçon, et lance des votes à l'aveugle. Aucun compte : les élèves "
+            "rejoignent avec le code de la salle et un nom de leur choix. Une salle et tout ce qu'elle contient "
+            "sont effacés 12 heures après son ouverture."
+        ),
+        "room_join_heading": "### Rejoindre une classe",
+        "room_code": "Code de la salle",
+        "room_name": "Votre nom, tel que la classe le verra",
+        "room_join": "Rejoindre",
+        "room_teach_heading": "### Animer une classe",
+        "room_title": "Titre (facultatif)",
+        "room_open": "Ouvrir une classe",
+        "room_send": "Envoyer à la classe",
+        "room_sent": "Envoyé à la salle {code} ({count} essais envoyés).",
+        "room_joined": (
+            "Vous êtes {name} dans la salle {code}. Essais envoyés : {posts}. Dans les onglets Labo de prompts, "
+            "George Sand et Instructions, Envoyer à la classe envoie l'essai affiché au tableau de l'enseignant."
+        ),
+        "room_leave": "Quitter cette salle",
+        "room_vote_heading_student": "### Vote : quelle réponse est la meilleure ?",
+        "room_vote_prompt": "La question ou le prompt",
+        "room_answer_a": "Réponse A",
+        "room_answer_b": "Réponse B",
+        "room_pick_a": "A est meilleure",
+        "room_pick_b": "B est meilleure",
+        "room_pick_tie": "Égalité",
+        "room_no_vote_yet": "Pas encore de vote : l'enseignant en lance un.",
+        "room_vote_open": (
+            "Choisissez A, B ou égalité. Vous voyez les deux réponses dans votre propre ordre ; personne ne sait "
+            "laquelle est laquelle."
+        ),
+        "room_vote_cast": "Votre vote : {choice}. Le résultat s'affiche quand l'enseignant ferme le vote.",
+        "room_vote_result": (
+            "Résultat : A était {a_label} ({a_votes} votes), B était {b_label} ({b_votes} votes), égalités : "
+            "{ties}. Votre vote : {chosen}."
+        ),
+        "room_qr": "QR code du lien qu'ouvrent les élèves",
+        "room_teacher_link": (
+            "Votre lien privé d'enseignant : il ouvre ce tableau sur un autre appareil (ne le projetez pas)"
+        ),
+        "room_refresh": "Actualiser",
+        "room_csv": "Télécharger tous les essais (CSV)",
+        "room_vote_setup": "Vote à l'aveugle",
+        "room_vote_from_run": "Remplir depuis l'essai d'un élève (zero- contre few-shot, base contre adaptateur)",
+        "room_side_1_label": "Côté 1 : son nom (montré à la fermeture du vote)",
+        "room_side_1_answer": "Côté 1 : la réponse",
+        "room_side_2_label": "Côté 2 : son nom (montré à la fermeture du vote)",
+        "room_side_2_answer": "Côté 2 : la réponse",
+        "room_vote_start": "Lancer le vote",
+        "room_vote_close": "Fermer le vote et montrer le résultat",
+        "room_clear": "Vider le tableau",
+        "room_clear_yes": "Oui : effacer tous les essais et votes",
+        "room_close": "Fermer la salle",
+        "room_close_yes": "Oui : la fermer et tout effacer",
+        "room_closed": "La salle est fermée : tout ce qu'elle contenait a été effacé.",
+        "room_board_head": "Salle {code} · {students} élèves · {runs} essais · ferme dans {hours} h {minutes} min",
+        "room_students": "Élèves :",
+        "room_nobody_yet": "personne pour l'instant",
+        "room_lessons": "Leçons",
+        "room_lesson_given": "{shots} a donné la réponse de référence pour {given} élèves sur {students}",
+        "room_latest_runs": "Derniers essais, regroupés par configuration",
+        "room_no_runs_yet": "Pas encore d'essai : les élèves envoient les leurs avec Envoyer à la classe.",
+        "room_students_count": "{count} élèves",
+        "room_open_setup": "Ouvrir cette configuration dans le labo",
+        "room_student": "Élève",
+        "room_vote_heading": "Vote :",
+        "room_vote_ballots": (
+            "{ballots} élèves sur {students} ont voté (le décompte s'affiche quand vous fermez le vote)"
+        ),
+        "room_vote_tally": "Fermé : {label_1} {votes_1} votes, {label_2} {votes_2} votes, égalités {ties}",
     },
 }
 

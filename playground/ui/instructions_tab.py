@@ -5,22 +5,20 @@ A pair tab whose panes both get the adapter's template, shown under each.
 
 from __future__ import annotations
 
-from typing import Any
-
 import gradio as gr
 
 from playground.engine import Engine
 from playground.lessons.tab_openings import INSTRUCTIONS, INSTRUCTIONS_SETTINGS
 from playground.ui.i18n import I18N
 from playground.ui.menus import task_adapter_menu
-from playground.ui.pair_tab import PairTab, build_pair_tab
+from playground.ui.pair_tab import PairParts, PairTab, build_pair_tab
 
 INSTRUCTIONS_TAB = PairTab(
     name="instructions", texts=("prompt", "prompt_input"), defaults=INSTRUCTIONS_SETTINGS, template=True
 )
 
 
-def build_instructions_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
+def build_instructions_tab(engine: Engine, page: gr.State) -> PairParts:
     """Add the Instructions tab (shown only when the registry has an instruction adapter).
 
     ``page``: whether a session is the page (which records the adapter's tokens for the explorer).

@@ -23,6 +23,7 @@ from playground.lessons.tab_openings import lab_settings
 from playground.messages import localize
 from playground.settings import fresh_seed
 from playground.ui.checked import core_checked
+from playground.ui.classroom_button import send_button
 from playground.ui.controls import DISTRIBUTION, SettingsControls, control_values, settings_controls
 from playground.ui.details import describe_panes
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
@@ -74,7 +75,7 @@ class LabInputs:
 
 
 def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
-    """Add the lab's components and events; return the components deep links fill in.
+    """Add the lab's components and events; return the components deep links fill in (and a classroom sends).
 
     ``page``: whether a session is the page (which records tokens for the explorer).
     """
@@ -83,6 +84,7 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
     with gr.Row():
         run = gr.Button(I18N("run_shots"), variant="primary", elem_id="lab-run")
         stop = gr.Button(I18N("stop"), variant="stop")
+        send = send_button("lab")  # shown in a classroom (playground/ui/classroom_sends.py)
     with gr.Row():
         answers = [
             gr.Textbox(label=I18N(f"{n}_shot"), lines=4, interactive=False, elem_id=f"lab-{n}")
@@ -96,7 +98,7 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
     return {
         "preset": lab.preset, "model": lab.model, "adapter": lab.adapter, "task": lab.task,
         "examples": lab.examples, "query": lab.query, "separator": lab.separator, **lab.controls,
-        "branch": panes.pending,
+        "branch": panes.pending, "send": send, "answers": answers,
     }  # fmt: skip
 
 

@@ -15,9 +15,10 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
-from playground.lessons.tab_links import pair_link
+from playground.lessons.deep_links import pair_link
 from playground.settings import GenerationSettings
-from playground.ui.controls import settings_controls
+from playground.ui.classroom_button import send_button
+from playground.ui.controls import SettingsControls, settings_controls
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
 from playground.ui.handler import Call, Settings, Texts, handler
 from playground.ui.i18n import I18N
@@ -36,18 +37,31 @@ class PairTab:
     template: bool = False  # both panes get the adapter's template (shown under each), not the bare prompt
 
 
-def build_pair_tab(
-    engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dropdown, texts: list[Any]
-) -> dict[str, Any]:
-    """Add the settings, panes and events of ``tab`` under its ``adapter`` menu and ``texts`` inputs.
+@dataclass
+class PairParts:
+    """What a classroom sends of a pair tab's run (:mod:`playground.ui.classroom_sends`)."""
 
-    Returns the components a deep link fills in: the adapter, the texts by API name, the settings.
-    """
+    tab: PairTab
+    adapter: gr.Dropdown
+    texts: list[Any]  # the text inputs, in the order of ``tab.texts``
+    controls: SettingsControls
+    answers: list[gr.Textbox]  # the base's, the adapter's
+    send: gr.Button  # "Send to the class", shown in a classroom
+    share: ShareLink  # the tab's share link, which "Reproduce in Python" reads
+
+    def fields(self) -> dict[str, Any]:
+        """The components a deep link fills in: the adapter, the texts by API name, the settings."""
+        return {"adapter": self.adapter, **dict(zip(self.tab.texts, self.texts, strict=True)), **self.controls}
+
+
+def build_pair_tab(engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dropdown, texts: list[Any]) -> PairParts:
+    """Add the settings, panes and events of ``tab`` under its ``adapter`` menu and ``texts`` inputs."""
     with gr.Accordion(I18N("settings"), open=False):
         controls = settings_controls(tab.defaults, engine.registry.limits.max_new_tokens, tab.name, stop_lines=1)
     with gr.Row():
         run = gr.Button(I18N("generate"), variant="primary", elem_id=f"{tab.name}-run")
         stop = gr.Button(I18N("stop"), variant="stop")
+        send = send_button(tab.name)
     answers, details, prompts = _panes(tab)
     panes = explorer_panes(tab.name, f"explorer_{tab.name}")  # the adapter's answer
 
@@ -73,8 +87,9 @@ def build_pair_tab(
     event = run.click(run_pair, inputs=inputs, outputs=outputs, api_name=tab.name)
     event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
     stop.click(None, cancels=[event, *wire_branching(engine, panes)], api_name=False)
-    reproduce_panel(engine, tab.name, _share(engine, tab, [adapter, *texts, *controls.inputs()]), panes=False)
-    return {"adapter": adapter, **dict(zip(tab.texts, texts, strict=True)), **controls}
+    share = _share(engine, tab, [adapter, *texts, *controls.inputs()])
+    reproduce_panel(engine, tab.name, share, panes=False)
+    return PairParts(tab, adapter, texts, controls, answers, send, share)
 
 
 def _share(engine: Engine, tab: PairTab, inputs: list[Any]) -> ShareLink:
@@ -82,8 +97,10 @@ def _share(engine: Engine, tab: PairTab, inputs: list[Any]) -> ShareLink:
 
     @handler(texts=tab.texts)
     def share_setup(call: Call, adapter: str, texts: Texts, settings: Settings) -> str:
-        given = texts[1] if len(texts) > 1 else ""
-        return pair_link(engine.registry, tab.name, adapter, texts[0], given, settings)
+        given = texts[1] if len(texts) > 1 else None
+        return pair_link(
+            engine.registry, tab=tab.name, adapter=adapter, settings=settings, prompt=texts[0], prompt_input=given
+        )
 
     return share_row(tab.name, share_setup, inputs)
 

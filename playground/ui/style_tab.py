@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import gradio as gr
 
 from playground.engine import Engine
 from playground.lessons.tab_openings import OPENINGS, STYLE_SETTINGS
 from playground.ui.i18n import I18N
 from playground.ui.menus import task_adapter_menu
-from playground.ui.pair_tab import PairTab, build_pair_tab
+from playground.ui.pair_tab import PairParts, PairTab, build_pair_tab
 
 STYLE = PairTab(name="style", texts=("prompt",), defaults=STYLE_SETTINGS)
 
 
-def build_style_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
+def build_style_tab(engine: Engine, page: gr.State) -> PairParts:
     """Add the Style tab (shown only when the registry has a style adapter); ``page``: whether a session is the page."""
     gr.Markdown(I18N("style_intro"))
     with gr.Row():

@@ -1,0 +1,78 @@
+"""The "Send to the class" buttons: a student sends the run on screen (setup and answers) to their room.
+
+Each of the lab, George Sand and Instructions tabs has the button
+(:func:`~playground.ui.classroom_button.send_button`), hidden until the page joins a
+classroom as a student (:mod:`playground.ui.classroom_tab` shows it). What is sent is the
+setup as the tab's share link writes it (:func:`~playground.lessons.deep_links.lab_link`,
+:func:`~playground.lessons.deep_links.pair_link`) and the answers in the tab's panes; the
+classroom checks both (:class:`~playground.classroom.posts.PostContent`).
+Nothing is sent without the click.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from playground.classroom.codes import shown
+from playground.classroom.rooms import Classroom
+from playground.engine import Engine
+from playground.lessons.deep_links import lab_link, pair_link
+from playground.lessons.presets import load_presets
+from playground.ui.classroom_tab import ROOM_EVENTS, room_of
+from playground.ui.controls import NAMES
+from playground.ui.feedback import toast_text
+from playground.ui.handler import Call, Settings, Texts, handler
+from playground.ui.i18n import tr
+from playground.ui.menus import chosen_adapter
+from playground.ui.pair_tab import PairParts
+
+
+def _sent(call: Call, code: str, count: int) -> None:
+    gr.Info(toast_text(tr("room_sent", call.lang).format(code=shown(code), count=count)))
+
+
+def wire_sends(
+    classroom: Classroom, engine: Engine, room: gr.State, lab: dict[str, Any], pairs: list[PairParts]
+) -> list[gr.Button]:
+    """Wire the lab's and the pair tabs' Send buttons to ``classroom``; the buttons."""
+    presets = load_presets()
+
+    @handler()
+    def send_lab_run(
+        call: Call, room: Any, preset: str, model: str, adapter: str, task: str, examples: list[list[str]],
+        query: str, separator: str, settings: Settings, zero: str, one: str, few: str,
+    ) -> None:  # fmt: skip
+        code, key = room_of(room, "student")
+        link = lab_link(
+            engine.registry, presets, preset=preset, model=model, adapter=chosen_adapter(adapter), task=task,
+            examples=examples, query=query, separator=separator, settings=settings,
+        )  # fmt: skip
+        answers = {"zero": zero, "one": one, "few": few}
+        _sent(call, code, classroom.post(code, key, "lab", link, "", answers, call.visitor))
+
+    setup = [lab["preset"], lab["model"], lab["adapter"], lab["task"], lab["examples"], lab["query"], lab["separator"]]
+    inputs = [room, *setup, *(lab[name] for name in NAMES), *lab["answers"]]  # the settings in the handler's order
+    lab["send"].click(send_lab_run, inputs=inputs, outputs=None, api_name=False, **ROOM_EVENTS)
+    for parts in pairs:
+        send = _pair_sender(classroom, engine, parts.tab.name, parts.tab.texts)
+        inputs = [room, parts.adapter, *parts.texts, *parts.controls.inputs(), *parts.answers]
+        parts.send.click(send, inputs=inputs, outputs=None, api_name=False, **ROOM_EVENTS)
+    return [lab["send"], *(p.send for p in pairs)]
+
+
+def _pair_sender(classroom: Classroom, engine: Engine, tab: str, texts: tuple[str, ...]) -> Callable[..., None]:
+    """The Send handler of pair tab ``tab`` (its text inputs named ``texts``)."""
+
+    @handler(texts=texts)
+    def send_pair_run(call: Call, room: Any, adapter: str, texts: Texts, settings: Settings, base: str, adapted: str):
+        code, key = room_of(room, "student")
+        link = pair_link(engine.registry, tab=tab, adapter=adapter, settings=settings)
+        prompt = "\n".join(text for text in texts if text)  # an opening; an instruction, then its input
+        answers = {"base": base, "adapter": adapted}
+        _sent(call, code, classroom.post(code, key, tab, link, prompt, answers, call.visitor))
+
+    send_pair_run.__name__ = f"send_{tab}_run"
+    return send_pair_run
