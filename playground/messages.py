@@ -137,6 +137,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "reproduce_bad_link": "{field}: {reason}",
         "reproduce_no_tab": "{field}: names no tab (tab= one of {tabs})",
         "reproduce_no_adapter": "{field}: the registry has no adapter for the {tab} tab",
+        "reproduce_no_code": "{field}: the {tab} tab runs no model to reproduce (a link of {tabs})",
         "rp_intro": (
             "Written by the playground from a share link: plain transformers and torch, no playground. It loads the "
             "model the app used, builds the exact prompt the app built and generates with the same settings."
@@ -410,6 +411,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "reproduce_bad_link": "{field} : {reason}",
         "reproduce_no_tab": "{field} : ne nomme aucun onglet (tab= parmi {tabs})",
         "reproduce_no_adapter": "{field} : le registre n'a pas d'adaptateur pour l'onglet {tab}",
+        "reproduce_no_code": "{field} : l'onglet {tab} ne fait tourner aucun modèle à reproduire (un lien de {tabs})",
         "rp_intro": (
             "Écrit par le playground à partir d'un lien de partage : transformers et torch, sans le playground. Il "
             "charge le modèle de l'application, construit exactement le même prompt et génère avec les mêmes réglages."

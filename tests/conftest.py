@@ -108,6 +108,7 @@ TIERS = {
         "bench/test_soak.py",
         "models/test_hostile_artifacts.py",
         "serving/test_vllm.py",
+        "lessons/test_reproduce_app.py",
         "ui/test_api_input.py",
         "ui/test_app.py",
         "ui/test_cancellation.py",

@@ -47,7 +47,7 @@ from playground.messages import LANGUAGES, Message, excerpt
 from playground.models.registry import Registry
 from playground.settings import GenerationSettings, check_integer, check_text
 
-TABS = ("lab", "style", "instructions", "compare", "generate", "classroom")
+TABS = ("lab", "style", "instructions", "compare", "generate", "lens", "classroom")
 PAIR_TABS = ("style", "instructions")  # the tabs where a base and base + adapter answer side by side
 PAGE_KEYS = ("room",)  # parameters another part of the page reads and checks: the classroom tab's room code
 # Every setting is a parameter of its own, except stop (a JSON list, read on its own).

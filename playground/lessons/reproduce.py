@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from playground.errors import SettingsError
 from playground.lessons import script_code as code
 from playground.lessons.presets import Preset
 from playground.lessons.script_code import Served
@@ -29,6 +30,7 @@ from playground.messages import Message, localize
 from playground.models.registry import ModelSpec, Registry
 
 COMMENT_WIDTH = 100  # columns of the script's comment lines
+CODE_TABS = ("lab", "style", "instructions", "generate", "compare")  # the tabs whose run a script reproduces
 STEMS = {"style": "george_sand", "instructions": "instructions", "generate": "generate", "compare": "compare"}
 
 
@@ -61,6 +63,8 @@ def reproduction(
     Raises SettingsError (naming ``link``, ``pane`` or the bad field) for a bad or foreign link.
     """
     setup = read_link(link, registry, presets)
+    if setup.tab not in CODE_TABS:
+        raise SettingsError(Message("reproduce_no_code", field="link", tab=setup.tab, tabs=", ".join(CODE_TABS)))
     if setup.tab == "compare":
         return scoring_program(scoring_of(setup, registry), registry, served)
     return generation_program(generation_of(setup, registry, presets, pane), served)

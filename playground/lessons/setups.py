@@ -136,7 +136,10 @@ def _pair(setup: SharedSetup, registry: Registry) -> GenerationRecipe:
     text = setup.prompt if setup.prompt is not None else INSTRUCTIONS[0][0]
     given = setup.prompt_input if setup.prompt_input is not None else INSTRUCTIONS[0][1]
     style = adapter.prompt_style or model.prompt_style
-    prompt = PromptRecipe(style if style != "chat" else "chat-as-text", text=text, input_text=given)
+    if style == "plain":  # the instruction as typed, its input on the next line (the plain style's template)
+        prompt = PromptRecipe("plain", text=f"{text}\n{given}" if given else text)
+    else:
+        prompt = PromptRecipe(style if style != "chat" else "chat-as-text", text=text, input_text=given)
     settings = _settings(setup, INSTRUCTIONS_SETTINGS, registry)
     return GenerationRecipe(tab, model, adapter, prompt, settings, pair=True)
 

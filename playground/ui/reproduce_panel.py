@@ -63,7 +63,7 @@ def add_reproduce_endpoint(engine: Engine) -> None:
     presets = load_presets()
 
     @handler(settings=())
-    def reproduce(call: Call, link: str, pane: str = "few") -> dict[str, Any]:
+    def reproduce(call: Call, link: str, pane: str) -> dict[str, Any]:
         """The Python script and the notebook (nbformat 4) that reproduce a share link; ``pane``: the lab's answer."""
         python, saved = _code(engine, presets, call, link, pane)
         return {"python": python, "notebook": saved["notebook"]}
