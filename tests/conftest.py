@@ -62,6 +62,7 @@ TIERS = {
         "lessons/test_deep_links.py",
         "lessons/test_presets.py",
         "lessons/test_side_by_side.py",
+        "lessons/test_tokenizer_lens.py",
         "models/test_decoder.py",
         "models/test_gemma.py",
         "models/test_gguf_blocks.py",

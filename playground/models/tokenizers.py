@@ -52,6 +52,13 @@ def _from_folder(folder: Path | str, **kwargs: Any) -> Any:
     return AutoTokenizer.from_pretrained(folder, trust_remote_code=False, **kwargs)
 
 
+def _from_hub(spec: ModelSpec) -> Any:
+    """The tokenizer at the pinned revision: the Hub, or only its local cache when the Hub is off."""
+    from playground.models.sources import hub_offline
+
+    return _from_folder(spec.repo_id or "", revision=spec.revision, local_files_only=hub_offline())
+
+
 def _cached_copy(spec: ModelSpec) -> Any:
     """The tokenizer the app saved beside a bundled model's int8 or dequantized weights, once it loaded it."""
     import torch
@@ -95,7 +102,7 @@ def _attempts(spec: ModelSpec, registry: Registry) -> list[Callable[[], Any]]:
     if spec.bundled is not None:
         attempts.append(lambda: _cached_copy(spec))
     if spec.repo_id and spec.revision:
-        attempts.append(lambda: _from_folder(spec.repo_id or "", revision=spec.revision))
+        attempts.append(lambda: _from_hub(spec))
     if spec.bundled is not None:
         attempts.append(lambda: _from_gguf(spec))
     return attempts

@@ -108,3 +108,19 @@ def test_a_bad_or_foreign_link_is_refused_naming_what_was_wrong(client):
     link = client.predict(preset=next(iter(load_presets())), **_lab(), api_name="/lab_share")
     with pytest.raises(AppError, match="pane"):
         client.predict(link=link, pane="many", api_name="/reproduce")
+
+
+def test_the_tokenizer_lens_endpoint_returns_a_row_per_tokenizer_and_language(client):
+    from gradio_client.exceptions import AppError
+
+    from playground.lessons.tokenizer_lens import load_sentences
+
+    sentence = load_sentences()[0]
+    table = client.predict(**sentence, api_name="/tokenizer_lens")
+    assert table["headers"][:3] == ["Tokenizer", "Language", "Tokens"]
+    languages = [row[1] for row in table["data"]]
+    assert len(languages) >= 5 and languages[:5] == ["en", "fr", "es", "de", "it"]
+    for _, _, tokens, words, per_word, *_ in table["data"]:
+        assert tokens > 0 and per_word == round(tokens / words, 2)
+    with pytest.raises(AppError, match="fr"):
+        client.predict(**{**sentence, "fr": "x" * 5000}, api_name="/tokenizer_lens")
