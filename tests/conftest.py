@@ -110,6 +110,7 @@ TIERS = {
         "models/test_hostile_artifacts.py",
         "serving/test_vllm.py",
         "lessons/test_reproduce_app.py",
+        "lessons/test_reproduce_gemma.py",
         "ui/test_api_input.py",
         "ui/test_app.py",
         "ui/test_cancellation.py",
