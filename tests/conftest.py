@@ -126,6 +126,7 @@ TIERS = {
         "ui/test_browser.py",
         "ui/test_classroom_browser.py",
         "ui/test_explorer_browser.py",
+        "ui/test_reproduce_browser.py",
         "ui/test_vllm_browser.py",
     },
 }
