@@ -32,7 +32,8 @@ def client(tmp_path_factory):
     for model in registry["models"]:
         if model["name"] == MODEL:
             model["dtype"] = "float32"
-    with launch_app(registry, tmp_path_factory, {"PLAYGROUND_CLASSROOM": "0"}) as (url, _):
+    env = {"PLAYGROUND_CLASSROOM": "0", "PLAYGROUND_PRELOAD": "0"}  # listens at once; the first call loads the model
+    with launch_app(registry, tmp_path_factory, env) as (url, _):
         yield Client(url, verbose=False)
 
 
