@@ -61,6 +61,7 @@ TIERS = {
         "evaluation/test_scoring.py",
         "lessons/test_deep_links.py",
         "lessons/test_presets.py",
+        "lessons/test_reproduce.py",
         "lessons/test_side_by_side.py",
         "lessons/test_tokenizer_lens.py",
         "models/test_decoder.py",

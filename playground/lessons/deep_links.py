@@ -52,7 +52,8 @@ PAIR_TABS = ("style", "instructions")  # the tabs where a base and base + adapte
 PAGE_KEYS = ("room",)  # parameters another part of the page reads and checks: the classroom tab's room code
 # Every setting is a parameter of its own, except stop (a JSON list, read on its own).
 SETTING_KEYS = tuple(f.name for f in fields(GenerationSettings) if f.name != "stop")
-LEFT_OUT_WHEN = {"no_repeat_ngram_size": 0, "seed": None}  # settings a written link leaves out at these values
+LEFT_OUT_WHEN = {"no_repeat_ngram_size": 0, "seed": None}  # settings a lab link leaves out at these values
+OTHER_LEFT_OUT = {"seed": None}  # the other tabs open with other n-gram sizes: a link always writes theirs
 LINK_HEADROOM = 512  # characters of a page's query string besides the shared setup (Gradio's own parameters)
 BRANCH_KEYS = ("branch_position", "branch_token")
 MAX_TOKEN_ID = 2**31 - 1  # the model's vocabulary is checked when the branch runs
@@ -166,7 +167,7 @@ def pair_link(
     if tab not in PAIR_TABS:
         raise ValueError(Message("link_not_one_of", field="tab", value=tab, choices=", ".join(PAIR_TABS)))
     spec = registry.adapter(adapter)
-    stop, written = link_settings(registry, spec.base, settings)
+    stop, written = link_settings(registry, spec.base, settings, OTHER_LEFT_OUT)
     shared = SharedSetup(
         tab=tab,
         model=spec.base,
@@ -192,15 +193,21 @@ def link_prompt(registry: Registry, name: str, value: Any, required: bool = True
     return text
 
 
-def link_settings(registry: Registry, model: str, settings: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """The stop strings and the other settings a link writes, checked (the model's defaults fill the gaps)."""
+def link_settings(
+    registry: Registry, model: str, settings: Mapping[str, Any], left_out: Mapping[str, Any] | None = None
+) -> tuple[list[str], dict[str, Any]]:
+    """The stop strings and the other settings a link writes, checked (the model's defaults fill the gaps).
+
+    ``left_out``: the settings left out at the value the tab opens with (the lab's: :data:`LEFT_OUT_WHEN`).
+    """
+    left_out = LEFT_OUT_WHEN if left_out is None else left_out
     checked = GenerationSettings.from_dict(
         dict(settings), max_new_tokens_cap=registry.limits.max_new_tokens, defaults=registry.model(model).generation
     )
     written = {
         key: value
         for key, value in checked.to_dict().items()
-        if key in SETTING_KEYS and not (key in LEFT_OUT_WHEN and value == LEFT_OUT_WHEN[key])
+        if key in SETTING_KEYS and not (key in left_out and value == left_out[key])
     }
     return list(checked.stop), written
 

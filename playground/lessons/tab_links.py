@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from playground.lessons.deep_links import SharedSetup, link_prompt, link_settings, written_link
+from playground.lessons.deep_links import OTHER_LEFT_OUT, SharedSetup, link_prompt, link_settings, written_link
 from playground.messages import Message
 from playground.models.registry import Registry
 from playground.settings import check_text
@@ -24,7 +24,7 @@ def generate_link(
     candidate = registry.candidate(model, adapter)
     if not isinstance(use_prompt_style, bool):
         raise ValueError(Message("not_a_boolean", field="use_prompt_style", value=use_prompt_style))
-    stop, written = link_settings(registry, candidate.model, settings)
+    stop, written = link_settings(registry, candidate.model, settings, OTHER_LEFT_OUT)
     shared = SharedSetup(
         tab="generate",
         model=candidate.model,
