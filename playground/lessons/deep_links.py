@@ -312,12 +312,7 @@ def from_query(
             _setting(setup, key, value, registry)
         elif key not in ("adapter", *BRANCH_KEYS, *PAGE_KEYS):
             unknown.append(key)
-    if unknown:
-        named = ", ".join(str(excerpt(key)) for key in unknown[:UNKNOWN_NAMED])
-        if len(unknown) == 1:
-            w.append(_ignored(Message("link_unknown_parameter", field=unknown[0])))
-        else:
-            w.append(_ignored(Message("link_unknown_parameters", field=named, count=len(unknown))))
+    _warn_unknown(unknown, w)
     if "adapter" in params:
         _adapter(setup, params["adapter"], registry)
     if any(key in params for key in BRANCH_KEYS):
@@ -419,6 +414,15 @@ def _setting(setup: SharedSetup, key: str, value: str, registry: Registry) -> No
         setup.warnings.append(_ignored(exc.args[0] if exc.args else str(exc)))
         return
     setup.settings[key] = parsed
+
+
+def _warn_unknown(unknown: list[str], w: list[str]) -> None:
+    """One warning for the unknown parameters: the one, or the first few and their count."""
+    if len(unknown) == 1:
+        w.append(_ignored(Message("link_unknown_parameter", field=unknown[0])))
+    elif unknown:
+        named = ", ".join(str(excerpt(key)) for key in unknown[:UNKNOWN_NAMED])
+        w.append(_ignored(Message("link_unknown_parameters", field=named, count=len(unknown))))
 
 
 def _other_tab_text(setup: SharedSetup, key: str, value: str, registry: Registry) -> None:
