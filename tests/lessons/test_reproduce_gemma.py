@@ -16,6 +16,7 @@ from playground.models.registry import DEFAULT_REGISTRY_PATH
 from playground.ui.controls import settings_kwargs
 from tests.conftest import launch_app
 from tests.lessons.run_code import run_notebook, run_script
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +33,9 @@ def client(tmp_path_factory):
     for model in registry["models"]:
         if model["name"] == MODEL:
             model["dtype"] = "float32"
+    for adapter in registry["adapters"]:  # the registry is written elsewhere: its folders by their whole path
+        if adapter.get("path"):
+            adapter["path"] = str(ROOT / adapter["path"])
     env = {"PLAYGROUND_CLASSROOM": "0", "PLAYGROUND_PRELOAD": "0"}  # listens at once; the first call loads the model
     with launch_app(registry, tmp_path_factory, env) as (url, _):
         yield Client(url, verbose=False)
