@@ -67,3 +67,21 @@ def test_the_tokenizer_lens_shows_a_table_and_a_chart(browser, app_url):
     page.locator("#lens-chart canvas, #lens-chart svg").first.wait_for(timeout=WAIT_MS)
     assert "cost" in page.locator("#lens-meaning").inner_text()
     context.close()
+
+
+def test_a_link_of_another_tab_fills_that_tab_and_leaves_the_labs_settings(browser, app_url):
+    from urllib.parse import urlencode
+
+    from tests.ui.test_browser import _wait_value
+
+    query = urlencode({"tab": "style", "adapter": "style-a", "prompt": "Le soir venu", "temperature": "0.55"})
+    context, page = _open(browser, f"{app_url}?{query}")
+    _wait_value(page, "#style-opening", "Le soir venu")
+    page.locator("#style-share").click()  # the tab's own link says what the tab holds now
+    page.wait_for_function("() => document.querySelector('#style-link textarea, #style-link input').value")
+    assert "temperature=0.55" in _value(page, "#style-link") and "prompt=Le+soir+venu" in _value(page, "#style-link")
+    page.get_by_role("tab").nth(0).click()
+    page.locator("#lab-share").click()
+    page.wait_for_function("() => document.querySelector('#lab-link textarea, #lab-link input').value")
+    assert "temperature=0.0" in _value(page, "#lab-link")  # the lab kept its own (greedy) settings
+    context.close()
