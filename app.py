@@ -4,6 +4,9 @@ Environment variables:
     PLAYGROUND_REGISTRY  another registry YAML file (default: playground/models/registry.yaml)
     PLAYGROUND_REMOTE    a YAML file of ``remote:`` entries: models served by a vLLM / OpenAI-compatible server
     PLAYGROUND_PRELOAD   0 to skip loading the default model before the server starts
+    PLAYGROUND_PROXY_HOPS  the reverse proxies in front of the app that append to X-Forwarded-For: the visitor's
+                           address is the entry the outermost one wrote (default 1 on a Space, else 0: the
+                           connection's address; playground/ui/forwarded.py). FORWARDED_ALLOW_IPS is not read.
     PLAYGROUND_DEBUG_RECORD  1 to answer GET /_debug/ended and /_debug/steps: how the latest requests ended,
                              the latest forward passes (for tests; ui/debug.py)
     PLAYGROUND_CLASSROOM     0 for no Classroom tab (and no database)
@@ -23,6 +26,7 @@ from playground.network import configure_hub_access
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 limit_arenas()  # before any thread starts: memory freed by one request's thread serves the next
 configure_hub_access()  # before huggingface_hub and transformers read their environment
+os.environ["FORWARDED_ALLOW_IPS"] = ""  # uvicorn trusts no proxy itself: PLAYGROUND_PROXY_HOPS decides (ForwardedFor)
 
 try:  # on a ZeroGPU Space, `spaces` must be imported before CUDA is touched
     import spaces
@@ -43,10 +47,12 @@ from playground.ui.app import build_app  # noqa: E402
 from playground.ui.classroom_page import CLASSROOM_CSS  # noqa: E402
 from playground.ui.debug import ENV as DEBUG_RECORD  # noqa: E402
 from playground.ui.debug import DebugRecord  # noqa: E402
+from playground.ui.forwarded import ForwardedFor, proxy_hops  # noqa: E402
 from playground.ui.guard import Guard  # noqa: E402
 from playground.ui.i18n import I18N  # noqa: E402
 from playground.ui.page import PAGE_CSS  # noqa: E402
 from playground.ui.session_state import use_lean_sessions  # noqa: E402
+from playground.ui.theme import THEME  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -99,14 +105,17 @@ def queue_options(limits: Limits) -> dict:
 
 
 def launch_options(demo: gr.Blocks, engine: Engine) -> dict:
-    """``demo.launch`` arguments: the guard in front of Gradio's routes, Gradio's session cap and threads.
+    """``demo.launch`` arguments: the visitor's address, the guard in front of Gradio's routes, session cap, threads.
 
     Threads: one address's handlers (at most ``max_events_per_address``) leave as many
     again for everyone else (a running sync handler holds one of Gradio's threads).
     With ``PLAYGROUND_DEBUG_RECORD=1``, the engine's record of ended requests behind the guard.
     """
     limits = engine.registry.limits
-    middleware = [Middleware(Guard, blocks=demo, limits=limits)]
+    middleware = [  # the first is the outermost: the guard counts visitors by the address ForwardedFor set
+        Middleware(ForwardedFor, hops=proxy_hops(os.environ)),
+        Middleware(Guard, blocks=demo, limits=limits),
+    ]
     if os.environ.get(DEBUG_RECORD) == "1":
         middleware.append(Middleware(DebugRecord, engine=engine))
     return {
@@ -126,5 +135,6 @@ if __name__ == "__main__":
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
         i18n=I18N,
         css=PAGE_CSS + CLASSROOM_CSS,
+        theme=THEME,
         **launch_options(demo, engine),
     )

@@ -25,7 +25,7 @@ be under way, and the normal visitor asks ``--visits`` times in a row; medians c
 targets: TTFT during <= 3x alone (the slowest visit, not only the median), every
 normal answer complete (8 tokens), and no normal request refused or failed during the
 floods. The normal visitor and the heavy ones come from different client addresses
-(``X-Forwarded-For``, which the app trusts from loopback, as behind a Space's proxy).
+(``X-Forwarded-For``: the bench's client plays the one proxy ``PLAYGROUND_PROXY_HOPS=1`` trusts).
 """
 
 from __future__ import annotations

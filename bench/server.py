@@ -38,6 +38,7 @@ class Server:
             "GRADIO_SERVER_NAME": "127.0.0.1",
             "GRADIO_ANALYTICS_ENABLED": "False",
             "HF_HUB_OFFLINE": "1",
+            "PLAYGROUND_PROXY_HOPS": "1",  # the bench's clients play a proxy: their X-Forwarded-For names the visitor
             **(env or {}),
         }
         if threads:

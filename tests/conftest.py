@@ -53,6 +53,7 @@ TIERS = {
     "unit": {
         "classroom/test_rooms.py",
         "classroom/test_storage.py",
+        "bench/test_gpu_check.py",
         "data/test_data.py",
         "engine/test_engine.py",
         "engine/test_validation.py",
@@ -84,6 +85,7 @@ TIERS = {
         "models/test_thread_pools.py",
         "serving/test_admission.py",
         "serving/test_batching.py",
+        "serving/test_devices.py",
         "serving/test_inspection.py",
         "serving/test_int8_serving.py",
         "serving/test_sampling.py",
@@ -102,9 +104,11 @@ TIERS = {
         "training/test_training.py",
         "training/test_training_loss.py",
         "ui/test_classroom_tab.py",
+        "ui/test_forwarded.py",
         "ui/test_i18n.py",
         "ui/test_session_state.py",
         "ui/test_settings_form.py",
+        "ui/test_zero_gpu.py",
     },
     "app": {
         "bench/test_soak.py",
@@ -120,14 +124,19 @@ TIERS = {
         "ui/test_guard.py",
         "ui/test_hostile_output.py",
         "ui/test_input_bounds.py",
+        "ui/test_proxy.py",
         "ui/test_queue_full.py",
         "ui/test_token_api.py",
     },
     "browser": {
+        "ui/test_axe_browser.py",
         "ui/test_browser.py",
         "ui/test_classroom_browser.py",
         "ui/test_explorer_browser.py",
+        "ui/test_keyboard_browser.py",
+        "ui/test_phone_browser.py",
         "ui/test_reproduce_browser.py",
+        "ui/test_screen_reader_browser.py",
         "ui/test_vllm_browser.py",
     },
 }
@@ -228,7 +237,13 @@ def launch_app(
     ``env`` adds environment variables (``PLAYGROUND_REMOTE``, say; :data:`DEBUG_RECORD` for :func:`ended`).
     """
     port = _free_port()
-    env = {**os.environ, **(env or {}), "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "PLAYGROUND_PROXY_HOPS": "1",  # a test's client plays a proxy: its X-Forwarded-For names the visitor
+        **(env or {}),
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+    }
     if registry is not None:
         registry_file = tmp_path_factory.mktemp("app") / "registry.yaml"
         registry_file.write_text(yaml.safe_dump(registry), encoding="utf-8")

@@ -51,6 +51,15 @@ _lock = threading.Lock()
 _openmp_pid: int | None = None  # the process in which the OpenMP symbols were bound
 
 
+def _free_lock_in_child() -> None:
+    """A forked child compiles with a lock of its own (a parent's thread may have been compiling)."""
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_free_lock_in_child)
+
+
 @cache
 def _llvm() -> Any:
     try:

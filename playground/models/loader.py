@@ -22,12 +22,13 @@ An adapter that fails its checks is left out with its error recorded in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ import torch
 
 from playground.allocator import release_memory
 from playground.errors import ModelLoadError, PlaygroundError, UnknownModelError
+from playground.forking import renew_in_child
 from playground.messages import Message
 from playground.models.int8_sources import load_model
 from playground.models.packed_linear import pack_linear_layers
@@ -65,6 +67,31 @@ class LoadedModel:
     lora_layers: list[Any] = field(default_factory=list)  # the PEFT layers that take adapter_names, listed once
     int8: bool = False  # its products are int8 (playground.models.int8_sources)
     lean: Any = None  # its lean forward (playground.models.decoder.LeanDecoder), when it has one
+    _undo: Callable[[], None] | None = field(default=None, repr=False)  # puts back what the pass under way changed
+
+    def __post_init__(self) -> None:
+        renew_in_child(self, LoadedModel._start_again)
+
+    def _start_again(self) -> None:
+        """In a forked child: the model as no pass changed it, ``forward_lock`` free (a parent's pass held both)."""
+        if self._undo is not None:
+            self._undo()
+            self._undo = None
+        self.forward_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def _changed_for_one_pass(self, undo: Callable[[], None]) -> Iterator[None]:
+        """While one pass runs with the model changed; ``undo`` (idempotent) puts it back after, or in a forked child.
+
+        ``undo`` is known before the first change: a fork at any instant of the pass leaves
+        the child a way back to the model as it is between passes.
+        """
+        self._undo = undo
+        try:
+            yield
+        finally:
+            undo()
+            self._undo = None
 
     @property
     def device(self) -> Any:
@@ -137,12 +164,11 @@ class LoadedModel:
             if all(adapter is None for adapter in adapters):
                 return self._base_forward(**inputs)
             hook = functools.partial(_with_adapter_names, adapter_names=names)
-            handles = [layer.register_forward_pre_hook(hook, with_kwargs=True) for layer in self.lora_layers]
-            try:
+            handles: list[Any] = []
+            with self._changed_for_one_pass(lambda: [handle.remove() for handle in handles]):
+                for layer in self.lora_layers:
+                    handles.append(layer.register_forward_pre_hook(hook, with_kwargs=True))
                 return self.model(**inputs)
-            finally:
-                for handle in handles:
-                    handle.remove()
 
     def _base_forward(self, **inputs: Any) -> Any:
         """One forward pass of the base alone: each LoRA layer hands its input to its base layer.
@@ -159,17 +185,19 @@ class LoadedModel:
         for layer in self.lora_layers:
             (bypassed if isinstance(getattr(layer, "base_layer", None), torch.nn.Module) else switched).append(layer)
         before = [layer._disable_adapters for layer in switched]
-        for layer in bypassed:
-            layer.__dict__["forward"] = layer.base_layer  # an instance attribute: nn.Module.__call__ finds it first
-        for layer in switched:
-            layer._disable_adapters = True
-        try:
-            return self.model(**inputs)
-        finally:
+
+        def undo() -> None:
             for layer in bypassed:
                 layer.__dict__.pop("forward", None)
             for layer, disabled in zip(switched, before, strict=True):
                 layer._disable_adapters = disabled
+
+        with self._changed_for_one_pass(undo):
+            for layer in bypassed:
+                layer.__dict__["forward"] = layer.base_layer  # an instance attribute: nn.Module.__call__ finds it first
+            for layer in switched:
+                layer._disable_adapters = True
+            return self.model(**inputs)
 
 
 def _with_adapter_names(module: Any, args: tuple, kwargs: dict, adapter_names: list[str]) -> tuple[tuple, dict]:
@@ -289,6 +317,12 @@ class ModelCache:
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._load_locks: dict[str, threading.Lock] = {}
+        renew_in_child(self, ModelCache._start_again)
+
+    def _start_again(self) -> None:
+        """In a forked child: its locks free (a parent's thread may have been loading: :mod:`playground.forking`)."""
+        self._lock = threading.Lock()
+        self._load_locks = {}
 
     def loaded_names(self) -> list[str]:
         """Names of the models in memory, least recently used first."""

@@ -87,7 +87,8 @@ def serving_dtype(choice: str, device: Any) -> Any:
     if choice != "auto":
         return getattr(torch, choice)
     if str(device).startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+        native = torch.cuda.is_bf16_supported(including_emulation=False)  # a T4 only emulates it: slower
+        return torch.bfloat16 if native else torch.float32
     return torch.bfloat16 if cpu_computes_bf16() else torch.float32
 
 

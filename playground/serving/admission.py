@@ -76,6 +76,12 @@ class Admission:
     def __len__(self) -> int:
         return len(self.waiting)
 
+    def emptied(self) -> Admission:
+        """The same policy with nobody waiting."""
+        return Admission(
+            self.model, self.max_batch_size, self.max_waiting, self.max_rows_per_visitor, self.max_rows_per_address
+        )
+
     def check_room(self) -> None:
         """Raise BusyError when the wait queue is full (nothing changes)."""
         if len(self.waiting) >= self.max_waiting:

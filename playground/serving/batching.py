@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
+from playground.forking import renew_in_child
 from playground.messages import Message
 from playground.serving.admission import Admission, Queued
 from playground.serving.backend import FINISH_REASONS, Finished, Token
@@ -309,6 +310,19 @@ class Batcher:
         self._stopping = False  # exit once drained (the model left the cache)
         self._aborting = False  # exit at the next step boundary, cancelling everything (interpreter exit)
         atexit.register(_abort_at_exit, weakref.ref(self))
+        renew_in_child(self, Batcher._start_again)
+
+    def _start_again(self) -> None:
+        """In a forked child (ZeroGPU's GPU process): nothing of the parent's batch, its lock free, no worker.
+
+        The parent's rows and waiting requests belong to the parent's visitors, who read
+        them there; the child's first request starts its own worker (:mod:`playground.forking`).
+        """
+        self._cond = threading.Condition()
+        self._thread = None
+        self._running = 0
+        self.runner = runner_for(self.loaded)
+        self.admission = self.admission.emptied()
 
     @property
     def max_batch_size(self) -> int:
@@ -329,7 +343,7 @@ class Batcher:
             self._next_id += 1
             item.on_end = self._ended
             self.admission.queue(item)
-            if self._thread is None or not self._thread.is_alive():  # not alive: e.g. in a forked process
+            if self._thread is None or not self._thread.is_alive():  # none yet, or it exited when idle
                 self._thread = threading.Thread(
                     target=self._work, name=f"playground-batcher-{self.loaded.spec.name}", daemon=True
                 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 
+from playground.forking import renew_in_child
 from playground.models.loader import LoadedModel, ModelCache
 from playground.models.registry import Registry
 from playground.serving.backend import Capabilities, Handle, Progress, TokenScores
@@ -31,6 +32,12 @@ class LocalBackend:
         self._lock = threading.Lock()
         self._batchers: dict[str, tuple[LoadedModel, Batcher]] = {}
         self._stopped: list[Batcher] = []  # batchers of dropped models, joined by close()
+        renew_in_child(self, LocalBackend._start_again)
+
+    def _start_again(self) -> None:
+        """In a forked child: its lock free (:mod:`playground.forking`); stopped batchers have no worker there."""
+        self._lock = threading.Lock()
+        self._stopped = []
 
     # -- models and batchers -------------------------------------------------------
     def loaded(self, model: str, progress: Progress | None = None) -> LoadedModel:

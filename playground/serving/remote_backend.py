@@ -59,6 +59,7 @@ from typing import Any
 import httpx
 
 from playground.errors import BusyError, GenerationError, ModelLoadError, RemoteError, UnknownModelError
+from playground.forking import renew_in_child
 from playground.messages import Message
 from playground.models.registry import Registry, RemoteSpec
 from playground.serving.backend import Capabilities, Finished, Handle, Progress, Token, TokenScores
@@ -200,9 +201,17 @@ class RemoteBackend:
             headers["Authorization"] = f"Bearer {os.environ[spec.api_key_env]}"
         timeout = httpx.Timeout(spec.timeout_s, connect=min(10.0, spec.timeout_s))
         limits = httpx.Limits(max_connections=4 * registry.limits.max_waiting, max_keepalive_connections=32)
-        self.client = client or httpx.Client(base_url=spec.base_url, headers=headers, timeout=timeout, limits=limits)
+        self._new_client = lambda: httpx.Client(base_url=spec.base_url, headers=headers, timeout=timeout, limits=limits)
+        self.client = client or self._new_client()
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        if client is None:
+            renew_in_child(self, RemoteBackend._start_again)
+
+    def _start_again(self) -> None:
+        """In a forked child: a lock and connections of its own (the parent's pooled sockets stay the parent's)."""
+        self._lock = threading.Lock()
+        self.client = self._new_client()
 
     # -- what it serves --------------------------------------------------------------
     @property

@@ -35,7 +35,7 @@ def build_app(engine: Engine, classroom: Classroom | None = None) -> gr.Blocks:
         tab_items: dict[str, gr.Tab] = {}
         pairs = []  # the pair tabs' parts a classroom sends
         others: dict[str, dict[str, Any]] = {}  # the components a link fills in on the other tabs, by tab
-        with gr.Tabs() as tabs:
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # every tab in one tap, on a phone too
             with gr.Tab(I18N("tab_lab"), id="lab") as tab_items["lab"]:
                 lab = build_lab_tab(engine, page)
             if "style" in tasks:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from playground.forking import renew_in_child
 from playground.serving.visitor_keys import Visitor
 
 
@@ -34,8 +35,8 @@ def visitor_of(request: Any) -> Visitor | None:
 
     Both, because a classroom behind one address is thirty visitors (each session holds its
     own share of a batch) while thirty sessions opened by one client must not take every row
-    (one address holds a larger, still bounded share). The address is the connection's, as
-    uvicorn gives it (``X-Forwarded-For`` from a trusted proxy, as on a Space).
+    (one address holds a larger, still bounded share). The address is the visitor's as the
+    platform sees it (:mod:`playground.ui.forwarded`: the entry the Space's proxy wrote).
     """
     session = session_of(request)
     if session is None:
@@ -51,6 +52,12 @@ class Cancels:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: dict[tuple[str, str], set[threading.Event]] = {}
+        renew_in_child(self, Cancels._start_again)
+
+    def _start_again(self) -> None:
+        """In a forked child: its lock free, and none of the parent's handlers (:mod:`playground.forking`)."""
+        self._lock = threading.Lock()
+        self._events = {}
 
     @contextmanager
     def watch(self, request: Any, name: str) -> Iterator[threading.Event]:

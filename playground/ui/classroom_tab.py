@@ -186,8 +186,9 @@ def _teacher_panel() -> TeacherPanel:
                 start = gr.Button(I18N("room_vote_start"), variant="primary", elem_id="vote-start")
                 close_vote = gr.Button(I18N("room_vote_close"), elem_id="vote-close")
         with gr.Row():
-            clear = gr.Button(I18N("room_clear"), size="sm", variant="stop")
-            clear_yes = gr.Button(I18N("room_clear_yes"), size="sm", variant="stop", visible=False)
+            clear = gr.Button(I18N("room_clear"), size="sm", variant="stop", elem_id="room-clear")
+            clear_yes = gr.Button(I18N("room_clear_yes"), size="sm", variant="stop", visible=False,
+                                  elem_id="room-clear-yes")  # fmt: skip
             close = gr.Button(I18N("room_close"), size="sm", variant="stop", elem_id="room-close")
             close_yes = gr.Button(I18N("room_close_yes"), size="sm", variant="stop", visible=False,
                                   elem_id="room-close-yes")  # fmt: skip

@@ -13,6 +13,7 @@ from playground.lessons.tab_links import compare_link
 from playground.lessons.tab_openings import COMPARE_MAX_WINDOWS, COMPARE_WINDOW, compare_pair, heldout_texts
 from playground.messages import localize
 from playground.models.registry import Candidate
+from playground.ui.accessibility import answer_region
 from playground.ui.checked import core_checked
 from playground.ui.handler import Call, handler
 from playground.ui.i18n import I18N, tr
@@ -64,12 +65,13 @@ def build_compare_tab(engine: Engine) -> dict[str, Any]:
         value=next(iter(texts.values()), ""), lines=8, label=I18N("text_to_score"), elem_id="compare-text"
     )
     run = gr.Button(I18N("evaluate"), variant="primary", elem_id="compare-run")
-    table = gr.Dataframe(
-        headers=headers("en"),
-        interactive=False,
-        label=I18N("results"),
-        elem_id="compare-table",
-    )
+    with answer_region(elem_id="compare-results"):  # a screen reader hears when the table is ready
+        table = gr.Dataframe(
+            headers=headers("en"),
+            interactive=False,
+            label=I18N("results"),
+            elem_id="compare-table",
+        )
     builtin.change(lambda name: texts.get(name, ""), inputs=builtin, outputs=text, api_name=False)
 
     @handler(cancel="compare", gpu=True, progress=True)  # a Stop, or a client gone, ends its job

@@ -9,6 +9,11 @@ the original: the same prompt, settings and seed, that token written instead, an
 model going on from there (:mod:`playground.engine.branching`). Each pane has its status line, with
 the answer's log-probability and perplexity.
 
+For a screen reader, an answer is a listbox whose options are its tokens, each named with
+its text and probability ("fromage, 60 percent", :func:`token_name`); the keyboard moves
+through it with the arrow keys and reaches the alternatives with Enter
+(:data:`playground.ui.page.EXPLORER_JS`).
+
 Where the model's backend cannot do part of this (a model served by vLLM: no branching, the
 sampled distribution estimated from the server's 20 candidates; a plain OpenAI server: no
 token probabilities at all), the pane says so in place of what is missing
@@ -36,7 +41,9 @@ from playground.messages import Message, localize
 from playground.serving.backend import Capabilities
 from playground.serving.logprob_record import TOP_LOGPROBS
 from playground.serving.token_record import NextToken, TokenRecord
+from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.details import describe, escape_markdown
+from playground.ui.gpu import on_gpu
 from playground.ui.handler import Call, handler
 from playground.ui.i18n import I18N, tr
 from playground.ui.page import EXPLORER_JS
@@ -89,13 +96,43 @@ def _alternatives(alternatives: Sequence[NextToken], chosen: NextToken) -> str:
     )
 
 
-def _token(i: int, record: TokenRecord, chosen: bool) -> str:
+def spoken_percent(probability: float, lang: str) -> str:
+    """A probability as a screen reader says it: "60", "5.5" ("5,5" in French), "less than 0.1"."""
+    number = _percent(probability).removesuffix("%")
+    if lang == "fr":
+        number = number.replace(".", ",")
+    if number.startswith("<"):
+        return tr("explorer_less_than", lang).format(n=number[1:])
+    return number
+
+
+def spoken_piece(piece: str, lang: str) -> str:
+    """A token's text as a screen reader says it: its words, or what its blank is (a space, a line break)."""
+    if piece.strip():
+        return piece.strip()
+    if "\n" in piece:
+        return tr("explorer_newline", lang)
+    return tr("explorer_space", lang) if piece else tr("explorer_nothing", lang)
+
+
+def token_name(token: NextToken, lang: str, forced: bool = False) -> str:
+    """A token's accessible name: "fromage, 60 percent" (and, in a branch, that the branch wrote it)."""
+    name = tr("explorer_token_name", lang).format(
+        piece=spoken_piece(token.piece, lang), percent=spoken_percent(token.probability, lang)
+    )
+    return f"{name}, {tr('explorer_forced', lang)}" if forced else name
+
+
+def _token(i: int, record: TokenRecord, chosen: bool, lang: str) -> str:
+    """One token: an option of the answer's listbox (the first one in the tab order), named with its probability."""
     token = record.token
     text = token.piece.replace("\n", "↵\n") or "∅"
     classes = f"pg-tok pg-p{level(token.probability)}" + (" pg-forced" if chosen else "")
     data = html.escape(_alternatives(record.alternatives, token), quote=True)
+    name = html.escape(token_name(token, lang, forced=chosen), quote=True)
     return (
-        f'<span class="{classes}" tabindex="0" data-i="{i}" data-id="{token.id}" data-alts="{data}">'
+        f'<span class="{classes}" role="option" aria-selected="false" aria-label="{name}" '
+        f'tabindex="{0 if i == 0 else -1}" data-i="{i}" data-id="{token.id}" data-alts="{data}">'
         f"{html.escape(text)}</span>"
     )
 
@@ -120,13 +157,23 @@ def render(
         "data-model": tr("explorer_model", lang),
         "data-sampled": tr("explorer_sampled", lang),
         "data-branch": tr("explorer_branch_hint", lang),
+        "data-alternatives": tr("explorer_alternatives", lang),
+        # how a screen reader says an alternative (EXPLORER_JS): as token_name does, from the shown piece
+        "data-percent": tr("explorer_token_name", lang).replace("{piece}, ", ""),
+        "data-less-than": tr("explorer_less_than", lang),
+        "data-decimal": "," if lang == "fr" else ".",
+        "data-space": tr("explorer_space", lang),
+        "data-newline": tr("explorer_newline", lang),
         "data-branchable": "1" if branch_at is None and branchable else "0",
     }
     attributes = " ".join(f'{k}="{html.escape(v, quote=True)}"' for k, v in labels.items())
-    tokens = "".join(_token(i, r, i == branch_at) for i, r in enumerate(records))
+    tokens = "".join(_token(i, r, i == branch_at, lang) for i, r in enumerate(records))
     legend = _legend(lang, branch=branch_at is not None, branchable=branchable) if records or not notes else ""
     remarks = "".join(f'<div class="pg-hint pg-missing">{html.escape(note)}</div>' for note in notes)
-    return f'<div class="pg-explorer" {attributes}>{legend}{remarks}<div class="pg-answer">{tokens}</div></div>'
+    # a listbox of tokens (the arrow keys move between them, see EXPLORER_JS); none while there are no tokens
+    listbox = f' role="listbox" aria-orientation="horizontal" aria-label="{html.escape(tr("explorer_tokens", lang))}"'
+    answer = f'<div class="pg-answer"{listbox if records else ""}>{tokens}</div>'
+    return f'<div class="pg-explorer" {attributes}>{legend}{remarks}{answer}</div>'
 
 
 def records_for(engine: Engine, model: str, is_page: bool) -> bool:
@@ -231,14 +278,14 @@ def explorer_panes(prefix: str, heading: str) -> ExplorerPanes:
     """Create the explorer in the current layout: a heading, then original | branch (stacked on a phone)."""
     explored, chosen, pending = gr.State(None), gr.State(None), gr.State(None)
     with gr.Accordion(I18N(heading), open=True, elem_id=f"{prefix}-explorer-box"), gr.Row(equal_height=False):
-        with gr.Column(min_width=300):
+        with answer_region(announce=False, min_width=300):  # the answer above was announced already
             gr.Markdown(I18N("explorer_original"))
             original = gr.HTML("", js_on_load=EXPLORER_JS, elem_id=f"{prefix}-explorer")
-            original_details = gr.Markdown(elem_id=f"{prefix}-explorer-details")
-        with gr.Column(min_width=300):
+            original_details = gr.Markdown(elem_id=f"{prefix}-explorer-details", elem_classes=[STATUS])
+        with answer_region(min_width=300, elem_id=f"{prefix}-branch-region"):  # a branch: announced when it ends
             gr.Markdown(I18N("explorer_branch"))
             branch = gr.HTML("", js_on_load=EXPLORER_JS, elem_id=f"{prefix}-branch")
-            branch_details = gr.Markdown(elem_id=f"{prefix}-branch-details")
+            branch_details = gr.Markdown(elem_id=f"{prefix}-branch-details", elem_classes=[STATUS])
     return ExplorerPanes(original, original_details, branch, branch_details, explored, chosen, pending)
 
 
@@ -285,6 +332,7 @@ def wire_branching(engine: Engine, panes: ExplorerPanes, shown: Any = None) -> l
     link) runs once.
     """
 
+    @on_gpu()  # the model runs here: on ZeroGPU, in a GPU process (the click's event data stays in the server)
     def branch(explored: Explored, position: Any, token: Any, lang: str) -> Iterator[tuple[Any, ...]]:
         for panes_now in stream_branch(engine, explored, position, token, lang):
             yield *panes_now, gr.skip()

@@ -11,6 +11,7 @@ from playground.engine import Engine
 from playground.errors import PlaygroundError
 from playground.lessons.tab_links import generate_link
 from playground.lessons.tab_openings import GENERATE_PROMPT
+from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.controls import FOLLOW_MODEL, control_values, settings_controls
 from playground.ui.details import describe
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
@@ -45,8 +46,9 @@ def build_generate_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
                 stop = gr.Button(I18N("stop"), variant="stop", elem_id="stop")
         with gr.Column(scale=2), gr.Accordion(I18N("settings"), open=False):
             controls = settings_controls(d, registry.limits.max_new_tokens, "generate")
-    output = gr.Textbox(label=I18N("output"), lines=8, interactive=False, elem_id="output")
-    details = gr.Markdown(elem_id="details")
+    with answer_region(elem_id="generate-answer"):
+        output = gr.Textbox(label=I18N("output"), lines=8, interactive=False, elem_id="output")
+        details = gr.Markdown(elem_id="details", elem_classes=[STATUS])
     panes = explorer_panes("generate", "explorer_generate")
 
     follow_model(engine, model, adapter, use_style, controls)

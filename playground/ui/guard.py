@@ -31,9 +31,9 @@ through ``launch(app_kwargs=...)``). Before Gradio sees a request it:
   waiting or running) loses its state, and the count is capped by Gradio at
   ``limits.max_sessions`` (``launch(state_session_capacity=...)``).
 
-The client address is the connection's, which uvicorn takes from ``X-Forwarded-For``
-only when the connection comes from a trusted proxy (``FORWARDED_ALLOW_IPS``, loopback
-by default), as on a Space.
+The client address is the visitor's as the platform sees it: the ``X-Forwarded-For`` entry
+the outermost trusted proxy wrote, which :class:`~playground.ui.forwarded.ForwardedFor`
+puts in the scope before the guard runs (``PLAYGROUND_PROXY_HOPS``; 1 on a Space).
 """
 
 from __future__ import annotations

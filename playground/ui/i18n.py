@@ -67,6 +67,9 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "d_tokens_in": "{n} tokens in {s:.1f} s ({r:.1f} tokens/s)",
         "d_tokens": "{n} tokens",
         "d_seed": "Seed",
+        # said once by a screen reader when a run ends without its "Done" line (Stop, an error), see ui/accessibility.py
+        "a11y_ended": "The generation ended early.",
+        "a11y_results": "The results are ready.",
         "d_logprob": "log-probability {total:.2f} ({mean:.2f} per token, perplexity {perplexity:.2f})",
         "explorer_lab": "Token explorer: the few-shot answer, token by token",
         "explorer_generate": "Token explorer: the answer, token by token",
@@ -78,9 +81,21 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "explorer_forced": "written by the branch",
         "explorer_hint": (
             "Hover or tap a token to see what else the model could have written there; "
-            "click an alternative to branch: same prompt, settings and seed, that token instead."
+            "click an alternative to branch: same prompt, settings and seed, that token instead. "
+            "Keyboard: the arrow keys move from token to token, Enter goes to the alternatives, "
+            "Enter on one branches, Escape comes back."
         ),
-        "explorer_hint_view": "Hover or tap a token to see what else the model could have written there.",
+        "explorer_hint_view": (
+            "Hover or tap a token to see what else the model could have written there. "
+            "Keyboard: the arrow keys move from token to token."
+        ),
+        "explorer_tokens": "The answer, token by token",
+        "explorer_token_name": "{piece}, {percent} percent",
+        "explorer_less_than": "less than {n}",
+        "explorer_space": "space",
+        "explorer_newline": "line break",
+        "explorer_nothing": "empty token",
+        "explorer_alternatives": "What the model could have written instead of {piece}",
         "explorer_token": "token",
         "explorer_model": "model",
         "explorer_sampled": "sampled from",
@@ -288,6 +303,8 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "d_tokens_in": "{n} tokens en {s:.1f} s ({r:.1f} tokens/s)",
         "d_tokens": "{n} tokens",
         "d_seed": "Graine",
+        "a11y_ended": "La génération s'est arrêtée avant la fin.",
+        "a11y_results": "Les résultats sont prêts.",
         "d_logprob": "log-probabilité {total:.2f} ({mean:.2f} par token, perplexité {perplexity:.2f})",
         "explorer_lab": "Explorateur de tokens : la réponse few-shot, token par token",
         "explorer_generate": "Explorateur de tokens : la réponse, token par token",
@@ -299,9 +316,21 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "explorer_forced": "écrit par la bifurcation",
         "explorer_hint": (
             "Survolez ou touchez un token pour voir ce que le modèle aurait pu écrire à sa place ; "
-            "cliquez une alternative pour bifurquer : même prompt, mêmes réglages et même graine, ce token à la place."
+            "cliquez une alternative pour bifurquer : même prompt, mêmes réglages et même graine, ce token à la place. "
+            "Au clavier : les flèches passent d'un token à l'autre, Entrée mène aux alternatives, "
+            "Entrée sur l'une d'elles bifurque, Échap revient."
         ),
-        "explorer_hint_view": "Survolez ou touchez un token pour voir ce que le modèle aurait pu écrire à sa place.",
+        "explorer_hint_view": (
+            "Survolez ou touchez un token pour voir ce que le modèle aurait pu écrire à sa place. "
+            "Au clavier : les flèches passent d'un token à l'autre."
+        ),
+        "explorer_tokens": "La réponse, token par token",
+        "explorer_token_name": "{piece}, {percent} pour cent",
+        "explorer_less_than": "moins de {n}",
+        "explorer_space": "espace",
+        "explorer_newline": "saut de ligne",
+        "explorer_nothing": "token vide",
+        "explorer_alternatives": "Ce que le modèle aurait pu écrire à la place de {piece}",
         "explorer_token": "token",
         "explorer_model": "modèle",
         "explorer_sampled": "tiré de",

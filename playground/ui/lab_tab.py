@@ -22,6 +22,7 @@ from playground.lessons.side_by_side import interleave
 from playground.lessons.tab_openings import lab_settings
 from playground.messages import localize
 from playground.settings import fresh_seed
+from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.checked import core_checked
 from playground.ui.classroom_button import send_button
 from playground.ui.controls import DISTRIBUTION, SettingsControls, control_values, settings_controls
@@ -85,12 +86,13 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
         run = gr.Button(I18N("run_shots"), variant="primary", elem_id="lab-run")
         stop = gr.Button(I18N("stop"), variant="stop")
         send = send_button("lab")  # shown in a classroom (playground/ui/classroom_sends.py)
-    with gr.Row():
-        answers = [
-            gr.Textbox(label=I18N(f"{n}_shot"), lines=4, interactive=False, elem_id=f"lab-{n}")
-            for n in ("zero", "one", "few")
-        ]
-    details = gr.Markdown(elem_id="lab-details")
+    with answer_region(elem_id="lab-answers"):
+        with gr.Row():  # side by side on a screen, stacked on a phone (each at least 260 px wide)
+            answers = [
+                gr.Textbox(label=I18N(f"{n}_shot"), lines=4, interactive=False, elem_id=f"lab-{n}", min_width=260)
+                for n in ("zero", "one", "few")
+            ]
+        details = gr.Markdown(elem_id="lab-details", elem_classes=[STATUS])
     panes = explorer_panes("lab", "explorer_lab")
     _wire_run(engine, lab, run, stop, [*answers, details], panes, page)
     _wire_inspect(engine, lab, run)
@@ -236,7 +238,7 @@ def _wire_inspect(engine: Engine, lab: LabInputs, run: gr.Button) -> None:
             adjusted = gr.Label(num_top_classes=10, label=I18N("distribution_adjusted"), elem_id="lab-adjusted")
     limits = engine.registry.limits
 
-    @handler(cancel="lab_inspect", progress=True, settings=DISTRIBUTION)  # a Stop, or a client gone, ends its job
+    @handler(cancel="lab_inspect", gpu=True, progress=True, settings=DISTRIBUTION)  # a Stop or a client gone ends it
     def inspect_prompt(
         call: Call, model: str, adapter: str, task: str, examples: list[list[str]], query: str, separator: str,
         settings: Settings,

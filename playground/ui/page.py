@@ -16,7 +16,14 @@ tab, compact.
 :data:`EXPLORER_JS` runs in each token explorer (:mod:`playground.ui.explorer`, a
 ``gr.HTML``): hovering, focusing or tapping a token shows its alternatives, built from the
 token's data with ``textContent`` only (model text never becomes markup), and clicking an
-alternative sends its position and token id to the server.
+alternative sends its position and token id to the server. With the keyboard, an answer is
+one Tab stop (a listbox of tokens): the arrow keys, Home and End move between its tokens and
+show each one's alternatives; Enter goes to them, the up and down arrows move between them,
+Enter branches on one (the focus comes back to its token), Escape comes back without.
+
+What the page does for screen readers, keyboards and phones (the page's language, busy
+regions and announcements, focus outlines, touch sizes) is :mod:`playground.ui.accessibility`,
+run by :data:`PAGE_JS` and styled by :data:`PAGE_CSS`.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import json
 
 from playground.messages import LANGUAGES
+from playground.ui.accessibility import ACCESS_CSS, ACCESS_JS
 from playground.ui.i18n import TRANSLATIONS
 
 # What Gradio's page itself writes when the app's queue is full (limits.queue_size); the page
@@ -39,10 +47,7 @@ async () => {
       const core = performance.getEntriesByType("resource")
         .map((entry) => entry.name)
         .find((name) => /\\/assets\\/core-[^/]+\\.js$/.test(name));
-      if (core) {
-        (await import(core)).changeLocale(lang);
-        document.documentElement.setAttribute("lang", lang);
-      }
+      if (core) (await import(core)).changeLocale(lang);
     } catch (error) {
       console.warn("playground: could not switch the language to " + lang, error);
     }
@@ -68,13 +73,16 @@ async () => {
       }
     }
   }).observe(document.body, { childList: true, subtree: true, characterData: true });
+__ACCESS__
   // what the server must apply: a link's query; else, for a page not in English, its language
   // (the examples table's headers); nothing for a plain English page (its session then holds
   // no component of its own)
   const query = window.location.search.length > 1 ? window.location.search : "";
   return [query, !query && pageLang !== "en" ? pageLang : ""];
 }
-""".replace("__LANGUAGES__", json.dumps(LANGUAGES)).replace(
+"""
+PAGE_JS = PAGE_JS.replace("__ACCESS__", ACCESS_JS)
+PAGE_JS = PAGE_JS.replace("__LANGUAGES__", json.dumps(LANGUAGES)).replace(
     "__BUSY__",
     json.dumps({"gradio": GRADIO_QUEUE_FULL, "texts": {lang: TRANSLATIONS[lang]["queue_full"] for lang in LANGUAGES}}),
 )
@@ -82,21 +90,33 @@ async () => {
 EXPLORER_JS = """
 const pct = (p) => p >= 0.9995 ? "100%" : p >= 0.1 ? (100 * p).toFixed(0) + "%"
   : p >= 0.001 ? (100 * p).toFixed(1) + "%" : p > 0 ? "<0.1%" : "0%";
+// what a screen reader says for a shown piece ("␣Paris" is "Paris") and a probability ("60 percent")
+const spoken = (piece, labels) => {
+  const text = piece.replace(/␣/g, " ").replace(/⇥/g, " ").trim();
+  return text && text !== "↵" ? text.replace(/↵/g, " ") : piece.includes("↵") ? labels.newline : labels.space;
+};
+const said = (p, labels) => {
+  const number = pct(p).replace("%", "").replace(".", labels.decimal);
+  return labels.percent.replace("{percent}", number.startsWith("<")
+    ? labels.lessThan.replace("{n}", number.slice(1)) : number);
+};
 const make = (tag, text, className) => {
   const node = document.createElement(tag);
   node.textContent = text;
   if (className) node.className = className;
   return node;
 };
-let open = null;
+let open = null;  // the alternatives on screen, after the answer (outside the listbox of tokens)
+let openFor = null;  // the token they belong to
 let pinned = false;
 const close = () => {
   if (open) open.remove();
   open = null;
+  openFor = null;
   pinned = false;
 };
 const show = (tok) => {
-  if (open && open.parentNode === tok) return;
+  if (open && openFor === tok && open.isConnected) return;
   close();
   const root = tok.closest(".pg-explorer");
   if (!root) return;
@@ -104,7 +124,9 @@ const show = (tok) => {
   const branchable = labels.branchable === "1";
   const chosen = Number(tok.dataset.id);
   const pop = make("div", "", "pg-pop");
-  pop.setAttribute("role", "tooltip");
+  pop.setAttribute("role", "group");
+  pop.setAttribute("aria-label", labels.alternatives.replace("{piece}", tok.getAttribute("aria-label") || ""));
+  pop.dataset.i = tok.dataset.i;
   const table = document.createElement("table");
   const head = table.createTHead().insertRow();
   for (const text of [labels.token, labels.model, labels.sampled]) head.appendChild(make("th", text));
@@ -115,8 +137,11 @@ const show = (tok) => {
     if (branchable && id !== chosen) {
       const button = make("button", piece, "pg-alt");
       button.type = "button";
+      button.tabIndex = -1;  // reached from its token (Enter), so that Tab leaves the explorer
       button.dataset.token = String(id);
       button.title = labels.branch;
+      button.setAttribute("aria-label",
+        `${spoken(piece, labels)}: ${labels.model} ${said(raw, labels)}, ${labels.sampled} ${said(adjusted, labels)}`);
       first.appendChild(button);
     } else {
       first.appendChild(make("span", piece, id === chosen ? "pg-piece pg-chosen" : "pg-piece"));
@@ -125,14 +150,15 @@ const show = (tok) => {
     row.appendChild(make("td", pct(adjusted)));
   }
   pop.appendChild(table);
-  tok.appendChild(pop);
+  root.appendChild(pop);
   open = pop;
+  openFor = tok;
   place();
 };
 // fixed, so that no scrolling or clipping container hides it; under its token, inside the window
 const place = () => {
-  if (!open) return;
-  const at = open.parentNode.getBoundingClientRect();
+  if (!open || !openFor) return;
+  const at = openFor.getBoundingClientRect();
   const box = open.getBoundingClientRect();
   const width = document.documentElement.clientWidth;
   const height = document.documentElement.clientHeight;
@@ -142,28 +168,73 @@ const place = () => {
 };
 window.addEventListener("scroll", place, true);
 window.addEventListener("resize", place);
+// the keyboard: one tab stop per answer (the token last focused); the arrow keys move between tokens
+const select = (tok) => {
+  for (const other of tok.parentNode.querySelectorAll(":scope > .pg-tok")) {
+    other.tabIndex = other === tok ? 0 : -1;
+    other.setAttribute("aria-selected", other === tok ? "true" : "false");
+  }
+};
+const STEPS = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+const onToken = (event, tok) => {
+  const tokens = [...tok.parentNode.querySelectorAll(":scope > .pg-tok")];
+  const at = tokens.indexOf(tok);
+  const to = event.key in STEPS ? at + STEPS[event.key] : event.key === "Home" ? 0
+    : event.key === "End" ? tokens.length - 1 : null;
+  if (to !== null) {
+    event.preventDefault();
+    tokens[Math.max(0, Math.min(tokens.length - 1, to))].focus();
+  } else if (event.key === "Enter" || event.key === " ") {
+    event.preventDefault();
+    show(tok);
+    const first = open && open.querySelector(".pg-alt");
+    if (first) { pinned = true; first.focus(); }
+  }
+};
+const onAlternative = (event, alt) => {
+  const buttons = [...open.querySelectorAll(".pg-alt")];
+  const step = event.key === "ArrowDown" ? 1 : event.key === "ArrowUp" ? -1 : 0;
+  if (step) {
+    event.preventDefault();
+    buttons[Math.max(0, Math.min(buttons.length - 1, buttons.indexOf(alt) + step))].focus();
+  }
+};
+element.addEventListener("keydown", (event) => {
+  const tok = event.target.closest(".pg-answer .pg-tok");
+  const alt = event.target.closest(".pg-pop .pg-alt");
+  if (event.key === "Escape") {
+    const back = openFor;
+    close();
+    if (back && alt) back.focus();
+  } else if (tok) onToken(event, tok);
+  else if (alt && open) onAlternative(event, alt);
+});
 element.addEventListener("mouseover", (event) => {
   const tok = event.target.closest(".pg-answer .pg-tok");
   if (tok && !pinned) show(tok);
 });
 element.addEventListener("focusin", (event) => {
   const tok = event.target.closest(".pg-answer .pg-tok");
-  if (tok && !event.target.closest(".pg-pop")) show(tok);
+  if (tok) { select(tok); show(tok); }
+});
+element.addEventListener("focusout", (event) => {  // focus gone elsewhere in the page: the alternatives go too
+  if (event.relatedTarget && !element.contains(event.relatedTarget)) close();
 });
 element.addEventListener("mouseleave", () => { if (!pinned) close(); });
-element.addEventListener("keydown", (event) => { if (event.key === "Escape") close(); });
 element.addEventListener("click", (event) => {
   const alt = event.target.closest(".pg-alt");
   if (alt) {
-    const tok = alt.closest(".pg-tok");
+    const position = Number(alt.closest(".pg-pop").dataset.i);
+    const back = openFor;
     event.stopPropagation();
     close();
-    trigger("click", { position: Number(tok.dataset.i), token: Number(alt.dataset.token) });
+    if (event.detail === 0 && back && back.isConnected) back.focus();  // from the keyboard: back to its token
+    trigger("click", { position, token: Number(alt.dataset.token) });
     return;
   }
   const tok = event.target.closest(".pg-answer .pg-tok");
-  if (tok && !event.target.closest(".pg-pop")) {
-    if (pinned && open && open.parentNode === tok) close();
+  if (tok) {
+    if (pinned && openFor === tok) close();
     else { show(tok); pinned = true; }
   }
 });
@@ -179,12 +250,13 @@ body.pg-embed .main { padding: 0 !important; }
 .pg-explorer { line-height: 1.9; }
 .pg-answer { white-space: pre-wrap; overflow-wrap: anywhere; padding-bottom: 0.5em; }
 .pg-tok { position: relative; border-radius: 3px; padding: 1px 0; cursor: pointer; }
-.pg-tok:focus { outline: 2px solid var(--color-accent, #f97316); }
 .pg-p0 { background: rgba(34, 197, 94, 0.35); }
 .pg-p1 { background: rgba(163, 230, 53, 0.40); }
 .pg-p2 { background: rgba(250, 204, 21, 0.45); }
 .pg-p3 { background: rgba(249, 115, 22, 0.45); }
 .pg-p4 { background: rgba(239, 68, 68, 0.45); }
+.dark .pg-p1 { background: rgba(163, 230, 53, 0.3); }  /* lighter in dark mode: light text on them, 6.3:1 */
+.dark .pg-p2 { background: rgba(250, 204, 21, 0.3); }
 .pg-forced { outline: 2px dashed var(--body-text-color, #333); outline-offset: -1px; }
 .pg-legend { font-size: 0.85em; margin-bottom: 0.4em; }
 .pg-swatch { padding: 0 0.4em; margin-right: 0.2em; cursor: default; white-space: nowrap; }
@@ -202,3 +274,4 @@ body.pg-embed .main { padding: 0 !important; }
 .pg-chosen { font-weight: bold; }
 .pg-hidden { display: none !important; }
 """
+PAGE_CSS += ACCESS_CSS  # what the page does for screen readers, keyboards and phones

@@ -17,6 +17,7 @@ import gradio as gr
 from playground.engine import Engine
 from playground.lessons.deep_links import pair_link
 from playground.settings import GenerationSettings
+from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.classroom_button import send_button
 from playground.ui.controls import SettingsControls, settings_controls
 from playground.ui.explorer import Explored, explorer_panes, records_for, show_original, wire_branching
@@ -108,11 +109,11 @@ def _share(engine: Engine, tab: PairTab, inputs: list[Any]) -> ShareLink:
 def _panes(tab: PairTab) -> tuple[list[gr.Textbox], list[gr.Markdown], list[gr.Textbox]]:
     """The base's pane and the adapter's: (answers, details, exact prompts when the tab shows them)."""
     answers, details, prompts = [], [], []
-    with gr.Row():
+    with answer_region(elem_id=f"{tab.name}-answers"), gr.Row():
         for side, pane, prompt in (("base", "base_pane", "base_prompt"), ("adapted", "adapter_pane", "adapter_prompt")):
             with gr.Column():
                 answers.append(gr.Textbox(label=I18N(pane), lines=8, interactive=False, elem_id=f"{tab.name}-{side}"))
-                details.append(gr.Markdown())
+                details.append(gr.Markdown(elem_classes=[STATUS]))
                 if tab.template:
                     prompts.append(gr.Textbox(label=I18N(prompt), lines=4, interactive=False))
     return answers, details, prompts

@@ -40,14 +40,14 @@ def add_token_endpoints(engine: Engine) -> None:
         result = stream.result
         return result.text, describe(result, lang=call.lang), [r.to_dict() for r in result.tokens]
 
-    @handler()
+    @handler(gpu=True)
     def generate_tokens(
         call: Call, model: str, adapter: str, prompt: str, use_prompt_style: bool, settings: Settings
     ) -> tuple[str, str, list[dict[str, Any]]]:
         """An answer with every token's probability (raw and as sampled) and its alternatives."""
         return answer(call, model, adapter, prompt, use_prompt_style, settings, None)
 
-    @handler()
+    @handler(gpu=True)
     def branch(
         call: Call, model: str, adapter: str, prompt: str, use_prompt_style: bool, settings: Settings,
         answer_ids: list[int], position: int, token: int,

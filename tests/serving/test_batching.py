@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import os
 import threading
 
 import pytest
@@ -28,15 +29,18 @@ SAFETY_S = 60  # an upper bound for a wait that should end at once; never a meas
 
 
 class StepGate:
-    """Holds each forward pass of ``model`` until the test releases it."""
+    """Holds each forward pass of ``model`` until the test releases it (in this process: a forked child passes)."""
 
     def __init__(self, model) -> None:
         self.entered = 0  # forward passes that reached the gate
         self._cond = threading.Condition()
         self._permits = 0
+        self._pid = os.getpid()
         self._handle = model.register_forward_pre_hook(self._hook)
 
     def _hook(self, module, args) -> None:
+        if os.getpid() != self._pid:  # a child forked while the gate held a pass (tests/ui/test_zero_gpu.py)
+            return
         with self._cond:
             self.entered += 1
             self._cond.notify_all()

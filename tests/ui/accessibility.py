@@ -1,0 +1,207 @@
+"""What the accessibility tests share: axe-core in the page, the app's tabs, a run of every tab, a course page.
+
+axe-core comes with PyPI's ``axe-playwright-python`` (requirements-dev.txt), which injects
+it into the page; the tests count the serious and critical violations of its WCAG 2.1 A and
+AA rules.
+"""
+
+from __future__ import annotations
+
+import http.server
+import re
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from tests.ui.test_browser import WAIT_MS, _done, _open
+
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]  # axe-core's tags of the WCAG 2.1 A and AA rules
+SERIOUS = ("serious", "critical")
+
+
+@dataclass(frozen=True)
+class Tab:
+    """One tab of the app: its id (``?tab=``), the element that shows it is on screen, and its run."""
+
+    name: str
+    ready: str  # its run button (the Classroom: its Open button)
+    done: str | None  # the status line that says its run is done (None: the Compare table)
+    runs: bool = True  # False: a tab with nothing to run (the Classroom)
+
+
+TABS = [
+    Tab("lab", "#lab-run", "#lab-explorer-details"),
+    Tab("style", "#style-run", "#style-explorer-details"),
+    Tab("instructions", "#instructions-run", "#instructions-explorer-details"),
+    Tab("compare", "#compare-run", None),
+    Tab("generate", "#generate", "#generate-explorer-details"),
+    Tab("classroom", "#room-open", None, runs=False),
+]
+DONE = {"en": "Done", "fr": "Terminé"}
+LOCALES = {"en": "en-US", "fr": "fr-FR"}
+
+_axe = None
+
+# No toast fading in or out (the one animation left on a toast is the bar of its time on screen).
+_TOASTS_STILL = """() => document.getAnimations().every((animation) => {
+  const target = animation.effect && animation.effect.target;
+  return animation.playState !== "running" || !target || !target.closest || !target.closest(".toast-body")
+    || target.classList.contains("timer");
+})"""
+
+
+def serious_violations(page, context: str | None = None) -> list[str]:
+    """The serious and critical violations of axe-core's WCAG 2.1 A/AA rules in ``page``: one line per element.
+
+    A toast on screen is measured once it has faded in (halfway, its text is paler than it is).
+    """
+    global _axe
+    page.wait_for_function(_TOASTS_STILL, timeout=WAIT_MS)
+    if _axe is None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        _axe = Axe()
+    options = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
+    results = _axe.run(page, context=context, options=options).response
+    return [
+        f"{rule['id']} ({rule['impact']}): {' '.join(map(str, node['target']))}: {node['failureSummary']}"
+        for rule in results["violations"]
+        if rule["impact"] in SERIOUS
+        for node in rule["nodes"]
+    ]
+
+
+def open_app(browser, url: str, lang: str, **options):
+    """The app in a browser of ``lang``'s locale, with ``?lang=`` too, once its labels are in that language."""
+    context, page = _open(browser, f"{url}{'&' if '?' in url else '?'}lang={lang}", locale=LOCALES[lang], **options)
+    wait_for_language(page, lang)
+    return context, page
+
+
+@contextmanager
+def pages_by_language(browser, url: str, prepare: Callable[[Any, str], None] | None = None) -> Iterator[Callable]:
+    """A function giving the app's page in a language: opened (then ``prepare(page, lang)``) when first asked for.
+
+    The pages are closed when the block ends (a module's fixture keeps them for its tests).
+    """
+    opened: dict[str, tuple[Any, Any]] = {}
+
+    def page(lang: str):
+        if lang not in opened:
+            opened[lang] = open_app(browser, url, lang)
+            if prepare is not None:
+                prepare(opened[lang][1], lang)
+        return opened[lang][1]
+
+    try:
+        yield page
+    finally:
+        for context, _ in opened.values():
+            context.close()
+
+
+def wait_for_language(page, lang: str) -> None:
+    """Wait until the page's load events have applied ``lang`` and ended (no component shows progress).
+
+    The lab's examples header says it, on screen or not (a link may open another tab).
+    """
+    header = {"en": "input", "fr": "entrée"}[lang]
+    page.locator("#lab-examples").get_by_text(header, exact=True).first.wait_for(state="attached", timeout=WAIT_MS)
+    wait_until_idle(page)
+
+
+def wait_until_idle(page) -> None:
+    """Wait until no component of the page shows Gradio's progress (every status tracker hidden)."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=status-tracker]')]"
+        ".every((tracker) => tracker.classList.contains('hide'))",
+        timeout=WAIT_MS,
+    )
+
+
+def show_tab(page, index: int) -> None:
+    """Click tab ``index`` (of :data:`TABS`) and wait until its run button shows."""
+    page.get_by_role("tab").nth(index).click()
+    page.locator(TABS[index].ready).wait_for(timeout=WAIT_MS)
+
+
+def run_tab(page, index: int, lang: str) -> None:
+    """Show tab ``index``, run it, and wait until it is done (its explorer filled, or the table)."""
+    tab = TABS[index]
+    show_tab(page, index)
+    page.locator(tab.ready).click()
+    if tab.done is None:
+        page.locator("#compare-table").get_by_text("tiny + style-a").last.wait_for(timeout=WAIT_MS)
+    else:
+        _done(page, tab.done, DONE[lang])
+
+
+def branch_in_the_lab(page, lang: str) -> None:
+    """In the lab's explorer (after a run), branch on the first alternative of token 2, with the keyboard."""
+    tokens = page.locator("#lab-explorer .pg-answer > .pg-tok")
+    tokens.nth(2).focus()
+    page.keyboard.press("Enter")
+    page.locator("#lab-explorer .pg-pop .pg-alt:focus").wait_for(timeout=WAIT_MS)
+    page.keyboard.press("Enter")
+    _done(page, "#lab-branch-details", DONE[lang])
+
+
+def run_every_tab(page, lang: str) -> None:
+    """Run every tab that runs, and branch in the lab: every explorer filled, every plot and table drawn."""
+    for index in (i for i, tab in enumerate(TABS) if tab.runs):
+        run_tab(page, index, lang)
+        if TABS[index].name == "lab":
+            page.locator("#lab-raw").get_by_text("%").first.wait_for(timeout=WAIT_MS)  # the distributions drawn
+            branch_in_the_lab(page, lang)
+
+
+def app_script(url: str) -> str:
+    """The URL of the app's own script (what a course page loads before ``<gradio-app>``)."""
+    with urllib.request.urlopen(url, timeout=60) as answer:
+        page = answer.read().decode("utf-8")
+    return url + re.search(r'src="\./(assets/index-[^"]+\.js)"', page).group(1)
+
+
+COURSE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Week 3: few-shot prompting</title>
+<script type="module" src="{script}"></script></head>
+<body><main lang="en"><h1>Week 3: few-shot prompting</h1><p>Try the examples in the playground below.</p>
+<gradio-app src="{url}" initial_height="900px"></gradio-app></main></body></html>
+"""
+
+
+@contextmanager
+def course_page(app_url: str) -> Iterator[str]:
+    """A plain HTML page embedding the app with ``<gradio-app>``, as a course page does: its URL.
+
+    Its text declares its language on ``<main>``: Gradio's i18n library sets ``<html lang>``
+    to the reader's language, the course page's too (docs/accessibility.md).
+
+    It is served from another origin (``localhost``, another port) by a small server on the
+    loopback interface, stopped when the block ends.
+    """
+    body = COURSE_PAGE.format(script=app_script(app_url), url=app_url).encode("utf-8")
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}/week3.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=30)
