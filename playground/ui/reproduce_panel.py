@@ -86,7 +86,7 @@ def reproduce_panel(engine: Engine, name: str, share: ShareLink, panes: bool = F
             save = gr.Button(I18N("reproduce_notebook"), elem_id=f"{name}-notebook")
         code = gr.Code(
             language="python", label=I18N("reproduce_code"), interactive=False, buttons=["copy", "download"],
-            elem_id=f"{name}-code", elem_classes=["pg-code"], max_lines=40,
+            elem_id=f"{name}-code", elem_classes=["pg-code"],
         )  # fmt: skip
         saved = gr.JSON(visible=False)
 
