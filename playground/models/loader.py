@@ -329,6 +329,11 @@ class ModelCache:
         with self._lock:
             return list(self._models)
 
+    def peek(self, name: str) -> LoadedModel | None:
+        """The loaded model ``name`` if it is in memory now, else None (nothing is loaded)."""
+        with self._lock:
+            return self._models.get(name)
+
     def get(self, name: str, progress: Progress | None = None) -> LoadedModel:
         """Return the loaded model ``name``, loading it (and its adapters) if needed."""
         spec = self.registry.model(name)

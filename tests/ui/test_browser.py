@@ -19,7 +19,7 @@ from tests.waiting import WAIT_MS
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
 
-FRENCH_TABS = ["Labo de prompts", "George Sand", "Instructions", "Comparer", "Générer", "Classe"]
+FRENCH_TABS = ["Labo de prompts", "George Sand", "Instructions", "Comparer", "Générer", "Loupe à tokens", "Classe"]
 
 
 def _open(browser, url: str, locale: str = "en-US", ready: str = "#lab-run", width: int = 1280):
