@@ -1,22 +1,50 @@
 """Visitors of the real app, as benchmarks drive them: ``gradio_client`` sessions on ``/generate``.
 
-Shared by ``bench/classroom.py`` and ``bench/vs_llamacpp.py``: what a request looked like
-from the client's side (:class:`Run`), N visitors submitting at once (:func:`drive`), and
+Shared by ``bench/classroom.py``, ``bench/soak.py`` and ``bench/vs_llamacpp.py``: visitors
+each with a session and a client address of their own (:func:`make_clients`), what a request
+looked like from the client's side (:class:`Run`), N visitors submitting at once (:func:`drive`), and
 the machine facts a decode rate is read against (:func:`copy_bandwidth`, :func:`weight_bytes`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import statistics
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from playground.ui.controls import settings_kwargs
+
+
+def visitor_address(i: int) -> str:
+    """Visitor ``i``'s client address (shared address space, 100.64.0.0/10), sent as ``X-Forwarded-For``.
+
+    Each visitor comes from its own address, as the public of a Space does: from one address
+    (loopback), the guard's ``limits.max_events_per_address`` would refuse most of a burst
+    as one client's flood (``playground/ui/guard.py``).
+    """
+    return str(ipaddress.IPv4Address("100.64.0.0") + 1 + i)
+
+
+def make_clients(url: str, count: int, timeout_s: float = 300.0) -> list[Any]:
+    """``count`` visitors, each with its own gradio_client session and client address.
+
+    ``timeout_s`` bounds each HTTP read (httpx's own 5 s is slowness on a busy machine, not a hang).
+    """
+    from gradio_client import Client
+
+    def make(i: int) -> Any:
+        address = {"x-forwarded-for": visitor_address(i)}
+        return Client(url, verbose=False, headers=address, httpx_kwargs={"timeout": timeout_s})
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(make, range(count)))
 
 
 @dataclass

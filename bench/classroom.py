@@ -47,7 +47,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: the bundled model
 
 import torch
 
-from bench.app_clients import Run, copy_bandwidth, drive, generate_args, one_by_one, p95, weight_bytes
+from bench.app_clients import Run, copy_bandwidth, drive, generate_args, make_clients, one_by_one, p95, weight_bytes
 from bench.engine_batching import PROMPTS
 from bench.server import Server, registry_copy
 from playground.models.registry import DEFAULT_REGISTRY_PATH
@@ -143,7 +143,6 @@ def measure_backends(local, remote, batches: dict[int, list[dict[str, Any]]], ro
 
 def remote_main(args: argparse.Namespace, model: str, prompts: list[str]) -> int:
     """The app on vLLM vs the app on its own engine, 1 and ``args.users`` streams."""
-    from gradio_client import Client
 
     from playground.models.registry import load_registry
     from playground.serving.vllm_server import overlay, start_server
@@ -163,7 +162,7 @@ def remote_main(args: argparse.Namespace, model: str, prompts: list[str]) -> int
             local.wait_ready()
             remote.wait_ready()
             users = max(batches)  # a session per user (one client is one visitor's share of the rows)
-            clients = [[Client(server.url, verbose=False) for _ in range(users)] for server in (local, remote)]
+            clients = [make_clients(server.url, users) for server in (local, remote)]
             for group in clients:
                 drive(group[:2], [generate_args(model, PROMPTS[0], None, 4)] * 2)  # warm-up
             m, problems = measure_backends(*clients, batches, args.rounds)
@@ -193,7 +192,6 @@ def verdict(value: float, ok: bool) -> str:
 
 def main() -> int:
     """Run the benchmark and print the four ratios."""
-    from gradio_client import Client
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=8)
@@ -227,8 +225,8 @@ def main() -> int:
         )
         try:
             serial.wait_ready()
-            fast = [Client(batching.url, verbose=False) for _ in range(args.users)]  # a session per user
-            slow = [Client(serial.url, verbose=False) for _ in range(args.users)]
+            fast = make_clients(batching.url, args.users)  # a session and an address per user
+            slow = make_clients(serial.url, args.users)
             for clients in (fast, slow):
                 drive(clients[:2], [generate_args(model, PROMPTS[0], None, 4)] * 2)  # warm-up
             m, problems = measure(fast, slow, batches, args.rounds, weights)

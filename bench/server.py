@@ -91,7 +91,7 @@ def queue_data(url: str, api_name: str, args: list[Any]) -> tuple[int, list[Any]
     The page's queue protocol carries every input of an event, a ``gr.State`` too (the API,
     ``gradio_client`` and ``/call/`` leave it out): its slot is sent empty, as the page does.
     """
-    config = httpx.get(url + "config").json()
+    config = httpx.get(url + "config", timeout=60).json()  # a loaded machine can take seconds
     event = next(d for d in config["dependencies"] if d.get("api_name") == api_name)
     kinds = {c["id"]: c.get("type") for c in config["components"]}
     values = iter(args)

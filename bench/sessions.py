@@ -51,7 +51,7 @@ def page_events(url: str, apply: str = "") -> list[int]:
     ``apply``: "" for a plain English page (the page flag only), "language" for a page in
     another language (its table's headers too), "link" for a page opened from a link.
     """
-    config = httpx.get(url + "config").json()
+    config = httpx.get(url + "config", timeout=60).json()  # as the sessions' requests
     ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
     first = {d["id"]: list(d["targets"][0]) if d["targets"] else None for d in config["dependencies"]}  # trigger
     events = [d["id"] for d in config["dependencies"] if d["backend_fn"] and (first[d["id"]] or [0, ""])[1] == "load"]

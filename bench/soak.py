@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import ipaddress
 import json
 import logging
 import os
@@ -47,7 +46,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +54,7 @@ import yaml
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: bundled or cached models, local adapters
 
+from bench.app_clients import make_clients
 from bench.server import Server, registry_copy
 from playground.models.registry import DEFAULT_REGISTRY_PATH
 from playground.ui.controls import DISTRIBUTION, settings_kwargs
@@ -306,27 +305,6 @@ def check_outputs(endpoint: str, outputs: Any) -> str:
 
 
 # -- the phases -----------------------------------------------------------------------
-def visitor_address(i: int) -> str:
-    """Visitor ``i``'s client address (shared address space, 100.64.0.0/10), sent as ``X-Forwarded-For``.
-
-    Each visitor comes from its own address, as the public of a Space does: from one address
-    (loopback), the guard's ``limits.max_events_per_address`` would refuse most of a burst
-    as one client's flood (``playground/ui/guard.py``).
-    """
-    return str(ipaddress.IPv4Address("100.64.0.0") + 1 + i)
-
-
-def make_clients(url: str, count: int) -> list[Any]:
-    """``count`` visitors, each with its own gradio_client session and client address."""
-    from gradio_client import Client
-
-    def make(i: int) -> Any:
-        return Client(url, verbose=False, headers={"x-forwarded-for": visitor_address(i)})
-
-    with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(make, range(count)))
-
-
 def burst(clients: list[Any], setup: Setup, tokens: int, rng: random.Random) -> list[Outcome]:
     """Every client submits one request at the same moment."""
     calls = [make_call(setup, rng, tokens) for _ in clients]
@@ -415,7 +393,7 @@ def main() -> int:
         try:
             app.wait_ready()
             monitor = Monitor(app.pid)
-            prober = make_clients(app.url, 1)[0]
+            prober = make_clients(app.url, 1, ANSWER_TIMEOUT_S)[0]
 
             def probe() -> None:  # one short request, answered normally
                 outcome = run_call(prober, Call("/generate", generate(setup.model, "(base)", "Hello", 2)))
@@ -424,7 +402,7 @@ def main() -> int:
 
             monitor.phase = "warm-up"
             log.info("warm-up on %s (model %s, adapters %s)", app.url, setup.model, ", ".join(setup.adapters))
-            warm = make_clients(app.url, args.burst)
+            warm = make_clients(app.url, args.burst, ANSWER_TIMEOUT_S)
             for call in warm_up_calls(setup, args.tokens):  # every endpoint and adapter once
                 outcome = run_call(warm[0], call)
                 if outcome.kind != "ok":
@@ -435,7 +413,7 @@ def main() -> int:
             log.info("baseline: %.0f MB, %d threads", base.rss / 2**20, base.threads)
 
             monitor.phase = "burst"
-            clients = make_clients(app.url, args.burst)
+            clients = make_clients(app.url, args.burst, ANSWER_TIMEOUT_S)
             started = time.monotonic()
             outcomes = burst(clients, setup, args.tokens, rng)
             report.burst = count(outcomes)

@@ -40,7 +40,7 @@ from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # the bundled model and local adapters: the Hub is never needed
 
-from bench.app_clients import copy_bandwidth, drive, generate_args, weight_bytes
+from bench.app_clients import copy_bandwidth, drive, generate_args, make_clients, weight_bytes
 from bench.engine_batching import PROMPTS
 from bench.server import Server, registry_copy
 from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry
@@ -161,7 +161,6 @@ def gguf_bytes(path: Path) -> int:
 
 def run(args: argparse.Namespace, folder: Path) -> dict[str, object]:
     """Everything measured, in one run."""
-    from gradio_client import Client
     from llama_cpp import Llama
 
     spec = load_registry().model(MODEL)
@@ -173,7 +172,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, object]:
     app, warm_s = started("warm", registry, folder, cache)
     facts = {"cold_s": cold_s, "warm_s": warm_s, "rss_start": rss_mb(app.pid)}
     try:
-        clients = [Client(app.url, verbose=False) for _ in range(args.visitors)]
+        clients = make_clients(app.url, args.visitors)  # each visitor an address of its own, as on a Space
         drive(clients[:2], [generate_args(MODEL, PROMPTS[0], None, 4)] * 2)  # warm-up
         llama = Llama(model_path=str(gguf), n_threads=args.threads, n_threads_batch=args.threads, n_ctx=2048,
                       verbose=False)  # fmt: skip

@@ -152,6 +152,114 @@ CATALOG: dict[str, dict[str, str]] = {
         "link_unknown_parameters": "{count} unknown parameters ({field}, ...)",
         "link_too_long": "{field}: the link would be {count} characters, more than the limit of {limit}",
         "link_too_deep": "{field}: nested more than {limit} levels deep",
+        # reproduce in Python (playground/lessons/reproduce.py): errors, then the script's and notebook's text
+        "reproduce_no_setup": "{field}: holds no setup (a share link ends with ?tab=...&...)",
+        "reproduce_bad_link": "{field}: {reason}",
+        "reproduce_no_tab": "{field}: names no tab (tab= one of {tabs})",
+        "reproduce_no_adapter": "{field}: the registry has no adapter for the {tab} tab",
+        "reproduce_no_code": "{field}: the {tab} tab runs no model to reproduce (a link of {tabs})",
+        "rp_intro": (
+            "Written by the playground from a share link: plain transformers and torch, no playground. It loads the "
+            "model the app used, builds the exact prompt the app built and generates with the same settings."
+        ),
+        "rp_intro_compare": (
+            "Written by the playground from a share link: plain transformers and torch, no playground. It loads "
+            "the models the app compared and scores them on the same text, cut into the same windows."
+        ),
+        "rp_run": "Run it with: python {file}",
+        "rp_needs": "It needs: {install}",
+        "rp_title_lab": "The prompting lab's {pane} answer, with {model}",
+        "rp_pane_zero": "zero-shot",
+        "rp_pane_one": "one-shot",
+        "rp_pane_few": "few-shot",
+        "rp_title_style": "George Sand: {model} and {model}{adapter} continue the same opening",
+        "rp_title_instructions": "Instructions: {model} and {model}{adapter} answer the same prompt",
+        "rp_title_generate": "Generate: {model}{adapter} answers a prompt",
+        "rp_title_compare": "Compare: perplexity and next-token accuracy of {first} and {second} on a text",
+        "rp_step_model": "The model",
+        "rp_model_hub": "{label}: the Hub repository {repo} at commit {revision}, the one the app's registry pins.",
+        "rp_model_local": "{label}: a folder on the app's machine (copy it, or load the same model from the Hub).",
+        "rp_model_bundled": (
+            "{label} ({repo}): the app served it offline from the GGUF file bundled in the {package} package. "
+            "transformers reads that file and turns its quantized weights into float32."
+        ),
+        "rp_model_bundled_hub": 'With access to the Hub, the same model also loads with from_pretrained("{repo}").',
+        "rp_int8": (
+            "The app computes with the file's own int8 values (each group of 32 inputs rounded to 16 bits); this "
+            "script computes the same weights in float32. Greedy answers are the same token for token, except where "
+            "two candidate tokens are nearly tied: there the rounding can make this script write the other one, "
+            "and the rest of the answer differs from that point on (rare)."
+        ),
+        "rp_remote": (
+            "The app's answer came from a {server} server. This script runs the model here: greedy answers agree "
+            "except where two tokens are nearly tied, and a seed replays a sampled answer only on the backend that "
+            "drew it."
+        ),
+        "rp_step_adapter": "The LoRA adapter {name}",
+        "rp_adapter_folder": (
+            "Its weights are the folder {path} of the playground's repository: run the script from the repository's "
+            "folder, or write the folder's path here."
+        ),
+        "rp_adapter_hub": "Its weights are the Hub repository {repo} at commit {revision}, as the app's registry pins.",
+        "rp_step_prompt": "The prompt",
+        "rp_prompt_fewshot": (
+            "The GPT-3 paper's format: the task on the first line, one line per worked example (input, separator, "
+            "output), then the query and the separator; the model writes what follows."
+        ),
+        "rp_shots_zero": "Zero-shot: no example, only the task and the query.",
+        "rp_shots_one": "One-shot: the first example only.",
+        "rp_shots_few": "Few-shot: all {count} examples.",
+        "rp_prompt_plain": (
+            "The text as typed: the model continues it. Typed text is tokenized as text "
+            "(split_special_tokens=True), as in the app."
+        ),
+        "rp_prompt_alpaca": (
+            "The Alpaca template the adapter was trained with, around the instruction (and its input): both "
+            "models get this same prompt, so what differs is what LoRA taught the base."
+        ),
+        "rp_prompt_chat": (
+            "The model's chat template: one user turn, then the assistant's turn begins, where the model answers."
+        ),
+        "rp_step_settings": "The settings",
+        "rp_settings_greedy": "Greedy decoding: no randomness, so no seed; a prompt always gets the same answer.",
+        "rp_settings_seed": (
+            "Sampling with seed {seed}: the seed fixes the random draws, so it replays the app's answer on the same "
+            "kind of machine and software (a batched GPU run or a remote server draws differently)."
+        ),
+        "rp_settings_no_seed": (
+            "Sampling with a fresh seed the app drew (its status line shows it): write it as the seed to replay "
+            "that answer; any other seed gives another answer."
+        ),
+        "rp_set_max_new_tokens": "- `max_new_tokens = {value}`: the answer has at most {value} new tokens.",
+        "rp_set_do_sample": (
+            "- `do_sample = {value}`: False is greedy (the most likely token each time); True draws each token "
+            "from the distribution the settings below shape."
+        ),
+        "rp_set_temperature": "- `temperature = {value}`: below 1 sharpens the distribution, above 1 flattens it.",
+        "rp_set_top_k": "- `top_k = {value}`: draw among the {value} most likely tokens only (0: all of them).",
+        "rp_set_top_p": (
+            "- `top_p = {value}`: draw among the most likely tokens whose probabilities add up to {value} (1: all)."
+        ),
+        "rp_set_repetition_penalty": (
+            "- `repetition_penalty = {value}`: above 1, tokens already in the text become less likely."
+        ),
+        "rp_set_no_repeat_ngram_size": "- `no_repeat_ngram_size = {value}`: never write the same {value} tokens twice.",
+        "rp_set_stop_strings": (
+            "- `stop_strings = {value}`: the answer ends where one of them appears; it is not part of the answer."
+        ),
+        "rp_step_generate": "Generate",
+        "rp_generate_one": "The answer, as the app showed it.",
+        "rp_generate_pair": (
+            "The base model alone (the adapter switched off), then with the adapter: the same prompt, settings "
+            "and seed, as the app's two panes."
+        ),
+        "rp_step_text": "The text and the scores",
+        "rp_score_text": (
+            "The text is cut into windows of {window} tokens (at most {windows}); in each window the model predicts "
+            "every token from the ones before. Perplexity is exp of the mean negative log-likelihood (lower is "
+            "better); next-token accuracy is the share of tokens that were the model's first choice."
+        ),
+        "rp_step_candidate": "{name}, scored",
         # the classroom (playground/classroom/)
         "room_storage_full": (
             "the classroom's database is full (no space left): nothing new can be kept; what was sent before is safe"
@@ -344,6 +452,129 @@ CATALOG: dict[str, dict[str, str]] = {
         "link_unknown_parameters": "{count} paramètres inconnus ({field}, ...)",
         "link_too_long": "{field} : le lien ferait {count} caractères, plus que la limite de {limit}",
         "link_too_deep": "{field} : imbriqué sur plus de {limit} niveaux",
+        "reproduce_no_setup": "{field} : ne contient aucune configuration (un lien de partage finit par ?tab=...&...)",
+        "reproduce_bad_link": "{field} : {reason}",
+        "reproduce_no_tab": "{field} : ne nomme aucun onglet (tab= parmi {tabs})",
+        "reproduce_no_adapter": "{field} : le registre n'a pas d'adaptateur pour l'onglet {tab}",
+        "reproduce_no_code": "{field} : l'onglet {tab} ne fait tourner aucun modèle à reproduire (un lien de {tabs})",
+        "rp_intro": (
+            "Écrit par le playground à partir d'un lien de partage : transformers et torch, sans le playground. Il "
+            "charge le modèle de l'application, construit exactement le même prompt et génère avec les mêmes réglages."
+        ),
+        "rp_intro_compare": (
+            "Écrit par le playground à partir d'un lien de partage : transformers et torch, sans le playground. Il "
+            "charge les modèles que l'application a comparés et les évalue sur le même texte, dans les mêmes fenêtres."
+        ),
+        "rp_run": "Lancez-le avec : python {file}",
+        "rp_needs": "Il lui faut : {install}",
+        "rp_title_lab": "La réponse {pane} du labo de prompts, avec {model}",
+        "rp_pane_zero": "zero-shot (sans exemple)",
+        "rp_pane_one": "one-shot (un exemple)",
+        "rp_pane_few": "few-shot (quelques exemples)",
+        "rp_title_style": "George Sand : {model} et {model}{adapter} continuent le même début de texte",
+        "rp_title_instructions": "Instructions : {model} et {model}{adapter} répondent au même prompt",
+        "rp_title_generate": "Générer : {model}{adapter} répond à un prompt",
+        "rp_title_compare": "Comparer : perplexité et exactitude du token suivant de {first} et {second} sur un texte",
+        "rp_step_model": "Le modèle",
+        "rp_model_hub": (
+            "{label} : le dépôt {repo} du Hub au commit {revision}, celui qu'épingle le registre de l'application."
+        ),
+        "rp_model_local": (
+            "{label} : un dossier de la machine de l'application (copiez-le, ou chargez le même modèle depuis le Hub)."
+        ),
+        "rp_model_bundled": (
+            "{label} ({repo}) : l'application l'a servi hors ligne depuis le fichier GGUF embarqué dans le paquet "
+            "{package}. transformers lit ce fichier et convertit ses poids quantifiés en float32."
+        ),
+        "rp_model_bundled_hub": 'Avec accès au Hub, le même modèle se charge aussi par from_pretrained("{repo}").',
+        "rp_int8": (
+            "L'application calcule avec les valeurs int8 du fichier (chaque groupe de 32 entrées arrondi sur 16 "
+            "bits) ; ce script calcule les mêmes poids en float32. Les réponses gloutonnes sont identiques token "
+            "pour token, sauf là où deux tokens candidats sont presque à égalité : l'arrondi peut alors faire "
+            "écrire l'autre à ce script, et la suite de la réponse diffère à partir de là (c'est rare)."
+        ),
+        "rp_remote": (
+            "La réponse de l'application venait d'un serveur {server}. Ce script fait tourner le modèle ici : les "
+            "réponses gloutonnes concordent sauf quasi-égalité entre deux tokens, et une graine ne rejoue une réponse "
+            "échantillonnée que sur le système qui l'a tirée."
+        ),
+        "rp_step_adapter": "L'adaptateur LoRA {name}",
+        "rp_adapter_folder": (
+            "Ses poids sont le dossier {path} du dépôt du playground : lancez le script depuis le dossier du dépôt, "
+            "ou écrivez ici le chemin du dossier."
+        ),
+        "rp_adapter_hub": (
+            "Ses poids sont le dépôt {repo} du Hub au commit {revision}, comme l'épingle le registre de l'application."
+        ),
+        "rp_step_prompt": "Le prompt",
+        "rp_prompt_fewshot": (
+            "Le format de l'article GPT-3 : la tâche sur la première ligne, une ligne par exemple (entrée, "
+            "séparateur, sortie), puis la requête et le séparateur ; le modèle écrit la suite."
+        ),
+        "rp_shots_zero": "Zero-shot : aucun exemple, seulement la tâche et la requête.",
+        "rp_shots_one": "One-shot : le premier exemple seulement.",
+        "rp_shots_few": "Few-shot : les {count} exemples.",
+        "rp_prompt_plain": (
+            "Le texte tel que tapé : le modèle le continue. Le texte tapé est découpé comme du texte "
+            "(split_special_tokens=True), comme dans l'application."
+        ),
+        "rp_prompt_alpaca": (
+            "Le gabarit Alpaca avec lequel l'adaptateur a été entraîné, autour de l'instruction (et de son entrée) : "
+            "les deux modèles reçoivent ce même prompt, ce qui diffère est ce que LoRA a appris au modèle de base."
+        ),
+        "rp_prompt_chat": (
+            "Le gabarit de conversation du modèle : un tour de l'utilisateur, puis le tour de l'assistant commence, "
+            "où le modèle répond."
+        ),
+        "rp_step_settings": "Les réglages",
+        "rp_settings_greedy": (
+            "Décodage glouton : aucun hasard, donc pas de graine ; le même prompt reçoit toujours la même réponse."
+        ),
+        "rp_settings_seed": (
+            "Échantillonnage avec la graine {seed} : la graine fixe les tirages, elle rejoue donc la réponse de "
+            "l'application sur le même genre de machine et de logiciels (un lot sur GPU ou un serveur distant tire "
+            "autrement)."
+        ),
+        "rp_settings_no_seed": (
+            "Échantillonnage avec une graine neuve tirée par l'application (sa ligne d'état la montre) : écrivez-la "
+            "comme graine pour rejouer cette réponse ; toute autre graine donne une autre réponse."
+        ),
+        "rp_set_max_new_tokens": "- `max_new_tokens = {value}` : la réponse a au plus {value} nouveaux tokens.",
+        "rp_set_do_sample": (
+            "- `do_sample = {value}` : False est le décodage glouton (le token le plus probable à chaque fois) ; "
+            "True tire chaque token dans la distribution que façonnent les réglages suivants."
+        ),
+        "rp_set_temperature": (
+            "- `temperature = {value}` : en dessous de 1 la distribution se resserre, au-dessus elle s'aplatit."
+        ),
+        "rp_set_top_k": "- `top_k = {value}` : tirer parmi les {value} tokens les plus probables seulement (0 : tous).",
+        "rp_set_top_p": (
+            "- `top_p = {value}` : tirer parmi les tokens les plus probables dont les probabilités totalisent {value} "
+            "(1 : tous)."
+        ),
+        "rp_set_repetition_penalty": (
+            "- `repetition_penalty = {value}` : au-dessus de 1, les tokens déjà présents deviennent moins probables."
+        ),
+        "rp_set_no_repeat_ngram_size": (
+            "- `no_repeat_ngram_size = {value}` : ne jamais écrire deux fois les mêmes {value} tokens à la suite."
+        ),
+        "rp_set_stop_strings": (
+            "- `stop_strings = {value}` : la réponse s'arrête là où l'une d'elles apparaît ; elle n'en fait pas partie."
+        ),
+        "rp_step_generate": "Générer",
+        "rp_generate_one": "La réponse, telle que l'application l'a montrée.",
+        "rp_generate_pair": (
+            "Le modèle de base seul (adaptateur désactivé), puis avec l'adaptateur : même prompt, mêmes réglages et "
+            "même graine, comme les deux volets de l'application."
+        ),
+        "rp_step_text": "Le texte et les scores",
+        "rp_score_text": (
+            "Le texte est découpé en fenêtres de {window} tokens (au plus {windows}) ; dans chaque fenêtre le modèle "
+            "prédit chaque token à partir des précédents. La perplexité est l'exponentielle de la log-vraisemblance "
+            "négative moyenne (plus bas = mieux) ; l'exactitude du token suivant est la part des tokens qui étaient "
+            "le premier choix du modèle."
+        ),
+        "rp_step_candidate": "{name}, évalué",
         "room_storage_full": (
             "la base de données de la classe est pleine (plus de place) : rien de nouveau ne peut être gardé ; "
             "ce qui a été envoyé avant est en sécurité"

@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 
+from tests.waiting import REQUEST_LIMIT_S
+
 TINY_REPO = "playground-test/tiny-gpt2"
 CONTEXT = 128
 # The tiny models are served in float32 whatever the machine ("auto" is bfloat16 on a CPU with
@@ -207,7 +209,12 @@ class TinyHub:
         """A registry mapping over the tiny models; ``overrides`` replace top-level keys."""
         data: dict[str, Any] = {
             "default_model": "tiny",
-            "limits": {"max_new_tokens": 64, "time_limit_s": 60, "max_prompt_chars": 5000, "max_loaded_models": 2},
+            "limits": {
+                "max_new_tokens": 64,
+                "time_limit_s": REQUEST_LIMIT_S,
+                "max_prompt_chars": 5000,
+                "max_loaded_models": 2,
+            },
             "models": [
                 {
                     "name": "tiny",
@@ -366,7 +373,7 @@ def with_long_model(hub: TinyHub, folder: Path, default_tokens: int, **limits: A
     app busy, while a test acts; ``limits`` are added to the registry's limits.
     """
     registry = hub.registry_dict()
-    registry["limits"].update(max_new_tokens=LONG_CONTEXT - 96, time_limit_s=300, **limits)
+    registry["limits"].update(max_new_tokens=LONG_CONTEXT - 96, time_limit_s=REQUEST_LIMIT_S, **limits)
     long = {
         "name": "long",
         "local_path": str(folder),

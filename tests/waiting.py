@@ -12,7 +12,12 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-WAIT_S = 60.0  # an upper bound for a wait that should end soon; never a measured time
+# Upper bounds, never measured times: on a shared machine with every core busy, a wait that takes
+# a second when quiet can take a minute. Reached only when something is broken.
+WAIT_S = 300.0  # a wait that should end soon
+START_S = 600.0  # a server process to start (its imports, its models)
+WAIT_MS = int(WAIT_S * 1000)  # the same, for Playwright's waits
+REQUEST_LIMIT_S = 3600.0  # the time limit of the tests' requests (a test of the limit sets its own)
 
 
 def wait_until(predicate: Callable[[], T], what: str, timeout: float = WAIT_S, every: float = 0.1) -> T:

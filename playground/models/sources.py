@@ -154,6 +154,11 @@ def _installed_file(dist: importlib.metadata.Distribution, file: str) -> Path:
     return path
 
 
+def installed_file(distribution: str, file: str) -> Path:
+    """The path of ``file`` in the installed ``distribution``, found without importing it (else ModelLoadError)."""
+    return _installed_file(_distribution(distribution), file)
+
+
 def bundled_file_path(bundled: BundledFile) -> tuple[Path, str]:
     """Locate a whole bundled file without importing its package; returns (path, dist version)."""
     dist = _distribution(bundled.distribution)

@@ -147,6 +147,11 @@ ACCESS_CSS = """
 .gradio-container [tabindex]:focus-visible, .pg-tok:focus-visible {
   outline: 3px solid var(--input-border-color-focus) !important; outline-offset: 2px; }
 #lab-tokens .label { color: var(--body-text-color) !important; background: var(--background-fill-primary) !important; }
+.pg-code .cm-content span, .pg-code .cm-gutters, .pg-code .cm-gutterElement {
+  color: var(--body-text-color) !important; }
+.pg-code .cm-content span[class] { font-weight: 600; }
+.pg-code .cm-scroller { overflow: visible !important; }  /* no scroll region a keyboard could not reach */
+.pg-code .cm-content, .pg-code .cm-line { white-space: pre-wrap !important; word-break: break-word; }
 footer a, footer button { min-height: 44px; display: inline-flex; align-items: center; }
 .toast-close { min-width: 44px; min-height: 44px; display: inline-flex; align-items: center; justify-content: center; }
 @media (max-width: 640px) {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -10,28 +9,26 @@ import gradio as gr
 from playground.engine import Engine
 from playground.errors import UnsupportedError
 from playground.evaluation.scoring import check_size, score_text
+from playground.lessons.tab_links import compare_link
+from playground.lessons.tab_openings import COMPARE_MAX_WINDOWS, COMPARE_WINDOW, compare_pair, heldout_texts
 from playground.messages import localize
 from playground.models.registry import Candidate
 from playground.ui.accessibility import answer_region
 from playground.ui.checked import core_checked
 from playground.ui.handler import Call, handler
 from playground.ui.i18n import I18N, tr
+from playground.ui.reproduce_panel import reproduce_panel
+from playground.ui.share import share_row
 
-HELDOUT_DIR = Path(__file__).resolve().parent.parent / "heldout"
 COLUMNS = ("c_model", "c_perplexity", "c_accuracy", "c_tokens", "c_seconds", "c_license", "c_source")
-WINDOW = 256  # tokens per scored window (or the model's context, if shorter)
-MAX_WINDOWS = 16  # windows scored at most: 4,096 tokens
+WINDOW = COMPARE_WINDOW  # tokens per scored window (or the model's context, if shorter)
+MAX_WINDOWS = COMPARE_MAX_WINDOWS  # windows scored at most
 
 
 def candidate_choices(engine: Engine) -> list[tuple[str, str]]:
     """Every base model, and every base + adapter, as dropdown choices (label, key)."""
     registry = engine.registry
     return [(registry.candidate_label(c), c.key) for c in registry.candidates()]
-
-
-def heldout_texts() -> dict[str, str]:
-    """The built-in held-out texts, by file name."""
-    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(HELDOUT_DIR.glob("*.txt"))}
 
 
 def headers(lang: str) -> list[str]:
@@ -54,14 +51,14 @@ def score_row(engine: Engine, pair: Candidate, text: str, call: Call) -> list[An
     return [pair.key, round(r["perplexity"], 2), accuracy, r["tokens"], round(r["seconds"], 1), license, source]
 
 
-def build_compare_tab(engine: Engine) -> None:
-    """Add the Compare tab."""
+def build_compare_tab(engine: Engine) -> dict[str, Any]:
+    """Add the Compare tab; return the components a deep link fills in, by parameter name."""
     registry = engine.registry
     choices = candidate_choices(engine)
     texts = heldout_texts()
-    tuned = next((c for c in registry.candidates() if c.adapter is not None), registry.candidates()[-1])
+    generic, tuned = compare_pair(registry)
     with gr.Row():  # opens on the first adapter against its own base: generic vs fine-tuned
-        first = core_checked(gr.Dropdown(choices=choices, value=tuned.model, label=I18N("model_a")))
+        first = core_checked(gr.Dropdown(choices=choices, value=generic.key, label=I18N("model_a")))
         second = core_checked(gr.Dropdown(choices=choices, value=tuned.key, label=I18N("model_b")))
     builtin = gr.Dropdown(choices=list(texts), value=next(iter(texts), None), label=I18N("builtin_text"))
     text = gr.Textbox(
@@ -84,3 +81,10 @@ def build_compare_tab(engine: Engine) -> None:
         return {"headers": headers(call.lang), "data": [score_row(engine, pair, text, call) for pair in pairs]}
 
     run.click(evaluate, inputs=[first, second, text], outputs=table, api_name="compare")
+
+    @handler(settings=())
+    def share_setup(call: Call, model_a: str, model_b: str, text: str) -> str:
+        return compare_link(registry, model_a, model_b, text)
+
+    reproduce_panel(engine, "compare", share_row("compare", share_setup, [first, second, text]))
+    return {"model_a": first, "model_b": second, "text": text}

@@ -9,6 +9,8 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.errors import PlaygroundError
+from playground.lessons.tab_links import generate_link
+from playground.lessons.tab_openings import GENERATE_PROMPT
 from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.controls import FOLLOW_MODEL, control_values, settings_controls
 from playground.ui.details import describe
@@ -16,10 +18,15 @@ from playground.ui.explorer import Explored, explorer_panes, records_for, show_o
 from playground.ui.handler import Call, Settings, handler
 from playground.ui.i18n import I18N
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
+from playground.ui.reproduce_panel import reproduce_panel
+from playground.ui.share import share_row
 
 
-def build_generate_tab(engine: Engine, page: gr.State) -> None:
-    """Add the Generate tab's components and events to the current Blocks (``page``: whether a session is the page)."""
+def build_generate_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
+    """Add the Generate tab's components and events to the current Blocks (``page``: whether a session is the page).
+
+    Returns the components a deep link fills in, by parameter name.
+    """
     registry = engine.registry
     default = registry.model(registry.opening_model("generate"))
     d = default.generation
@@ -29,7 +36,7 @@ def build_generate_tab(engine: Engine, page: gr.State) -> None:
             with gr.Row():
                 model = model_menu(engine, "generate")
                 adapter = adapter_menu(engine, "generate")
-            prompt = gr.Textbox(label=I18N("prompt"), lines=4, value="What is the capital of France?", elem_id="prompt")
+            prompt = gr.Textbox(label=I18N("prompt"), lines=4, value=GENERATE_PROMPT, elem_id="prompt")
             use_style = gr.Checkbox(
                 value=default.prompt_style != "plain",
                 label=I18N("wrap"),
@@ -70,6 +77,16 @@ def build_generate_tab(engine: Engine, page: gr.State) -> None:
         ran.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
     stop.click(None, cancels=[event, submitted, *wire_branching(engine, panes)], api_name=False)
 
+    @handler()
+    def share_setup(
+        call: Call, model: str, adapter: str, prompt: str, use_prompt_style: bool, settings: Settings
+    ) -> str:
+        return generate_link(registry, model, chosen_adapter(adapter), prompt, use_prompt_style, settings)
+
+    share = share_row("generate", share_setup, [model, adapter, prompt, use_style, *controls.inputs()])
+    reproduce_panel(engine, "generate", share)
+    return {"model": model, "adapter": adapter, "prompt": prompt, "use_prompt_style": use_style, **controls}
+
 
 def follow_model(engine: Engine, model: Any, adapter: Any, use_style: Any, controls: Any) -> None:
     """A model change resets the adapter, the prompt-style box and the model's settings; an adapter change the box."""
@@ -83,7 +100,7 @@ def follow_model(engine: Engine, model: Any, adapter: Any, use_style: Any, contr
         menu = gr.update(choices=adapter_choices(engine, name), value=NO_ADAPTER)
         return [menu, gr.update(value=spec.prompt_style != "plain"), *control_values(spec.generation, FOLLOW_MODEL)]
 
-    model.change(on_model_change, inputs=model, outputs=followed, api_name=False)
+    model.input(on_model_change, inputs=model, outputs=followed, api_name=False)  # a link sets all of these itself
 
     def on_adapter_change(model_name: str, adapter_name: str) -> Any:
         try:
@@ -92,4 +109,4 @@ def follow_model(engine: Engine, model: Any, adapter: Any, use_style: Any, contr
             return gr.update()
         return gr.update(value=style != "plain")
 
-    adapter.change(on_adapter_change, inputs=[model, adapter], outputs=use_style, api_name=False)
+    adapter.input(on_adapter_change, inputs=[model, adapter], outputs=use_style, api_name=False)

@@ -117,6 +117,47 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "tab_compare": "Compare",
         "share": "Share this setup",
         "share_link": "Link that opens this setup",
+        "reproduce": "Reproduce in Python",
+        "reproduce_intro": (
+            "The code that runs what this tab shows, with transformers, peft and torch only: the same model and "
+            "adapter, the exact prompt, every setting and the seed. Copy it and run it with `python`, or download "
+            "it as a notebook with a note before each step."
+        ),
+        "reproduce_pane": "Answer to reproduce",
+        "reproduce_show": "Show the Python script",
+        "reproduce_notebook": "Download the notebook (.ipynb)",
+        "reproduce_code": "Python script",
+        "tab_lens": "Tokenizer lens",
+        "lens_intro": (
+            "One sentence in five languages, cut into tokens by each model's tokenizer. Edit the sentences, "
+            "or pick a ready-made one (English-French pairs from Tatoeba, with the same sentence in Spanish, "
+            "German and Italian)."
+        ),
+        "lens_examples": "Ready-made sentences",
+        "lens_en": "English",
+        "lens_fr": "French",
+        "lens_es": "Spanish",
+        "lens_de": "German",
+        "lens_it": "Italian",
+        "lens_run": "Cut into tokens",
+        "lens_table": "Tokens by tokenizer and language",
+        "lens_chart": "Tokens per word",
+        "lens_meaning": (
+            "**What the numbers mean.** A model reads and writes tokens, not words: more tokens for the same "
+            "sentence means a higher cost (compute, time, and money for a paid API), less text in the same "
+            "context window, and more steps where a small model can go wrong. GPT-2's tokenizer learned its "
+            "pieces from English web pages, so it cuts a French word into more pieces than an English one; "
+            "Gemma's tokenizer, made for many languages, cuts French almost as it cuts English. "
+            "That is one reason why a small English model writes poor French, and why a French GPT-2 "
+            "(gpt2-wechsel-french) comes with a tokenizer of its own."
+        ),
+        "l_tokenizer": "Tokenizer",
+        "l_language": "Language",
+        "l_tokens": "Tokens",
+        "l_words": "Words",
+        "l_tokens_per_word": "Tokens per word",
+        "l_chars_per_token": "Characters per token",
+        "l_pieces": "Pieces",
         "link_warnings": "Some parts of the link were ignored",
         "examples_menu": "Ready-made instructions",
         "model_a": "Model A",
@@ -375,6 +416,48 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "tab_compare": "Comparer",
         "share": "Partager cette configuration",
         "share_link": "Lien qui ouvre cette configuration",
+        "reproduce": "Reproduire en Python",
+        "reproduce_intro": (
+            "Le code qui fait tourner ce que montre cet onglet, avec transformers, peft et torch seulement : le même "
+            "modèle et le même adaptateur, exactement le même prompt, tous les réglages et la graine. Copiez-le et "
+            "lancez-le avec `python`, ou téléchargez-le en notebook, avec une note avant chaque étape."
+        ),
+        "reproduce_pane": "Réponse à reproduire",
+        "reproduce_show": "Afficher le script Python",
+        "reproduce_notebook": "Télécharger le notebook (.ipynb)",
+        "reproduce_code": "Script Python",
+        "tab_lens": "Loupe à tokens",
+        "lens_intro": (
+            "Une phrase en cinq langues, découpée en tokens par le tokeniseur de chaque modèle. Modifiez les "
+            "phrases, ou choisissez-en une toute prête (des paires anglais-français de Tatoeba, avec la même "
+            "phrase en espagnol, en allemand et en italien)."
+        ),
+        "lens_examples": "Phrases toutes prêtes",
+        "lens_en": "Anglais",
+        "lens_fr": "Français",
+        "lens_es": "Espagnol",
+        "lens_de": "Allemand",
+        "lens_it": "Italien",
+        "lens_run": "Découper en tokens",
+        "lens_table": "Tokens par tokeniseur et par langue",
+        "lens_chart": "Tokens par mot",
+        "lens_meaning": (
+            "**Ce que disent les nombres.** Un modèle lit et écrit des tokens, pas des mots : plus de tokens pour "
+            "la même phrase, c'est un coût plus élevé (calcul, temps, et argent pour une API payante), moins de "
+            "texte dans la même fenêtre de contexte, et plus d'étapes où un petit modèle peut se tromper. Le "
+            "tokeniseur de GPT-2 a appris ses morceaux sur des pages web anglaises : il coupe un mot français en "
+            "plus de morceaux qu'un mot anglais ; celui de Gemma, fait pour de nombreuses langues, découpe le "
+            "français presque comme l'anglais. C'est une des raisons pour lesquelles un petit modèle "
+            "anglais écrit mal le français, et pour lesquelles un GPT-2 français (gpt2-wechsel-french) a son "
+            "propre tokeniseur."
+        ),
+        "l_tokenizer": "Tokeniseur",
+        "l_language": "Langue",
+        "l_tokens": "Tokens",
+        "l_words": "Mots",
+        "l_tokens_per_word": "Tokens par mot",
+        "l_chars_per_token": "Caractères par token",
+        "l_pieces": "Morceaux",
         "link_warnings": "Certaines parties du lien ont été ignorées",
         "examples_menu": "Instructions toutes prêtes",
         "model_a": "Modèle A",

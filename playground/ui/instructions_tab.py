@@ -8,23 +8,13 @@ from __future__ import annotations
 import gradio as gr
 
 from playground.engine import Engine
-from playground.settings import GenerationSettings
+from playground.lessons.tab_openings import INSTRUCTIONS, INSTRUCTIONS_SETTINGS
 from playground.ui.i18n import I18N
 from playground.ui.menus import task_adapter_menu
 from playground.ui.pair_tab import PairParts, PairTab, build_pair_tab
 
-INSTRUCTIONS = [
-    ("Give three tips for staying healthy.", ""),
-    ("Translate the sentence into French.", "The sea otter sleeps on its back."),
-    ("Write a haiku about autumn.", ""),
-    ("Classify the sentiment of the review as positive or negative.", "A boring, far too long film."),
-]
 INSTRUCTIONS_TAB = PairTab(
-    name="instructions",
-    texts=("prompt", "prompt_input"),
-    # the GPT-2 + LoRA Alpaca exercise's settings: temperature 0.8, top-p 0.95, top-k 50, 100 new tokens
-    defaults=GenerationSettings(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=100, seed=1),
-    template=True,
+    name="instructions", texts=("prompt", "prompt_input"), defaults=INSTRUCTIONS_SETTINGS, template=True
 )
 
 

@@ -20,8 +20,9 @@ from playground.lessons.deep_links import lab_link
 from playground.lessons.fewshot import FewShotSetup
 from playground.lessons.presets import Preset, load_presets
 from playground.lessons.side_by_side import interleave
+from playground.lessons.tab_openings import lab_settings
 from playground.messages import localize
-from playground.settings import GenerationSettings, fresh_seed
+from playground.settings import fresh_seed
 from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.checked import core_checked
 from playground.ui.classroom_button import send_button
@@ -32,6 +33,8 @@ from playground.ui.feedback import warn
 from playground.ui.handler import Call, Settings, handler
 from playground.ui.i18n import I18N, tr
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
+from playground.ui.reproduce_panel import reproduce_panel
+from playground.ui.share import ShareLink, share_row
 from playground.ui.shot_curve_section import build_curve_section
 
 PRESET_SETTINGS = ("max_new_tokens", "stop")  # the settings a preset sets
@@ -95,7 +98,7 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
     panes = explorer_panes("lab", "explorer_lab")
     _wire_run(engine, lab, run, stop, [*answers, details], panes, page)
     _wire_inspect(engine, lab, run)
-    _wire_share(engine, presets, lab, panes)
+    reproduce_panel(engine, "lab", _wire_share(engine, presets, lab, panes), panes=True)
     curve = build_curve_section(engine, lab, load_curve_sets(presets, limits=engine.registry.limits))
     return {
         "preset": lab.preset, "model": lab.model, "adapter": lab.adapter, "task": lab.task,
@@ -137,7 +140,7 @@ def _inputs(engine: Engine, presets: dict[str, Preset]) -> LabInputs:
                 query = gr.Textbox(value=first.query, label=I18N("query"), elem_id="lab-query", scale=3)
                 separator = gr.Textbox(value=first.separator, label=I18N("separator"), scale=1)
         with gr.Column(scale=2):
-            greedy = GenerationSettings(max_new_tokens=first.max_new_tokens, stop=first.stop)  # greedy by default
+            greedy = lab_settings(first)  # greedy by default
             controls = settings_controls(greedy, engine.registry.limits.max_new_tokens, "lab")
     lab = LabInputs(preset, model, adapter, task, examples, query, separator, controls)
 
@@ -265,11 +268,8 @@ def _wire_inspect(engine: Engine, lab: LabInputs, run: gr.Button) -> None:
         control.change(inspect_prompt, inputs=inputs, outputs=outputs, api_name=False)
 
 
-def _wire_share(engine: Engine, presets: dict[str, Preset], lab: LabInputs, panes: Any) -> None:
+def _wire_share(engine: Engine, presets: dict[str, Preset], lab: LabInputs, panes: Any) -> ShareLink:
     """A button that writes a link reopening the lab as it is (/lab_share), with the branch on screen."""
-    with gr.Row():
-        share = gr.Button(I18N("share"), size="sm", elem_id="lab-share")
-        link = gr.Textbox(label=I18N("share_link"), interactive=False, buttons=["copy"], elem_id="lab-link", scale=4)
 
     @handler()
     def share_setup(
@@ -281,7 +281,4 @@ def _wire_share(engine: Engine, presets: dict[str, Preset], lab: LabInputs, pane
             examples=examples, query=query, separator=separator, settings=settings, branch=branch,
         )  # fmt: skip
 
-    inputs = [lab.preset, *lab.setup(), *lab.controls.inputs(), panes.chosen]
-    share.click(share_setup, inputs=inputs, outputs=link, api_name="lab_share").then(
-        None, inputs=link, outputs=link, js="(q) => window.location.origin + window.location.pathname + q"
-    )
+    return share_row("lab", share_setup, [lab.preset, *lab.setup(), *lab.controls.inputs(), panes.chosen])

@@ -8,7 +8,7 @@ import gradio as gr
 
 from playground.engine import Engine
 from playground.lessons.curve_sets import CurveSet, load_curve_sets
-from playground.lessons.deep_links import TABS, from_query
+from playground.lessons.deep_links import TABS, SharedSetup, from_query
 from playground.lessons.presets import load_presets
 from playground.ui.controls import BY_NAME, NAMES, control_values
 from playground.ui.feedback import warn
@@ -23,6 +23,7 @@ LAB_FIELDS = (
     "preset", "model", "adapter", "task", "examples", "query", "separator", *NAMES, "branch",
     "curve_pool", "curve_tests",  # the shot curve's tables under the lab
 )  # fmt: skip
+TEXT_FIELDS = ("prompt", "prompt_input", "model_a", "model_b", "text")  # the other tabs' texts a link fills in
 
 
 def query_pairs(request: Any) -> list[tuple[str, str]]:
@@ -71,6 +72,27 @@ def lab_values(
     return [fields[f] for f in LAB_FIELDS]
 
 
+def tab_values(engine: Engine, setup: SharedSetup, fields: dict[str, Any]) -> dict[str, Any]:
+    """What a link of another tab (George Sand, Instructions, Generate, Compare) sets in it, by field name."""
+    values: dict[str, Any] = {}
+    for key in TEXT_FIELDS:
+        if key in fields and getattr(setup, key) is not None:
+            values[key] = getattr(setup, key)
+    if "use_prompt_style" in fields and setup.use_prompt_style is not None:
+        values["use_prompt_style"] = setup.use_prompt_style
+    if "model" in fields and setup.model:  # Generate: the model, then its adapters
+        values["model"] = setup.model
+        values["adapter"] = gr.update(choices=adapter_choices(engine, setup.model), value=setup.adapter or NO_ADAPTER)
+    elif "adapter" in fields and setup.adapter:
+        values["adapter"] = setup.adapter
+    if setup.stop is not None and "stop" in fields:
+        values["stop"] = BY_NAME["stop"].show(setup.stop)
+    for key, value in setup.settings.items():
+        if key in fields:
+            values[key] = BY_NAME[key].show(value)
+    return values
+
+
 def wire_links(
     demo: gr.Blocks,
     engine: Engine,
@@ -79,16 +101,22 @@ def wire_links(
     title: gr.Markdown,
     lab: dict[str, Any],
     page: gr.State,
+    others: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """On page load, mark the session a page; when the URL has a query (or the page is not in English), apply it.
 
-    Bad parameters are ignored, each with a warning.
+    A link of another tab fills that tab's fields (``others``: each tab's components by name);
+    the lab's settings change only with a link of the lab. Bad parameters are ignored, each
+    with a warning.
     """
+    others = others or {}
+    other_fields = [(tab, name) for tab, fields in others.items() for name in fields]
     presets = load_presets()
     curve_sets = load_curve_sets(presets, limits=engine.registry.limits)
     opening = next(iter(presets))  # the preset the page opens on
     tab_order = [t for t in TABS if t in tab_items]
     outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS)]
+    outputs += [others[tab][name] for tab, name in other_fields]
 
     @handler(settings=())
     def apply(call: Call) -> list[Any]:
@@ -101,7 +129,10 @@ def wire_links(
         updates: list[Any] = [gr.Tabs(selected=tab) if tab else keep, gr.update(visible=not setup.embed)]
         for name in tab_order:  # labels again: PAGE_JS may have switched the language after they were drawn
             updates.append(gr.update(label=I18N(f"tab_{name}")))
-        return [*updates, *lab_values(engine, setup, presets, curve_sets, lang)]
+        lab_setup = setup if setup.tab in (None, "lab") else SharedSetup()  # another tab's settings stay there
+        filled = {tab: tab_values(engine, setup, others[tab]) if tab == setup.tab else {} for tab in others}
+        rest = [filled[tab].get(name, keep) for tab, name in other_fields]
+        return [*updates, *lab_values(engine, lab_setup, presets, curve_sets, lang), *rest]
 
     @handler(settings=())
     def headers(call: Call) -> tuple[dict[str, Any], ...]:

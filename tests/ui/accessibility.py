@@ -28,8 +28,9 @@ class Tab:
 
     name: str
     ready: str  # its run button (the Classroom: its Open button)
-    done: str | None  # the status line that says its run is done (None: the Compare table)
+    done: str | None  # the status line that says its run is done (None: the Compare table, the lens's)
     runs: bool = True  # False: a tab with nothing to run (the Classroom)
+    reproduce: bool = True  # it has a share link and a "Reproduce in Python" panel (#<name>-reproduce)
 
 
 TABS = [
@@ -38,7 +39,8 @@ TABS = [
     Tab("instructions", "#instructions-run", "#instructions-explorer-details"),
     Tab("compare", "#compare-run", None),
     Tab("generate", "#generate", "#generate-explorer-details"),
-    Tab("classroom", "#room-open", None, runs=False),
+    Tab("lens", "#lens-run", None, reproduce=False),
+    Tab("classroom", "#room-open", None, runs=False, reproduce=False),
 ]
 DONE = {"en": "Done", "fr": "Terminé"}
 LOCALES = {"en": "en-US", "fr": "fr-FR"}
@@ -133,10 +135,29 @@ def run_tab(page, index: int, lang: str) -> None:
     tab = TABS[index]
     show_tab(page, index)
     page.locator(tab.ready).click()
-    if tab.done is None:
+    if tab.name == "lens":
+        page.wait_for_function(
+            "() => (document.querySelector('#lens-table')?.innerText || '').includes('␣')", timeout=WAIT_MS
+        )
+    elif tab.done is None:
         page.locator("#compare-table").get_by_text("tiny + style-a").last.wait_for(timeout=WAIT_MS)
     else:
         _done(page, tab.done, DONE[lang])
+    if tab.reproduce:
+        show_code(page, tab.name)
+
+
+def show_code(page, name: str) -> None:
+    """Open tab ``name``'s "Reproduce in Python" panel and show its script (the share link written first)."""
+    panel = page.locator(f"#{name}-reproduce")
+    if not page.locator(f"#{name}-reproduce-show").is_visible():
+        panel.locator("button, .label-wrap").first.click()
+    page.locator(f"#{name}-reproduce-show").click()
+    page.wait_for_function(
+        "(s) => (document.querySelector(s)?.innerText || '').includes('AutoModelForCausalLM')",
+        arg=f"#{name}-code",
+        timeout=WAIT_MS,
+    )
 
 
 def branch_in_the_lab(page, lang: str) -> None:

@@ -13,6 +13,8 @@ import pytest
 
 from playground.ui.controls import settings_kwargs
 from tests import tiny_models
+from tests.clients import api_client
+from tests.waiting import WAIT_S
 
 GOOD = tiny_models.generate_kwargs("tiny", max_new_tokens=5)  # every setting by name, greedy
 
@@ -76,9 +78,7 @@ def _call(client, **overrides):
 
 @pytest.fixture(scope="module")
 def client(app_url):
-    from gradio_client import Client
-
-    return Client(app_url, verbose=False)
+    return api_client(app_url)
 
 
 @pytest.mark.parametrize(("overrides", "message"), BAD, ids=[m.split(":")[0] for _, m in BAD])
@@ -155,9 +155,10 @@ def _raw_generate(app_url: str, data: str) -> str:
         app_url + "gradio_api/call/generate",
         content='{"data": ' + data + "}",
         headers={"content-type": "application/json"},
+        timeout=WAIT_S,
     )
     call.raise_for_status()
-    return httpx.get(app_url + f"gradio_api/call/generate/{call.json()['event_id']}", timeout=60).text
+    return httpx.get(app_url + f"gradio_api/call/generate/{call.json()['event_id']}", timeout=WAIT_S).text
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import pytest
 
 from playground.ui.controls import DISTRIBUTION, settings_kwargs
 from tests import tiny_models
+from tests.clients import api_client
 
 
 def _generate(**overrides):
@@ -14,9 +15,7 @@ def _generate(**overrides):
 
 
 def test_generate_streams_over_the_api(app_url):
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)
+    client = api_client(app_url)
     job = client.submit(**_generate(), api_name="/generate")
     updates = list(job)
     text, details = job.outputs()[-1]
@@ -27,9 +26,7 @@ def test_generate_streams_over_the_api(app_url):
 
 
 def test_adapter_is_chosen_per_request_over_the_api(app_url):
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)
+    client = api_client(app_url)
     base = client.predict(**_generate(), api_name="/generate")
     styled = client.predict(**_generate(adapter="style-a"), api_name="/generate")
     assert styled[0] != base[0]
@@ -38,9 +35,7 @@ def test_adapter_is_chosen_per_request_over_the_api(app_url):
 
 
 def test_greedy_is_reproducible_over_the_api(app_url):
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)
+    client = api_client(app_url)
     first = client.predict(**_generate(), api_name="/generate")[0]
     assert client.predict(**_generate(), api_name="/generate")[0] == first
 
@@ -57,9 +52,7 @@ def _lab(**overrides):
 
 
 def test_lab_runs_zero_one_and_few_shot_side_by_side(app_url):
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)
+    client = api_client(app_url)
     job = client.submit(**_lab(), api_name="/lab_run")
     frames = list(job)
     zero, one, few, details = job.outputs()[-1]
@@ -71,9 +64,7 @@ def test_lab_runs_zero_one_and_few_shot_side_by_side(app_url):
 
 
 def test_lab_inspect_shows_prompt_tokens_and_distributions(app_url):
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)
+    client = api_client(app_url)
     setup = {key: value for key, value in _lab().items() if key in LAB_SETUP}
     distribution = settings_kwargs(names=DISTRIBUTION, temperature=0.7, top_k=3)
     prompt, tokens, raw, adjusted = client.predict(**setup, **distribution, api_name="/lab_inspect")
@@ -86,19 +77,16 @@ def test_lab_inspect_shows_prompt_tokens_and_distributions(app_url):
 
 
 def test_lab_refuses_half_filled_examples(app_url):
-    from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    client = Client(app_url, verbose=False)
+    client = api_client(app_url)
     rows = {"headers": ["input", "output"], "data": [["sea otter", ""]]}
     with pytest.raises(AppError, match=r"examples\[0\]: needs both an input and an output"):
         client.predict(**_lab(examples=rows), api_name="/lab_run")
 
 
 def test_style_tab_streams_base_and_adapter_side_by_side(app_url):
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)
+    client = api_client(app_url)
     settings = settings_kwargs(max_new_tokens=12, no_repeat_ngram_size=3, seed="1")
     job = client.submit(adapter="style-a", prompt="Cette femme était assise", **settings, api_name="/style")
     frames = list(job)
@@ -108,9 +96,7 @@ def test_style_tab_streams_base_and_adapter_side_by_side(app_url):
 
 
 def test_instructions_tab_shows_each_exact_prompt(app_url):
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)
+    client = api_client(app_url)
     texts = {"prompt": "Say hello.", "prompt_input": "to the class"}
     settings = settings_kwargs(max_new_tokens=8, seed="1")
     outputs = client.predict(adapter="style-b", **texts, **settings, api_name="/instructions")
@@ -120,9 +106,7 @@ def test_instructions_tab_shows_each_exact_prompt(app_url):
 
 
 def test_compare_tab_scores_two_models_on_the_same_text(app_url):
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)
+    client = api_client(app_url)
     text = "Cette femme était assise près de la fenêtre, et le soir elle se rappelait sa jeunesse. " * 3
     table = client.predict(model_a="tiny", model_b="tiny + noop", text=text, api_name="/compare")
     assert table["headers"][:2] == ["model", "perplexity"] and table["headers"][-2:] == ["licence", "source"]
@@ -136,10 +120,9 @@ def test_compare_tab_scores_two_models_on_the_same_text(app_url):
 
 
 def test_errors_and_status_follow_the_french_browser(app_url):
-    from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    client = Client(app_url, verbose=False, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    client = api_client(app_url, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
     with pytest.raises(AppError, match="stop : au plus 4 chaînes d'arrêt, reçu 5"):
         client.predict(**_generate(stop="a\nb\nc\nd\ne"), api_name="/generate")
     with pytest.raises(AppError, match=r"examples\[0\] : il faut une entrée et une sortie"):

@@ -15,10 +15,10 @@ import json
 
 import httpx
 import pytest
-from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from tests.classroom.helpers import at_once, lab_run_link
+from tests.clients import api_client
 from tests.conftest import launch_app
 from tests.waiting import WAIT_S, wait_until
 
@@ -28,7 +28,7 @@ def _lab_answers(few: str) -> dict[str, str]:
 
 
 def test_a_class_over_the_api(app_url, tiny_hub):
-    client = Client(app_url, verbose=False)
+    client = api_client(app_url)
     link = lab_run_link(model="tiny", registry=tiny_hub.registry())
     room = client.predict(title="API class", api_name="/room_open")
     code, teacher = room["code"], room["teacher_key"]
@@ -54,7 +54,7 @@ def test_a_class_over_the_api(app_url, tiny_hub):
     picked = "side_1" if seen["a"] == "cheddar" else "side_2"
     assert closed["tally"][picked] == 1 and sum(closed["tally"].values()) == 1
     assert client.predict(code=code, teacher_key=teacher, api_name="/room_csv").count("\n") == 2
-    french = Client(app_url, verbose=False, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    french = api_client(app_url, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
     with pytest.raises(AppError, match="name : au plus 32 caractères, reçu 40"):
         french.predict(code=code, name="x" * 40, api_name="/room_join")
     assert client.predict(code=code, teacher_key=teacher, api_name="/room_close") == {"closed": True}
@@ -64,7 +64,7 @@ def test_a_restarted_server_keeps_the_room(tiny_hub, tmp_path_factory, tmp_path)
     env = {"PLAYGROUND_CLASSROOM_DB": str(tmp_path / "restart.sqlite3"), "PLAYGROUND_PRELOAD": "0"}
     link = lab_run_link(model="tiny", registry=tiny_hub.registry())
     with launch_app(tiny_hub.registry_dict(), tmp_path_factory, env=env) as (url, _):
-        client = Client(url, verbose=False)
+        client = api_client(url)
         room = client.predict(title="before", api_name="/room_open")
         code, teacher = room["code"], room["teacher_key"]
         keys = [client.predict(code=code, name=n, api_name="/room_join")["student_key"] for n in ("Ada", "Bo")]
@@ -75,7 +75,7 @@ def test_a_restarted_server_keeps_the_room(tiny_hub, tmp_path_factory, tmp_path)
                               label_2="b", answer_2="2", api_name="/vote_start")  # fmt: skip
         client.predict(code=code, student_key=keys[0], vote_id=vote["vote_id"], choice="tie", api_name="/vote_cast")
     with launch_app(tiny_hub.registry_dict(), tmp_path_factory, env=env) as (url, _):  # a new process
-        client = Client(url, verbose=False)
+        client = api_client(url)
         board = client.predict(code=code, teacher_key=teacher, api_name="/room_board")
         assert board["title"] == "before" and board["students"] == ["Ada", "Bo"] and board["posts"] == 2
         assert board["vote"]["open"] and board["vote"]["ballots"] == 1

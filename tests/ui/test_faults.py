@@ -12,6 +12,7 @@ import threading
 import pytest
 
 from tests import tiny_models
+from tests.clients import api_client
 
 FAULT_AT = 24  # positions of the faulty model
 
@@ -42,17 +43,16 @@ def _kwargs(model: str, max_new_tokens: int) -> dict:
 
 
 def test_a_fault_half_way_reaches_that_user_and_the_others_go_on(fault_app):
-    from gradio_client import Client
     from gradio_client.exceptions import AppError
 
     other: dict = {}
 
     def meanwhile() -> None:  # another visitor, on another model, at the same time
-        other["result"] = Client(fault_app, verbose=False).predict(**_kwargs("tiny", 40), api_name="/generate")
+        other["result"] = api_client(fault_app).predict(**_kwargs("tiny", 40), api_name="/generate")
 
     neighbour = threading.Thread(target=meanwhile)
     neighbour.start()
-    job = Client(fault_app, verbose=False).submit(**_kwargs("faulty", 60), api_name="/generate")
+    job = api_client(fault_app).submit(**_kwargs("faulty", 60), api_name="/generate")
     with pytest.raises(AppError, match=r"generation failed after \d+ tokens: IndexError"):
         job.result()
     streamed = [text for text, _ in job.outputs()]
@@ -61,7 +61,7 @@ def test_a_fault_half_way_reaches_that_user_and_the_others_go_on(fault_app):
     text, details = other["result"]
     assert text and "**Done:** 40 tokens" in details
 
-    client = Client(fault_app, verbose=False)  # the server and the faulty model's worker go on
+    client = api_client(fault_app)  # the server and the faulty model's worker go on
     text, details = client.predict(**_kwargs("faulty", 10), api_name="/generate")
     assert text and "**Done:** 10 tokens" in details
     text, details = client.predict(**_kwargs("tiny", 5), api_name="/generate")
@@ -69,10 +69,9 @@ def test_a_fault_half_way_reaches_that_user_and_the_others_go_on(fault_app):
 
 
 def test_a_model_that_cannot_load_says_so_and_the_others_stay_usable(fault_app):
-    from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    client = Client(fault_app, verbose=False)
+    client = api_client(fault_app)
     with pytest.raises(AppError, match=r"broken: config.json is not valid JSON"):
         client.predict(**_kwargs("broken", 5), api_name="/generate")
     with pytest.raises(AppError, match=r"broken: config.json is not valid JSON"):  # asked again: the same answer

@@ -19,6 +19,7 @@ import pytest
 
 from bench.server import queue_data
 from tests import tiny_models
+from tests.clients import api_client
 from tests.waiting import WAIT_S, wait_until
 
 LONG = 3000  # tokens of a request that keeps the long model busy for seconds
@@ -34,7 +35,7 @@ def _get(url: str, target: str) -> tuple[int, bytes]:
 
 
 def _fn_index(url: str, api_name: str) -> int:
-    config = httpx.get(url + "config").json()
+    config = httpx.get(url + "config", timeout=WAIT_S).json()
     return next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
 
 
@@ -44,7 +45,7 @@ def _join(url: str, api_name: str, args: list, session: str, address: str | None
     if address:
         headers["x-forwarded-for"] = address  # uvicorn trusts it from loopback, as from a Space's proxy
     body = {"data": data, "fn_index": fn_index, "session_hash": session}
-    return httpx.post(url + "gradio_api/queue/join", json=body, headers=headers)
+    return httpx.post(url + "gradio_api/queue/join", json=body, headers=headers, timeout=WAIT_S)
 
 
 def test_an_overlong_url_gets_a_clean_414_and_a_long_legal_one_the_page(app_url):
@@ -60,7 +61,7 @@ def test_uploads_are_refused_and_nothing_is_stored(app_url, tmp_path):
     cache = Path(tempfile.gettempdir()) / "gradio"
     before = {p for p in cache.rglob("*")} if cache.exists() else set()
     for path in ("gradio_api/upload", "gradio_api/upload?upload_id=abc", "upload"):
-        response = httpx.post(app_url + path, files={"files": ("free-hosting.bin", b"x" * 100_000)})
+        response = httpx.post(app_url + path, files={"files": ("free-hosting.bin", b"x" * 100_000)}, timeout=WAIT_S)
         assert response.status_code == 403, path
         assert "uploads are refused" in response.json()["detail"]
     after = {p for p in cache.rglob("*")} if cache.exists() else set()
@@ -71,15 +72,15 @@ def test_gradios_deep_link_route_writes_nothing(app_url):
     """Gradio's /deep_link writes a file of a live session's whole state on every GET: refused."""
     import tempfile
 
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)  # a live session
+    client = api_client(app_url)  # a live session
     client.predict(**tiny_models.generate_kwargs("tiny", "Hi", max_new_tokens=2), api_name="/generate")
     cache = Path(tempfile.gettempdir()) / "gradio"
     before = {p for p in cache.rglob("*")} if cache.exists() else set()
     for lang, text in (("en", "no stored links"), ("fr", "pas de liens enregistrés")):
         response = httpx.get(
-            app_url + f"gradio_api/deep_link?session_hash={client.session_hash}", headers={"accept-language": lang}
+            app_url + f"gradio_api/deep_link?session_hash={client.session_hash}",
+            headers={"accept-language": lang},
+            timeout=WAIT_S,
         )
         assert response.status_code == 404 and response.json()["detail"].startswith(text)
     after = {p for p in cache.rglob("*")} if cache.exists() else set()
@@ -89,18 +90,20 @@ def test_gradios_deep_link_route_writes_nothing(app_url):
 def test_an_unknown_event_index_gets_a_4xx_not_a_traceback(app_url):
     for index in (9999, -1, "0", None, True):
         response = httpx.post(
-            app_url + "gradio_api/queue/join", json={"data": [], "fn_index": index, "session_hash": "abc123"}
+            app_url + "gradio_api/queue/join",
+            json={"data": [], "fn_index": index, "session_hash": "abc123"},
+            timeout=WAIT_S,
         )
         assert response.status_code == 422, index
         assert response.json() == {"detail": "fn_index: not an event of this app"}
 
 
 def test_the_engines_record_of_ended_requests_is_not_served_unless_asked(app_url):
-    assert httpx.get(app_url + "_debug/ended").status_code == 404  # only with PLAYGROUND_DEBUG_RECORD=1
+    assert httpx.get(app_url + "_debug/ended", timeout=WAIT_S).status_code == 404  # only with PLAYGROUND_DEBUG_RECORD=1
 
 
 def test_direct_calls_that_would_skip_the_queue_are_refused(app_url):
-    response = httpx.post(app_url + "gradio_api/run/generate", json={"data": tiny_models.long_args(3)})
+    response = httpx.post(app_url + "gradio_api/run/generate", json={"data": tiny_models.long_args(3)}, timeout=WAIT_S)
     assert response.status_code == 404
 
 
@@ -109,25 +112,23 @@ def test_direct_calls_that_would_skip_the_queue_are_refused(app_url):
     ["join", "data", "heartbeat", "cancel"],
 )
 def test_a_poisoned_session_hash_never_reaches_gradio(app_url, request_kind):
-    from gradio_client import Client
-
     poison = '"\\ud800"'
     fn = _fn_index(app_url, "generate")
     headers = {"content-type": "application/json", "accept-language": "fr"}
     if request_kind == "join":
         body = f'{{"data": [], "fn_index": {fn}, "session_hash": {poison}}}'
-        response = httpx.post(app_url + "gradio_api/queue/join", content=body, headers=headers)
+        response = httpx.post(app_url + "gradio_api/queue/join", content=body, headers=headers, timeout=WAIT_S)
     elif request_kind == "cancel":
         body = f'{{"fn_index": {fn}, "session_hash": {poison}, "event_id": "x"}}'
-        response = httpx.post(app_url + "gradio_api/cancel", content=body, headers=headers)
+        response = httpx.post(app_url + "gradio_api/cancel", content=body, headers=headers, timeout=WAIT_S)
     elif request_kind == "data":
-        response = httpx.get(app_url + "gradio_api/queue/data?session_hash=%ED%A0%80", headers=headers)
+        response = httpx.get(app_url + "gradio_api/queue/data?session_hash=%ED%A0%80", headers=headers, timeout=WAIT_S)
     else:
-        response = httpx.get(app_url + "gradio_api/heartbeat/a%20b", headers=headers)
+        response = httpx.get(app_url + "gradio_api/heartbeat/a%20b", headers=headers, timeout=WAIT_S)
     assert response.status_code == 422
     assert "session_hash : doit faire de 1 à 64 lettres" in response.json()["detail"]
     kwargs = tiny_models.generate_kwargs("tiny", max_new_tokens=3)
-    _text, details = Client(app_url, verbose=False).predict(**kwargs, api_name="/generate")
+    _text, details = api_client(app_url).predict(**kwargs, api_name="/generate")
     assert "**Done:** 3 tokens" in details
 
 
@@ -155,8 +156,6 @@ def long_app(tiny_hub, long_model, tmp_path_factory):
 
 
 def test_one_session_and_one_address_hold_a_bounded_share_and_others_are_served(long_app):
-    from gradio_client import Client
-
     url, _ = long_app
     args = tiny_models.long_args(LONG)
     accepted = []
@@ -168,7 +167,7 @@ def test_one_session_and_one_address_hold_a_bounded_share_and_others_are_served(
     assert len(accepted) == 4 and len(refused) == 8  # 2 of session "flood", 2 more from the address
     assert {r.status_code for r in refused} == {503}
     assert all("occupé : vous avez déjà" in r.json()["detail"] for r in refused)
-    other = Client(url, verbose=False, headers={"x-forwarded-for": "198.51.100.2"})
+    other = api_client(url, headers={"x-forwarded-for": "198.51.100.2"})
     job = other.submit(**tiny_models.long_kwargs(3), api_name="/generate")  # another visitor: still queued, served
     # nobody listens to the flood: it is dropped, and the other visitor's answer comes
     _text, details = job.result(timeout=WAIT_S * 2)
@@ -211,8 +210,6 @@ def test_sessions_unused_for_their_ttl_are_forgotten(long_app):
 
 
 def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_app):
-    from gradio_client import Client
-
     from tests.conftest import ended, latest_steps
 
     url, _log = long_app
@@ -228,7 +225,7 @@ def test_a_stop_during_a_long_prefill_reaches_the_engine_before_any_token(long_a
     # prefill that outlasts the Stop's round trip many times over (the Stop lands after a few chunks)
     prompt = "word " * 3900
     kwargs = tiny_models.generate_kwargs("long", prompt, max_new_tokens=50)
-    job = Client(url, verbose=False, headers={"x-forwarded-for": "192.0.2.80"}).submit(**kwargs, api_name="/generate")
+    job = api_client(url, headers={"x-forwarded-for": "192.0.2.80"}).submit(**kwargs, api_name="/generate")
     [request_id] = wait_until(prefilling, "the request to be in its prefill in the engine", every=0.05)
     job.cancel()  # the page's Stop: POST /cancel for this event
 

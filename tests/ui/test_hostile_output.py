@@ -25,13 +25,14 @@ from urllib.parse import urlencode
 import pytest
 
 from playground.ui.controls import DISTRIBUTION, settings_kwargs
+from tests.clients import api_client
 from tests.hostile import HOSTILE_TEXT, HOSTILE_TEXTS, MARKUP_BASE, REMOTE
 from tests.tiny_models import generate_kwargs
 from tests.ui.test_explorer_browser import _show_alternatives
+from tests.waiting import WAIT_MS
 
 needs_chromium = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
-WAIT_MS = 180_000  # how long a tab may take to write its few hundred tokens on a busy machine
 EXAMPLES = [['<img src=x onerror="window.__pwned=10">', "<script>window.__pwned=11</script>"]]
 
 # Elements the hostile texts would create if rendered, and script that would have run.
@@ -110,7 +111,7 @@ def _page(browser, url: str) -> Iterator[Watched]:
     page.on("request", lambda request: watched.requests.append(request.url))
     page.on("dialog", lambda dialog: (watched.dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(url, wait_until="load")
-    page.locator("#lab-run").wait_for(timeout=30_000)
+    page.locator("#lab-run").wait_for(timeout=WAIT_MS)
     try:
         yield watched
     finally:
@@ -128,9 +129,7 @@ def _set_number(page, label: str, value: int) -> None:
 
 
 def test_the_api_returns_the_hostile_text_as_plain_strings(hostile_app):
-    from gradio_client import Client
-
-    client = Client(hostile_app.url, verbose=False)
+    client = api_client(hostile_app.url)
     n, aligned, exact = hostile_app.max_new_tokens, hostile_app.aligned_prompt, " " + HOSTILE_TEXT
     text, details = client.predict(**generate_kwargs("scripted", "Hello", max_new_tokens=n), api_name="/generate")
     assert isinstance(text, str) and _contains_all(text), text
@@ -264,9 +263,9 @@ def test_toasts_show_markup_from_artifacts_and_links_as_text(browser, hostile_ap
     with _page(browser, f"{hostile_app.url}?{link}") as watched:
         page = watched.page
         toasts = page.get_by_test_id("toast-text")
-        toasts.filter(has_text="ignored").first.wait_for(timeout=30_000)  # the link's warning
+        toasts.filter(has_text="ignored").first.wait_for(timeout=WAIT_MS)  # the link's warning
         page.locator("#lab-run").click()
-        toasts.filter(has_text="could not be loaded").first.wait_for(timeout=30_000)  # the adapter's refusal
+        toasts.filter(has_text="could not be loaded").first.wait_for(timeout=WAIT_MS)  # the adapter's refusal
         text = " ".join(toasts.all_inner_texts())
         assert bad_model in text  # the link's value
         assert "adapter 'evil-adapter-markup-in-config' could not be loaded" in text

@@ -33,6 +33,7 @@ def test_both_languages_have_the_same_keys_and_french_is_french():
         "d_license",
         "d_tokens",
         "c_tokens",
+        "l_tokens",
         "c_source",
         "c_license",
         "explorer_token",

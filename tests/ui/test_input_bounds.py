@@ -17,6 +17,7 @@ from playground.lessons.fewshot import FewShotSetup
 from playground.lessons.presets import load_presets
 from playground.messages import localize
 from playground.ui.controls import DISTRIBUTION
+from tests.clients import api_client
 from tests.ui.test_api_input import LAB  # the lab's API arguments, valid
 
 
@@ -101,9 +102,7 @@ INSPECT_KEYS = ("model", "adapter", "task", "examples", "query", "separator", *D
 
 @pytest.fixture(scope="module")
 def client(app_url):
-    from gradio_client import Client
-
-    return Client(app_url, verbose=False)
+    return api_client(app_url)
 
 
 def _share(client, **overrides) -> str:

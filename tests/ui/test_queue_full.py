@@ -17,7 +17,8 @@ import pytest
 from bench.server import queue_data
 from playground.ui.i18n import TRANSLATIONS
 from tests import tiny_models
-from tests.waiting import WAIT_S, wait_until
+from tests.clients import api_client
+from tests.waiting import WAIT_MS, WAIT_S, wait_until
 
 LONG = 3000  # tokens of each request that keeps the app busy
 
@@ -41,14 +42,13 @@ class FullLine:
         self.url = url
 
     def __enter__(self) -> FullLine:
-        from gradio_client import Client
         from gradio_client.utils import Status
 
         kwargs = tiny_models.long_kwargs(LONG)
         joining = (Status.STARTING, Status.JOINING_QUEUE)
         self.jobs = []
         for i in range(3):  # the app trusts X-Forwarded-For from loopback, as behind a Space's proxy
-            client = Client(self.url, verbose=False, headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
+            client = api_client(self.url, headers={"x-forwarded-for": f"198.51.100.{i + 1}"})
             job = client.submit(**kwargs, api_name="/generate")
             self.jobs.append(job)
             # one at a time, in order
@@ -63,12 +63,11 @@ class FullLine:
 
 
 def test_an_api_visitor_is_told_the_app_is_busy_then_served_when_the_line_empties(full_app):
-    from gradio_client import Client
     from gradio_client.utils import QueueError
 
     with FullLine(full_app), pytest.raises(QueueError):
-        Client(full_app, verbose=False).predict(**tiny_models.long_kwargs(5), api_name="/generate")
-    client = Client(full_app, verbose=False)
+        api_client(full_app).predict(**tiny_models.long_kwargs(5), api_name="/generate")
+    client = api_client(full_app)
 
     def served() -> tuple[str, str] | None:
         try:
@@ -87,7 +86,8 @@ def test_an_api_visitor_reads_the_busy_answer_in_their_language(full_app, lang):
     fn, data = queue_data(full_app, "generate", tiny_models.long_args(5))
     body = {"data": data, "fn_index": fn, "session_hash": f"busy{lang}"}
     with FullLine(full_app):
-        response = httpx.post(full_app + "gradio_api/queue/join", json=body, headers={"accept-language": lang})
+        headers = {"accept-language": lang}
+        response = httpx.post(full_app + "gradio_api/queue/join", json=body, headers=headers, timeout=WAIT_S)
     assert response.status_code == 503
     assert response.json() == {"detail": TRANSLATIONS[lang]["queue_full"]}
 
@@ -97,7 +97,7 @@ def test_a_browser_visitor_reads_the_busy_message_in_their_language(browser, ful
     context = browser.new_context(locale=locale)
     page = context.new_page()
     page.goto(f"{full_app}?tab=generate", wait_until="load")
-    page.locator("#generate").wait_for(timeout=30_000)
+    page.locator("#generate").wait_for(timeout=WAIT_MS)
     with FullLine(full_app):
         page.locator("#generate").click(force=True)
         page.get_by_text(TRANSLATIONS[lang]["queue_full"]).wait_for(timeout=WAIT_S * 1000)

