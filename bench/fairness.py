@@ -13,6 +13,8 @@ measured alone, then while each heavy legal request runs, in the same run:
 - ``lab-inspect``: ``/lab_inspect`` with the largest legal lab (16 examples, 8,000 characters);
 - ``lab-run``: ``/lab_run`` with the same lab and 512 new tokens in each of its three panes;
 - ``compare-x4``: four ``/compare`` at once on a 100,000-character text;
+- ``shot-curve``: ``/shot_curve`` on the shipped EN->FR sentences (16 examples in the pool, 20
+  tests), k = 0, 1, 2, 4, 8, 16, 5 draws each (520 answers), 64 new tokens each, no stop string;
 - ``flood``: one client (one session, one address) sending 72 joins of ``/generate`` at 512
   tokens in a burst and never reading their results;
 - ``flood-sessions``: the same from one address but each join in a session of its own (72
@@ -57,7 +59,7 @@ NORMAL_PROMPT = "Name three French painters."
 NORMAL_ADDRESS = "198.51.100.10"
 HEAVY_ADDRESS = "203.0.113.66"
 TTFT_TARGET = 3.0
-SCENARIOS = ("generate-100k", "lab-inspect", "lab-run", "compare-x4", "flood", "flood-sessions")
+SCENARIOS = ("generate-100k", "lab-inspect", "lab-run", "compare-x4", "shot-curve", "flood", "flood-sessions")
 
 
 def generate(model: str, prompt: str, tokens: int, use_prompt_style: bool = False) -> dict[str, Any]:
@@ -106,6 +108,24 @@ def visits(url: str, model: str, n: int) -> dict:
     }
 
 
+def shot_curve(model: str) -> dict:
+    """/shot_curve's keyword arguments: the shipped EN->FR sentences, a large legal curve, 64 tokens an answer."""
+    from playground.lessons.curve_sets import load_curve_sets
+    from playground.lessons.presets import load_presets
+    from playground.ui.shot_curve_section import CURVE_SETTINGS
+
+    presets = load_presets()
+    shipped = load_curve_sets(presets, limits=load_registry().limits)["en-fr-sentences"]
+    preset = presets["en-fr-sentences"]
+    return {
+        "model": model, "adapter": "(base)", "task": preset.task, "separator": preset.separator,
+        "pool": {"headers": ["input", "output"], "data": shipped.pool_rows()},
+        "tests": {"headers": ["query", "reference"], "data": shipped.test_rows()},
+        "shots": [0, 1, 2, 4, 8, 16], "orderings": 5, "seed": "0", "metric": "chrf", "view": "curve", "models": [],
+        **settings_kwargs(names=CURVE_SETTINGS, max_new_tokens=64, stop=""),
+    }  # fmt: skip
+
+
 def lab(examples: int = 16, total: int = 8000) -> dict:
     """The largest legal lab: ``examples`` rows, ``total`` characters of task, examples and query."""
     cell = (total - 200) // (2 * examples)
@@ -148,6 +168,8 @@ class Heavy:
                 )
                 for _ in range(4)
             ]
+        elif self.name == "shot-curve":
+            self.jobs = [c.submit(**shot_curve(self.model), api_name="/shot_curve")]
         elif self.name == "flood":
             self._flood(sessions=False)
         elif self.name == "flood-sessions":

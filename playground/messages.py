@@ -41,6 +41,25 @@ CATALOG: dict[str, dict[str, str]] = {
         "seed_not_integer": "{field}: must be an integer or empty, got {value!r}",
         "example_half": "{field}: needs both an input and an output",
         "not_rows": "{field}: must be a list of [input, output] rows of text, got {type}",
+        # the shot curve (playground/lessons/shot_curve.py)
+        "not_one_of": "{field}: {value!r} is not one of {choices}",
+        "not_whole_numbers": "{field}: must be a list of whole numbers, got {type}",
+        "shots_over_pool": "{field}: {value} examples asked for, but the pool has {count}",
+        "rows_too_long": "{field}: {count} characters in all, more than the limit of {limit}",
+        "too_few_labels": "{field}: a classification needs at least two different outputs (its labels), got {count}",
+        "too_many_labels": "{field}: at most {limit} different outputs (labels), got {count}",
+        "not_a_label": "{field}: {value!r} is not one of the pool's labels ({labels})",
+        "calibration_needs_labels": "{field}: calibration needs a classification (metric 'accuracy')",
+        "random_labels_need_pool": "{field}: random labels need at least two examples in the pool",
+        "curve_too_much": (
+            "{field}: this curve needs {count} answers, more than the limit of {limit}; "
+            "ask for fewer shots, orderings, tests or models"
+        ),
+        "curve_too_long": (
+            "{field}: this curve's prompts come to {count} characters, more than the limit of {limit}; "
+            "ask for fewer or shorter examples, shots, orderings or tests"
+        ),
+        "curve_truncated": "Some prompts were longer than {model}'s context: their first tokens were dropped.",
         # branching (token ids)
         "not_a_token_list": "{field}: must be a list of token ids, got {type}",
         "too_many_token_ids": "{field}: at most {limit} token ids (max_new_tokens), got {count}",
@@ -55,6 +74,7 @@ CATALOG: dict[str, dict[str, str]] = {
         ),
         # models and adapters
         "unknown_model": "{field}: unknown model {name!r} (known: {known})",
+        "model_not_at_hand": "{field}: no source can provide {name!r} here now (at hand: {known})",
         "unknown_adapter": "{field}: unknown adapter {name!r} (known: {known})",
         "adapter_other_base": "{field}: {name!r} belongs to model {base!r}, not {model!r}",
         "adapter_not_attached": "{field}: {name!r} is not attached to model {model!r}",
@@ -304,6 +324,28 @@ CATALOG: dict[str, dict[str, str]] = {
         "seed_not_integer": "{field} : doit être un entier ou rester vide, reçu {value!r}",
         "example_half": "{field} : il faut une entrée et une sortie",
         "not_rows": "{field} : doit être une liste de lignes [entrée, sortie] de texte, reçu {type}",
+        "not_one_of": "{field} : {value!r} n'est pas parmi {choices}",
+        "not_whole_numbers": "{field} : doit être une liste de nombres entiers, reçu {type}",
+        "shots_over_pool": "{field} : {value} exemples demandés, mais la réserve n'en a que {count}",
+        "rows_too_long": "{field} : {count} caractères en tout, plus que la limite de {limit}",
+        "too_few_labels": (
+            "{field} : une classification demande au moins deux sorties différentes (ses étiquettes), reçu {count}"
+        ),
+        "too_many_labels": "{field} : au plus {limit} sorties différentes (étiquettes), reçu {count}",
+        "not_a_label": "{field} : {value!r} n'est pas une des étiquettes de la réserve ({labels})",
+        "calibration_needs_labels": "{field} : la calibration demande une classification (métrique 'accuracy')",
+        "random_labels_need_pool": (
+            "{field} : les étiquettes au hasard demandent au moins deux exemples dans la réserve"
+        ),
+        "curve_too_much": (
+            "{field} : cette courbe demande {count} réponses, plus que la limite de {limit} ; "
+            "demandez moins de nombres d'exemples, d'ordres, de tests ou de modèles"
+        ),
+        "curve_too_long": (
+            "{field} : les prompts de cette courbe font {count} caractères, plus que la limite de {limit} ; "
+            "demandez des exemples moins nombreux ou plus courts, moins d'ordres ou de tests"
+        ),
+        "curve_truncated": ("Des prompts dépassaient le contexte de {model} : leurs premiers tokens ont été retirés."),
         "not_a_token_list": "{field} : doit être une liste d'identifiants de tokens, reçu {type}",
         "too_many_token_ids": "{field} : au plus {limit} identifiants de tokens (max_new_tokens), reçu {count}",
         "not_a_token": "{field} : {value!r} n'est pas un identifiant de token de {model} (0 à {last})",
@@ -318,6 +360,9 @@ CATALOG: dict[str, dict[str, str]] = {
             "(le contexte de {model} est de {context} tokens)."
         ),
         "unknown_model": "{field} : modèle inconnu {name!r} (connus : {known})",
+        "model_not_at_hand": (
+            "{field} : aucune source ne peut fournir {name!r} ici pour l'instant (disponibles : {known})"
+        ),
         "unknown_adapter": "{field} : adaptateur inconnu {name!r} (connus : {known})",
         "adapter_other_base": "{field} : {name!r} appartient au modèle {base!r}, pas à {model!r}",
         "adapter_not_attached": "{field} : {name!r} n'est pas attaché au modèle {model!r}",

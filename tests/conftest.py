@@ -62,8 +62,11 @@ TIERS = {
         "evaluation/test_evaluation.py",
         "evaluation/test_lessons.py",
         "evaluation/test_scoring.py",
+        "evaluation/test_shot_curve_runs.py",
         "lessons/test_deep_links.py",
         "lessons/test_presets.py",
+        "lessons/test_shot_curve.py",
+        "lessons/test_curve_sets.py",
         "lessons/test_reproduce.py",
         "lessons/test_side_by_side.py",
         "lessons/test_tokenizer_lens.py",
@@ -129,6 +132,7 @@ TIERS = {
         "ui/test_input_bounds.py",
         "ui/test_proxy.py",
         "ui/test_queue_full.py",
+        "ui/test_shot_curve_api.py",
         "ui/test_token_api.py",
     },
     "browser": {
@@ -140,6 +144,7 @@ TIERS = {
         "ui/test_phone_browser.py",
         "ui/test_reproduce_browser.py",
         "ui/test_screen_reader_browser.py",
+        "ui/test_shot_curve_browser.py",
         "ui/test_vllm_browser.py",
     },
 }

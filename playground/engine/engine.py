@@ -110,6 +110,10 @@ class Engine:
         """Where ``model`` is served from (loading it if needed), for a status line."""
         return self.prepare(model, progress=progress).source
 
+    def models_at_hand(self) -> list[str]:
+        """The registry's base models that are loaded, served remotely, or loadable now (nothing is loaded)."""
+        return [name for name in self.registry.models if name in self._remote or self.local.at_hand(name)]
+
     def capabilities(self, model: str) -> Capabilities:
         """What the backend of ``model`` can do besides streaming text."""
         return self.backend(model).capabilities(model)

@@ -96,33 +96,62 @@ class FewShotSetup:
             raise ValueError(Message("not_rows", field="examples", type=type(rows).__name__))
         if limits is not None:
             _check_sizes(task, rows or [], query, separator, limits)
-        shots = []
-        for i, row in enumerate(rows or []):
-            if not isinstance(row, (list, tuple)) or not all(_is_cell(c) for c in row):
-                raise ValueError(Message("not_rows", field=f"examples[{i}]", type=type(row).__name__))
-            cells = ["" if c is None else check_text(f"examples[{i}]", str(c)).strip() for c in list(row)[:2]]
-            cells += ["", ""]
-            inp, out = cells[0], cells[1]
-            if not inp and not out:
-                continue
-            if not inp or not out:
-                raise ValueError(Message("example_half", field=f"examples[{i}]"))
-            shots.append(Shot(inp, out))
+        shots = shots_from_rows("examples", rows)
         if not query or not query.strip():
             raise ValueError(Message("empty", field="query"))
         if not separator:
             raise ValueError(Message("empty", field="separator"))
-        return cls(task or "", tuple(shots), query, separator, input_prefix)
+        return cls(task or "", shots, query, separator, input_prefix)
 
     def shot_counts(self) -> list[int]:
         """The comparison a class sees: zero, one and all examples (without repeats)."""
         return sorted({0, min(1, len(self.examples)), len(self.examples)})
 
 
+def shots_from_rows(name: str, rows: object) -> tuple[Shot, ...]:
+    """A table of [input, output] rows (UI or API) as shots; blank rows are skipped.
+
+    Raises ValueError naming the row (``name[2]``) when a value has the wrong type, or when
+    only one side of a row is filled in. Sizes are checked before (:func:`check_row_count`,
+    :func:`row_chars`).
+    """
+    if rows is not None and not isinstance(rows, (list, tuple)):
+        raise ValueError(Message("not_rows", field=name, type=type(rows).__name__))
+    shots = []
+    for i, row in enumerate(rows or []):
+        if not isinstance(row, (list, tuple)) or not all(_is_cell(c) for c in row):
+            raise ValueError(Message("not_rows", field=f"{name}[{i}]", type=type(row).__name__))
+        cells = ["" if c is None else check_text(f"{name}[{i}]", str(c)).strip() for c in list(row)[:2]]
+        cells += ["", ""]
+        inp, out = cells[0], cells[1]
+        if not inp and not out:
+            continue
+        if not inp or not out:
+            raise ValueError(Message("example_half", field=f"{name}[{i}]"))
+        shots.append(Shot(inp, out))
+    return tuple(shots)
+
+
+def check_row_count(name: str, rows: Sequence[object], limit: int) -> None:
+    """Refuse a table of more than ``limit`` rows (ValueError naming ``name``), reading none of them."""
+    if len(rows) > limit:
+        raise ValueError(Message("too_many_rows", field=name, limit=limit, count=len(rows)))
+
+
+def row_chars(name: str, rows: Sequence[object], field_limit: int) -> int:
+    """The characters of a table's cells, each at most ``field_limit`` (else ValueError naming ``name[i]``)."""
+    total = 0
+    for i, row in enumerate(rows):
+        for cell in row[:2] if isinstance(row, (list, tuple)) else ():
+            if isinstance(cell, str) and len(cell) > field_limit:
+                raise ValueError(Message("too_long_chars", field=f"{name}[{i}]", limit=field_limit, count=len(cell)))
+            total += len(cell) if isinstance(cell, str) else 0
+    return total
+
+
 def _check_sizes(task: object, rows: Sequence[object], query: object, separator: object, limits: Limits) -> None:
     """Refuse a lab setup larger than the registry's limits (ValueError naming the field), reading no more."""
-    if len(rows) > limits.max_lab_examples:
-        raise ValueError(Message("too_many_rows", field="examples", limit=limits.max_lab_examples, count=len(rows)))
+    check_row_count("examples", rows, limits.max_lab_examples)
     field_limit = limits.max_lab_field_chars
     total = 0
     for name, value in (("task", task), ("query", query), ("separator", separator)):
@@ -130,13 +159,6 @@ def _check_sizes(task: object, rows: Sequence[object], query: object, separator:
             if len(value) > field_limit:
                 raise ValueError(Message("too_long_chars", field=name, limit=field_limit, count=len(value)))
             total += len(value) if name != "separator" else 0
-    for i, row in enumerate(rows):
-        for cell in row[:2] if isinstance(row, (list, tuple)) else ():
-            if isinstance(cell, str):
-                if len(cell) > field_limit:
-                    raise ValueError(
-                        Message("too_long_chars", field=f"examples[{i}]", limit=field_limit, count=len(cell))
-                    )
-                total += len(cell)
+    total += row_chars("examples", rows, field_limit)
     if total > limits.max_lab_chars:
         raise ValueError(Message("lab_too_long", field="examples", limit=limits.max_lab_chars, count=total))

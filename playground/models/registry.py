@@ -372,6 +372,10 @@ class Limits:
     max_lab_examples: int = 16  # rows of the lab's examples table
     max_lab_field_chars: int = 2_000  # the lab's task, query, separator and each example cell
     max_lab_chars: int = 8_000  # the lab's task, examples and query together
+    max_curve_tests: int = 20  # (query, reference) pairs a shot curve scores
+    max_curve_orderings: int = 6  # draws (or orderings) of the examples a shot curve scores at each k
+    max_curve_generations: int = 600  # answers of one shot curve, all k, draws, views and models together
+    max_curve_prompt_chars: int = 400_000  # characters of all the prompts of one shot curve together
     max_url_chars: int = 60_000  # longer query strings are refused (414); a shared link's is never longer
     max_loaded_models: int = 2  # base models kept in memory (least recently used leaves)
     max_batch_size: int = 8  # requests of one model decoded together, one forward pass per step

@@ -293,6 +293,32 @@ def _dequantize(path: Path) -> tuple[Any, Any]:
     return model, tokenizer
 
 
+def weights_at_hand(spec: ModelSpec, registry: Registry) -> bool:
+    """Whether a source of ``spec`` could provide its weights now, without loading anything.
+
+    Its local folder exists; or its pinned Hub revision is reachable (online) or in the Hub
+    cache (offline); or its bundled package is installed. A menu offers such models only:
+    offline, a Hub model never downloaded is not at hand.
+    """
+    if spec.local_path and registry.resolve_path(spec.local_path).is_dir():
+        return True
+    if spec.repo_id and spec.revision is not None:
+        if not hub_offline():
+            return True
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(spec.repo_id, "config.json", revision=spec.revision), str):
+            return True
+    if spec.bundled is not None:
+        try:
+            for distribution in [spec.bundled.distribution, *(p.distribution for p in spec.bundled.parts)]:
+                _distribution(distribution)
+        except ModelLoadError:
+            return False
+        return True
+    return False
+
+
 def load_base_model(
     spec: ModelSpec,
     registry: Registry,

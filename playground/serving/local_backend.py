@@ -14,6 +14,7 @@ import threading
 from playground.forking import renew_in_child
 from playground.models.loader import LoadedModel, ModelCache
 from playground.models.registry import Registry
+from playground.models.sources import weights_at_hand
 from playground.serving.backend import Capabilities, Handle, Progress, TokenScores
 from playground.serving.batching import Batcher, Ending, Generation, Step
 from playground.serving.forward_jobs import ScoreJob
@@ -88,6 +89,10 @@ class LocalBackend:
     def latest_steps(self) -> dict[str, list[Step]]:
         """The latest forward passes of each loaded model's batcher (:meth:`Batcher.latest_steps`), by model."""
         return {name: batcher.latest_steps() for name, batcher in self._batchers_by_model().items()}
+
+    def at_hand(self, model: str) -> bool:
+        """Whether ``model`` is loaded, or a source could provide its weights now (nothing is loaded)."""
+        return model in self.cache.loaded_names() or weights_at_hand(self.registry.model(model), self.registry)
 
     # -- the Backend protocol ------------------------------------------------------
     def prepare(self, model: str, adapter: str | None, progress: Progress | None = None) -> Handle:

@@ -8,10 +8,14 @@ Colours are the theme's (:mod:`playground.ui.theme`). The rest runs in the page:
   ``aria-busy="true"`` while the run is on, and nothing in it is a live region, so a screen
   reader says nothing per token. When the run ends, one polite announcement, in a
   ``role="status"`` region of its own (as LibreChat does): the "Done: 12 tokens in 0.4 s…"
-  part of the region's status lines, in the UI language; "the generation ended early" when
+  part of the region's status lines, in the UI language (French writes "Terminé :" as well
+  as "Terminé:"); "the generation ended early" when
   a Stop or an error left none; "the results are ready" for a region without a status line.
   Busy means that one of the region's components shows Gradio's progress (its status
   tracker is not hidden), whatever ends the run: its end, a Stop, an error.
+- **Charts.** Gradio names a chart's image "matplotlib plot visualising provided data", in
+  English; the page gives each chart of :data:`CHARTS` its own name in the UI language
+  (``aria-label``) and points it at the table of its numbers (``aria-describedby``).
 - **Gradio's empty placeholders** (an empty ``gr.Label`` or ``gr.HighlightedText``) name a
   plain ``div`` with ``aria-label``, which ARIA forbids (axe's ``aria-prohibited-attr``); the
   page gives them ``role="img"``, the role of what they show (an icon).
@@ -41,6 +45,8 @@ from playground.ui.i18n import TRANSLATIONS
 STREAM = "pg-stream"  # a region that a run fills: aria-busy while it runs
 ANNOUNCE = "pg-announce"  # a region whose end a screen reader hears (once)
 STATUS = "pg-status"  # a status line ("Generating… 5 tokens", "Done: 12 tokens…") inside a region
+# A chart's element id: the i18n key of its accessible name, the element id of the table of its numbers.
+CHARTS = {"curve-chart": ("curve_chart_name", "curve-table")}
 
 
 def answer_region(announce: bool = True, **column: object) -> gr.Column:
@@ -60,6 +66,7 @@ WORDS = {
         "done": TRANSLATIONS[lang]["d_done"],
         "ended": TRANSLATIONS[lang]["a11y_ended"],
         "results": TRANSLATIONS[lang]["a11y_results"],
+        "charts": {chart: [TRANSLATIONS[lang][name], table] for chart, (name, table) in CHARTS.items()},
     }
     for lang in LANGUAGES
 }
@@ -91,7 +98,7 @@ ACCESS_JS = """
     const lines = marked.filter((line) => !marked.some((other) => other !== line && other.contains(line)));
     const parts = lines.flatMap((line) => line.innerText.split(/\\n| · /)).map((part) => part.trim()).filter(Boolean);
     if (!parts.length) return null;  // emptied (a new answer clears its branch): nothing to say
-    const done = parts.filter((part) => part.includes(words.done + ":"));
+    const done = parts.filter((part) => part.includes(words.done + ":") || part.includes(words.done + " :"));
     return done.length ? done.join(". ") : words.ended;
   };
   const busy = new WeakMap();
@@ -109,6 +116,12 @@ ACCESS_JS = """
     for (const header of within(node, ".toast-header[role=button]")) {
       header.removeAttribute("role");  // a "button" holding the Close button: the message, and its Close button
       header.removeAttribute("tabindex");
+    }
+    for (const [chart, [name, table]] of Object.entries(words.charts)) {
+      for (const image of within(node, `#${chart} img`)) {
+        image.setAttribute("aria-label", name);  // Gradio's alt text is English and says nothing of the chart
+        image.setAttribute("aria-describedby", table);
+      }
     }
   };
   mend(document.body);

@@ -184,6 +184,70 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
             "The same prompt, in the template the instruction adapter was trained on, given to "
             "the pretrained base and to the base + adapter: LoRA teaches the base to answer and to stop."
         ),
+        # the lab's shot curve (playground/ui/shot_curve_section.py, curve_chart.py)
+        "curve": "Shot curve: the score against the number of examples",
+        "curve_intro": (
+            "Quality rises with the number of examples in the prompt (the GPT-3 paper's curve). Each run draws "
+            "k examples from the pool, answers every test query with them and scores the answers; several "
+            "draws at each k give the mean (the line) and the spread (the band, each dot a run). The same seed "
+            "draws the same examples. The views: the same examples in other orders; the pool's outputs shuffled "
+            "among its inputs (random labels); for a classification, the labels' probabilities calibrated on "
+            'a content-free input such as "N/A".'
+        ),
+        "curve_pool": "Pool of examples (each run draws its k examples here)",
+        "curve_tests": "Test set: a query and its reference answer",
+        "curve_query": "query",
+        "curve_reference": "reference",
+        "curve_shots": "Numbers of examples (k)",
+        "curve_orderings": "Draws at each k",
+        "curve_seed": "Seed of the draws (empty = random)",
+        "curve_metric": "Metric",
+        "metric_chrf": "chrF (translation)",
+        "metric_exact": "exact match",
+        "metric_accuracy": "accuracy (classification: labels scored)",
+        "curve_models": "Also draw these base models",
+        "curve_view": "View",
+        "view_curve": "Curve: other examples at each draw",
+        "view_order": "Order: the same examples, reordered",
+        "view_random_labels": "Random labels: gold vs shuffled outputs",
+        "view_calibration": "Calibration: before vs after",
+        "curve_draw": "Draw the curve",
+        "curve_order": "Order",
+        "curve_random": "Random labels",
+        "curve_calibrate": "Calibration",
+        "curve_chart": "The curve",
+        "curve_chart_name": "Chart of the shot curve: the score against the number of examples (numbers in the table)",
+        "curve_table": "The curve's numbers",
+        "curve_json": "The curve as data (JSON)",
+        "cv_series": "series",
+        "cv_shots": "k (examples)",
+        "cv_mean": "mean",
+        "cv_low": "lowest",
+        "cv_high": "highest",
+        "cv_runs": "runs",
+        "cv_x": "examples in the prompt (k)",
+        "cv_metric_chrf": "chrF",
+        "cv_metric_exact": "exact match %",
+        "cv_metric_accuracy": "accuracy %",
+        "cv_title_curve": "Few-shot: the score against the number of examples",
+        "cv_title_order": "The same examples in other orders",
+        "cv_title_random_labels": "Gold labels vs random labels",
+        "cv_title_calibration": "Label probabilities before vs after calibration",
+        "cv_cached_title": " (from the cache)",
+        "cv_gold": "gold labels",
+        "cv_random": "random labels",
+        "cv_before": "before calibration",
+        "cv_after": "after calibration",
+        "cv_same_examples": "same examples, reordered",
+        "cv_running": "Scoring: {done} of {planned} answers",
+        "cv_done": "Done: {planned} answers",
+        "cv_stopped": "Stopped after {done} of {planned} answers",
+        "cv_seed": "seed {seed}",
+        "cv_rise": "{name}: {low:.1f} at k = {k0}, {high:.1f} at k = {k1} ({metric})",
+        "cv_from_cache": (
+            "From the cache of shipped curves, drawn by the app's own code (`{command}`) for the same model, "
+            "examples, tests and settings; change the seed to draw it live."
+        ),
         # the classroom (ui/classroom_tab.py, ui/classroom_view.py, ui/classroom_sends.py)
         "tab_classroom": "Classroom",
         "room_intro": (
@@ -419,6 +483,69 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "instructions_intro": (
             "Le même prompt, dans le gabarit d'entraînement de l'adaptateur d'instructions, donné au "
             "modèle de base pré-entraîné et au modèle + adaptateur : LoRA lui apprend à répondre et à s'arrêter."
+        ),
+        "curve": "Courbe des exemples : le score selon le nombre d'exemples",
+        "curve_intro": (
+            "La qualité monte avec le nombre d'exemples dans le prompt (la courbe de l'article de GPT-3). Chaque "
+            "essai tire k exemples de la réserve, répond avec eux à chaque requête du test et note les réponses ; "
+            "plusieurs tirages pour chaque k donnent la moyenne (la ligne) et l'écart (la bande, chaque point un "
+            "essai). La même graine tire les mêmes exemples. Les vues : les mêmes exemples dans d'autres ordres ; "
+            "les sorties de la réserve mélangées entre ses entrées (étiquettes au hasard) ; pour une "
+            'classification, les probabilités des étiquettes calibrées sur une entrée vide de sens comme "N/A".'
+        ),
+        "curve_pool": "Réserve d'exemples (chaque essai y tire ses k exemples)",
+        "curve_tests": "Jeu de test : une requête et sa réponse de référence",
+        "curve_query": "requête",
+        "curve_reference": "référence",
+        "curve_shots": "Nombres d'exemples (k)",
+        "curve_orderings": "Tirages pour chaque k",
+        "curve_seed": "Graine des tirages (vide = au hasard)",
+        "curve_metric": "Métrique",
+        "metric_chrf": "chrF (traduction)",
+        "metric_exact": "correspondance exacte",
+        "metric_accuracy": "exactitude (classification : étiquettes évaluées)",
+        "curve_models": "Tracer aussi ces modèles de base",
+        "curve_view": "Vue",
+        "view_curve": "Courbe : d'autres exemples à chaque tirage",
+        "view_order": "Ordre : les mêmes exemples, réordonnés",
+        "view_random_labels": "Étiquettes au hasard : vraies ou mélangées",
+        "view_calibration": "Calibration : avant ou après",
+        "curve_draw": "Tracer la courbe",
+        "curve_order": "Ordre",
+        "curve_random": "Étiquettes au hasard",
+        "curve_calibrate": "Calibrer",
+        "curve_chart": "La courbe",
+        "curve_chart_name": "Graphique de la courbe : le score selon le nombre d'exemples (nombres dans le tableau)",
+        "curve_table": "Les nombres de la courbe",
+        "curve_json": "La courbe en données (JSON)",
+        "cv_series": "série",
+        "cv_shots": "k (exemples)",
+        "cv_mean": "moyenne",
+        "cv_low": "minimum",
+        "cv_high": "maximum",
+        "cv_runs": "essais",
+        "cv_x": "exemples dans le prompt (k)",
+        "cv_metric_chrf": "chrF",
+        "cv_metric_exact": "correspondance exacte %",
+        "cv_metric_accuracy": "exactitude %",
+        "cv_title_curve": "Few-shot : le score selon le nombre d'exemples",
+        "cv_title_order": "Les mêmes exemples dans d'autres ordres",
+        "cv_title_random_labels": "Vraies étiquettes ou étiquettes au hasard",
+        "cv_title_calibration": "Probabilités des étiquettes avant et après calibration",
+        "cv_cached_title": " (depuis le cache)",
+        "cv_gold": "vraies étiquettes",
+        "cv_random": "étiquettes au hasard",
+        "cv_before": "avant calibration",
+        "cv_after": "après calibration",
+        "cv_same_examples": "mêmes exemples, réordonnés",
+        "cv_running": "Évaluation : {done} réponses sur {planned}",
+        "cv_done": "Terminé : {planned} réponses",
+        "cv_stopped": "Arrêté après {done} réponses sur {planned}",
+        "cv_seed": "graine {seed}",
+        "cv_rise": "{name} : {low:.1f} à k = {k0}, {high:.1f} à k = {k1} ({metric})",
+        "cv_from_cache": (
+            "Depuis le cache des courbes livrées, tracées par le code de l'application (`{command}`) pour le même "
+            "modèle, les mêmes exemples, tests et réglages ; changez la graine pour la tracer en direct."
         ),
         "tab_classroom": "Classe",
         "room_intro": (

@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
+from playground.lessons.curve_sets import load_curve_sets
 from playground.lessons.deep_links import lab_link
 from playground.lessons.fewshot import FewShotSetup
 from playground.lessons.presets import Preset, load_presets
@@ -34,6 +35,7 @@ from playground.ui.i18n import I18N, tr
 from playground.ui.menus import NO_ADAPTER, adapter_choices, adapter_menu, chosen_adapter, model_menu
 from playground.ui.reproduce_panel import reproduce_panel
 from playground.ui.share import ShareLink, share_row
+from playground.ui.shot_curve_section import build_curve_section
 
 PRESET_SETTINGS = ("max_new_tokens", "stop")  # the settings a preset sets
 
@@ -97,10 +99,11 @@ def build_lab_tab(engine: Engine, page: gr.State) -> dict[str, Any]:
     _wire_run(engine, lab, run, stop, [*answers, details], panes, page)
     _wire_inspect(engine, lab, run)
     reproduce_panel(engine, "lab", _wire_share(engine, presets, lab, panes), panes=True)
+    curve = build_curve_section(engine, lab, load_curve_sets(presets, limits=engine.registry.limits))
     return {
         "preset": lab.preset, "model": lab.model, "adapter": lab.adapter, "task": lab.task,
         "examples": lab.examples, "query": lab.query, "separator": lab.separator, **lab.controls,
-        "branch": panes.pending, "send": send, "answers": answers,
+        "branch": panes.pending, "send": send, "answers": answers, **curve,
     }  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import Engine
+from playground.lessons.curve_sets import CurveSet, load_curve_sets
 from playground.lessons.deep_links import TABS, SharedSetup, from_query
 from playground.lessons.presets import load_presets
 from playground.ui.controls import BY_NAME, NAMES, control_values
@@ -16,8 +17,12 @@ from playground.ui.i18n import I18N
 from playground.ui.lab_tab import PRESET_SETTINGS, example_table, preset_rows
 from playground.ui.menus import NO_ADAPTER, adapter_choices
 from playground.ui.page import PAGE_JS
+from playground.ui.shot_curve_section import curve_tables
 
-LAB_FIELDS = ("preset", "model", "adapter", "task", "examples", "query", "separator", *NAMES, "branch")
+LAB_FIELDS = (
+    "preset", "model", "adapter", "task", "examples", "query", "separator", *NAMES, "branch",
+    "curve_pool", "curve_tests",  # the shot curve's tables under the lab
+)  # fmt: skip
 TEXT_FIELDS = ("prompt", "prompt_input", "model_a", "model_b", "text")  # the other tabs' texts a link fills in
 
 
@@ -31,10 +36,19 @@ def query_pairs(request: Any) -> list[tuple[str, str]]:
     return list(dict(params).items())  # a request that went through pickling (ZeroGPU) keeps a plain mapping
 
 
-def lab_values(engine: Engine, setup: Any, presets: dict[str, Any], rows: list[list[str]], lang: str) -> list[Any]:
-    """What a link sets in the lab, in the order of :data:`LAB_FIELDS` (no change where it says nothing)."""
+def lab_values(
+    engine: Engine, setup: Any, presets: dict[str, Any], curve_sets: dict[str, CurveSet], lang: str
+) -> list[Any]:
+    """What a link sets in the lab, in the order of :data:`LAB_FIELDS` (no change where it says nothing).
+
+    The tables always come back, their headers in the page's language: the examples (the
+    link's, else its preset's, else the opening preset's) and the shot curve's pool and tests
+    (of the link's preset, else the opening one).
+    """
     keep = gr.update()
     fields: dict[str, Any] = dict.fromkeys(LAB_FIELDS, keep)
+    opening = next(iter(presets))
+    rows = preset_rows(presets[opening])
     if setup.preset:
         p = presets[setup.preset]
         fields.update(preset=p.id, task=p.task, query=p.query, separator=p.separator)
@@ -54,6 +68,7 @@ def lab_values(engine: Engine, setup: Any, presets: dict[str, Any], rows: list[l
     for key, value in setup.settings.items():
         fields[key] = BY_NAME[key].show(value)  # as its control shows it (the seed box is a text box)
     fields["branch"] = setup.branch  # run once the few-shot answer is shown
+    fields["curve_pool"], fields["curve_tests"] = curve_tables(curve_sets[setup.preset or opening], lang)
     return [fields[f] for f in LAB_FIELDS]
 
 
@@ -97,7 +112,8 @@ def wire_links(
     others = others or {}
     other_fields = [(tab, name) for tab, fields in others.items() for name in fields]
     presets = load_presets()
-    opening_rows = preset_rows(next(iter(presets.values())))  # what the examples table shows when the page opens
+    curve_sets = load_curve_sets(presets, limits=engine.registry.limits)
+    opening = next(iter(presets))  # the preset the page opens on
     tab_order = [t for t in TABS if t in tab_items]
     outputs = [tabs, title, *(tab_items[t] for t in tab_order), *(lab[f] for f in LAB_FIELDS)]
     outputs += [others[tab][name] for tab, name in other_fields]
@@ -116,15 +132,15 @@ def wire_links(
         lab_setup = setup if setup.tab in (None, "lab") else SharedSetup()  # another tab's settings stay there
         filled = {tab: tab_values(engine, setup, others[tab]) if tab == setup.tab else {} for tab in others}
         rest = [filled[tab].get(name, keep) for tab, name in other_fields]
-        return [*updates, *lab_values(engine, lab_setup, presets, opening_rows, lang), *rest]
+        return [*updates, *lab_values(engine, lab_setup, presets, curve_sets, lang), *rest]
 
     @handler(settings=())
-    def headers(call: Call) -> dict[str, Any]:
-        """A page in another language, without a link: the examples table's headers in it."""
-        return example_table(opening_rows, call.lang)
+    def headers(call: Call) -> tuple[dict[str, Any], ...]:
+        """A page in another language, without a link: the headers of the examples and curve tables in it."""
+        return example_table(preset_rows(presets[opening]), call.lang), *curve_tables(curve_sets[opening], call.lang)
 
     # Gradio gives a session its own copy of every output of every event it runs, even of an
-    # empty update: the 23 outputs above cost a page that needs none of them (English, no
+    # empty update: the outputs above cost a page that needs none of them (English, no
     # query) about 100 KB. So the page's script (PAGE_JS, client side) says what there is to
     # apply: a link (all of the above), or only a language (the table's headers), or nothing;
     # and every page marks its session a page.
@@ -134,4 +150,5 @@ def wire_links(
     demo.load(None, inputs=None, outputs=[link, language], js=PAGE_JS, api_name=False)
     demo.load(lambda: True, inputs=None, outputs=page, api_name=False)  # a State: no component copied
     link.change(apply, inputs=None, outputs=outputs, api_name=False)
-    language.change(headers, inputs=None, outputs=lab["examples"], api_name=False)
+    tables = [lab["examples"], lab["curve_pool"], lab["curve_tests"]]
+    language.change(headers, inputs=None, outputs=tables, api_name=False)

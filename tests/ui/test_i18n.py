@@ -37,6 +37,7 @@ def test_both_languages_have_the_same_keys_and_french_is_french():
         "c_source",
         "c_license",
         "explorer_token",
+        "cv_metric_chrf",  # a metric's name
     }, same
     assert tr("stop", "fr") == "Arrêter" and tr("stop", "de") == "Stop"
 
