@@ -225,8 +225,13 @@ def test_a_class_with_the_keyboard_alone(browser, app_url):
     _type_into(student, "room-name", "Ada")
     student.keyboard.press("Enter")  # joins
     wait_text(student, "#pg-student-status", "Ada")
-    for field, text in (("vote-setup-prompt", "Which is French?"), ("vote-label-1", "zero-shot"),
-                        ("vote-answer-1", "cheddar"), ("vote-label-2", "few-shot"), ("vote-answer-2", "fromage")):
+    for field, text in (
+        ("vote-setup-prompt", "Which is French?"),
+        ("vote-label-1", "zero-shot"),
+        ("vote-answer-1", "cheddar"),
+        ("vote-label-2", "few-shot"),
+        ("vote-answer-2", "fromage"),
+    ):
         _type_into(teacher, field, text)  # fmt: skip
     _tab_until(teacher, lambda s: s["id"] == "vote-start")
     teacher.keyboard.press("Enter")
