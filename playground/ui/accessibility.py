@@ -23,6 +23,10 @@ Colours are the theme's (:mod:`playground.ui.theme`). The rest runs in the page:
   the Close button (axe's ``nested-interactive``); the page takes the role (and the tab stop)
   off the header, so a toast is its message and its Close button. What the header did, fold
   the message, is a mouse nicety: a toast opens unfolded.
+- **Gradio's code view** (``gr.Code``, the "Reproduce in Python" script, marked ``pg-code``)
+  scrolls in a wrapper when the script outgrows it (axe's ``scrollable-region-focusable``):
+  the page makes that wrapper a tab stop, a ``region`` named "Python script", so a keyboard
+  can scroll it. The script's long lines wrap, so it scrolls only down.
 - **Focus** is outlined on every control, 3 px in the theme's focus colour (that of a focused
   text box: blue-700 on white, 6.7:1; WCAG 1.4.11 and 2.4.7).
 - **Phones** (640 px wide or less): buttons and tabs at least 44 px tall (WCAG 2.5.5); the tab
@@ -67,6 +71,7 @@ WORDS = {
         "ended": TRANSLATIONS[lang]["a11y_ended"],
         "results": TRANSLATIONS[lang]["a11y_results"],
         "charts": {chart: [TRANSLATIONS[lang][name], table] for chart, (name, table) in CHARTS.items()},
+        "code": TRANSLATIONS[lang]["reproduce_code"],
     }
     for lang in LANGUAGES
 }
@@ -113,6 +118,11 @@ ACCESS_JS = """
   const within = (node, selector) => node.matches(selector) ? [node] : [...node.querySelectorAll(selector)];
   const mend = (node) => {
     for (const empty of within(node, "div.empty[aria-label]:not([role])")) empty.setAttribute("role", "img");
+    for (const scroller of within(node, ".pg-code .codemirror-wrapper:not([tabindex])")) {
+      scroller.setAttribute("tabindex", "0");  // a region that may scroll: reachable, and named, from the keyboard
+      scroller.setAttribute("role", "region");
+      scroller.setAttribute("aria-label", words.code);
+    }
     for (const header of within(node, ".toast-header[role=button]")) {
       header.removeAttribute("role");  // a "button" holding the Close button: the message, and its Close button
       header.removeAttribute("tabindex");

@@ -72,7 +72,7 @@ CLASSROOM_CSS = """
 .pg-room-banner { display: flex; gap: 1.5em; align-items: center; flex-wrap: wrap; }
 .pg-room-qr { width: 180px; height: 180px; image-rendering: pixelated; background: #fff; }
 .pg-room-code { font-size: 3.2em; font-weight: bold; letter-spacing: 0.08em; font-family: monospace; }
-.pg-room-label { opacity: 0.8; }
+.pg-room-label { font-size: 0.95em; }
 .pg-room-link { font-family: monospace; overflow-wrap: anywhere; }
 .pg-room-title { font-weight: bold; }
 .pg-board-head { font-weight: bold; margin-bottom: 0.4em; }

@@ -1,9 +1,11 @@
-"""Reproduce in Python on the bundled lesson model: the app's answers, and the scripts and notebook that replay them.
+"""Reproduce in Python on the bundled lesson model: the lab's few-shot answer, and the script and notebook replaying it.
 
 The app runs on the project's registry with Gemma 3 270M served in float32, the dtype the
 scripts compute in (served in int8, the app's greedy answers can differ at a near tie, and
-the script says so: ``test_an_int8_served_model_is_said_in_the_script``). Every tab's
-setup is shared, answered by the app, turned into code by ``/reproduce``, and run offline.
+the script says so: ``test_an_int8_served_model_is_said_in_the_script``). The lab's setup
+is shared, answered by the app, turned into code by ``/reproduce``, and run offline: the
+script with ``python``, the notebook with nbclient. Every tab's script and notebook run
+against the app's answers on the tiny registry (``tests/lessons/test_reproduce_app.py``).
 """
 
 from __future__ import annotations
@@ -56,40 +58,6 @@ def test_the_lab_few_shot_script_and_notebook_print_the_apps_answer(client, tmp_
     assert "int8" not in code["python"] and "float32" in code["python"]
     assert run_script(code["python"], tmp_path).endswith(few + "\n")
     assert run_notebook(code["notebook"], tmp_path).endswith(few + "\n")
-
-
-def test_the_george_sand_script_replays_both_sampled_panes(client, tmp_path):
-    sampled = {"temperature": 0.8, "top_p": 0.95, "top_k": 50, "repetition_penalty": 1.2, "seed": "1"}
-    settings = settings_kwargs(max_new_tokens=6, **sampled)
-    texts = {"adapter": "george-sand", "prompt": "Cette femme était assise"}
-    base, adapted = client.predict(**texts, **settings, api_name="/style")[:2]
-    link = client.predict(**texts, **settings, api_name="/style_share")
-    printed = run_script(_code(client, link)["python"], tmp_path)
-    assert f"\n{base}\n---" in printed and printed.endswith(f"\n{adapted}\n"), printed
-
-
-def test_the_instructions_script_prints_both_answers(client, tmp_path):
-    texts = {"adapter": "alpaca", "prompt": "Translate the sentence into French.", "prompt_input": "I need a hammer."}
-    base, adapted = client.predict(**texts, **GREEDY, api_name="/instructions")[:2]
-    link = client.predict(**texts, **GREEDY, api_name="/instructions_share")
-    printed = run_script(_code(client, link)["python"], tmp_path)
-    assert f"\n{base}\n---" in printed and printed.endswith(f"\n{adapted}\n"), printed
-
-
-def test_the_generate_script_prints_the_apps_answer(client, tmp_path):
-    setup = {"model": MODEL, "adapter": "(base)", "prompt": "The capital of France is", "use_prompt_style": False}
-    answer = client.predict(**setup, **GREEDY, api_name="/generate")[0]
-    link = client.predict(**setup, **GREEDY, api_name="/generate_share")
-    assert run_script(_code(client, link)["python"], tmp_path).endswith(answer + "\n")
-
-
-def test_the_compare_script_prints_the_apps_scores(client, tmp_path):
-    text = "Cette femme était assise près de la fenêtre, et le soir elle se rappelait sa jeunesse."
-    pair = {"model_a": MODEL, "model_b": f"{MODEL} + george-sand", "text": text}
-    table = client.predict(**pair, api_name="/compare")
-    printed = run_script(_code(client, client.predict(**pair, api_name="/compare_share"))["python"], tmp_path)
-    for name, perplexity, _, tokens, *_ in table["data"]:
-        assert f"{name}\t{perplexity:.2f}\t" in printed and f"\t{tokens}\n" in printed, printed
 
 
 def test_an_int8_served_model_is_said_in_the_script():
