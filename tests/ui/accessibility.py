@@ -58,9 +58,12 @@ _TOASTS_STILL = """() => document.getAnimations().every((animation) => {
 def serious_violations(page, context: str | None = None) -> list[str]:
     """The serious and critical violations of axe-core's WCAG 2.1 A/AA rules in ``page``: one line per element.
 
-    A toast on screen is measured once it has faded in (halfway, its text is paler than it is).
+    The page is measured at rest: once no component shows Gradio's progress (an output of an
+    event still running is dimmed, its text paler than it is) and a toast on screen has faded
+    in (halfway, the same).
     """
     global _axe
+    wait_until_idle(page)
     page.wait_for_function(_TOASTS_STILL, timeout=WAIT_MS)
     if _axe is None:
         from axe_playwright_python.sync_playwright import Axe
