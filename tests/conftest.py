@@ -60,6 +60,7 @@ TIERS = {
         "engine/test_engine.py",
         "engine/test_validation.py",
         "evaluation/test_evaluation.py",
+        "evaluation/test_int8_agreement.py",
         "evaluation/test_lessons.py",
         "evaluation/test_scoring.py",
         "evaluation/test_shot_curve_runs.py",

@@ -4,7 +4,8 @@
     python -m playground.evaluation.int8_agreement --data DIR --samples 50 --json agreement.json
 
 The scoreboard's greedy requests (:mod:`playground.evaluation.lessons`: the lab's 0, 1 and
-5 shots, the instructions for the base and the adapter, the repetition openings) are
+5 shots, the instructions for the base and the adapter, the repetition openings without a
+penalty or n-gram ban, whose token is not the most likely one) are
 answered by the lesson model served in float32 (its GGUF dequantized: the reference). Each
 answer is then read by the same model served from int8 weights (``dtype: int8``, the
 app's default on a CPU), teacher-forced along the float32 answer: at every decode step,
@@ -68,6 +69,15 @@ def compare(reference: Any, int8: Any, requests: list[dict[str, Any]]) -> Agreem
     return agreement
 
 
+def choice_is_argmax(settings: dict[str, Any]) -> bool:
+    """Whether a greedy request's token is the model's most likely one (no penalty or n-gram ban moves it).
+
+    Teacher forcing reads int8's raw most likely token; where a repetition control chose
+    float32's token instead, the two would be compared under different rules.
+    """
+    return float(settings.get("repetition_penalty", 1.0)) == 1.0 and not int(settings.get("no_repeat_ngram_size", 0))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: the agreement per lesson and overall, and the verdict against the target."""
     from playground.network import configure_hub_access
@@ -103,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, requests in lessons.instruction_requests(reference, spec.name, held_out, args.instruction_tokens).items():
         groups[f"instructions, {name or 'base'}"] = requests
     for label, requests in lessons.repetition_requests(model, 128).items():
-        groups[f"repetition, {label}"] = requests
+        if all(choice_is_argmax(r["settings"]) for r in requests):  # int8's choice is read as the raw argmax
+            groups[f"repetition, {label}"] = requests
     results = {label: compare(reference, int8, requests) for label, requests in groups.items()}
     total = Agreement(sum(a.steps for a in results.values()), sum(a.agreed for a in results.values()))
     print(format_agreement(results, total))
