@@ -24,14 +24,20 @@ _JIT = {"nogil": True, "cache": True, "fastmath": {"contract", "arcp", "nsz", "r
 
 
 @njit(**_JIT)
+def _inverse_rms(x: np.ndarray, t: int, features: int, eps: float) -> np.float32:
+    """``1 / sqrt(mean(x[t]**2) + eps)``: the scale of row ``t`` in an RMS norm."""
+    total = np.float32(0.0)
+    for i in range(features):
+        total += x[t, i] * x[t, i]
+    return np.float32(1.0) / np.float32(math.sqrt(total / features + eps))
+
+
+@njit(**_JIT)
 def rms_norm(x: np.ndarray, weight: np.ndarray, eps: float, out: np.ndarray) -> None:
     """``out = x / sqrt(mean(x**2) + eps) * weight``, row by row (x, out: tokens x features)."""
     tokens, features = x.shape
     for t in range(tokens):
-        total = np.float32(0.0)
-        for i in range(features):
-            total += x[t, i] * x[t, i]
-        inv = np.float32(1.0) / np.float32(math.sqrt(total / features + eps))
+        inv = _inverse_rms(x, t, features, eps)
         for i in range(features):
             out[t, i] = x[t, i] * inv * weight[i]
 
@@ -41,10 +47,7 @@ def add_rms_norm(h: np.ndarray, x: np.ndarray, weight: np.ndarray, eps: float) -
     """``h += rms_norm(x) * weight`` in place (Gemma's norms after attention and after the MLP)."""
     tokens, features = x.shape
     for t in range(tokens):
-        total = np.float32(0.0)
-        for i in range(features):
-            total += x[t, i] * x[t, i]
-        inv = np.float32(1.0) / np.float32(math.sqrt(total / features + eps))
+        inv = _inverse_rms(x, t, features, eps)
         for i in range(features):
             h[t, i] += x[t, i] * inv * weight[i]
 
