@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from playground.models.atomic_folder import atomic_folder
 from playground.models.quantize_model import quantize_model
 from playground.models.quantized import GroupQuantized
 
@@ -78,9 +77,7 @@ def save_folder(
     """Write the parts of a model to ``target`` atomically (a sibling folder renamed into place)."""
     from safetensors.torch import save_file
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
+    with atomic_folder(target) as scratch:
         unique = {}
         for name, tensor in _tensors(quantized, floats).items():
             unique[name] = tensor.clone() if any(t.data_ptr() == tensor.data_ptr() for t in unique.values()) else tensor
@@ -88,12 +85,6 @@ def save_folder(
         config.save_pretrained(scratch)
         tokenizer.save_pretrained(scratch)
         (scratch / MARKER).write_text(json.dumps({"note": note}) + "\n", encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        scratch.rename(target)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
 
 
 def folder_ready(folder: Path) -> bool:

@@ -14,7 +14,6 @@ import hashlib
 import importlib.metadata
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 
 from playground.errors import ModelLoadError, UnsafeArtifactError
 from playground.messages import Message
+from playground.models.atomic_folder import atomic_folder
 from playground.models.registry import BundledFile, ModelSpec, Registry
 from playground.models.safety import HUB_MODEL_PATTERNS, check_model_folder
 
@@ -212,18 +212,10 @@ def save_model_folder(model: Any, tokenizer: Any, target: Path, marker: str, not
     The folder is written beside ``target`` and renamed into place with the file ``marker``
     (holding ``note``) in it, so a reader that finds the marker finds a whole folder.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
+    with atomic_folder(target) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / marker).write_text(note + "\n", encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _save_dequantized(model: Any, tokenizer: Any, target: Path) -> None:
