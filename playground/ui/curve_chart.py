@@ -26,10 +26,11 @@ CACHE_COMMAND = "python -m playground.evaluation.shipped_curves --write-cache"
 
 def series_label(series: Series, view: str, lang: str) -> str:
     """The legend's and the table's name of a series: its model, and its variant when the view has two."""
+    colon = " : " if lang == "fr" else ": "  # French sets a space before the colon
     if view in ("random_labels", "calibration"):
-        return f"{series.candidate}: {tr(VARIANT_KEYS[series.variant], lang)}"
+        return f"{series.candidate}{colon}{tr(VARIANT_KEYS[series.variant], lang)}"
     if view == "order":
-        return f"{series.candidate}: {tr('cv_same_examples', lang)}"
+        return f"{series.candidate}{colon}{tr('cv_same_examples', lang)}"
     return series.candidate
 
 

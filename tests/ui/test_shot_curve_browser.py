@@ -34,7 +34,7 @@ WORDS = {
     "fr": {
         "title": "Courbe des exemples", "input": "entrée", "query": "requête", "done": f"Terminé : {ANSWERS} réponses",
         "seed": "graine 0", "metric": "(exactitude %)", "columns": ("moyenne", "minimum", "maximum"),
-        "before": "tiny: avant calibration", "after": "tiny: après calibration", "chart": "Graphique de la courbe",
+        "before": "tiny : avant calibration", "after": "tiny : après calibration", "chart": "Graphique de la courbe",
     },
 }  # fmt: skip
 
