@@ -1,9 +1,12 @@
-"""Visitors of the real app, as benchmarks drive them: ``gradio_client`` sessions on ``/generate``.
+"""Visitors of the real app, as benchmarks drive them, and the machine facts a rate is read against.
 
-Shared by ``bench/classroom.py``, ``bench/soak.py`` and ``bench/vs_llamacpp.py``: visitors
-each with a session and a client address of their own (:func:`make_clients`), what a request
-looked like from the client's side (:class:`Run`), N visitors submitting at once (:func:`drive`), and
-the machine facts a decode rate is read against (:func:`copy_bandwidth`, :func:`weight_bytes`).
+Shared by ``bench/classroom.py``, ``bench/soak.py`` and ``bench/vs_llamacpp.py``. Visitors
+each have a session and a client address of their own: ``gradio_client`` sessions for any
+endpoint (:func:`make_clients`, the soak's mix), and, where a rate is measured, visitors of
+``/generate`` that cost the machine almost nothing (:func:`make_visitors`,
+:mod:`bench.sse_visitor`), so that the rate is the server's, not the server's minus its
+clients'. :class:`Run` is a request as the visitor saw it; :func:`drive` sends N at once;
+:func:`copy_bandwidth` and :func:`weight_bytes` are the facts a decode rate is read against.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import torch
 
+from bench.sse_visitor import SSEVisitor, endpoint_of
 from playground.ui.controls import settings_kwargs
 
 
@@ -47,6 +51,12 @@ def make_clients(url: str, count: int, timeout_s: float = 300.0) -> list[Any]:
         return list(pool.map(make, range(count)))
 
 
+def make_visitors(url: str, count: int, timeout_s: float = 300.0) -> list[SSEVisitor]:
+    """``count`` visitors of ``/generate``, each with its own session and client address (:mod:`bench.sse_visitor`)."""
+    endpoint = endpoint_of(url, "/generate")
+    return [SSEVisitor(endpoint, visitor_address(i), timeout_s) for i in range(count)]
+
+
 @dataclass
 class Run:
     """One request as the client saw it."""
@@ -65,35 +75,30 @@ def generate_args(model: str, prompt: str, adapter: str | None, tokens: int) -> 
     return {**inputs, **settings_kwargs(max_new_tokens=tokens)}
 
 
-def drive(clients: list, requests: list[dict[str, Any]]) -> list[Run]:
-    """Submit every request at once, request i from ``clients[i]``, and follow each stream in its own thread.
+def drive(visitors: list[SSEVisitor], requests: list[dict[str, Any]]) -> list[Run]:
+    """Submit every request to ``/generate`` at once, request i from ``visitors[i]``, each followed in its own thread.
 
-    Each user is a client of their own (a session), as in a classroom: the server shares a
-    batch between visitors (``limits.max_rows_per_visitor`` rows each), so one client
-    sending eight requests would measure one visitor's share, not a classroom.
+    Each user is a visitor of their own (a session and an address), as in a classroom: the
+    server shares a batch between visitors (``limits.max_rows_per_visitor`` rows each), so one
+    visitor sending eight requests would measure one visitor's share, not a classroom.
     """
     runs: list[Run | None] = [None] * len(requests)
     errors: list[str] = []
 
-    def follow(i: int, job, submitted: float) -> None:
-        first = None
-        text = details = ""
-        for text, details in job:  # noqa: B007 (the last update's details are read below)
-            if first is None and text:
-                first = time.perf_counter()
-        last = time.perf_counter()
-        if job.exception() is not None:
-            errors.append(f"{type(job.exception()).__name__}: {job.exception()}")
+    def follow(i: int) -> None:
+        try:
+            seen = visitors[i].run(requests[i])
+        except Exception as exc:  # every failure is reported below, with its kind
+            errors.append(f"{type(exc).__name__}: {exc}")
+            return
+        text, details = seen.outputs[0], seen.outputs[1]
         count = re.search(r"(\d+) tokens in", details)
         tokens = int(count.group(1)) if count else 0
-        runs[i] = Run(submitted, first or last, last, tokens, text, "token limit" in details)
+        runs[i] = Run(seen.submitted, seen.first, seen.last, tokens, text, "token limit" in details)
 
-    threads = []
-    for i, args in enumerate(requests):
-        submitted = time.perf_counter()
-        job = clients[i].submit(**args, api_name="/generate")
-        threads.append(threading.Thread(target=follow, args=(i, job, submitted)))
-        threads[-1].start()
+    threads = [threading.Thread(target=follow, args=(i,)) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
     for thread in threads:
         thread.join()
     if errors:
@@ -101,9 +106,9 @@ def drive(clients: list, requests: list[dict[str, Any]]) -> list[Run]:
     return [r for r in runs if r is not None]
 
 
-def one_by_one(clients: list, requests: list[dict[str, Any]]) -> list[Run]:
-    """The same requests, each sent by its own client when the previous one has ended."""
-    return [run for client, args in zip(clients, requests, strict=False) for run in drive([client], [args])]
+def one_by_one(visitors: list[SSEVisitor], requests: list[dict[str, Any]]) -> list[Run]:
+    """The same requests, each sent by its own visitor when the previous one has ended."""
+    return [run for visitor, args in zip(visitors, requests, strict=False) for run in drive([visitor], [args])]
 
 
 def p95(values: list[float]) -> float:

@@ -8,7 +8,8 @@ Starts ``python app.py`` twice on free loopback ports, offline, with the shipped
 (SmolLM2-135M-Instruct and its george-sand and alpaca adapters): once as shipped
 (``limits.max_batch_size`` 8) and once with ``max_batch_size: 1``, which serves one
 generation at a time behind Gradio's queue (the behaviour before batching). Both get the
-same Gradio queue (``app.py``). Requests go to ``/generate`` through ``gradio_client``:
+same Gradio queue (``app.py``). Requests go to ``/generate`` from visitors that read the
+event streams as a browser does and cost the machine little (:mod:`bench.sse_visitor`):
 greedy, no template, fixed prompts that do not end early (finish reasons are checked and
 the real token counts used). Rounds are interleaved so that machine noise hits every
 measure alike; medians are printed.
@@ -47,7 +48,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # the Hub is never needed: the bundled model
 
 import torch
 
-from bench.app_clients import Run, copy_bandwidth, drive, generate_args, make_clients, one_by_one, p95, weight_bytes
+from bench.app_clients import Run, copy_bandwidth, drive, generate_args, make_visitors, one_by_one, p95, weight_bytes
 from bench.engine_batching import PROMPTS
 from bench.server import Server, registry_copy
 from playground.models.registry import DEFAULT_REGISTRY_PATH
@@ -162,7 +163,7 @@ def remote_main(args: argparse.Namespace, model: str, prompts: list[str]) -> int
             local.wait_ready()
             remote.wait_ready()
             users = max(batches)  # a session per user (one client is one visitor's share of the rows)
-            clients = [make_clients(server.url, users) for server in (local, remote)]
+            clients = [make_visitors(server.url, users) for server in (local, remote)]
             for group in clients:
                 drive(group[:2], [generate_args(model, PROMPTS[0], None, 4)] * 2)  # warm-up
             m, problems = measure_backends(*clients, batches, args.rounds)
@@ -225,8 +226,8 @@ def main() -> int:
         )
         try:
             serial.wait_ready()
-            fast = make_clients(batching.url, args.users)  # a session and an address per user
-            slow = make_clients(serial.url, args.users)
+            fast = make_visitors(batching.url, args.users)  # a session and an address per user
+            slow = make_visitors(serial.url, args.users)
             for clients in (fast, slow):
                 drive(clients[:2], [generate_args(model, PROMPTS[0], None, 4)] * 2)  # warm-up
             m, problems = measure(fast, slow, batches, args.rounds, weights)

