@@ -90,6 +90,7 @@ TIERS = {
         "models/test_smollm2.py",
         "models/test_sources.py",
         "models/test_thread_pools.py",
+        "models/test_tokenizer_tables.py",
         "serving/test_admission.py",
         "serving/test_batching.py",
         "serving/test_devices.py",

@@ -46,6 +46,7 @@ from playground.models.row_attention import use_row_attention
 from playground.models.safety import HUB_ADAPTER_PATTERNS, check_adapter_folder
 from playground.models.sources import Progress
 from playground.models.thread_pools import in_own_thread
+from playground.models.tokenizer_tables import drop_build_tables
 
 log = logging.getLogger(__name__)
 
@@ -383,5 +384,6 @@ class ModelCache:
             pack_linear_layers(loaded.model, decode_rows=self.registry.limits.max_batch_size)  # bfloat16: read faster
         if loaded.int8:
             loaded.lean = _lean(loaded.model)
+        drop_build_tables(loaded.tokenizer)  # its Python copies of the vocabulary and merges (Gemma: ~140 MB)
         release_memory()  # what loading left free (the tokenizer's parse, the file's buffers) back to the system
         return loaded

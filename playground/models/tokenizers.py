@@ -19,6 +19,7 @@ from typing import Any
 
 from playground.errors import ModelLoadError, UnsafeArtifactError
 from playground.models.registry import BundledTokenizer, ModelSpec, Registry
+from playground.models.tokenizer_tables import drop_build_tables
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,9 @@ def load_tokenizer(spec: ModelSpec, registry: Registry) -> Any:
     failures = []
     for attempt in _attempts(spec, registry):
         try:
-            return attempt()
+            tokenizer = attempt()
+            drop_build_tables(tokenizer)  # the lens keeps it: its Python copies of the tables it was built from go
+            return tokenizer
         except UnsafeArtifactError:
             raise
         except Exception as exc:  # a missing file or package, an offline Hub: try the next source
