@@ -76,11 +76,11 @@ class CurveContent:
             raise ClassroomInputError(Message("room_bad_link", field="link", reason=setup.warnings[0]))
         if setup.tab != "lab":
             raise ClassroomInputError(Message("room_link_tab", field="link", tab=setup.tab or "", kind="lab"))
+        checked = read_points(points, limits.max_curve_points, registry.limits.max_lab_examples)
         if not isinstance(metric, str) or metric not in METRIC_OF:
             choices = ", ".join(METRICS)
             raise ClassroomInputError(Message("not_one_of", field="metric", value=metric, choices=choices))
         count = check_integer("tests", tests, 1, registry.limits.max_curve_tests)
-        checked = read_points(points, limits.max_curve_points, registry.limits.max_lab_examples)
         task = setup.task or ""
         preset = presets.get(setup.preset or "")
         lesson = preset.id if preset is not None and task == preset.task else None
@@ -108,10 +108,10 @@ def read_points(points: Any, limit: int, max_shots: int) -> tuple[CurvePoint, ..
             points = json.loads(points) if len(points) <= limit * POINT_JSON_CHARS else None
         except ValueError:
             points = None
+    if points is None or (isinstance(points, (list, tuple)) and not points):
+        raise ClassroomInputError(Message("room_curve_empty", field="points"))
     if not isinstance(points, (list, tuple)):
         raise ClassroomInputError(Message("room_curve_points", field="points"))
-    if not points:
-        raise ClassroomInputError(Message("room_curve_empty", field="points"))
     if len(points) > limit:
         raise ClassroomInputError(Message("room_curve_too_many", field="points", limit=limit, count=len(points)))
     by_k: dict[int, CurvePoint] = {}
