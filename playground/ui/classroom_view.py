@@ -117,14 +117,16 @@ def board_html(board: Board, lang: str, now_ms: int) -> str:
     names = ", ".join(name(n) for n in board.students) or esc(tr("room_nobody_yet", lang))
     lessons = "".join(_lesson(lesson, lang) for lesson in board.lessons)
     curves = class_curves_html(board.curves, lang)
-    groups = "".join(_group(g, lang) for g in board.groups) or f"<p>{esc(tr('room_no_runs_yet', lang))}</p>"
+    groups = "".join(_group(g, lang) for g in board.groups)
+    if not groups and not curves:
+        groups = f"<p>{esc(tr('room_no_runs_yet', lang))}</p>"
     parts = [
         f'<div class="pg-board-head">{head}</div>',
         f'<div class="pg-students"><b>{esc(tr("room_students", lang))}</b> {names}</div>',
         f"<h4>{esc(tr('room_lessons', lang))}</h4>{lessons}" if lessons else "",
         f"<h4>{esc(tr('room_curves', lang))}</h4>{curves}" if curves else "",
         teacher_vote_html(board.vote, len(board.students), lang),
-        f"<h4>{esc(tr('room_latest_runs', lang))}</h4>{groups}",
+        f"<h4>{esc(tr('room_latest_runs', lang))}</h4>{groups}" if groups else "",
     ]
     return f'<div class="pg-board" id="pg-board">{"".join(parts)}</div>'
 
