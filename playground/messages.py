@@ -299,6 +299,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "room_vote_not_open": "{field}: this vote is closed (or another one is open now)",
         "room_already_voted": "you have already voted on this question",
         "room_bad_choice": "{field}: {value!r} is not A, B or tie",
+        "room_curve_points": "{field}: must be a list of points, each with shots, mean, low and high (and runs)",
+        "room_curve_empty": "{field}: the curve has no point: draw it first, then send it",
+        "room_curve_too_many": "{field}: at most {limit} points, got {count}",
+        "room_curve_shots_twice": "{field}: a second point at k = {value}",
+        "room_curve_spread": "{field}: needs low <= mean <= high, got {low:g}, {mean:g}, {high:g}",
     },
     "fr": {
         "not_a_number": "{field} : doit être un nombre, reçu {type} {value!r}",
@@ -621,6 +626,13 @@ CATALOG: dict[str, dict[str, str]] = {
         "room_vote_not_open": "{field} : ce vote est fermé (ou un autre est ouvert maintenant)",
         "room_already_voted": "vous avez déjà voté sur cette question",
         "room_bad_choice": "{field} : {value!r} n'est ni A, ni B, ni égalité (tie)",
+        "room_curve_points": (
+            "{field} : doit être une liste de points, chacun avec shots, mean, low et high (et runs)"
+        ),
+        "room_curve_empty": "{field} : la courbe n'a aucun point : tracez-la d'abord, puis envoyez-la",
+        "room_curve_too_many": "{field} : au plus {limit} points, reçu {count}",
+        "room_curve_shots_twice": "{field} : un second point à k = {value}",
+        "room_curve_spread": "{field} : il faut low <= mean <= high, reçu {low:g}, {mean:g}, {high:g}",
     },
 }
 

@@ -53,6 +53,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # under tests/ (the folders mirror the package: tests/serving/ tests playground/serving/).
 TIERS = {
     "unit": {
+        "classroom/test_curves.py",
         "classroom/test_rooms.py",
         "classroom/test_storage.py",
         "bench/test_gpu_check.py",

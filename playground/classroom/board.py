@@ -1,17 +1,21 @@
-"""The teacher's board: the class's latest runs grouped by setup, counts per lesson, a CSV of every run.
+"""The teacher's board: the class's latest runs grouped by setup, counts and curves per lesson, a CSV of every run.
 
-:func:`latest_runs` reads each student's latest run of each kind and of each lesson (not
-every run: a board is read every few seconds); :func:`groups` puts the latest run of each
-kind side by side with the others of the same setup (the same share link), the most shared
-setup first; :func:`lesson_counts` counts, for each lab preset with a reference answer
-(:mod:`~playground.classroom.references`), how many students' zero-, one- and few-shot
-answers give it: "few-shot gave the reference for 14 of 22 students".
+:func:`latest_posts` reads each student's latest run of each kind and of each lesson, and
+their latest shot curve of each setup (not every post: a board is read every few seconds);
+:func:`groups` puts the latest run of each kind side by side with the others of the same
+setup (the same share link), the most shared setup first; :func:`lesson_counts` counts,
+for each lab preset with a reference answer (:mod:`~playground.classroom.references`), how
+many students' zero-, one- and few-shot answers give it: "few-shot gave the reference for 14 of 22 students".
 
-A shot curve pools these counts by number of examples (:attr:`LessonCount.by_shots`): the
-lab posts three points per run (0, 1 and all its examples), and a lab that draws a curve
-would post more; nothing here draws it.
+The lab's runs give three points per student (0, 1 and all its examples), pooled by number
+of examples in :attr:`LessonCount.by_shots`; a student who draws the lab's shot curve sends
+its points (:mod:`~playground.classroom.curves`), and the board pools each student's latest
+curve of each lesson and metric into one curve (:attr:`Board.curves`), with a chart of the
+lab runs' counts for a lesson no curve was sent for; the UI draws them with the lab's chart
+code (``playground/ui/class_curves.py``).
 
-The CSV (:func:`csv_text`) has every run of the room, oldest first; a cell that a
+The CSV (:func:`csv_text`) has every run of the room, oldest first (a curve with its metric,
+test items and points as JSON in columns of their own); a cell that a
 spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return) is written with a leading ``'``, so an answer never runs in the teacher's
 spreadsheet.
@@ -31,6 +35,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from playground.classroom.curves import KIND as CURVE
+from playground.classroom.curves import ClassCurve, CurveRow, read_row
 from playground.classroom.posts import ANSWERS, example_count, read_link
 from playground.classroom.references import Reference
 from playground.classroom.schema import TABLES
@@ -42,6 +48,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "posted_at_utc", "student", "kind", "lesson", "model", "adapter", "prompt",
     *(f"answer_{name}" for name in ("zero", "one", "few", "base", "adapter")), "link",
+    "curve_metric", "curve_tests", "curve_points",  # a shot curve's (kind "curve"; its prompt is its task)
 )  # fmt: skip
 
 
@@ -94,12 +101,17 @@ class Board:
     groups: tuple[SetupGroup, ...]
     lessons: tuple[LessonCount, ...]
     vote: TeacherVote | None  # the latest vote
+    curves: tuple[ClassCurve, ...] = ()  # the class's shot curves pooled, one per lesson (or task) and metric
 
     def to_dict(self) -> dict[str, Any]:
         """For the API (times as ISO 8601, UTC)."""
         out = asdict(self)
         out["expires_at"] = iso(self.expires_ms)
         out["vote"] = self.vote.to_dict() if self.vote is not None else None
+        out["curves"] = [c.to_dict() for c in self.curves]
+        for chart, shown in zip(self.curves, out["curves"], strict=True):
+            for curve, student in zip(chart.students, shown["students"], strict=True):
+                student["posted_at"] = iso(curve.posted_ms)
         for group in out["groups"]:
             for run in group["runs"]:
                 run["posted_at"] = iso(run.pop("posted_ms"))
@@ -118,8 +130,11 @@ def _run(row: Any) -> Run:
     return Run(row.name, row.kind, row.lesson, row.link, row.prompt, json.loads(row.answers), row.created_ms, row.id)
 
 
-def latest_runs(conn: Connection, room_id: int) -> list[Run]:
-    """Each student's latest run of each kind and of each lesson, oldest first."""
+def latest_posts(conn: Connection, room_id: int) -> tuple[list[Run], list[CurveRow]]:
+    """Each student's latest run of each kind and of each lesson, and latest curve of each chart; oldest first.
+
+    A curve post's ``lesson`` column holds its chart key (:func:`~playground.classroom.curves.chart_key`).
+    """
     p, m = T.posts, T.members
     latest = (
         select(func.max(p.c.id)).where(p.c.room_id == room_id).group_by(p.c.member_id, p.c.kind, p.c.lesson)
@@ -127,7 +142,10 @@ def latest_runs(conn: Connection, room_id: int) -> list[Run]:
     rows = conn.execute(
         select(p, m.c.name).join(m, m.c.id == p.c.member_id).where(p.c.id.in_(latest)).order_by(p.c.id)
     ).all()
-    return [_run(r) for r in rows]
+    runs = [_run(r) for r in rows if r.kind != CURVE]
+    curve_rows = [read_row(r.name, r.lesson, r.prompt, r.link, r.answers, r.created_ms, r.id) for r in rows
+                  if r.kind == CURVE]  # fmt: skip
+    return runs, curve_rows
 
 
 def groups(runs: Iterable[Run]) -> tuple[SetupGroup, ...]:
@@ -190,10 +208,14 @@ def csv_text(conn: Connection, room_id: int) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         params, answers = read_link(row.link), json.loads(row.answers)
+        lesson, curve = row.lesson or "", ["", "", ""]
+        if row.kind == CURVE:  # its answers column holds the curve, its lesson column its chart key
+            curve = [answers["metric"], answers["tests"], json.dumps(answers["points"])]
+            lesson, answers = answers.get("lesson") or "", {}
         values = [
-            iso(row.created_ms), row.name, row.kind, row.lesson or "", params.get("model", ""),
+            iso(row.created_ms), row.name, row.kind, lesson, params.get("model", ""),
             params.get("adapter", ""), row.prompt,
-            *(answers.get(name, "") for name in ("zero", "one", "few", "base", "adapter")), row.link,
+            *(answers.get(name, "") for name in ("zero", "one", "few", "base", "adapter")), row.link, *curve,
         ]  # fmt: skip
         writer.writerow([_cell(str(v)) for v in values])
     return out.getvalue()

@@ -24,6 +24,7 @@ class ClassroomLimits:
     max_link_chars: int = 24_000  # a posted run's setup link
     max_prompt_chars: int = 4_000  # a posted run's prompt (an opening, an instruction); a vote's prompt
     max_answer_chars: int = 8_000  # each answer of a posted run or of a vote
+    max_curve_points: int = 32  # points (numbers of examples k) of a posted shot curve
     max_label_chars: int = 40  # the teacher's name for each side of a vote ("base", "adapter")
     max_failed_lookups: int = 60  # wrong codes or keys of one visitor in lookup_window_s; past it, it joins no room
     lookup_window_s: float = 600.0  # the window of max_failed_lookups

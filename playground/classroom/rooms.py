@@ -37,6 +37,7 @@ from playground.classroom.codes import (
     visitor_hash,
     well_formed_key,
 )
+from playground.classroom.curves import CurveContent, class_curves
 from playground.classroom.errors import ClassroomInputError, RoomAccessError, RoomLimitError, StorageError
 from playground.classroom.limits import ClassroomLimits
 from playground.classroom.posts import PostContent, bounded_text
@@ -257,14 +258,32 @@ class Classroom:
         content = PostContent.checked(
             kind, link, prompt, answers, registry=self.registry, presets=self.presets, limits=self.limits
         )
-        size, now = content.size(), self._now_ms()
+        row = {"kind": content.kind, "lesson": content.lesson, "link": content.link, "prompt": content.prompt,
+               "answers": content.answers_json()}  # fmt: skip
+        return self._keep(code, student_key, visitor, row, content.size())
+
+    def post_curve(
+        self, code: Any, student_key: Any, link: Any, metric: Any, tests: Any, points: Any,
+        visitor: Visitor | str | None = None,
+    ) -> int:  # fmt: skip
+        """Keep a student's shot curve (see :class:`~playground.classroom.curves.CurveContent`); their runs in the room.
+
+        It replaces, on the board, their earlier curve of the same chart (lesson or task, and metric).
+        """
+        content = CurveContent.checked(
+            link, metric, tests, points, registry=self.registry, presets=self.presets, limits=self.limits
+        )
+        row = {"kind": content.kind, "lesson": content.key, "link": content.link, "prompt": content.task,
+               "answers": content.payload_json()}  # fmt: skip
+        return self._keep(code, student_key, visitor, row, content.size())
+
+    def _keep(self, code: Any, student_key: Any, visitor: Visitor | str | None, row: dict[str, Any], size: int) -> int:
+        """Keep a checked post (``row``: kind, lesson, link, prompt, answers) within the bounds; the student's posts."""
+        now = self._now_ms()
         with self.store.transaction(write=True) as conn:
             room, member = self._student(conn, code, student_key, visitor, lock=True)
             self._check_room_for(conn, room, member, size, now)
-            conn.execute(insert(T.posts).values(
-                room_id=room.id, member_id=member.id, kind=content.kind, lesson=content.lesson, link=content.link,
-                prompt=content.prompt, answers=content.answers_json(), created_ms=now, size=size,
-            ))  # fmt: skip
+            conn.execute(insert(T.posts).values(room_id=room.id, member_id=member.id, created_ms=now, size=size, **row))
             conn.execute(update(T.rooms).where(T.rooms.c.id == room.id).values(bytes=T.rooms.c.bytes + size))
             return int(conn.execute(select(func.count()).where(T.posts.c.member_id == member.id)).scalar_one())
 
@@ -281,19 +300,21 @@ class Classroom:
             raise RoomLimitError(Message("room_full_posts", runs=lim.max_posts_per_room, bytes=lim.max_room_bytes))
 
     def board(self, code: Any, teacher_key: Any, visitor: Visitor | str | None = None) -> boards.Board:
-        """The teacher's board: students, latest runs by setup, counts per lesson, the latest vote."""
+        """The teacher's board: students, latest runs by setup, counts and curves per lesson, the latest vote."""
         self._sweep_if_due()
         with self.store.transaction() as conn:
             room = self._teacher(conn, code, teacher_key, visitor)
             m = T.members
             names = conn.execute(select(m.c.name).where(m.c.room_id == room.id).order_by(m.c.id)).scalars().all()
             posts = conn.execute(select(func.count()).where(T.posts.c.room_id == room.id)).scalar_one()
-            runs = boards.latest_runs(conn, room.id)
+            runs, curve_rows = boards.latest_posts(conn, room.id)
             vote = votes.latest_vote(conn, room.id)
             shown_vote = votes.teacher_view(conn, vote) if vote is not None else None
+        lessons = boards.lesson_counts(runs, self.presets, self.references)
+        counted = {c.preset: (c.title, c.by_shots) for c in lessons}
         return boards.Board(
-            room.code, room.title, room.expires_ms, tuple(names), int(posts), boards.groups(runs),
-            boards.lesson_counts(runs, self.presets, self.references), shown_vote,
+            room.code, room.title, room.expires_ms, tuple(names), int(posts), boards.groups(runs), lessons, shown_vote,
+            class_curves(curve_rows, counted, self.presets),
         )  # fmt: skip
 
     def csv(self, code: Any, teacher_key: Any, visitor: Visitor | str | None = None) -> str:

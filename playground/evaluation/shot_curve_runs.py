@@ -88,7 +88,7 @@ def draw_curve(engine: Engine, ask: CurveAsk) -> Iterator[ShotCurve]:
     greedy = setup.metric == "accuracy" or settings[ask.model].greedy  # label scores have no sampling
     runs = plan_runs(setup, greedy)
     planned = check_work(setup, runs, len(candidates), limits)
-    curve = ShotCurve(setup.metric, setup.view, setup.seed, setup.shots, planned)
+    curve = ShotCurve(setup.metric, setup.view, setup.seed, setup.shots, planned, tests=len(setup.tests))
     yield curve
     for model, adapter in candidates:
         engine.prepare(model, adapter, ask.progress)

@@ -367,6 +367,7 @@ class ShotCurve:
     done: int = 0  # answers scored so far (or read from the cache)
     series: list[Series] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # Messages, each once
+    tests: int = 0  # test items each run is scored on
 
     @property
     def complete(self) -> bool:
@@ -388,11 +389,11 @@ class ShotCurve:
             self.warnings.append(message)
 
     def to_dict(self) -> dict[str, Any]:
-        """The API's answer: ``metric``, ``points`` (the first series'), then every series and the counts."""
+        """The API's answer: ``metric``, ``points`` (the first series'), then every series, the counts, ``tests``."""
         first = self.series[0].points() if self.series else []
         return {
             "metric": METRIC_NAMES[self.metric], "points": [p.to_dict() for p in first], "view": self.view,
             "seed": self.seed, "shots": list(self.shots), "complete": self.complete, "answers": self.done,
-            "planned": self.planned, "series": [s.to_dict() for s in self.series],
+            "planned": self.planned, "tests": self.tests, "series": [s.to_dict() for s in self.series],
             "warnings": [str(w) for w in self.warnings],
         }  # fmt: skip

@@ -7,7 +7,8 @@ a student's take the ``code`` and the ``student_key`` /room_join gave.
 - ``/room_join(code, name)``: the student's room, with their ``student_key``
 - ``/room_status(code, student_key)``: the same, with the latest vote as this student sees it
 - ``/room_post(code, student_key, kind, link, prompt, answers)``: ``{"posts": runs they sent}``
-- ``/room_board(code, teacher_key)``: students, latest runs grouped by setup, lessons, the latest vote
+- ``/room_post_curve(code, student_key, link, metric, tests, points)``: ``{"posts": runs they sent}``
+- ``/room_board(code, teacher_key)``: students, latest runs grouped by setup, lessons, curves, the latest vote
 - ``/room_csv(code, teacher_key)``: every run, as CSV text
 - ``/room_clear(code, teacher_key)``, ``/room_close(code, teacher_key)``
 - ``/vote_start(code, teacher_key, prompt, label_1, answer_1, label_2, answer_2)``: the vote
@@ -16,7 +17,10 @@ a student's take the ``code`` and the ``student_key`` /room_join gave.
 
 ``kind`` is ``lab``, ``style`` or ``instructions``; ``link`` is that tab's share link (its
 query string, ``?tab=lab&...``); ``answers`` maps ``zero``, ``one``, ``few`` (lab) or
-``base``, ``adapter`` to text. ``choice`` is ``A``, ``B`` or ``tie``, as the student sees the
+``base``, ``adapter`` to text. A curve's ``link`` is the lab's share link, ``metric`` one of
+``chrf``, ``exact``, ``accuracy`` (or its name as /shot_curve answers it), ``tests`` its test
+items, ``points`` a list of ``{"shots", "mean", "low", "high"}`` (and ``"runs"``): what
+/shot_curve answers as ``points``. ``choice`` is ``A``, ``B`` or ``tie``, as the student sees the
 two answers. Every endpoint runs in the classroom's lane of the queue and through the
 handler wrapper: a refused request's error names the field, in the client's language.
 ``docs/classroom.md`` has a worked example.
@@ -41,7 +45,7 @@ def add_classroom_endpoints(classroom: Classroom) -> None:
 
 
 def _room_endpoints(classroom: Classroom) -> list[Callable[..., Any]]:
-    """/room_open, /room_join, /room_status, /room_post, /room_board, /room_csv, /room_clear, /room_close."""
+    """/room_open, /room_join, /room_status, /room_post, /room_post_curve, /room_board, /room_csv, /room_clear, ..."""
 
     @handler()
     def room_open(call: Call, title: str) -> dict[str, Any]:
@@ -66,6 +70,13 @@ def _room_endpoints(classroom: Classroom) -> list[Callable[..., Any]]:
         return {"posts": classroom.post(code, student_key, kind, link, prompt, answers, call.visitor)}
 
     @handler()
+    def room_post_curve(
+        call: Call, code: str, student_key: str, link: str, metric: str, tests: int, points: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Send a shot curve to the room: the lab's share link, the metric, the test items and the points."""
+        return {"posts": classroom.post_curve(code, student_key, link, metric, tests, points, call.visitor)}
+
+    @handler()
     def room_board(call: Call, code: str, teacher_key: str) -> dict[str, Any]:
         """The teacher's board: students, latest runs by setup, counts per lesson, the latest vote."""
         return classroom.board(code, teacher_key, call.visitor).to_dict()
@@ -87,7 +98,7 @@ def _room_endpoints(classroom: Classroom) -> list[Callable[..., Any]]:
         classroom.close(code, teacher_key, call.visitor)
         return {"closed": True}
 
-    return [room_open, room_join, room_status, room_post, room_board, room_csv, room_clear, room_close]
+    return [room_open, room_join, room_status, room_post, room_post_curve, room_board, room_csv, room_clear, room_close]
 
 
 def _vote_endpoints(classroom: Classroom) -> list[Callable[..., Any]]:

@@ -11,7 +11,7 @@
 - :data:`DOWNLOAD_JS`: saves the board's CSV as a file made in the page (a Blob): the server
   writes no file.
 
-:data:`CLASSROOM_CSS` lays out the room's banner and the board.
+:data:`CLASSROOM_CSS` lays out the room's banner and the board (its class curves: a chart, its table beside it).
 """
 
 from __future__ import annotations
@@ -85,4 +85,13 @@ CLASSROOM_CSS = """
 .pg-answer-cell, .pg-group td { max-height: 8em; }
 .pg-vote { margin: 0.6em 0; padding: 0.5em; border: 1px solid var(--border-color-primary, #ccc); border-radius: 6px; }
 .pg-vote ul { margin: 0.3em 0; }
+.pg-curve { margin: 0.6em 0 1.2em; }
+.pg-curve-head { font-weight: bold; margin-bottom: 0.3em; }
+.pg-curve-body { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+.pg-curve-chart { width: 100%; max-width: 720px; height: auto; background: #fff; }
+.pg-curve-table { border-collapse: collapse; }
+.pg-curve-table caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
+.pg-curve-table th, .pg-curve-table td { border: 1px solid var(--border-color-primary, #ccc); padding: 3px 8px;
+  text-align: right; }
+.pg-curve-table thead th { text-align: left; }
 """

@@ -3,7 +3,7 @@
 Inert: every text here comes from students or the teacher (names, prompts, answers, titles)
 and goes through :func:`html.escape` as element text or as a quoted attribute, the way the
 token explorer renders model text (:mod:`playground.ui.explorer`); a translated sentence is
-escaped and filled with escaped values (:func:`fill`). A name sits in a ``<bdi>``, so a
+escaped and filled with escaped values (:func:`~playground.ui.inert_html.fill`). A name sits in a ``<bdi>``, so a
 right-to-left name cannot reorder the text around it. The QR code is an SVG drawn by segno
 from the join link, shown as an ``<img>`` data URI: an image, which runs no script. A board
 link is the share link the run was posted with, opened in a new tab (``rel="noopener noreferrer"``).
@@ -11,9 +11,7 @@ link is the share link the run was posted with, opened in a new tab (``rel="noop
 
 from __future__ import annotations
 
-import html
 import re
-from typing import Any
 
 import segno
 
@@ -22,31 +20,14 @@ from playground.classroom.codes import shown
 from playground.classroom.posts import ANSWERS
 from playground.classroom.rooms import JOIN_QUERY, StudentRoom
 from playground.classroom.votes import StudentVote, TeacherVote
+from playground.ui.class_curves import class_curves_html
 from playground.ui.i18n import tr
+from playground.ui.inert_html import esc, fill, name
 
 PAGE_RE = re.compile(r"^https?://[^\s\"'<>`\\]{1,300}$")  # a page address the QR code may carry
 ANSWER_NAMES = {  # the UI's name of each answer of a run
     "zero": "zero_shot", "one": "one_shot", "few": "few_shot", "base": "base_pane", "adapter": "adapter_pane",
 }  # fmt: skip
-
-
-class Markup(str):
-    """HTML built here from escaped parts: :func:`fill` puts it in as it is."""
-
-
-def esc(text: Any) -> str:
-    """``text`` as inert HTML text (quotes escaped too: safe in an attribute)."""
-    return html.escape(str(text), quote=True)
-
-
-def fill(key: str, lang: str, **params: Any) -> Markup:
-    """The sentence ``key`` in ``lang``, escaped, with each value escaped (a :class:`Markup` value as it is)."""
-    return Markup(esc(tr(key, lang)).format(**{k: v if isinstance(v, Markup) else esc(v) for k, v in params.items()}))
-
-
-def name(student: str) -> Markup:
-    """A student's name, isolated from the text around it."""
-    return Markup(f"<bdi>{esc(student)}</bdi>")
 
 
 def join_link(page: str, code: str) -> str | None:
@@ -127,7 +108,7 @@ def teacher_vote_html(vote: TeacherVote | None, students: int, lang: str) -> str
 
 
 def board_html(board: Board, lang: str, now_ms: int) -> str:
-    """The teacher's board: students, counts per lesson, the latest vote, the latest runs grouped by setup."""
+    """The teacher's board: students, counts and curves per lesson, the latest vote, the latest runs by setup."""
     minutes = max(0, (board.expires_ms - now_ms) // 60_000)
     head = fill(
         "room_board_head", lang, code=shown(board.code), students=len(board.students), runs=board.posts,
@@ -135,13 +116,17 @@ def board_html(board: Board, lang: str, now_ms: int) -> str:
     )  # fmt: skip
     names = ", ".join(name(n) for n in board.students) or esc(tr("room_nobody_yet", lang))
     lessons = "".join(_lesson(lesson, lang) for lesson in board.lessons)
-    groups = "".join(_group(g, lang) for g in board.groups) or f"<p>{esc(tr('room_no_runs_yet', lang))}</p>"
+    curves = class_curves_html(board.curves, lang)
+    groups = "".join(_group(g, lang) for g in board.groups)
+    if not groups and not curves:
+        groups = f"<p>{esc(tr('room_no_runs_yet', lang))}</p>"
     parts = [
         f'<div class="pg-board-head">{head}</div>',
         f'<div class="pg-students"><b>{esc(tr("room_students", lang))}</b> {names}</div>',
         f"<h4>{esc(tr('room_lessons', lang))}</h4>{lessons}" if lessons else "",
+        f"<h4>{esc(tr('room_curves', lang))}</h4>{curves}" if curves else "",
         teacher_vote_html(board.vote, len(board.students), lang),
-        f"<h4>{esc(tr('room_latest_runs', lang))}</h4>{groups}",
+        f"<h4>{esc(tr('room_latest_runs', lang))}</h4>{groups}" if groups else "",
     ]
     return f'<div class="pg-board" id="pg-board">{"".join(parts)}</div>'
 

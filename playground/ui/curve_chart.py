@@ -1,7 +1,8 @@
 """A shot curve shown: the chart (matplotlib, readable on a projector), its numbers as a table, a status line.
 
-The chart draws each series' mean against the number of examples, its spread (lowest to
-highest run) as a band and every run as a dot; series differ by colour (Okabe and Ito's
+The chart (:func:`chart_figure`, also the teacher's board's class curve) draws each
+series' mean against the number of examples, its spread (lowest to highest run) as a band
+and every run as a dot; series differ by colour (Okabe and Ito's
 palette, safe for colour blindness), line style and marker, so they stay apart in grey on a
 washed-out projector. The table has the same numbers for screen readers and for copying; the
 status line says how far the curve is, where it came from, and each series' first and last
@@ -10,9 +11,11 @@ points in words. Every text follows the visitor's language.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from playground.lessons.shot_curve import AFTER, BEFORE, GOLD, RANDOM, Series, ShotCurve
+from playground.lessons.shot_curve import AFTER, BEFORE, GOLD, RANDOM, CurvePoint, Series, ShotCurve
 from playground.messages import localize
 from playground.ui.details import escape_markdown
 from playground.ui.i18n import tr
@@ -34,10 +37,34 @@ def series_label(series: Series, view: str, lang: str) -> str:
     return series.candidate
 
 
+@dataclass(frozen=True)
+class Line:
+    """One line of a chart: its label, its points (mean and spread at each k) and its dots (each run's score)."""
+
+    label: str
+    points: Sequence[CurvePoint]
+    dots: Sequence[tuple[int, float]] = ()  # (k, score)
+
+
 def curve_figure(curve: ShotCurve, lang: str) -> Any:
     """The chart of ``curve`` (a matplotlib Figure), or None before its first point."""
-    if not any(s.runs for s in curve.series):
+    lines = [
+        Line(series_label(s, curve.view, lang), s.points(), [(r.shots, r.score) for r in s.runs])
+        for s in curve.series
+        if s.runs
+    ]
+    if not lines:
         return None
+    cached = tr("cv_cached_title", lang) if any(s.cached for s in curve.series) else ""
+    title = tr(f"cv_title_{curve.view}", lang) + cached
+    return chart_figure(lines, curve.shots, tr(f"cv_metric_{curve.metric}", lang), title, lang)
+
+
+def chart_figure(lines: Sequence[Line], shots: Sequence[int], y_label: str, title: str, lang: str) -> Any:
+    """A chart of ``lines`` against k (each of ``shots`` one step of the x axis), scores 0 to 100: a matplotlib Figure.
+
+    Every text drawn is the app's own (labels, titles): none is read as mathtext.
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # the server draws into images, never a window
@@ -45,26 +72,27 @@ def curve_figure(curve: ShotCurve, lang: str) -> Any:
 
     figure = Figure(figsize=(9, 5.2), dpi=100, layout="constrained")
     axes = figure.subplots()
-    where = {k: i for i, k in enumerate(curve.shots)}
-    for n, series in enumerate(s for s in curve.series if s.runs):
-        points, colour = series.points(), COLOURS[n % len(COLOURS)]
-        xs = [where[p.shots] + 0.04 * (n - 0.5) for p in points]  # series side by side, dots apart
+    where = {k: i for i, k in enumerate(shots)}
+    for n, line in enumerate(lines):
+        points, colour = [p for p in line.points if p.shots in where], COLOURS[n % len(COLOURS)]
+        xs = [where[p.shots] + 0.04 * (n - 0.5) for p in points]  # lines side by side, dots apart
         axes.fill_between(xs, [p.low for p in points], [p.high for p in points], color=colour, alpha=0.15, lw=0)
         axes.plot(
             xs, [p.mean for p in points], color=colour, linestyle=LINES[n % len(LINES)], linewidth=3,
-            marker=MARKERS[n % len(MARKERS)], markersize=10, label=series_label(series, curve.view, lang),
+            marker=MARKERS[n % len(MARKERS)], markersize=10, label=line.label,
         )  # fmt: skip
-        runs = [r for r in series.runs if r.shots in where]
-        axes.scatter([where[r.shots] + 0.04 * (n - 0.5) for r in runs], [r.score for r in runs], color=colour, s=22)
-    axes.set_xticks(range(len(curve.shots)), [str(k) for k in curve.shots], fontsize=15)
+        dots = [(k, score) for k, score in line.dots if k in where]
+        axes.scatter([where[k] + 0.04 * (n - 0.5) for k, _ in dots], [score for _, score in dots], color=colour, s=22)
+    axes.set_xticks(range(len(shots)), [str(k) for k in shots], fontsize=15)
     axes.tick_params(axis="y", labelsize=14)
     axes.set_xlabel(tr("cv_x", lang), fontsize=16)
-    axes.set_ylabel(tr(f"cv_metric_{curve.metric}", lang), fontsize=16)
+    axes.set_ylabel(y_label, fontsize=16, parse_math=False)
     axes.set_ylim(0, 100)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=13, loc="best")
-    cached = tr("cv_cached_title", lang) if any(s.cached for s in curve.series) else ""
-    axes.set_title(tr(f"cv_title_{curve.view}", lang) + cached, fontsize=17)
+    legend = axes.legend(fontsize=13, loc="best")
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+    axes.set_title(title, fontsize=17, parse_math=False)
     return figure
 
 

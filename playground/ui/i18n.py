@@ -313,6 +313,21 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "room_vote_heading": "Vote:",
         "room_vote_ballots": "{ballots} of {students} students voted (the tally shows when you close the vote)",
         "room_vote_tally": "Closed: {label_1} {votes_1} votes, {label_2} {votes_2} votes, ties {ties}",
+        "room_curves": "Shot curves of the class",
+        "room_curve_head": "{title} · {metric} · {students} students · {tests} test items",
+        "room_curve_head_counted": "{title} · from the lab's runs (no shot curve sent yet)",
+        "room_curve_title": "The class's shot curve",
+        "room_curve_class": "class: mean of the students' means",
+        "room_curve_counted": "lab runs: answers giving the reference",
+        "room_curve_chart": (
+            "Chart of the class's shot curve for {title}: {metric} against the number of examples "
+            "(numbers in the table beside it)"
+        ),
+        "room_curve_table": "The numbers of the class's curve for {title}",
+        "room_curve_students": "students",
+        "room_curve_answers": "answers giving it / answers",
+        "room_curve_who": "Curves sent by: {names}",
+        "cv_metric_reference": "answers giving the reference %",
     },
     "fr": {
         "queue_full": "Le playground est occupé : la file d'attente est pleine. Réessayez dans un instant.",
@@ -619,6 +634,21 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
             "{ballots} élèves sur {students} ont voté (le décompte s'affiche quand vous fermez le vote)"
         ),
         "room_vote_tally": "Fermé : {label_1} {votes_1} votes, {label_2} {votes_2} votes, égalités {ties}",
+        "room_curves": "Courbes des exemples de la classe",
+        "room_curve_head": "{title} · {metric} · {students} élèves · {tests} éléments de test",
+        "room_curve_head_counted": "{title} · d'après les essais du labo (aucune courbe envoyée pour l'instant)",
+        "room_curve_title": "La courbe de la classe",
+        "room_curve_class": "classe : moyenne des moyennes des élèves",
+        "room_curve_counted": "essais du labo : réponses donnant la référence",
+        "room_curve_chart": (
+            "Graphique de la courbe de la classe pour {title} : {metric} selon le nombre d'exemples "
+            "(les nombres sont dans le tableau à côté)"
+        ),
+        "room_curve_table": "Les nombres de la courbe de la classe pour {title}",
+        "room_curve_students": "élèves",
+        "room_curve_answers": "réponses la donnant / réponses",
+        "room_curve_who": "Courbes envoyées par : {names}",
+        "cv_metric_reference": "réponses donnant la référence %",
     },
 }
 

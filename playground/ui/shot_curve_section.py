@@ -31,6 +31,7 @@ from playground.lessons.shot_curve import (
 )
 from playground.ui.accessibility import STATUS, answer_region
 from playground.ui.checked import core_checked
+from playground.ui.classroom_button import send_button
 from playground.ui.controls import NAMES
 from playground.ui.curve_chart import curve_figure, curve_status, curve_table
 from playground.ui.handler import Call, Settings, handler
@@ -121,7 +122,8 @@ def build_curve_section(engine: Engine, lab: Any, curve_sets: dict[str, CurveSet
     """The section under the lab: its inputs, the chart and its numbers, the draw and view buttons, Stop.
 
     Returns the tables whose headers a page in another language asks for again (``curve_pool``,
-    ``curve_tests``).
+    ``curve_tests``), and what a classroom sends: the "Send to the class" button (``curve_send``)
+    and the curve as data (``curve_data``).
     """
     first = curve_sets[lab.preset.value]
     classifies = first.metric == "accuracy"
@@ -135,6 +137,7 @@ def build_curve_section(engine: Engine, lab: Any, curve_sets: dict[str, CurveSet
                 for view, key in SENSITIVITIES
             }
             stop = gr.Button(I18N("stop"), variant="stop", elem_id="curve-stop")
+            send = send_button("curve")  # shown in a classroom (playground/ui/classroom_sends.py)
         with answer_region(elem_id="curve-answers"):  # a screen reader hears "Done: 100 answers" once
             status = gr.Markdown(elem_id="curve-status", elem_classes=[STATUS])
             with gr.Row():
@@ -145,7 +148,7 @@ def build_curve_section(engine: Engine, lab: Any, curve_sets: dict[str, CurveSet
     events = _wire_draw(engine, lab, inputs, draw, views, [chart, table, status, data])
     stop.click(None, cancels=events, api_name=False)
     _wire_preset(lab, inputs, curve_sets, views["calibration"])
-    return {"curve_pool": inputs.pool, "curve_tests": inputs.tests}
+    return {"curve_pool": inputs.pool, "curve_tests": inputs.tests, "curve_send": send, "curve_data": data}
 
 
 def _wire_draw(

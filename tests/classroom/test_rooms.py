@@ -17,21 +17,9 @@ from playground.classroom.errors import ClassroomInputError, RoomAccessError, Ro
 from playground.classroom.schema import TABLES
 from playground.messages import localize
 from playground.serving.visitor_keys import Visitor
-from tests.classroom.helpers import LESSON, Clock, classroom, lab_run_link, style_link
+from tests.classroom.helpers import LESSON, classroom, lab_run_link, style_link
 
 TEACHER = Visitor("teacher-session", "10.0.0.1")
-
-
-@pytest.fixture()
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture()
-def room(classroom_url, clock):
-    service = classroom(classroom_url, clock)
-    yield service
-    service.store.close()
 
 
 def _post_lab(service, code, key, zero="", one="", few="", **changes):

@@ -1,7 +1,8 @@
 """The classroom over the app's API, in a real server process: the endpoints, a restart, 30 students at once.
 
 - the endpoints with ``gradio_client``: a class opens, joins, posts, votes; a student's key
-  reads no board and votes once; errors name the field, in the client's language;
+  reads no board and votes once; errors name the field, in the client's language; a curve
+  /shot_curve drew is sent with /room_post_curve, and the board pools it with another;
 - the server process is stopped and started again on the same SQLite file: the room, its
   runs, its students' keys and the vote are all still there;
 - 30 clients (threads, each with its own connection) join, post and vote at once through
@@ -20,6 +21,7 @@ from gradio_client.exceptions import AppError
 from tests.classroom.helpers import at_once, lab_run_link
 from tests.clients import api_client
 from tests.conftest import launch_app
+from tests.ui.test_shot_curve_api import CURVE
 from tests.waiting import WAIT_S, wait_until
 
 
@@ -58,6 +60,32 @@ def test_a_class_over_the_api(app_url, tiny_hub):
     with pytest.raises(AppError, match="name : au plus 32 caractères, reçu 40"):
         french.predict(code=code, name="x" * 40, api_name="/room_join")
     assert client.predict(code=code, teacher_key=teacher, api_name="/room_close") == {"closed": True}
+
+
+def test_a_class_sends_shot_curves_over_the_api(app_url, tiny_hub):
+    client = api_client(app_url)
+    link = lab_run_link(model="tiny", registry=tiny_hub.registry())
+    drawn = client.predict(**{**CURVE, "shots": [0, 1], "orderings": 1}, api_name="/shot_curve")[3]
+    assert drawn["tests"] == len(CURVE["tests"]["data"]) and [p["shots"] for p in drawn["points"]] == [0, 1]
+    room = client.predict(title="Curves", api_name="/room_open")
+    code, teacher = room["code"], room["teacher_key"]
+    keys = [client.predict(code=code, name=name, api_name="/room_join")["student_key"] for name in ("Ada", "Bo")]
+    sent = [drawn["points"], [{"shots": 0, "mean": 10.0, "low": 0.0, "high": 20.0}]]
+    for key, points in zip(keys, sent, strict=True):
+        posted = client.predict(code=code, student_key=key, link=link, metric=drawn["metric"], tests=drawn["tests"],
+                                points=points, api_name="/room_post_curve")  # fmt: skip
+        assert posted == {"posts": 1}
+    [chart] = client.predict(code=code, teacher_key=teacher, api_name="/room_board")["curves"]
+    assert chart["metric"] == "chrf" and [s["student"] for s in chart["students"]] == ["Ada", "Bo"]
+    first = chart["points"][0]
+    assert first["students"] == 2 and first["low"] == min(drawn["points"][0]["mean"], 10.0)
+    assert chart["points"][1]["students"] == 1 and chart["points"][1]["mean"] == drawn["points"][1]["mean"]
+    french = api_client(app_url, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    with pytest.raises(AppError, match=r"points\[0\]\.mean : 120 est hors de l'intervalle"):
+        too_high = [{"shots": 0, "mean": 120, "low": 0, "high": 120}]
+        french.predict(code=code, student_key=keys[0], link=link, metric="chrf", tests=2, points=too_high,
+                       api_name="/room_post_curve")  # fmt: skip
+    assert client.predict(code=code, teacher_key=teacher, api_name="/room_csv").count("?tab=lab&") == 2
 
 
 def test_a_restarted_server_keeps_the_room(tiny_hub, tmp_path_factory, tmp_path):

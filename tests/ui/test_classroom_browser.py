@@ -5,6 +5,11 @@ joins, runs the lab and sends the run; the teacher's board shows the three runs 
 side (one student's name is markup, and shows as typed); the teacher starts a blind vote,
 each student votes, and the tally appears on the board and on the students' pages only once
 the teacher closes the vote. One student's browser is French, and her page speaks French.
+
+A class's shot curves: a student draws the lab's curve and sends it (sending before drawing
+is refused, and says why), another student's curve comes by the API; the teacher's French
+board draws the pooled curve with its numbers table, and axe-core finds no serious or
+critical violation in it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,12 @@ import shutil
 
 import pytest
 
+from playground.lessons.shot_curve import DEFAULT_SHOTS
+from tests.classroom.helpers import lab_run_link
+from tests.clients import api_client
+from tests.ui.accessibility import open_app, serious_violations, show_tab
 from tests.ui.test_browser import WAIT_MS, _done, _open
+from tests.ui.test_shot_curve_browser import ANSWERS, PRESET, _draw, _open_curve
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 
@@ -100,3 +110,41 @@ def test_a_teacher_and_three_students_run_a_class(browser, app_url):
         _wait_text(page, "#pg-student-vote", words["result"])
     for context in [teacher_context, *(c for c, _, _ in students)]:
         context.close()
+
+
+def test_the_board_pools_the_class_shot_curves(browser, app_url, tiny_hub):
+    """A student draws the lab's shot curve and sends it, another sends one by the API: the French board pools them."""
+    teacher_context, teacher = open_app(browser, app_url + "?tab=classroom", "fr", ready="#room-open")
+    teacher.locator("#room-open").click()
+    _wait_text(teacher, "#pg-room-code", r"^[A-Z2-9]{4}-[A-Z2-9]{4}$")
+    code = _text(teacher, "#pg-room-code").replace("-", "")
+    context, page = open_app(browser, f"{app_url}?preset={PRESET}", "en")  # the lab, on the lesson's preset
+    _tab(page, "Classroom")
+    page.locator("#room-code textarea, #room-code input").first.fill(code)
+    page.locator("#room-name textarea, #room-name input").first.fill("Ada")
+    page.locator("#room-join").click()
+    _wait_text(page, "#pg-student-status", "Ada")
+    show_tab(page, 0)
+    _open_curve(page, "Shot curve")
+    page.locator("#curve-send").click()  # nothing drawn yet: refused, and said why
+    page.locator(".toast-body", has_text="draw it first").first.wait_for(timeout=WAIT_MS)
+    _draw(page, "#curve-draw", f"Done: {ANSWERS} answers", "tiny")
+    page.locator("#curve-send").click()
+    page.get_by_text(f"Sent to room {code[:4]}-{code[4:]}").first.wait_for(timeout=WAIT_MS)
+    client = api_client(app_url)
+    bo = client.predict(code=code, name="Bo", api_name="/room_join")["student_key"]
+    link = lab_run_link(PRESET, model="tiny", registry=tiny_hub.registry())
+    client.predict(code=code, student_key=bo, link=link, metric="accuracy", tests=4,
+                   points=[{"shots": 0, "mean": 75, "low": 75, "high": 75}], api_name="/room_post_curve")  # fmt: skip
+    _wait_text(teacher, "#pg-curve-0", "2 élèves")  # the board reads itself again every few seconds
+    chart = teacher.locator("#pg-curve-0")
+    assert chart.locator("img.pg-curve-chart").get_attribute("alt").startswith("Graphique de la courbe de la classe")
+    rows = chart.locator("table.pg-curve-table tbody tr")
+    assert rows.count() == len(DEFAULT_SHOTS)  # a row per k of the union of the two curves
+    assert rows.first.locator("td").last.inner_text() == "2"  # both students have a point at k = 0
+    assert {"Ada", "Bo"} <= set(re.findall(r"\w+", chart.locator(".pg-curve-who").inner_text()))
+    found = serious_violations(teacher, context="#pg-board")
+    print(f"axe fr classroom, the board with a class curve: {len(found)} serious or critical")
+    assert not found, "\n".join(found)
+    for opened in (teacher_context, context):
+        opened.close()
