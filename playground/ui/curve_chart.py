@@ -11,6 +11,7 @@ points in words. Every text follows the visitor's language.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from playground.ui.i18n import tr
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # Okabe & Ito
 LINES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "P")
+TITLE_WIDTH = 48  # characters a title line: a centred line this long stays clear of the label in the corner
 VARIANT_KEYS = {GOLD: "cv_gold", RANDOM: "cv_random", BEFORE: "cv_before", AFTER: "cv_after"}
 CACHE_COMMAND = "python -m playground.evaluation.shipped_curves --write-cache"
 
@@ -92,7 +94,7 @@ def chart_figure(lines: Sequence[Line], shots: Sequence[int], y_label: str, titl
     legend = axes.legend(fontsize=13, loc="best")
     for text in legend.get_texts():
         text.set_parse_math(False)
-    axes.set_title(title, fontsize=17, parse_math=False)
+    axes.set_title(textwrap.fill(title, TITLE_WIDTH), fontsize=17, parse_math=False)  # clear of the plot's label
     return figure
 
 
