@@ -37,14 +37,18 @@ def test_the_bundled_lesson_model_loads_and_batches(gemma):
     assert set(loaded.adapters) == {"george-sand", "alpaca"} and loaded.adapter_errors == {}
 
 
-def test_it_is_served_in_the_dtype_auto_picks_and_answers_as_generate_does(gemma):
-    """In the dtype served (bfloat16 on a CPU with AVX512-BF16), a greedy answer equals ``model.generate``'s."""
+def test_it_is_served_in_the_registrys_dtype_and_answers_as_generate_does(gemma):
+    """In the dtype served, a greedy answer equals ``model.generate``'s.
+
+    The registry's ``int8``: float32 parameters beside the int8 weights; where the int8 kernels
+    are refused, ``auto`` (bfloat16 on a CPU with AVX512-BF16), as ``int8_sources`` says.
+    """
     import torch
 
     from playground.models.sources import serving_dtype
 
     loaded = gemma.cache.get(MODEL)
-    dtype = serving_dtype("auto", loaded.device)
+    dtype = serving_dtype("int8" if loaded.int8 else "auto", loaded.device)
     base = loaded.model.get_base_model()
     assert {p.dtype for n, p in base.named_parameters() if "lora_" not in n} == {dtype}
     for prompt in ("Cette femme était assise près de la fenêtre, et", "The capital of France is"):

@@ -48,23 +48,31 @@ LOCALES = {"en": "en-US", "fr": "fr-FR"}
 _axe = None
 SCANS = 5  # scans tried before one runs with the page at rest throughout (a chained event may start mid-scan)
 
-# Watches the page for any component showing Gradio's progress (an event starting); the scan reads and clears it.
+# Watches the page for any event starting (a status tracker shown) or ending (a component's dimmed
+# ``pending`` look put on or taken off: its opacity then changes over 0.15 s); the scan reads and clears it.
 _WATCH_EVENTS = """() => {
   const busy = () => [...document.querySelectorAll('[data-testid=status-tracker]')]
     .some((tracker) => !tracker.classList.contains('hide'));
+  const dims = (record) => record.target.classList.contains('pending')
+    || (record.oldValue || '').split(/\\s+/).includes('pending');
   if (!window.__pgWatch) {
-    window.__pgWatch = new MutationObserver(() => { if (busy()) window.__pgEventSeen = true; });
+    window.__pgWatch = new MutationObserver((records) => {
+      if (busy() || records.some(dims)) window.__pgEventSeen = true;
+    });
     const what = {subtree: true, childList: true, attributes: true, attributeFilter: ['class']};
+    what.attributeOldValue = true;  // a class taken off is seen too
     window.__pgWatch.observe(document.body, what);
   }
   window.__pgEventSeen = busy();
 }"""
 
-# No toast fading in or out (the one animation left on a toast is the bar of its time on screen).
-_TOASTS_STILL = """() => document.getAnimations().every((animation) => {
-  const target = animation.effect && animation.effect.target;
-  return animation.playState !== "running" || !target || !target.closest || !target.closest(".toast-body")
-    || target.classList.contains("timer");
+# Nothing in transition: no finite animation running (a component fading back from Gradio's dimmed look
+# once its event ended, a toast fading in or out), but for the bar of a toast's time on screen.
+_STILL = """() => document.getAnimations().every((animation) => {
+  if (animation.playState !== "running" || !animation.effect) return true;
+  const target = animation.effect.target;
+  if (target && target.classList && target.classList.contains("timer") && target.closest(".toast-body")) return true;
+  return animation.effect.getComputedTiming().endTime === Infinity;
 })"""
 
 
@@ -72,9 +80,10 @@ def serious_violations(page, context: str | None = None) -> list[str]:
     """The serious and critical violations of axe-core's WCAG 2.1 A/AA rules in ``page``: one line per element.
 
     The page is measured at rest: once no component shows Gradio's progress (an output of an
-    event still running is dimmed, its text paler than it is) and a toast on screen has faded
-    in (halfway, the same). A scan during which an event started (the next event of a chain,
-    once the first has ended) is done again, up to :data:`SCANS` times.
+    event still running is dimmed, its text paler than it is) and nothing is in transition (a
+    component fading back in after its event, a toast fading in: halfway, the same). A scan
+    during which an event started or ended (the next event of a chain, once the first has
+    ended) is done again, up to :data:`SCANS` times.
     """
     global _axe
     if _axe is None:
@@ -84,13 +93,13 @@ def serious_violations(page, context: str | None = None) -> list[str]:
     options = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
     for _ in range(SCANS):
         wait_until_idle(page)
-        page.wait_for_function(_TOASTS_STILL, timeout=WAIT_MS)
+        page.wait_for_function(_STILL, timeout=WAIT_MS)
         page.evaluate(_WATCH_EVENTS)
         results = _axe.run(page, context=context, options=options).response
         if not page.evaluate("() => window.__pgEventSeen"):
             break
     else:
-        raise AssertionError(f"an event started during each of {SCANS} scans: the page was never at rest")
+        raise AssertionError(f"an event started or ended during each of {SCANS} scans: the page was never at rest")
     return [
         f"{rule['id']} ({rule['impact']}): {' '.join(map(str, node['target']))}: {node['failureSummary']}"
         for rule in results["violations"]

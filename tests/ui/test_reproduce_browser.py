@@ -75,7 +75,7 @@ def test_a_link_of_another_tab_fills_that_tab_and_leaves_the_labs_settings(brows
     from tests.ui.test_browser import _wait_value
 
     query = urlencode({"tab": "style", "adapter": "style-a", "prompt": "Le soir venu", "temperature": "0.55"})
-    context, page = _open(browser, f"{app_url}?{query}")
+    context, page = _open(browser, f"{app_url}?{query}", ready="#style-run")  # the lab's button never shows
     _wait_value(page, "#style-opening", "Le soir venu")
     page.locator("#style-share").click()  # the tab's own link says what the tab holds now
     page.wait_for_function("() => document.querySelector('#style-link textarea, #style-link input').value")
