@@ -17,7 +17,8 @@ through ``launch(app_kwargs=...)``). Before Gradio sees a request it:
 - gives each visitor a fair share of the queue: at most ``limits.max_events_per_session``
   visits of one session and ``limits.max_events_per_address`` of one client address
   waiting or running at once; more get 503 with our busy message in their language, as
-  does everyone when the whole queue is full (Gradio's own answer is in English);
+  does everyone when the whole queue is full (Gradio's own answer is in English); the log
+  counts these refusals by reason, one line per sweep however many there were;
 - drops, unrun, a visit whose client never listens for its results: if no one opened the
   session's event stream within ``limits.listen_wait_s`` of its joining, its events leave
   the queue (a running one is told its client is gone, and stops at its next step); a
@@ -100,6 +101,7 @@ class Guard:
         self.listening: Counter[str] = Counter()  # open event streams, by session hash or event id
         self.listened: dict[str, float] = {}  # when a stream last opened, by session hash or event id
         self.dropped = 0  # visits dropped because no one listened
+        self.refused: Counter[str] = Counter()  # visits told the app is busy since the last sweep, by why
         self._sweeper: asyncio.Task | None = None
 
     # -- the middleware ------------------------------------------------------------
@@ -187,6 +189,7 @@ class Guard:
         address = (scope.get("client") or ("?", 0))[0]
         queue = self.blocks._queue
         if queue.max_size is not None and len(queue) >= queue.max_size:  # Gradio would say it in English
+            self.refused["the queue full"] += 1
             await _answer(send, 503, tr("queue_full", lang), lang)
             return
         busy = self._refusal(session, address)
@@ -235,10 +238,12 @@ class Guard:
         live = self._live().values()
         mine = sum(1 for v in live if v.address == address) + self.joining[f"a:{address}"]
         if mine >= self.limits.max_events_per_address:
+            self.refused["an address's share"] += 1
             return Message("busy_visitor", count=mine)
         if session:
             mine = sum(1 for v in live if v.session == session) + self.joining[f"s:{session}"]
             if mine >= self.limits.max_events_per_session:
+                self.refused["a session's share"] += 1
                 return Message("busy_visitor", count=mine)
         return None
 
@@ -274,10 +279,18 @@ class Guard:
         while True:
             await asyncio.sleep(min(SWEEP_S, self.limits.session_ttl_s / 4))
             try:
+                self.log_refusals()
                 if self.sweep():
                     release_memory()  # the forgotten sessions' memory goes back to the system
             except Exception:  # never let the sweeper die: the next round tries again
                 log.exception("session sweep failed")
+
+    def log_refusals(self) -> None:
+        """One log line for the visits told the app is busy since the last call (a flood writes one line)."""
+        if self.refused:
+            reasons = ", ".join(f"{count} for {why}" for why, count in self.refused.most_common())
+            log.info("told %d visit(s) the app is busy: %s", self.refused.total(), reasons)
+            self.refused.clear()
 
     def sweep(self, now: float | None = None) -> int:
         """Forget the sessions unused for ``session_ttl_s`` with nothing waiting or running; how many."""

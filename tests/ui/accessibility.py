@@ -147,13 +147,25 @@ def wait_for_language(page, lang: str) -> None:
     wait_until_idle(page)
 
 
+# The status trackers on show: for each, the id of the component it is in (or its label) and what it says.
+_TRACKERS_SHOWN = """() => [...document.querySelectorAll('[data-testid=status-tracker]')]
+  .filter((tracker) => !tracker.classList.contains('hide'))
+  .map((tracker) => {
+    const block = tracker.closest('[id]');
+    return `${block ? '#' + block.id : '?'}: ${tracker.className} ${JSON.stringify(tracker.innerText.slice(0, 120))}`;
+  })"""
+
+
 def wait_until_idle(page) -> None:
-    """Wait until no component of the page shows Gradio's progress (every status tracker hidden)."""
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=status-tracker]')]"
-        ".every((tracker) => tracker.classList.contains('hide'))",
-        timeout=WAIT_MS,
-    )
+    """Wait until no component of the page shows Gradio's progress (every status tracker hidden).
+
+    When it never happens, the error names the trackers still on show and what they say.
+    """
+    try:
+        page.wait_for_function(f"() => ({_TRACKERS_SHOWN})().length === 0", timeout=WAIT_MS)
+    except Exception as exc:
+        shown = page.evaluate(_TRACKERS_SHOWN)
+        raise AssertionError(f"the page never came to rest: {len(shown)} status tracker(s) on show: {shown}") from exc
 
 
 def show_tab(page, index: int) -> None:

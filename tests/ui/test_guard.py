@@ -155,8 +155,17 @@ def long_app(tiny_hub, long_model, tmp_path_factory):
         yield url, log
 
 
+def _refusals_logged(log) -> dict[str, int]:
+    """The refusals the guard's log lines count, summed by reason."""
+    counts: dict[str, int] = {}
+    for line in re.findall(r"told \d+ visit\(s\) the app is busy: (.*)", log.read_text()):
+        for count, why in re.findall(r"(\d+) for ([^,]+)", line):
+            counts[why] = counts.get(why, 0) + int(count)
+    return counts
+
+
 def test_one_session_and_one_address_hold_a_bounded_share_and_others_are_served(long_app):
-    url, _ = long_app
+    url, log = long_app
     args = tiny_models.long_args(LONG)
     accepted = []
     refused = []
@@ -167,6 +176,8 @@ def test_one_session_and_one_address_hold_a_bounded_share_and_others_are_served(
     assert len(accepted) == 4 and len(refused) == 8  # 2 of session "flood", 2 more from the address
     assert {r.status_code for r in refused} == {503}
     assert all("occupé : vous avez déjà" in r.json()["detail"] for r in refused)
+    logged = {"a session's share": 1, "an address's share": 7}  # the operator's log counts them, one line a sweep
+    wait_until(lambda: _refusals_logged(log) == logged, "the refusals in the log")
     other = api_client(url, headers={"x-forwarded-for": "198.51.100.2"})
     job = other.submit(**tiny_models.long_kwargs(3), api_name="/generate")  # another visitor: still queued, served
     # nobody listens to the flood: it is dropped, and the other visitor's answer comes
