@@ -48,11 +48,19 @@ LOCALES = {"en": "en-US", "fr": "fr-FR"}
 _axe = None
 SCANS = 5  # scans tried before one runs with the page at rest throughout (a chained event may start mid-scan)
 
+# The status trackers on show: for each, the id of the nearest element with one (or ?), its classes, what it says.
+_TRACKERS_SHOWN = """() => [...document.querySelectorAll('[data-testid=status-tracker]')]
+  .filter((tracker) => !tracker.classList.contains('hide'))
+  .map((tracker) => {
+    const block = tracker.closest('[id]');
+    return `${block ? '#' + block.id : '?'}: ${tracker.className} ${JSON.stringify(tracker.innerText.slice(0, 120))}`;
+  })"""
+
+
 # Watches the page for any event starting (a status tracker shown) or ending (a component's dimmed
 # ``pending`` look put on or taken off: its opacity then changes over 0.15 s); the scan reads and clears it.
 _WATCH_EVENTS = """() => {
-  const busy = () => [...document.querySelectorAll('[data-testid=status-tracker]')]
-    .some((tracker) => !tracker.classList.contains('hide'));
+  const busy = () => (TRACKERS_SHOWN)().length > 0;
   const dims = (record) => record.target.classList.contains('pending')
     || (record.oldValue || '').split(/\\s+/).includes('pending');
   if (!window.__pgWatch) {
@@ -64,7 +72,7 @@ _WATCH_EVENTS = """() => {
     window.__pgWatch.observe(document.body, what);
   }
   window.__pgEventSeen = busy();
-}"""
+}""".replace("TRACKERS_SHOWN", _TRACKERS_SHOWN)
 
 # Nothing in transition: no finite animation running (a component fading back from Gradio's dimmed look
 # once its event ended, a toast fading in or out), but for the bar of a toast's time on screen.
@@ -145,15 +153,6 @@ def wait_for_language(page, lang: str) -> None:
     header = {"en": "input", "fr": "entrée"}[lang]
     page.locator("#lab-examples").get_by_text(header, exact=True).first.wait_for(state="attached", timeout=WAIT_MS)
     wait_until_idle(page)
-
-
-# The status trackers on show: for each, the id of the component it is in (or its label) and what it says.
-_TRACKERS_SHOWN = """() => [...document.querySelectorAll('[data-testid=status-tracker]')]
-  .filter((tracker) => !tracker.classList.contains('hide'))
-  .map((tracker) => {
-    const block = tracker.closest('[id]');
-    return `${block ? '#' + block.id : '?'}: ${tracker.className} ${JSON.stringify(tracker.innerText.slice(0, 120))}`;
-  })"""
 
 
 def wait_until_idle(page) -> None:
