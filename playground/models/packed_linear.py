@@ -12,15 +12,17 @@ Packing changes the speed of an answer and never its tokens: a product through t
 copy is bit for bit ``torch.nn.functional.linear``'s (``tests/models/test_packed_linear.py``). oneDNN
 picks its kernel by the instruction set of the CPU (capped by ``ONEDNN_MAX_CPU_ISA``;
 ``ONEDNN_VERBOSE=1`` prints the one in use) and by the number of rows, and some of its
-kernels sum in another order than ``linear``'s: with AMX, a product of 64 rows of Gemma 3's
-MLP rounds differently. So the promise is checked, not assumed: when a shape is first
-packed, :func:`check_rows` multiplies seeded random rows both ways (:mod:`playground.models.self_check`)
-for every number of rows a decode step can have (1 to ``decode_rows``, the registry's
-``max_batch_size``), for a few prefill lengths (:data:`PREFILL_ROWS`, as ``(rows, features)``
-and as ``(batch, positions, features)``), and the packed copy serves only the numbers of rows
-whose products were equal. Every other product, and a shape none of whose products were equal
-(its copy is then dropped), goes through ``linear`` itself, with one log line per shape that
-says which row counts differed and by how much.
+kernels sum in another order than ``linear``'s: with AMX, products of 64 rows of Gemma 3's
+shapes round differently on some inputs and not on others, so no check on sample rows can
+vouch for them. The packed copy therefore serves decode steps only (1 to ``decode_rows``
+rows, the registry's ``max_batch_size``: the products that read every weight for a few
+rows, where the reordered copy pays); a prefill's products go through ``linear`` itself.
+And the promise for decode steps is checked, not assumed: when a shape is first packed,
+:func:`check_rows` multiplies seeded random rows both ways (:mod:`playground.models.self_check`)
+for every number of rows a decode step can have, and the copy serves only the numbers of
+rows whose products were equal. Every other product, and a shape none of whose products
+were equal (its copy is then dropped), goes through ``linear``, with one log line per shape
+that says which row counts differed and by how much.
 
 A row's result never depends on how many rows share the product: ``linear`` sums the 2048
 inputs of Gemma 3's MLP output in one order for one row and in another for several, so a
@@ -43,7 +45,6 @@ asked for gradients, given another dtype or device, or a strided input, computes
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -53,10 +54,7 @@ from playground.models.self_check import check_fast_path
 log = logging.getLogger(__name__)
 
 DECODE_ROWS = 8  # a decode step's most rows when the caller does not say (the registry's max_batch_size)
-PREFILL_ROWS = (13, 64, 256)  # prefill lengths checked too; a product of another length goes through linear
-BATCH_POSITIONS = (3, 20)  # a (batch, positions, features) product checked too
 _PROBE_OUTPUTS = 2**14  # outputs a probe compares at least (where 48 rows give them): a difference in 300 shows
-_CHECK_MACS = 2**31  # a prefill length is checked where its product costs at most this many multiply-adds
 
 
 def packing_supported(dtype: torch.dtype = torch.bfloat16) -> bool:
@@ -125,7 +123,7 @@ class PackedLinear(torch.nn.Linear):
         return out.reshape(*input.shape[:-1], self.out_features)
 
     def product(self, input: torch.Tensor) -> torch.Tensor:
-        """The packed product where its number of rows passed the check, ``linear``'s elsewhere (no padding)."""
+        """The packed product where its number of rows passed the check (a decode step's), ``linear``'s elsewhere."""
         if self._packed is not None and input.numel() // self.in_features in self.exact_rows:
             return self.packed_product(input)
         return torch.nn.functional.linear(input, self.weight, self.bias)
@@ -178,10 +176,7 @@ def check_rows(layer: PackedLinear) -> frozenset[int]:
     """The numbers of rows whose packed products are ``linear``'s bit for bit, on seeded random rows.
 
     Each decode count from 1 to ``layer.decode_rows`` multiplies all the sample rows in
-    products of that many (and the first as ``(rows, 1, features)``, a decode step's shape);
-    each prefill length of :data:`PREFILL_ROWS` that costs at most ``_CHECK_MACS``
-    multiply-adds multiplies its own rows as ``(rows, features)`` and ``(1, rows, features)``,
-    and :data:`BATCH_POSITIONS` as ``(batch, positions, features)``.
+    products of that many (and the first as ``(rows, 1, features)``, a decode step's shape).
     """
     n, k = layer.out_features, layer.in_features
     generator = torch.Generator().manual_seed(0)
@@ -194,12 +189,6 @@ def check_rows(layer: PackedLinear) -> frozenset[int]:
     for count in range(1, layer.decode_rows + 1):
         chunks = [sample[i : i + count] for i in range(0, len(sample) - count + 1, count)]
         cases[count] = [*chunks, chunks[0].reshape(count, 1, k)]
-    for count in _affordable(PREFILL_ROWS, k * n):
-        x = rows(count)
-        cases.setdefault(count, []).extend([x, x.reshape(1, count, k)])
-    batch, positions = BATCH_POSITIONS
-    if batch * positions * k * n <= _CHECK_MACS:
-        cases.setdefault(batch * positions, []).append(rows(batch * positions).reshape(batch, positions, k))
     bias = " with a bias" if layer.bias is not None else ""
     return check_fast_path(
         f"packed {layer.weight.dtype} products of {k} inputs and {n} outputs{bias}",
@@ -209,10 +198,6 @@ def check_rows(layer: PackedLinear) -> frozenset[int]:
         fallback="torch.nn.functional.linear",
         label=lambda count: f"{count} row{'s' if count > 1 else ''}",
     )
-
-
-def _affordable(counts: Iterable[int], macs_per_row: int) -> list[int]:
-    return [count for count in counts if count * macs_per_row <= _CHECK_MACS]
 
 
 def _padded(rows: torch.Tensor, count: int) -> torch.Tensor:

@@ -36,7 +36,7 @@ ISA_LIMITS = {
     "AVX512_CORE_AMX": (
         ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile",
          "amx_bf16", "amx_int8"),
-        r"Intel AVX-512 .*Intel (AMX|Advanced Matrix Extensions).*",
+        r"Intel (AVX-512|AVX10\.1) .*Intel (AMX|Advanced Matrix Extensions).*",  # AVX10.1: with AVX512-FP16
     ),
 }  # fmt: skip
 BF16_FLAGS = (("avx512bw", "avx512vl", "avx512dq"), ("avx_ne_convert",))  # oneDNN's bfloat16 products need one of these

@@ -34,9 +34,7 @@ import torch
 
 from playground.errors import ConfigError
 from playground.models.packed_linear import (
-    BATCH_POSITIONS,
     DECODE_ROWS,
-    PREFILL_ROWS,
     PackedLinear,
     pack_linear_layers,
     packing_supported,
@@ -109,7 +107,7 @@ def test_a_layer_serves_through_its_copy_only_the_row_counts_the_check_kept(dtyp
     """Where the check kept a count the product is the packed one; elsewhere ``linear``'s; one log line says which."""
     with caplog.at_level(logging.INFO, logger="playground.models.self_check"):
         layer = _packed(4999, 64, bias=True, dtype=dtype)  # a shape of its own: checked here, not reused
-    probed = {*range(1, layer.decode_rows + 1), *PREFILL_ROWS, BATCH_POSITIONS[0] * BATCH_POSITIONS[1]}
+    probed = {*range(1, layer.decode_rows + 1)}
     narrowed = [record.getMessage() for record in caplog.records]
     if layer.exact_rows == probed:
         assert narrowed == []
