@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from playground.models.decoder import FAMILIES, Layer, LeanDecoder, Lora, Product
+from playground.models.int8_matmul import LANES
 from playground.models.quantized import GroupQuantized, QuantizedEmbedding, QuantizedLinear
 
 log = logging.getLogger(__name__)
@@ -59,18 +60,16 @@ def _fused(modules: list[Any]) -> Product:
     parts = tuple(w.shape[0] for w in weights)
     first = weights[0]
     if len(weights) > 1 and all(
-        w.group == first.group and (w.offset is None) == (first.offset is None) and w.shape[1] == first.shape[1]
+        w.group == first.group
+        and (w.offset is None) == (first.offset is None)
+        and w.shape[1] == first.shape[1]
+        and (w is weights[-1] or w.shape[0] % LANES == 0)  # only the last may end in a partial block
         for w in weights
     ):
-        weight = GroupQuantized(
-            q=torch.cat([w.q for w in weights]),
-            scale=torch.cat([w.scale for w in weights]),
-            offset=None if first.offset is None else torch.cat([w.offset for w in weights]),
-            group=first.group,
-        )
+        weight = GroupQuantized.join(weights)
         start = 0
         for base, size in zip(bases, parts, strict=True):  # the transformers layers read views of the fused values
-            base.quantized = _rows(weight, start, start + size)
+            base.quantized = weight.outputs_between(start, start + size)
             start += size
     elif len(weights) > 1:
         raise _NotFusableError
@@ -92,11 +91,6 @@ def _product(modules: list[Any]) -> Product | list[Product]:
         return _fused(modules)
     except _NotFusableError:
         return [_fused([m]) for m in modules]
-
-
-def _rows(weight: GroupQuantized, start: int, end: int) -> GroupQuantized:
-    offset = None if weight.offset is None else weight.offset[start:end]
-    return GroupQuantized(weight.q[start:end], weight.scale[start:end], offset, weight.group)
 
 
 def _norm(module: Any, plus_one: bool) -> torch.Tensor:

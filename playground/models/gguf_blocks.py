@@ -155,7 +155,7 @@ def read_blocks(type_name: str, raw: np.ndarray, outputs: int, inputs: int) -> G
         return torch.from_numpy(np.ascontiguousarray(array.astype(dtype, copy=False)).reshape(shape))
 
     scale_type = np.float16 if _exact_in_half(scale, offset) else np.float32
-    return GroupQuantized(
+    return GroupQuantized.from_rows(
         q=tensor(q, np.int8, (outputs, inputs)),
         scale=tensor(scale, scale_type, (outputs, groups)),
         offset=None if offset is None else tensor(offset, scale_type, (outputs, groups)),

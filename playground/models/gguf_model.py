@@ -136,8 +136,8 @@ def _llama_rows(rows: int, heads: int) -> torch.Tensor:
 
 
 def _permuted(weight: GroupQuantized, order: torch.Tensor) -> GroupQuantized:
-    offset = None if weight.offset is None else weight.offset[order].contiguous()
-    return GroupQuantized(weight.q[order].contiguous(), weight.scale[order].contiguous(), offset, weight.group)
+    q, scale, offset = weight.to_rows()
+    return GroupQuantized.from_rows(q[order], scale[order], None if offset is None else offset[order], weight.group)
 
 
 def _weights(gguf: GGUFFile, config: Any) -> tuple[dict[str, GroupQuantized], dict[str, torch.Tensor]]:
@@ -156,7 +156,10 @@ def _weights(gguf: GGUFFile, config: Any) -> tuple[dict[str, GroupQuantized], di
             continue
         if not readable(info.type_name) or len(info.shape) != 2:
             raise GGUFModelError(f"tensor {name} is {info.type_name}, which is not read as int8 groups")
-        weight = read_blocks(info.type_name, info.data, *info.shape)
+        try:
+            weight = read_blocks(info.type_name, info.data, *info.shape)
+        except ValueError as exc:  # e.g. outputs that are not whole blocks of the kernel's lanes
+            raise GGUFModelError(f"tensor {name}: {exc}") from exc
         if arch == "llama" and module.endswith(("q_proj", "k_proj")):
             heads = config.num_attention_heads if module.endswith("q_proj") else config.num_key_value_heads
             weight = _permuted(weight, _llama_rows(weight.shape[0], heads))

@@ -6,15 +6,23 @@ the weight is ``q * scale + offset``. That holds the GGUF formats the bundled mo
 (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K) without loss (:mod:`playground.models.gguf_blocks`),
 at a byte and a bit per weight instead of float32's four.
 
+The values are stored **interleaved by** :data:`LANES` **outputs** (:func:`interleave`): for
+each block of 16 outputs, each pair of inputs holds the 16 outputs' two values side by side,
+and each group the 16 outputs' scales. One vector register then holds 16 outputs' weights
+for two inputs, and a product computes 16 outputs at once, one per lane, with no sum across
+lanes (llama.cpp's repacked CPU layouts do the same).
+
 A product reads the weights once for all its rows:
 
 1. each row of the input is cut into the same groups and each group is rounded to int16
    against its own largest magnitude (a relative error under 2**-15 of that magnitude, far
    finer than bfloat16's 2**-8);
-2. each group's dot product of int8 weights and int16 inputs is exact in 32-bit integers
-   (LLVM emits ``vpmaddwd`` on x86, ``smlal`` on ARM), then scaled in float32 by the
-   weight's and the input's scales and summed with fused multiply-adds; an offset adds
-   ``offset * sum(inputs)`` per group.
+2. for each group, a pair of a row's int16 inputs is broadcast to every lane and multiplied
+   with the 16 outputs' int8 weights of that pair, the two products of a lane added in
+   32-bit integers (LLVM emits ``vpmaddwd`` on x86, ``smlal`` on ARM): the group's dot
+   products are exact integers; each is then scaled in float32 by the weight's and the
+   input's scales and added to its output with a fused multiply-add, group after group; an
+   offset adds ``offset * sum(inputs)`` per group.
 
 Every output is computed by the same sequence of operations whatever the number of rows in
 the product, the tile a row falls in, or how the outputs are split between threads: a row
@@ -40,8 +48,9 @@ from playground.models.jit import Compiled, JitUnavailableError, compile_module,
 log = logging.getLogger(__name__)
 
 GROUPS = (16, 32)  # the group sizes the kernels handle
-TILES = (8, 4, 1)  # rows computed together, widest first: each group of weights is loaded and widened once for them
-BLOCK = 64  # outputs whose weights every tile of rows reads in turn, from the cache (64 x 2048 int8: 128 KiB)
+LANES = 16  # outputs interleaved together, one per lane of a product
+TILES = (8, 4, 1)  # rows computed together, widest first: each pair of weights is loaded and widened once for them
+BLOCK = 4  # blocks of LANES outputs whose weights every tile of rows reads in turn, from the cache (64 x 2048: 128 KiB)
 TOLERANCE = 2e-4  # largest error of an output, relative to the largest output magnitude, the self-check accepts
 _P = ctypes.c_void_p
 _I = ctypes.c_int64
@@ -52,144 +61,184 @@ def _indices(values: range) -> str:
     return ", ".join(f"i32 {i}" for i in values)
 
 
-def _hsum(name: str, vector: str) -> list[str]:
-    """IR that sums the 8 lanes of a float vector in a fixed order (no reassociation left to LLVM)."""
+def _padded(values: torch.Tensor, lanes: int) -> torch.Tensor:
+    """``values`` with zero rows after its last, up to a multiple of ``lanes`` rows."""
+    extra = -values.shape[0] % lanes
+    return torch.cat([values, values.new_zeros(extra, values.shape[1])]) if extra else values
+
+
+def interleave(values: torch.Tensor, lanes: int = LANES) -> torch.Tensor:
+    """Int8 values (outputs x inputs) as the kernel reads them: (blocks, 16 * inputs), pairs of inputs by lane.
+
+    Block ``b`` holds outputs ``16b .. 16b + 15`` (the last block padded with zero weights);
+    in it, the pair of inputs ``(2j, 2j + 1)`` is 32 bytes: output ``16b + l``'s two values
+    at bytes ``2l`` and ``2l + 1``.
+    """
+    if values.shape[1] % 2:
+        raise ValueError(f"{values.shape[1]} inputs: the kernel reads them in pairs")
+    values = _padded(values, lanes)
+    outputs, inputs = values.shape
+    pairs = values.reshape(outputs // lanes, lanes, inputs // 2, 2).permute(0, 2, 1, 3)
+    return pairs.reshape(outputs // lanes, lanes * inputs).contiguous()
+
+
+def interleave_groups(values: torch.Tensor, lanes: int = LANES) -> torch.Tensor:
+    """Per-group scales or offsets (outputs x groups) as the kernel reads them: (blocks, 16 * groups), padded with 0."""
+    values = _padded(values, lanes)
+    outputs, groups = values.shape
+    return values.reshape(outputs // lanes, lanes, groups).transpose(1, 2).reshape(outputs // lanes, -1).contiguous()
+
+
+def deinterleave(values: torch.Tensor, outputs: int, lanes: int = LANES) -> torch.Tensor:
+    """The inverse of :func:`interleave`: the first ``outputs`` rows of (outputs x inputs) int8 values."""
+    blocks, width = values.shape
+    inputs = width // lanes
+    pairs = values.reshape(blocks, inputs // 2, lanes, 2).permute(0, 2, 1, 3)
+    return pairs.reshape(blocks * lanes, inputs)[:outputs]
+
+
+def deinterleave_groups(values: torch.Tensor, outputs: int, lanes: int = LANES) -> torch.Tensor:
+    """The inverse of :func:`interleave_groups`: (outputs x groups)."""
+    blocks, width = values.shape
+    rows = values.reshape(blocks, width // lanes, lanes).transpose(1, 2).reshape(blocks * lanes, width // lanes)
+    return rows[:outputs]
+
+
+def _splat(name: str, scalar: str, kind: str) -> list[str]:
+    """IR broadcasting ``scalar`` of type ``kind`` to the 16 lanes of ``%name``."""
+    vector = f"<{LANES} x {kind}>"
     return [
-        f"  %{name}.h = shufflevector <8 x float> {vector}, <8 x float> poison, <4 x i32> <{_indices(range(4, 8))}>",
-        f"  %{name}.l = shufflevector <8 x float> {vector}, <8 x float> poison, <4 x i32> <{_indices(range(4))}>",
-        f"  %{name}.4 = fadd <4 x float> %{name}.l, %{name}.h",
-        f"  %{name}.4h = shufflevector <4 x float> %{name}.4, <4 x float> poison, <2 x i32> <i32 2, i32 3>",
-        f"  %{name}.4l = shufflevector <4 x float> %{name}.4, <4 x float> poison, <2 x i32> <i32 0, i32 1>",
-        f"  %{name}.2 = fadd <2 x float> %{name}.4l, %{name}.4h",
-        f"  %{name}.a = extractelement <2 x float> %{name}.2, i64 0",
-        f"  %{name}.b = extractelement <2 x float> %{name}.2, i64 1",
-        f"  %{name} = fadd float %{name}.a, %{name}.b",
+        f"  %{name}.0 = insertelement {vector} poison, {kind} {scalar}, i64 0",
+        f"  %{name} = shufflevector {vector} %{name}.0, {vector} poison, <{LANES} x i32> zeroinitializer",
     ]
 
 
-def _group_dot(group: int, row: str, q_wide: str, x_ptr: str) -> list[str]:
-    """IR of one row's exact integer dot product with a group of weights, as 8 int32 lanes, then float."""
-    half = group // 2
-    vector = f"<{group} x i32>"
-    evens = f"<{half} x i32> <{_indices(range(0, group, 2))}>"
-    odds = f"<{half} x i32> <{_indices(range(1, group, 2))}>"
-    lines = [
-        f"  %x{row} = load <{group} x i16>, ptr {x_ptr}, align 2",
-        f"  %xw{row} = sext <{group} x i16> %x{row} to <{group} x i32>",
-        f"  %p{row} = mul nsw <{group} x i32> {q_wide}, %xw{row}",
-        f"  %pe{row} = shufflevector {vector} %p{row}, {vector} poison, {evens}",
-        f"  %po{row} = shufflevector {vector} %p{row}, {vector} poison, {odds}",
-        f"  %s{row} = add nsw <{half} x i32> %pe{row}, %po{row}",
+def _pair_products(row: int, pair: int, weights: str) -> list[str]:
+    """IR of a row's two inputs ``2 pair``, ``2 pair + 1`` times the 16 outputs' weights, summed per lane in int32."""
+    tag = f"{row}.{pair}"
+    wide = f"<{2 * LANES} x i32>"
+    evens = f"<{LANES} x i32> <{_indices(range(0, 2 * LANES, 2))}>"
+    odds = f"<{LANES} x i32> <{_indices(range(1, 2 * LANES, 2))}>"
+    previous = "zeroinitializer" if pair == 0 else f"%ia{row}.{pair - 1}"
+    both = f"<{2 * LANES} x i32> <{_indices([0, 1] * LANES)}>"  # the pair, repeated in every lane
+    return [
+        f"  %xi{tag} = add i64 %xk{row}, {2 * pair}",
+        f"  %xp{tag} = getelementptr i16, ptr %x16, i64 %xi{tag}",
+        f"  %xv{tag} = load <2 x i16>, ptr %xp{tag}, align 2",
+        f"  %xb{tag} = shufflevector <2 x i16> %xv{tag}, <2 x i16> poison, {both}",
+        f"  %xw{tag} = sext <{2 * LANES} x i16> %xb{tag} to {wide}",
+        f"  %pr{tag} = mul nsw {wide} {weights}, %xw{tag}",
+        f"  %pe{tag} = shufflevector {wide} %pr{tag}, {wide} poison, {evens}",
+        f"  %po{tag} = shufflevector {wide} %pr{tag}, {wide} poison, {odds}",
+        f"  %ps{tag} = add nsw <{LANES} x i32> %pe{tag}, %po{tag}",
+        f"  %ia{tag} = add nsw <{LANES} x i32> {previous}, %ps{tag}",
     ]
-    lanes = f"%s{row}"
-    if half == 16:
-        lines += [
-            f"  %sl{row} = shufflevector <16 x i32> %s{row}, <16 x i32> poison, <8 x i32> <{_indices(range(8))}>",
-            f"  %sh{row} = shufflevector <16 x i32> %s{row}, <16 x i32> poison, <8 x i32> <{_indices(range(8, 16))}>",
-            f"  %s8{row} = add nsw <8 x i32> %sl{row}, %sh{row}",
-        ]
-        lanes = f"%s8{row}"
-    lines.append(f"  %f{row} = sitofp <8 x i32> {lanes} to <8 x float>")
-    return lines
 
 
 def _tile_function(group: int, offset: bool, rows: int, half: bool) -> str:
-    """``tile{rows}``: the outputs [n0, n1) of input rows [m0, m0 + rows), each with its own accumulator."""
-    name = f"@tile{rows}"
-    head = [
-        f"define internal void {name}(ptr noalias %q, ptr noalias %sc, ptr noalias %off, ptr noalias %out,",
-        "    ptr noalias %x16, ptr noalias %xs, ptr noalias %xsum, i64 %N, i64 %K, i64 %n0, i64 %n1, i64 %m0) {",
+    """``tile{rows}``: the output blocks [b0, b1) of input rows [m0, m0 + rows), each row with its own accumulators."""
+    pairs, floats = group // 2, f"<{LANES} x float>"
+    stored = "half" if half else "float"
+    lines = [
+        f"define internal void @tile{rows}(ptr noalias %q, ptr noalias %sc, ptr noalias %off, ptr noalias %out,",
+        "    ptr noalias %x16, ptr noalias %xs, ptr noalias %xsum, i64 %N, i64 %K, i64 %b0, i64 %b1, i64 %m0) {",
         "entry:",
         f"  %G = udiv i64 %K, {group}",
-        "  %any = icmp slt i64 %n0, %n1",
-        "  br i1 %any, label %nloop, label %exit",
-        "nloop:",
-        "  %n = phi i64 [ %n0, %entry ], [ %n.next, %nend ]",
-        "  %qrow = mul i64 %n, %K",
-        "  %srow = mul i64 %n, %G",
+        "  %any = icmp slt i64 %b0, %b1",
+        "  br i1 %any, label %bloop, label %exit",
+        "bloop:",
+        "  %b = phi i64 [ %b0, %entry ], [ %b.next, %bend ]",
+        "  %qb0 = mul i64 %b, %K",
+        f"  %qb = mul i64 %qb0, {LANES}",
+        "  %sb = mul i64 %b, %G",
         "  br label %gloop",
         "gloop:",
-        "  %g = phi i64 [ 0, %nloop ], [ %g.next, %gloop ]",
-    ]
-    body = [
+        "  %g = phi i64 [ 0, %bloop ], [ %g.next, %gloop ]",
+        *(f"  %acc{t} = phi {floats} [ zeroinitializer, %bloop ], [ %acc{t}.next, %gloop ]" for t in range(rows)),
         f"  %k = mul i64 %g, {group}",
-        "  %qi = add i64 %qrow, %k",
-        "  %qp = getelementptr i8, ptr %q, i64 %qi",
-        f"  %qv = load <{group} x i8>, ptr %qp, align 1",
-        f"  %qw = sext <{group} x i8> %qv to <{group} x i32>",
-        "  %si = add i64 %srow, %g",
-        *_load_scale("wscale", "%sc", half),
+        "  %si0 = add i64 %sb, %g",
+        f"  %si = mul i64 %si0, {LANES}",
+        f"  %qg0 = mul i64 %g, {group * LANES}",
+        "  %qg = add i64 %qb, %qg0",
+        *_load_scales("wscale", "%sc", stored),
     ]
     if offset:
-        body += _load_scale("woff", "%off", half)
-    phis, tail = [], []
+        lines += _load_scales("woff", "%off", stored)
     for t in range(rows):
-        phis.append(f"  %acc{t} = phi <8 x float> [ zeroinitializer, %nloop ], [ %acc{t}.next, %gloop ]")
-        if offset:
-            phis.append(f"  %accb{t} = phi float [ 0.0, %nloop ], [ %accb{t}.next, %gloop ]")
-        body += [
-            f"  %row{t} = add i64 %m0, {t}",
-            f"  %xrow{t} = mul i64 %row{t}, %K",
-            f"  %xi{t} = add i64 %xrow{t}, %k",
-            f"  %xp{t} = getelementptr i16, ptr %x16, i64 %xi{t}",
-            *_group_dot(group, str(t), "%qw", f"%xp{t}"),
+        lines += [f"  %row{t} = add i64 %m0, {t}", f"  %xrow{t} = mul i64 %row{t}, %K"]
+        lines.append(f"  %xk{t} = add i64 %xrow{t}, %k")
+    for pair in range(pairs):
+        lines += [
+            f"  %qi{pair} = add i64 %qg, {pair * 2 * LANES}",
+            f"  %qp{pair} = getelementptr i8, ptr %q, i64 %qi{pair}",
+            f"  %qv{pair} = load <{2 * LANES} x i8>, ptr %qp{pair}, align 1",
+            f"  %qw{pair} = sext <{2 * LANES} x i8> %qv{pair} to <{2 * LANES} x i32>",
+        ]
+        for t in range(rows):
+            lines += _pair_products(t, pair, f"%qw{pair}")
+    for t in range(rows):
+        lines += [
+            f"  %f{t} = sitofp <{LANES} x i32> %ia{t}.{pairs - 1} to {floats}",
             f"  %xsrow{t} = mul i64 %row{t}, %G",
             f"  %xsi{t} = add i64 %xsrow{t}, %g",
             f"  %xsp{t} = getelementptr float, ptr %xs, i64 %xsi{t}",
             f"  %xsv{t} = load float, ptr %xsp{t}, align 4",
-            f"  %sc{t} = fmul float %wscale, %xsv{t}",
-            f"  %sc0{t} = insertelement <8 x float> poison, float %sc{t}, i64 0",
-            f"  %scv{t} = shufflevector <8 x float> %sc0{t}, <8 x float> poison, <8 x i32> zeroinitializer",
-            f"  %acc{t}.next = call <8 x float> @llvm.fma.v8f32("
-            f"<8 x float> %f{t}, <8 x float> %scv{t}, <8 x float> %acc{t})",
+            *_splat(f"xsb{t}", f"%xsv{t}", "float"),
+            f"  %scv{t} = fmul {floats} %wscale, %xsb{t}",
         ]
         if offset:
-            body += [
+            lines += [
+                f"  %a{t} = call {floats} @llvm.fma.v16f32({floats} %f{t}, {floats} %scv{t}, {floats} %acc{t})",
                 f"  %xsump{t} = getelementptr float, ptr %xsum, i64 %xsi{t}",
                 f"  %xsumv{t} = load float, ptr %xsump{t}, align 4",
-                f"  %accb{t}.next = call float @llvm.fma.f32(float %woff, float %xsumv{t}, float %accb{t})",
+                *_splat(f"xmb{t}", f"%xsumv{t}", "float"),
+                f"  %acc{t}.next = call {floats} @llvm.fma.v16f32({floats} %woff, {floats} %xmb{t}, {floats} %a{t})",
             ]
-        total = f"%tot{t}"
-        tail += _hsum(f"h{t}", f"%acc{t}.next")
-        if offset:
-            tail.append(f"  {total} = fadd float %h{t}, %accb{t}.next")
         else:
-            total = f"%h{t}"
-        tail += [
-            f"  %orow{t} = mul i64 %row{t}, %N",
-            f"  %oi{t} = add i64 %orow{t}, %n",
-            f"  %outp{t} = getelementptr float, ptr %out, i64 %oi{t}",
-            f"  store float {total}, ptr %outp{t}, align 4",
-        ]
-    loop_end = [
+            lines.append(
+                f"  %acc{t}.next = call {floats} @llvm.fma.v16f32({floats} %f{t}, {floats} %scv{t}, {floats} %acc{t})"
+            )
+    lines += [
         "  %g.next = add i64 %g, 1",
         "  %gdone = icmp eq i64 %g.next, %G",
-        "  br i1 %gdone, label %nend, label %gloop",
-        "nend:",
+        "  br i1 %gdone, label %bend, label %gloop",
+        "bend:",
+        f"  %ob = mul i64 %b, {LANES}",
+        "  %left = sub i64 %N, %ob",  # the last block may hold fewer than LANES outputs: its other lanes are not stored
+        f"  %lim = call i64 @llvm.umin.i64(i64 %left, i64 {LANES})",
+        "  %lim32 = trunc i64 %lim to i32",
+        *_splat("limv", "%lim32", "i32"),
+        f"  %mask = icmp ult <{LANES} x i32> <{_indices(range(LANES))}>, %limv",
     ]
-    close = [
-        "  %n.next = add i64 %n, 1",
-        "  %ndone = icmp eq i64 %n.next, %n1",
-        "  br i1 %ndone, label %exit, label %nloop",
+    mask = f"<{LANES} x i1> %mask"
+    for t in range(rows):
+        lines += [
+            f"  %orow{t} = mul i64 %row{t}, %N",
+            f"  %oi{t} = add i64 %orow{t}, %ob",
+            f"  %outp{t} = getelementptr float, ptr %out, i64 %oi{t}",
+            f"  call void @llvm.masked.store.v16f32.p0({floats} %acc{t}.next, ptr %outp{t}, i32 4, {mask})",
+        ]
+    lines += [
+        "  %b.next = add i64 %b, 1",
+        "  %bdone = icmp eq i64 %b.next, %b1",
+        "  br i1 %bdone, label %exit, label %bloop",
         "exit:",
         "  ret void",
         "}",
     ]
-    return "\n".join(head + phis + body + loop_end + tail + close)
+    return "\n".join(lines)
 
 
-def _load_scale(name: str, base: str, half: bool) -> list[str]:
-    """IR loading the weight scale (or offset) of group ``%si`` as a float, from float16 or float32 storage."""
-    if not half:
-        return [
-            f"  %{name}.p = getelementptr float, ptr {base}, i64 %si",
-            f"  %{name} = load float, ptr %{name}.p, align 4",
-        ]
-    return [
-        f"  %{name}.p = getelementptr half, ptr {base}, i64 %si",
-        f"  %{name}.h = load half, ptr %{name}.p, align 2",
-        f"  %{name} = fpext half %{name}.h to float",
+def _load_scales(name: str, base: str, stored: str) -> list[str]:
+    """IR loading the 16 outputs' weight scales (or offsets) of group ``%si`` as floats, from half or float storage."""
+    loaded = f"%{name}.v" if stored == "half" else f"%{name}"
+    lines = [
+        f"  %{name}.p = getelementptr {stored}, ptr {base}, i64 %si",
+        f"  {loaded} = load <{LANES} x {stored}>, ptr %{name}.p, align 2",
     ]
+    if stored == "half":
+        lines.append(f"  %{name} = fpext <{LANES} x half> %{name}.v to <{LANES} x float>")
+    return lines
 
 
 def _quantize_function(group: int, offset: bool) -> str:
@@ -246,10 +295,10 @@ _CONTEXT = "{ ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64, i64, i64 }"  # q, scale, o
 
 
 def _span_function() -> str:
-    """``span``: the outputs [n0, n1) of every row, in tiles of :data:`TILES` rows, the widest first.
+    """``span``: the output blocks [n0, n1) of every row, in tiles of :data:`TILES` rows, the widest first.
 
-    The worker calls it on blocks of :data:`BLOCK` outputs, so that every tile of rows reads
-    a block's weights from the cache: the weights come from memory once, whatever the rows.
+    The worker calls it on :data:`BLOCK` blocks of outputs at a time, so that every tile of
+    rows reads their weights from the cache: the weights come from memory once, whatever the rows.
     """
     args = "ptr %q, ptr %sc, ptr %off, ptr %out, ptr %x16, ptr %xs, ptr %xsum, i64 %N, i64 %K, i64 %n0, i64 %n1"
     lines = [f"define internal void @span({args}, i64 %M) {{", "entry:", "  br label %loop", "loop:"]
@@ -270,7 +319,7 @@ def _span_function() -> str:
 
 
 def _worker_function() -> str:
-    """``worker``: this thread's share of the outputs (a multiple of 8), block by block."""
+    """``worker``: this thread's share of the blocks of :data:`LANES` outputs, :data:`BLOCK` blocks at a time."""
     fields = ["q", "sc", "off", "out", "x16", "xs", "xsum", "M", "N", "K"]
     lines = ["define internal void @worker(ptr %ctx) {", "entry:"]
     for i, field in enumerate(fields):
@@ -285,17 +334,17 @@ def _worker_function() -> str:
         "  %nth32 = call i32 @omp_get_num_threads()",
         "  %tid = sext i32 %tid32 to i64",
         "  %nth = sext i32 %nth32 to i64",
-        "  %per0 = add i64 %N, %nth",
+        f"  %NB0 = add i64 %N, {LANES - 1}",
+        f"  %NB = udiv i64 %NB0, {LANES}",
+        "  %per0 = add i64 %NB, %nth",
         "  %per1 = sub i64 %per0, 1",
-        "  %per2 = udiv i64 %per1, %nth",
-        "  %per3 = add i64 %per2, 7",
-        "  %per = and i64 %per3, -8",
+        "  %per = udiv i64 %per1, %nth",
         "  %start = mul i64 %tid, %per",
         "  %end0 = add i64 %start, %per",
-        "  %over = icmp ugt i64 %end0, %N",
-        "  %n1 = select i1 %over, i64 %N, i64 %end0",
-        "  %late = icmp ugt i64 %start, %N",
-        "  %n0 = select i1 %late, i64 %N, i64 %start",
+        "  %over = icmp ugt i64 %end0, %NB",
+        "  %n1 = select i1 %over, i64 %NB, i64 %end0",
+        "  %late = icmp ugt i64 %start, %NB",
+        "  %n0 = select i1 %late, i64 %NB, i64 %start",
         "  %any = icmp ult i64 %n0, %n1",
         "  br i1 %any, label %block, label %exit",
         "block:",
@@ -357,8 +406,9 @@ def module_ir(group: int, offset: bool, half: bool) -> str:
     if group not in GROUPS:
         raise ValueError(f"group must be one of {GROUPS}, got {group}")
     declarations = [
-        "declare <8 x float> @llvm.fma.v8f32(<8 x float>, <8 x float>, <8 x float>)",
-        "declare float @llvm.fma.f32(float, float, float)",
+        "declare <16 x float> @llvm.fma.v16f32(<16 x float>, <16 x float>, <16 x float>)",
+        "declare void @llvm.masked.store.v16f32.p0(<16 x float>, ptr, i32, <16 x i1>)",
+        "declare i64 @llvm.umin.i64(i64, i64)",
         f"declare <{group} x float> @llvm.fabs.v{group}f32(<{group} x float>)",
         f"declare <{group} x float> @llvm.rint.v{group}f32(<{group} x float>)",
         f"declare float @llvm.vector.reduce.fmax.v{group}f32(<{group} x float>)",
@@ -411,7 +461,7 @@ class Kernel:
     def bind(self, weight: Any) -> Any:
         """The product by one GroupQuantized ``weight``: a function of (rows, out, threads), its addresses bound."""
         function, group = self.function, self.group
-        outputs, inputs = weight.q.shape
+        outputs, inputs = weight.shape
         parts = (weight.q.data_ptr(), weight.scale.data_ptr(), weight.offset.data_ptr() if self.offset else 0)
 
         def product(x: torch.Tensor, out: torch.Tensor, threads: int) -> None:
@@ -443,25 +493,29 @@ def kernel(group: int, offset: bool, half: bool = False) -> Kernel:
 def self_check(checked: Kernel, threads: int = 2) -> str | None:
     """What is wrong with ``checked`` on this machine, or None: the promises of the module's docstring, tested.
 
-    On seeded random weights (an odd number of outputs, so that a thread's share and a
-    tile have edges) and 1 to 9 rows: every output within :data:`TOLERANCE` of a float64
-    product of the same int8 values, and every row's outputs bit for bit the same alone on
-    one thread as batched on ``threads``.
+    On seeded random weights (an odd number of blocks of outputs, the last one partly
+    filled, so that a thread's share and a tile have edges) and 1 to 9 rows: every output
+    within :data:`TOLERANCE` of a float64 product of the same int8 values, and every row's
+    outputs bit for bit the same alone on one thread as batched on ``threads``.
     """
     from types import SimpleNamespace
 
     generator = torch.Generator().manual_seed(0)
-    outputs, inputs = 203, checked.group * 12
+    outputs, inputs = 13 * LANES - 5, checked.group * 12  # the last block partly filled
     dtype = torch.float16 if checked.half else torch.float32
     groups = inputs // checked.group
+    q = torch.randint(-127, 128, (outputs, inputs), dtype=torch.int8, generator=generator)
+    scale = (torch.rand(outputs, groups, generator=generator) * 0.02).to(dtype)
+    offset = ((torch.rand(outputs, groups, generator=generator) - 0.5) * 0.02).to(dtype) if checked.offset else None
     weight = SimpleNamespace(
-        q=torch.randint(-127, 128, (outputs, inputs), dtype=torch.int8, generator=generator),
-        scale=(torch.rand(outputs, groups, generator=generator) * 0.02).to(dtype),
-        offset=((torch.rand(outputs, groups, generator=generator) - 0.5) * 0.02).to(dtype) if checked.offset else None,
+        q=interleave(q),
+        scale=interleave_groups(scale),
+        offset=None if offset is None else interleave_groups(offset),
+        shape=(outputs, inputs),
     )
-    values = weight.q.double().reshape(outputs, groups, checked.group) * weight.scale.double()[..., None]
-    if weight.offset is not None:
-        values = values + weight.offset.double()[..., None]
+    values = q.double().reshape(outputs, groups, checked.group) * scale.double()[..., None]
+    if offset is not None:
+        values = values + offset.double()[..., None]
     product = checked.bind(weight)
     x = torch.randn(9, inputs, generator=generator) * torch.logspace(-2, 2, inputs)  # magnitudes over 4 decades
     batched = torch.empty(9, outputs)
@@ -479,4 +533,16 @@ def self_check(checked: Kernel, threads: int = 2) -> str | None:
     return None
 
 
-__all__ = ["GROUPS", "TOLERANCE", "JitUnavailableError", "Kernel", "kernel", "module_ir"]
+__all__ = [
+    "GROUPS",
+    "LANES",
+    "TOLERANCE",
+    "JitUnavailableError",
+    "Kernel",
+    "deinterleave",
+    "deinterleave_groups",
+    "interleave",
+    "interleave_groups",
+    "kernel",
+    "module_ir",
+]

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "int8.safetensors"
 MARKER = ".complete"
-FORMAT = "playground-int8/1"  # written in the safetensors metadata; another value is not read
+FORMAT = "playground-int8/2"  # in the safetensors metadata: int8 values interleaved by 16 outputs; others are rebuilt
 
 
 class AssemblyError(ValueError):
@@ -61,6 +61,7 @@ def _tensors(quantized: dict[str, GroupQuantized], floats: dict[str, torch.Tenso
         tensors[f"int8/{name}/q"] = weight.q
         tensors[f"int8/{name}/scale"] = weight.scale
         tensors[f"int8/{name}/group"] = torch.tensor(weight.group)
+        tensors[f"int8/{name}/outputs"] = torch.tensor(weight.outputs)
         if weight.offset is not None:
             tensors[f"int8/{name}/offset"] = weight.offset
     return tensors
@@ -88,8 +89,24 @@ def save_folder(
 
 
 def folder_ready(folder: Path) -> bool:
-    """Whether ``folder`` holds a complete model written by :func:`save_folder`."""
-    return (folder / MARKER).is_file() and (folder / WEIGHTS_FILE).is_file()
+    """Whether ``folder`` holds a complete model written by :func:`save_folder` in this :data:`FORMAT`.
+
+    A folder of another format (an earlier layout of the values) is not ready: the caller
+    writes it again.
+    """
+    if not ((folder / MARKER).is_file() and (folder / WEIGHTS_FILE).is_file()):
+        return False
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(folder / WEIGHTS_FILE), framework="pt") as header:
+            found = (header.metadata() or {}).get("format")
+    except (OSError, SafetensorError) as exc:
+        log.warning("the int8 cache %s cannot be read (%s): it is written again", folder, exc)
+        return False
+    if found != FORMAT:
+        log.info("the int8 cache %s holds format %s, not %s: it is written again", folder, found, FORMAT)
+    return found == FORMAT
 
 
 def load_folder(folder: Path) -> tuple[Any, Any]:
@@ -114,6 +131,7 @@ def load_folder(folder: Path) -> tuple[Any, Any]:
             module, _, part = rest.rpartition("/")
             quantized.setdefault(module, {})[part] = tensor
     parts = {
-        name: GroupQuantized(p["q"], p["scale"], p.get("offset"), int(p["group"])) for name, p in quantized.items()
+        name: GroupQuantized(p["q"], p["scale"], p.get("offset"), int(p["group"]), int(p["outputs"]))
+        for name, p in quantized.items()
     }
     return assemble(config, parts, floats), tokenizer

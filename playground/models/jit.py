@@ -108,17 +108,20 @@ def openmp_usable() -> bool:
     return _openmp_pid is not None and _openmp_pid == os.getpid()
 
 
-def compile_module(ir: str, needs_openmp: bool = False) -> Compiled:
-    """Compile LLVM IR text for this CPU, optimised; JitUnavailableError when it cannot be."""
+def compile_module(ir: str, needs_openmp: bool = False, cpu: str | None = None) -> Compiled:
+    """Compile LLVM IR text for this CPU, optimised; JitUnavailableError when it cannot be.
+
+    ``cpu`` names another CPU to compile for (LLVM's names: ``haswell``, ``znver3``), with
+    that CPU's instructions only: tests run the code an older CPU of the same family gets.
+    """
     llvm = _llvm()
     with _lock:
         if needs_openmp and not _bind_openmp(llvm):
             raise JitUnavailableError("the module calls OpenMP, and no GNU OpenMP runtime is loaded")
         try:
             target = llvm.Target.from_default_triple()
-            machine = target.create_target_machine(
-                cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3
-            )
+            features = "" if cpu else llvm.get_host_cpu_features().flatten()
+            machine = target.create_target_machine(cpu=cpu or llvm.get_host_cpu_name(), features=features, opt=3)
             module = llvm.parse_assembly(ir)
             module.verify()
             builder = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(3))

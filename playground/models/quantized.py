@@ -21,37 +21,100 @@ from dataclasses import dataclass
 
 import torch
 
-from playground.models.int8_matmul import GROUPS, kernel
+from playground.models.int8_matmul import (
+    GROUPS,
+    LANES,
+    deinterleave,
+    deinterleave_groups,
+    interleave,
+    interleave_groups,
+    kernel,
+)
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class GroupQuantized:
-    """An (outputs x inputs) weight as int8 values and per-group float32 scales (and offsets)."""
+    """An (outputs x inputs) weight as int8 values and per-group scales (and offsets), interleaved for the kernel.
 
-    q: torch.Tensor  # int8 (outputs, inputs)
-    scale: torch.Tensor  # float16 or float32 (outputs, inputs // group)
-    offset: torch.Tensor | None  # the scale's dtype (outputs, inputs // group), or None: symmetric
+    The values are stored as the kernel reads them (:func:`~playground.models.int8_matmul.interleave`),
+    in blocks of 16 outputs: ``q`` is (blocks, 16 * inputs), ``scale`` and ``offset``
+    (blocks, 16 * groups); ``outputs`` says how many outputs are real (the last block is
+    padded with zero weights). :meth:`from_rows` makes one from row-major tensors,
+    :meth:`to_rows` gives them back; a range of blocks (:meth:`outputs_between`) is a view
+    of the same memory, and :meth:`join` copies weights one after the other.
+    """
+
+    q: torch.Tensor  # int8 (blocks, 16 * inputs), interleaved
+    scale: torch.Tensor  # float16 or float32 (blocks, 16 * groups), interleaved
+    offset: torch.Tensor | None  # the scale's dtype and layout, or None: symmetric
     group: int
+    outputs: int  # the real outputs: 16 * blocks, or fewer in a padded last block
 
     def __post_init__(self) -> None:
-        outputs, inputs = self.q.shape
-        if self.group not in GROUPS or inputs % self.group:
-            raise ValueError(f"group {self.group} must be one of {GROUPS} and divide the {inputs} inputs")
+        blocks, width = self.q.shape
+        if self.group not in GROUPS or width % (LANES * self.group):
+            raise ValueError(f"group {self.group} must be one of {GROUPS} and divide the {width // LANES} inputs")
+        if not (blocks - 1) * LANES < self.outputs <= blocks * LANES:
+            raise ValueError(f"{self.outputs} outputs do not fill the last of {blocks} blocks of {LANES}")
         if self.q.dtype != torch.int8 or self.scale.dtype not in (torch.float16, torch.float32):
             raise ValueError(f"values must be int8 and scales float16 or 32, got {self.q.dtype} and {self.scale.dtype}")
-        shape = (outputs, inputs // self.group)
+        shape = (blocks, width // self.group)
         for name, part in (("scale", self.scale), ("offset", self.offset)):
             if part is not None and (tuple(part.shape) != shape or not part.is_contiguous()):
                 raise ValueError(f"{name} must be a contiguous {shape} tensor, got {tuple(part.shape)}")
         if not self.q.is_contiguous() or (self.offset is not None and self.offset.dtype != self.scale.dtype):
             raise ValueError("values must be contiguous and offsets of the scales' dtype")
 
+    @classmethod
+    def from_rows(cls, q: torch.Tensor, scale: torch.Tensor, offset: torch.Tensor | None, group: int) -> GroupQuantized:
+        """From row-major tensors: ``q`` (outputs x inputs) int8, ``scale`` and ``offset`` (outputs x groups).
+
+        Raises ValueError when the parts do not match.
+        """
+        outputs, inputs = q.shape
+        if group not in GROUPS or inputs % group:
+            raise ValueError(f"group {group} must be one of {GROUPS} and divide the {inputs} inputs")
+        for name, part in (("scale", scale), ("offset", offset)):
+            if part is not None and tuple(part.shape) != (outputs, inputs // group):
+                raise ValueError(f"{name} must be ({outputs}, {inputs // group}), got {tuple(part.shape)}")
+        offset = None if offset is None else interleave_groups(offset)
+        return cls(interleave(q), interleave_groups(scale), offset, group, outputs)
+
+    def to_rows(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(q, scale, offset) row-major: (outputs x inputs) and (outputs x groups)."""
+        offset = None if self.offset is None else deinterleave_groups(self.offset, self.outputs)
+        return deinterleave(self.q, self.outputs), deinterleave_groups(self.scale, self.outputs), offset
+
     @property
     def shape(self) -> tuple[int, int]:
         """(outputs, inputs)."""
-        return tuple(self.q.shape)
+        return self.outputs, self.q.shape[1] // LANES
+
+    def outputs_between(self, start: int, end: int) -> GroupQuantized:
+        """Outputs [start, end) as views of the same memory: whole blocks of 16 (the last may be this one's last)."""
+        whole = start % LANES == 0 and (end % LANES == 0 or end == self.outputs)
+        if not whole or not 0 <= start < end <= self.outputs:
+            raise ValueError(f"outputs {start}..{end} are not whole blocks of {LANES} of {self.outputs}")
+        blocks = slice(start // LANES, -(-end // LANES))
+        offset = None if self.offset is None else self.offset[blocks]
+        return GroupQuantized(self.q[blocks], self.scale[blocks], offset, self.group, end - start)
+
+    @classmethod
+    def join(cls, weights: list[GroupQuantized]) -> GroupQuantized:
+        """The outputs of ``weights`` one after the other, copied into one; all but the last must fill their blocks."""
+        first = weights[0]
+        if any(w.outputs % LANES for w in weights[:-1]):
+            raise ValueError(f"only the last of the joined weights may end in a partial block of {LANES} outputs")
+        offsets = [w.offset for w in weights]
+        return cls(
+            torch.cat([w.q for w in weights]),
+            torch.cat([w.scale for w in weights]),
+            None if first.offset is None else torch.cat(offsets),  # type: ignore[arg-type]
+            first.group,
+            sum(w.outputs for w in weights),
+        )
 
     @property
     def nbytes(self) -> int:
@@ -62,26 +125,32 @@ class GroupQuantized:
     def dequantize(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """The float weight these values stand for."""
         outputs, inputs = self.shape
-        values = self.q.reshape(outputs, inputs // self.group, self.group).to(torch.float32)
-        weight = values * self.scale.float().unsqueeze(-1)
-        if self.offset is not None:
-            weight = weight + self.offset.float().unsqueeze(-1)
+        q, scale, offset = self.to_rows()
+        values = q.reshape(outputs, inputs // self.group, self.group).to(torch.float32)
+        weight = values * scale.float().unsqueeze(-1)
+        if offset is not None:
+            weight = weight + offset.float().unsqueeze(-1)
         return weight.reshape(outputs, inputs).to(dtype)
 
     def rows(self, index: torch.Tensor) -> torch.Tensor:
         """The float32 rows ``index`` (any shape) of the weight, as an embedding looks them up."""
         flat = index.reshape(-1)
-        values = self.q.index_select(0, flat).to(torch.float32)
         outputs, inputs = flat.numel(), self.shape[1]
-        scales = self.scale.index_select(0, flat).float()[..., None]
-        weight = values.reshape(outputs, inputs // self.group, self.group) * scales
+        groups = inputs // self.group
+        block, lane = flat // LANES, flat % LANES
+        values = self.q.reshape(-1, inputs // 2, LANES, 2)[block, :, lane, :].to(torch.float32)
+
+        def per_group(part: torch.Tensor) -> torch.Tensor:
+            return part.reshape(-1, groups, LANES)[block, :, lane].float()[..., None]
+
+        weight = values.reshape(outputs, groups, self.group) * per_group(self.scale)
         if self.offset is not None:
-            weight = weight + self.offset.index_select(0, flat).float()[..., None]
+            weight = weight + per_group(self.offset)
         return weight.reshape(*index.shape, inputs)
 
     def matmul(self, x: torch.Tensor) -> torch.Tensor:
         """``x @ w.T`` for float32 rows ``x`` (..., inputs), through the compiled kernel."""
-        outputs, inputs = self.q.shape
+        outputs, inputs = self.shape
         flat = x.reshape(-1, inputs)
         if flat.dtype != torch.float32 or not flat.is_contiguous():
             flat = flat.to(torch.float32).contiguous()
@@ -114,7 +183,7 @@ def quantize(weight: torch.Tensor, group: int = 32) -> GroupQuantized:
     scale = (groups.abs().amax(-1) / 127).to(torch.float16)
     safe = torch.where(scale > 0, scale.float(), torch.ones_like(scale, dtype=torch.float32))
     q = torch.round(groups / safe.unsqueeze(-1)).clamp(-127, 127).to(torch.int8)
-    return GroupQuantized(q.reshape(outputs, inputs).contiguous(), scale.contiguous(), None, group)
+    return GroupQuantized.from_rows(q.reshape(outputs, inputs), scale, None, group)
 
 
 class QuantizedLinear(torch.nn.Linear):

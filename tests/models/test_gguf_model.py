@@ -77,6 +77,7 @@ def test_a_folder_of_another_format_or_missing_a_weight_is_refused(smollm2_parts
     folder = tmp_path / "other"
     save_folder(folder, config, tokenizer, quantized, floats, note="test")
     save_file({"x": torch.zeros(1)}, str(folder / "int8.safetensors"), metadata={"format": "something-else"})
+    assert not folder_ready(folder)  # a cache of an earlier layout is written again, not read
     with pytest.raises(AssemblyError, match="not in the format"):
         load_folder(folder)
     with pytest.raises(AssemblyError, match=r"no weight for model\.norm\.weight"):
