@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
+from playground import allocator
 from playground.forking import renew_in_child
 from playground.messages import Message
 from playground.serving.admission import Admission, Queued
@@ -430,6 +431,7 @@ class Batcher:
                 if self._thread is None:  # no newer worker holds rows
                     self._running = 0
                 self._cond.notify_all()
+            allocator.trim()  # what the steps freed (caches, activations) leaves the resident set while idle
 
     def _admit(self, rows: list[_Row], pending: list[Work]) -> list[Queued] | None:
         """At a step boundary: what joins (as :class:`Admission` decides); None when the worker should exit."""
