@@ -79,6 +79,7 @@ TIERS = {
         "models/test_gguf_model.py",
         "models/test_int8_matmul.py",
         "models/test_int8_sources.py",
+        "models/test_jit.py",
         "models/test_loader.py",
         "models/test_packed_linear.py",
         "models/test_pin.py",

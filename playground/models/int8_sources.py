@@ -106,6 +106,9 @@ def load_model(
     device = device or target_device()
     if spec.dtype != INT8:
         return load_base_model(spec, registry, progress=progress, device=device)
+    from playground.models.jit import cache_objects
+
+    cache_objects(playground_cache_dir() / "kernels")  # a later start loads the kernels' machine code
     reason = int8_unavailable(device)
     if reason is not None:
         log.warning("%s is served without int8 weights: %s", spec.name, reason)

@@ -12,17 +12,26 @@ per calling thread (a second pool would make both wake sleeping threads on every
 Where that runtime is not found (another OpenMP, another platform), or in a process forked
 after the pool started (a forked child inherits no threads, and GNU OpenMP waits for them),
 kernels run on the calling thread alone.
+
+Compiling takes a few tenths of a second per module. With :func:`cache_objects` set (the
+loader sets it to the playground's cache folder), the machine code of each module is kept
+on disk, named by a hash of its IR, the CPU and its features, and LLVM's version, with a
+checksum of its bytes: a later start loads it instead of compiling, and a file whose bytes
+do not match is compiled again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import logging
 import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -40,7 +49,12 @@ class Compiled:
 
     engine: Any  # llvmlite's execution engine (owns the machine code)
     addresses: dict[str, int]
-    assembly: str  # the machine code as text, for tests and benchmarks that check the instructions used
+    emit: Any  # makes the machine code as text (compiles the module again: only when asked)
+
+    @property
+    def assembly(self) -> str:
+        """The machine code as text, for tests and benchmarks that check the instructions used."""
+        return str(self.emit())
 
     def function(self, name: str, restype: Any, *argtypes: Any) -> Any:
         """The function ``name`` as a ctypes callable (ctypes releases the GIL while it runs)."""
@@ -49,6 +63,49 @@ class Compiled:
 
 _lock = threading.Lock()
 _openmp_pid: int | None = None  # the process in which the OpenMP symbols were bound
+_object_dir: Path | None = None  # where compiled machine code is kept between starts (None: not kept)
+
+
+def cache_objects(folder: Path | None) -> None:
+    """Keep compiled machine code in ``folder`` between starts (None: compile every time)."""
+    global _object_dir
+    _object_dir = folder
+
+
+def _object_path(ir: str, cpu: str, features: str, llvm: Any) -> Path | None:
+    if _object_dir is None:
+        return None
+    version = ".".join(map(str, llvm.llvm_version_info))
+    key = hashlib.sha256("\0".join([ir, cpu, features, version]).encode()).hexdigest()
+    return _object_dir / f"{key[:32]}.o"
+
+
+def _cached_object(path: Path | None) -> bytes | None:
+    """The machine code kept at ``path``, when its checksum matches; None otherwise."""
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    digest, code = data[:32], data[32:]
+    if hashlib.sha256(code).digest() != digest:
+        log.warning("compiled code in %s does not match its checksum: compiled again", path)
+        return None
+    return code
+
+
+def _keep_object(path: Path | None, code: bytes) -> None:
+    """Write ``code`` and its checksum to ``path`` atomically; a disk that refuses costs the next start a compile."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, delete=False) as scratch:
+            scratch.write(hashlib.sha256(code).digest() + code)
+        os.replace(scratch.name, path)
+    except OSError as exc:
+        log.info("compiled code not kept in %s: %s", path.parent, exc)
 
 
 def _free_lock_in_child() -> None:
@@ -121,15 +178,31 @@ def compile_module(ir: str, needs_openmp: bool = False, cpu: str | None = None) 
         try:
             target = llvm.Target.from_default_triple()
             features = "" if cpu else llvm.get_host_cpu_features().flatten()
-            machine = target.create_target_machine(cpu=cpu or llvm.get_host_cpu_name(), features=features, opt=3)
+            cpu = cpu or llvm.get_host_cpu_name()
+            machine = target.create_target_machine(cpu=cpu, features=features, opt=3)
             module = llvm.parse_assembly(ir)
             module.verify()
-            builder = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(3))
-            builder.getModulePassManager().run(module, builder)
+            kept = _object_path(ir, cpu, features, llvm)
+            cached = _cached_object(kept)
+            if cached is None:  # the module is optimised here; loaded code is already optimised
+                builder = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(3))
+                builder.getModulePassManager().run(module, builder)
             engine = llvm.create_mcjit_compiler(module, machine)
+            engine.set_object_cache(
+                notify_func=lambda _module, code: cached is None and _keep_object(kept, code),
+                getbuffer_func=lambda _module: cached,
+            )
             engine.finalize_object()
         except RuntimeError as exc:
             raise JitUnavailableError(f"LLVM could not compile the module: {exc}") from exc
         names = [f.name for f in module.functions if not f.is_declaration]
         addresses = {name: engine.get_function_address(name) for name in names}
-        return Compiled(engine, addresses, machine.emit_assembly(module))
+
+        @cache
+        def emit() -> str:
+            if cached is not None:  # loaded from the disk: optimise the module as a compile would have
+                builder = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(3))
+                builder.getModulePassManager().run(module, builder)
+            return str(machine.emit_assembly(module))
+
+        return Compiled(engine, addresses, emit)
