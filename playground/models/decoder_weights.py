@@ -20,7 +20,6 @@ from typing import Any
 import torch
 
 from playground.models.decoder import FAMILIES, Layer, LeanDecoder, Lora, Product
-from playground.models.int8_matmul import LANES
 from playground.models.quantized import GroupQuantized, QuantizedEmbedding, QuantizedLinear
 
 log = logging.getLogger(__name__)
@@ -59,20 +58,20 @@ def _fused(modules: list[Any]) -> Product:
     weights = [b.quantized for b in bases]
     parts = tuple(w.shape[0] for w in weights)
     first = weights[0]
-    if len(weights) > 1 and all(
-        w.group == first.group
-        and (w.offset is None) == (first.offset is None)
-        and w.shape[1] == first.shape[1]
-        and (w is weights[-1] or w.shape[0] % LANES == 0)  # only the last may end in a partial block
-        for w in weights
-    ):
-        weight = GroupQuantized.join(weights)
+    if len(weights) > 1:
+        if not all(
+            w.group == first.group and (w.offset is None) == (first.offset is None) and w.shape[1] == first.shape[1]
+            for w in weights
+        ):
+            raise _NotFusableError
+        try:
+            weight = GroupQuantized.join(weights)
+        except ValueError as exc:  # a part before the last ends in a partial block of outputs
+            raise _NotFusableError from exc
         start = 0
         for base, size in zip(bases, parts, strict=True):  # the transformers layers read views of the fused values
             base.quantized = weight.outputs_between(start, start + size)
             start += size
-    elif len(weights) > 1:
-        raise _NotFusableError
     else:
         weight = first
     loras: dict[str, list[Lora | None]] = {}

@@ -67,41 +67,28 @@ def _padded(values: torch.Tensor, lanes: int) -> torch.Tensor:
     return torch.cat([values, values.new_zeros(extra, values.shape[1])]) if extra else values
 
 
-def interleave(values: torch.Tensor, lanes: int = LANES) -> torch.Tensor:
-    """Int8 values (outputs x inputs) as the kernel reads them: (blocks, 16 * inputs), pairs of inputs by lane.
+def interleave(values: torch.Tensor, run: int = 2) -> torch.Tensor:
+    """Rows of outputs (outputs x columns) as the kernel reads them: (blocks, 16 * columns).
 
-    Block ``b`` holds outputs ``16b .. 16b + 15`` (the last block padded with zero weights);
-    in it, the pair of inputs ``(2j, 2j + 1)`` is 32 bytes: output ``16b + l``'s two values
-    at bytes ``2l`` and ``2l + 1``.
+    Block ``b`` holds outputs ``16b .. 16b + 15`` (the last block padded with zeros); in
+    it, each run of ``run`` columns holds the 16 outputs' values side by side, output
+    ``16b + l``'s at ``run * l``. The int8 values go in runs of 2 (a pair of inputs: 32
+    bytes), the per-group scales and offsets in runs of 1.
     """
-    if values.shape[1] % 2:
-        raise ValueError(f"{values.shape[1]} inputs: the kernel reads them in pairs")
-    values = _padded(values, lanes)
-    outputs, inputs = values.shape
-    pairs = values.reshape(outputs // lanes, lanes, inputs // 2, 2).permute(0, 2, 1, 3)
-    return pairs.reshape(outputs // lanes, lanes * inputs).contiguous()
+    if values.shape[1] % run:
+        raise ValueError(f"{values.shape[1]} columns: the kernel reads them in runs of {run}")
+    values = _padded(values, LANES)
+    outputs, columns = values.shape
+    runs = values.reshape(outputs // LANES, LANES, columns // run, run).transpose(1, 2)
+    return runs.reshape(outputs // LANES, LANES * columns).contiguous()
 
 
-def interleave_groups(values: torch.Tensor, lanes: int = LANES) -> torch.Tensor:
-    """Per-group scales or offsets (outputs x groups) as the kernel reads them: (blocks, 16 * groups), padded with 0."""
-    values = _padded(values, lanes)
-    outputs, groups = values.shape
-    return values.reshape(outputs // lanes, lanes, groups).transpose(1, 2).reshape(outputs // lanes, -1).contiguous()
-
-
-def deinterleave(values: torch.Tensor, outputs: int, lanes: int = LANES) -> torch.Tensor:
-    """The inverse of :func:`interleave`: the first ``outputs`` rows of (outputs x inputs) int8 values."""
+def deinterleave(values: torch.Tensor, outputs: int, run: int = 2) -> torch.Tensor:
+    """The inverse of :func:`interleave`: the first ``outputs`` rows of (outputs x columns)."""
     blocks, width = values.shape
-    inputs = width // lanes
-    pairs = values.reshape(blocks, inputs // 2, lanes, 2).permute(0, 2, 1, 3)
-    return pairs.reshape(blocks * lanes, inputs)[:outputs]
-
-
-def deinterleave_groups(values: torch.Tensor, outputs: int, lanes: int = LANES) -> torch.Tensor:
-    """The inverse of :func:`interleave_groups`: (outputs x groups)."""
-    blocks, width = values.shape
-    rows = values.reshape(blocks, width // lanes, lanes).transpose(1, 2).reshape(blocks * lanes, width // lanes)
-    return rows[:outputs]
+    columns = width // LANES
+    runs = values.reshape(blocks, columns // run, LANES, run).transpose(1, 2)
+    return runs.reshape(blocks * LANES, columns)[:outputs]
 
 
 def _splat(name: str, scalar: str, kind: str) -> list[str]:
@@ -165,8 +152,11 @@ def _tile_function(group: int, offset: bool, rows: int, half: bool) -> str:
     if offset:
         lines += _load_scales("woff", "%off", stored)
     for t in range(rows):
-        lines += [f"  %row{t} = add i64 %m0, {t}", f"  %xrow{t} = mul i64 %row{t}, %K"]
-        lines.append(f"  %xk{t} = add i64 %xrow{t}, %k")
+        lines += [
+            f"  %row{t} = add i64 %m0, {t}",
+            f"  %xrow{t} = mul i64 %row{t}, %K",
+            f"  %xk{t} = add i64 %xrow{t}, %k",
+        ]
     for pair in range(pairs):
         lines += [
             f"  %qi{pair} = add i64 %qg, {pair * 2 * LANES}",
@@ -177,6 +167,7 @@ def _tile_function(group: int, offset: bool, rows: int, half: bool) -> str:
         for t in range(rows):
             lines += _pair_products(t, pair, f"%qw{pair}")
     for t in range(rows):
+        scaled = f"a{t}" if offset else f"acc{t}.next"  # the offset's product is added after the scaled sum
         lines += [
             f"  %f{t} = sitofp <{LANES} x i32> %ia{t}.{pairs - 1} to {floats}",
             f"  %xsrow{t} = mul i64 %row{t}, %G",
@@ -185,19 +176,15 @@ def _tile_function(group: int, offset: bool, rows: int, half: bool) -> str:
             f"  %xsv{t} = load float, ptr %xsp{t}, align 4",
             *_splat(f"xsb{t}", f"%xsv{t}", "float"),
             f"  %scv{t} = fmul {floats} %wscale, %xsb{t}",
+            f"  %{scaled} = call {floats} @llvm.fma.v16f32({floats} %f{t}, {floats} %scv{t}, {floats} %acc{t})",
         ]
         if offset:
             lines += [
-                f"  %a{t} = call {floats} @llvm.fma.v16f32({floats} %f{t}, {floats} %scv{t}, {floats} %acc{t})",
                 f"  %xsump{t} = getelementptr float, ptr %xsum, i64 %xsi{t}",
                 f"  %xsumv{t} = load float, ptr %xsump{t}, align 4",
                 *_splat(f"xmb{t}", f"%xsumv{t}", "float"),
                 f"  %acc{t}.next = call {floats} @llvm.fma.v16f32({floats} %woff, {floats} %xmb{t}, {floats} %a{t})",
             ]
-        else:
-            lines.append(
-                f"  %acc{t}.next = call {floats} @llvm.fma.v16f32({floats} %f{t}, {floats} %scv{t}, {floats} %acc{t})"
-            )
     lines += [
         "  %g.next = add i64 %g, 1",
         "  %gdone = icmp eq i64 %g.next, %G",
@@ -509,8 +496,8 @@ def self_check(checked: Kernel, threads: int = 2) -> str | None:
     offset = ((torch.rand(outputs, groups, generator=generator) - 0.5) * 0.02).to(dtype) if checked.offset else None
     weight = SimpleNamespace(
         q=interleave(q),
-        scale=interleave_groups(scale),
-        offset=None if offset is None else interleave_groups(offset),
+        scale=interleave(scale, run=1),
+        offset=None if offset is None else interleave(offset, run=1),
         shape=(outputs, inputs),
     )
     values = q.double().reshape(outputs, groups, checked.group) * scale.double()[..., None]
@@ -540,9 +527,7 @@ __all__ = [
     "JitUnavailableError",
     "Kernel",
     "deinterleave",
-    "deinterleave_groups",
     "interleave",
-    "interleave_groups",
     "kernel",
     "module_ir",
 ]

@@ -96,11 +96,10 @@ def folder_ready(folder: Path) -> bool:
     """
     if not ((folder / MARKER).is_file() and (folder / WEIGHTS_FILE).is_file()):
         return False
-    from safetensors import SafetensorError, safe_open
+    from safetensors import SafetensorError
 
     try:
-        with safe_open(str(folder / WEIGHTS_FILE), framework="pt") as header:
-            found = (header.metadata() or {}).get("format")
+        found = _stored_format(folder / WEIGHTS_FILE)
     except (OSError, SafetensorError) as exc:
         log.warning("the int8 cache %s cannot be read (%s): it is written again", folder, exc)
         return False
@@ -109,16 +108,22 @@ def folder_ready(folder: Path) -> bool:
     return found == FORMAT
 
 
+def _stored_format(path: Path) -> str | None:
+    """The format a weights file says it is in (its safetensors metadata), or None."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as header:
+        return (header.metadata() or {}).get("format")
+
+
 def load_folder(folder: Path) -> tuple[Any, Any]:
     """(model, tokenizer) from a folder :func:`save_folder` wrote."""
-    from safetensors import safe_open
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoTokenizer
 
     path = folder / WEIGHTS_FILE
-    with safe_open(str(path), framework="pt") as header:
-        if (header.metadata() or {}).get("format") != FORMAT:
-            raise AssemblyError(f"{path} is not in the format {FORMAT}")
+    if _stored_format(path) != FORMAT:
+        raise AssemblyError(f"{path} is not in the format {FORMAT}")
     config = AutoConfig.from_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     quantized: dict[str, dict[str, torch.Tensor]] = {}

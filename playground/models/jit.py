@@ -189,7 +189,7 @@ def compile_module(ir: str, needs_openmp: bool = False, cpu: str | None = None) 
                 builder.getModulePassManager().run(module, builder)
             engine = llvm.create_mcjit_compiler(module, machine)
             engine.set_object_cache(
-                notify_func=lambda _module, code: cached is None and _keep_object(kept, code),
+                notify_func=lambda _module, code: _keep_object(kept, code),  # called only for code compiled here
                 getbuffer_func=lambda _module: cached,
             )
             engine.finalize_object()

@@ -179,12 +179,8 @@ def check_rows(layer: PackedLinear) -> frozenset[int]:
     products of that many (and the first as ``(rows, 1, features)``, a decode step's shape).
     """
     n, k = layer.out_features, layer.in_features
-    generator = torch.Generator().manual_seed(0)
-
-    def rows(count: int) -> torch.Tensor:
-        return torch.randn(count, k, generator=generator).to(layer.weight.dtype)
-
-    sample = rows(_sample_rows(n, layer.decode_rows))
+    generator = torch.Generator().manual_seed(0)  # the same rows at every start
+    sample = torch.randn(_sample_rows(n, layer.decode_rows), k, generator=generator).to(layer.weight.dtype)
     cases: dict[int, list[torch.Tensor]] = {}
     for count in range(1, layer.decode_rows + 1):
         chunks = [sample[i : i + count] for i in range(0, len(sample) - count + 1, count)]

@@ -25,9 +25,7 @@ from playground.models.int8_matmul import (
     GROUPS,
     LANES,
     deinterleave,
-    deinterleave_groups,
     interleave,
-    interleave_groups,
     kernel,
 )
 
@@ -79,13 +77,13 @@ class GroupQuantized:
         for name, part in (("scale", scale), ("offset", offset)):
             if part is not None and tuple(part.shape) != (outputs, inputs // group):
                 raise ValueError(f"{name} must be ({outputs}, {inputs // group}), got {tuple(part.shape)}")
-        offset = None if offset is None else interleave_groups(offset)
-        return cls(interleave(q), interleave_groups(scale), offset, group, outputs)
+        offset = None if offset is None else interleave(offset, run=1)
+        return cls(interleave(q), interleave(scale, run=1), offset, group, outputs)
 
     def to_rows(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """(q, scale, offset) row-major: (outputs x inputs) and (outputs x groups)."""
-        offset = None if self.offset is None else deinterleave_groups(self.offset, self.outputs)
-        return deinterleave(self.q, self.outputs), deinterleave_groups(self.scale, self.outputs), offset
+        offset = None if self.offset is None else deinterleave(self.offset, self.outputs, run=1)
+        return deinterleave(self.q, self.outputs), deinterleave(self.scale, self.outputs, run=1), offset
 
     @property
     def shape(self) -> tuple[int, int]:
