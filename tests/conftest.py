@@ -87,6 +87,7 @@ TIERS = {
         "models/test_registry.py",
         "models/test_remote_config.py",
         "models/test_row_attention.py",
+        "models/test_saved_tokenizer.py",
         "models/test_self_check.py",
         "models/test_serving_dtype.py",
         "models/test_smollm2.py",

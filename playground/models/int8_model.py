@@ -20,6 +20,7 @@ import torch
 from playground.models.atomic_folder import atomic_folder
 from playground.models.quantize_model import quantize_model
 from playground.models.quantized import GroupQuantized
+from playground.models.saved_tokenizer import load_saved_tokenizer, save_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def save_folder(
             unique[name] = tensor.clone() if any(t.data_ptr() == tensor.data_ptr() for t in unique.values()) else tensor
         save_file(unique, str(scratch / WEIGHTS_FILE), metadata={"format": FORMAT})
         config.save_pretrained(scratch)
-        tokenizer.save_pretrained(scratch)
+        save_tokenizer(tokenizer, scratch)
         (scratch / MARKER).write_text(json.dumps({"note": note}) + "\n", encoding="utf-8")
 
 
@@ -119,13 +120,13 @@ def _stored_format(path: Path) -> str | None:
 def load_folder(folder: Path) -> tuple[Any, Any]:
     """(model, tokenizer) from a folder :func:`save_folder` wrote."""
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoTokenizer
+    from transformers import AutoConfig
 
     path = folder / WEIGHTS_FILE
     if _stored_format(path) != FORMAT:
         raise AssemblyError(f"{path} is not in the format {FORMAT}")
     config = AutoConfig.from_pretrained(folder)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer = load_saved_tokenizer(folder)
     quantized: dict[str, dict[str, torch.Tensor]] = {}
     floats: dict[str, torch.Tensor] = {}
     for key, tensor in load_file(str(path)).items():  # tensors that own their memory (kernels hold raw addresses)

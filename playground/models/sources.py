@@ -25,6 +25,7 @@ from playground.messages import Message
 from playground.models.atomic_folder import atomic_folder
 from playground.models.registry import BundledFile, ModelSpec, Registry
 from playground.models.safety import HUB_MODEL_PATTERNS, check_model_folder
+from playground.models.saved_tokenizer import load_saved_tokenizer, save_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,10 @@ def _from_folder(folder: Path | str, device: str, dtype: Any, **kwargs: Any) -> 
     """Load model + tokenizer with the safe policy from a folder or a Hub repo id, weights in ``dtype``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False, **kwargs)
+    if Path(folder).is_dir():
+        tokenizer = load_saved_tokenizer(Path(folder))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False, **kwargs)
     model = AutoModelForCausalLM.from_pretrained(
         folder, trust_remote_code=False, use_safetensors=True, dtype=dtype, **kwargs
     )
@@ -214,7 +218,7 @@ def save_model_folder(model: Any, tokenizer: Any, target: Path, marker: str, not
     """
     with atomic_folder(target) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
+        save_tokenizer(tokenizer, tmp)
         (tmp / marker).write_text(note + "\n", encoding="utf-8")
 
 

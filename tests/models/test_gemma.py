@@ -12,6 +12,7 @@ from playground.engine import Engine
 from playground.evaluation.lessons import known_word_share, words
 from tests.conftest import project_registry
 from tests.models.held_out import compare_on_held_out_book
+from tests.models.tokenizer_behaviour import behaviour
 from tests.paths import FIXTURES
 
 pytestmark = pytest.mark.slow
@@ -128,3 +129,24 @@ def test_compare_reads_the_tokens_of_the_whole_text_from_a_prefix(gemma):
         whole = encode_text(tokenizer, text)
         for count in (1, 512, len(whole)):
             assert leading_tokens(tokenizer, text, count) == whole[:count]
+
+
+def test_the_tokenizer_kept_in_the_int8_cache_is_the_one_built_from_the_gguf_file(gemma, tmp_path):
+    from playground.models.gguf_file import GGUFFile
+    from playground.models.gguf_model import read_config, read_tokenizer
+    from playground.models.int8_sources import int8_cache
+    from playground.models.saved_tokenizer import load_saved_tokenizer
+    from playground.models.sources import join_parts
+
+    spec = gemma.registry.model(MODEL)
+    gemma.cache.get(MODEL)  # the cache folder is written
+    folder, what = int8_cache(spec)
+    gguf = GGUFFile(join_parts(spec.bundled, tmp_path / what["file"]))
+    built = read_tokenizer(gguf, read_config(gguf))
+    assert type(built).__name__ == "GemmaTokenizer"
+    kept, expected = behaviour(load_saved_tokenizer(folder)), behaviour(built)
+    # The flags are the builder's arguments, which transformers drops when it reads any saved
+    # tokenizer.json (AutoTokenizer alike): the BOS itself is the backend's post-processor's ("ids").
+    flags = {"add_bos_token", "add_eos_token"}
+    assert {k: v for k, v in kept.items() if k not in flags} == {k: v for k, v in expected.items() if k not in flags}
+    assert kept["ids"][0][0] == built.bos_token_id
