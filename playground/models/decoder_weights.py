@@ -59,14 +59,9 @@ def _fused(modules: list[Any]) -> Product:
     parts = tuple(w.shape[0] for w in weights)
     first = weights[0]
     if len(weights) > 1:
-        if not all(
-            w.group == first.group and (w.offset is None) == (first.offset is None) and w.shape[1] == first.shape[1]
-            for w in weights
-        ):
-            raise _NotFusableError
         try:
             weight = GroupQuantized.join(weights)
-        except ValueError as exc:  # a part before the last ends in a partial block of outputs
+        except ValueError as exc:  # other inputs, groups or offsets, or a partial block before the last part
             raise _NotFusableError from exc
         start = 0
         for base, size in zip(bases, parts, strict=True):  # the transformers layers read views of the fused values

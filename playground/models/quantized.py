@@ -101,8 +101,17 @@ class GroupQuantized:
 
     @classmethod
     def join(cls, weights: list[GroupQuantized]) -> GroupQuantized:
-        """The outputs of ``weights`` one after the other, copied into one; all but the last must fill their blocks."""
+        """The outputs of ``weights`` one after the other, copied into one.
+
+        They must share their inputs, group size and kind (with or without offsets), and all
+        but the last must fill their blocks of outputs.
+        """
         first = weights[0]
+        if any(
+            w.group != first.group or (w.offset is None) != (first.offset is None) or w.shape[1] != first.shape[1]
+            for w in weights
+        ):
+            raise ValueError("the joined weights must share their inputs, group size and offsets")
         if any(w.outputs % LANES for w in weights[:-1]):
             raise ValueError(f"only the last of the joined weights may end in a partial block of {LANES} outputs")
         offsets = [w.offset for w in weights]

@@ -99,11 +99,17 @@ def _finish(model: Any, device: str, dtype: Any) -> Any:
     return model
 
 
-def _from_folder(folder: Path | str, device: str, dtype: Any, **kwargs: Any) -> tuple[Any, Any]:
-    """Load model + tokenizer with the safe policy from a folder or a Hub repo id, weights in ``dtype``."""
+def _from_folder(
+    folder: Path | str, device: str, dtype: Any, playground_cache: bool = False, **kwargs: Any
+) -> tuple[Any, Any]:
+    """Load model + tokenizer with the safe policy from a folder or a Hub repo id, weights in ``dtype``.
+
+    ``playground_cache``: the folder is one :func:`save_model_folder` wrote, its tokenizer read by
+    :func:`~playground.models.saved_tokenizer.load_saved_tokenizer`.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if Path(folder).is_dir():
+    if playground_cache:
         tokenizer = load_saved_tokenizer(Path(folder))
     else:
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False, **kwargs)
@@ -261,7 +267,7 @@ def load_from_bundled(spec: ModelSpec, device: str, dtype: Any, progress: Progre
     name = what["file"]
     if bundled_cache_ready(cached):
         check_model_folder(cached, spec.name)
-        model, tokenizer = _from_folder(cached, device, dtype)
+        model, tokenizer = _from_folder(cached, device, dtype, playground_cache=True)
         return LoadedWeights(model, tokenizer, Message("from_bundled_cache", **what))
     if progress:
         progress(Message("progress_dequantize", file=name))

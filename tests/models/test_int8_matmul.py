@@ -132,6 +132,9 @@ def test_the_interleaved_layout_gives_back_its_rows_and_looks_them_up():
     assert middle.shape == (32, 64) and torch.equal(middle.dequantize(), weight.dequantize()[16:48])
     joined = GroupQuantized.join([weight.outputs_between(32, 48), weight.outputs_between(0, 16)])
     assert torch.equal(joined.dequantize(), torch.cat([weight.dequantize()[32:48], weight.dequantize()[:16]]))
+    for other in (_weight(16, 64, 32, True, True), _weight(16, 64, 16, False, True), _weight(16, 32, 16, True, True)):
+        with pytest.raises(ValueError, match="must share their inputs, group size and offsets"):
+            GroupQuantized.join([weight.outputs_between(0, 16), other])
 
 
 def test_outputs_that_do_not_fill_their_last_block_are_padded_and_never_written_beyond():
