@@ -42,6 +42,8 @@ from tests.waiting import REQUEST_LIMIT_S, START_S, WAIT_MS, WAIT_S, wait_until 
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _VLLM:  # launched for tests that did not run to their fixture (a -x stop, an interrupt)
+        _VLLM.pop("server").stop()
     shutil.rmtree(_HF_HOME, ignore_errors=True)
 
 
@@ -352,14 +354,30 @@ def latest_steps(url: str, model: str) -> list[dict]:
 VLLM_MODEL = "gemma-3-270m"  # the lesson model: the vLLM tests serve it with all its adapters
 
 
-@pytest.fixture(scope="session")
-def vllm_server(tmp_path_factory: pytest.TempPathFactory):
-    """vLLM (its venv created once, under .venv-vllm/) serving :data:`VLLM_MODEL` and its adapters, float32."""
-    from playground.models.registry import load_registry
-    from playground.serving.vllm_server import start_server
+_VLLM: dict[str, Any] = {}  # the session's vLLM server, launched once the tests are collected
 
-    server = start_server(load_registry(), VLLM_MODEL, log_path=tmp_path_factory.mktemp("vllm") / "vllm.log")
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Launch vLLM when a selected test will use it: its minute of start-up (mostly one core) overlaps earlier tests."""
+    if any("vllm_server" in getattr(item, "fixturenames", ()) for item in session.items):
+        from playground.models.registry import load_registry
+        from playground.serving.vllm_server import launch_server
+
+        log_dir = Path(tempfile.mkdtemp(prefix="vllm-", dir=_HF_HOME))
+        _VLLM["server"] = launch_server(load_registry(), VLLM_MODEL, log_path=log_dir / "vllm.log")
+
+
+@pytest.fixture(scope="session")
+def vllm_server():
+    """vLLM (its venv created once, under .venv-vllm/) serving :data:`VLLM_MODEL` and its adapters, float32.
+
+    Launched when the session's tests were collected (:func:`pytest_collection_finish`); the
+    first test that needs it waits until it answers.
+    """
+    server = _VLLM["server"]
+    server.wait_healthy()
     yield server
+    _VLLM.pop("server", None)
     server.stop()
 
 

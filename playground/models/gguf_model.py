@@ -8,6 +8,8 @@ loss (:mod:`playground.models.gguf_blocks`), and builds the model around them: a
 the right class is made without memory (on the meta device), its products become
 :class:`~playground.models.quantized.QuantizedLinear`, its norms get their float32
 weights, and its rotary tables are computed as transformers computes them.
+:func:`load_gguf_float` builds the float32 model transformers' own reader gives, the same
+tensors bit for bit (each block dequantized as gguf-py dequantizes it), in seconds.
 
 The names, the tokenizer and the fix-ups are transformers' own (its GGUF config and
 tokenizer tables; Gemma's norms stored as ``w + 1``; Llama's q and k rows permuted by
@@ -26,7 +28,7 @@ import torch
 
 from playground.models.gguf_blocks import read_blocks, readable
 from playground.models.gguf_file import GGUFFile
-from playground.models.int8_model import assemble
+from playground.models.int8_model import AssemblyError, assemble
 from playground.models.quantized import GroupQuantized
 
 log = logging.getLogger(__name__)
@@ -172,6 +174,38 @@ def read_parts(gguf: GGUFFile) -> tuple[Any, Any, dict[str, GroupQuantized], dic
     config = read_config(gguf)
     quantized, floats = _weights(gguf, config)
     return config, read_tokenizer(gguf, config), quantized, floats
+
+
+def float_model(config: Any, quantized: dict[str, GroupQuantized], floats: dict[str, torch.Tensor]) -> Any:
+    """The float32 model of ``config``: each int8 product dequantized, the float tensors as they are.
+
+    The model is made without initializing its weights (every one is set here; its buffers,
+    the rotary tables and embedding scale, are computed by its own constructors), and its
+    tied output layer shares the embedding's tensor, as ``from_pretrained`` leaves it.
+    """
+    from transformers import AutoModelForCausalLM
+    from transformers.initialization import no_init_weights
+
+    weights = {**floats, **{f"{module}.weight": weight.dequantize() for module, weight in quantized.items()}}
+    with no_init_weights():
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    result = model.load_state_dict(weights, strict=False, assign=True)
+    model.tie_weights()
+    tied = {"lm_head.weight"} if getattr(config, "tie_word_embeddings", False) else set()
+    missing = [name for name in result.missing_keys if name not in tied]
+    if missing or result.unexpected_keys:
+        raise AssemblyError(f"no weight for {missing[:3]}; unused: {result.unexpected_keys[:3]}")
+    return model.eval()
+
+
+def load_gguf_float(path: Path | str) -> tuple[Any, Any]:
+    """(model, tokenizer) of a GGUF file in float32, as ``from_pretrained(gguf_file=...)`` gives them.
+
+    Raises :class:`GGUFModelError` for a file this module does not build (an architecture
+    or a block type it does not read): transformers' own reader is the way for those.
+    """
+    config, tokenizer, quantized, floats = read_parts(GGUFFile(path))
+    return float_model(config, quantized, floats), tokenizer
 
 
 def load_gguf(path: Path | str) -> tuple[Any, Any]:

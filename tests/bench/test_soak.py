@@ -24,7 +24,7 @@ def test_a_burst_of_50_then_steady_load_fails_nothing_and_leaks_nothing(tiny_hub
     registry.write_text(yaml.safe_dump(tiny_hub.registry_dict()), encoding="utf-8")
     report_file = tmp_path / "report.json"
     command = [sys.executable, "-m", "bench.soak", "--registry", str(registry), "--json", str(report_file)]
-    command += ["--burst", "50", "--clients", "6", "--steady-s", "20", "--think-s", "0.3", "--settle-s", "12"]
+    command += ["--burst", "50", "--clients", "6", "--steady-s", "10", "--think-s", "0.3", "--settle-s", "12"]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert report_file.exists(), run.stdout + run.stderr
     report = json.loads(report_file.read_text(encoding="utf-8"))

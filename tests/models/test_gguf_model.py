@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from playground.models.gguf_file import GGUFFile
-from playground.models.gguf_model import GGUFModelError, load_gguf, read_parts
+from playground.models.gguf_model import GGUFModelError, float_model, load_gguf, read_parts
 from playground.models.int8_model import AssemblyError, assemble, folder_ready, load_folder, save_folder
 from playground.models.quantized import QuantizedEmbedding, QuantizedLinear
 
@@ -56,6 +56,22 @@ def test_every_product_is_int8_and_the_logits_are_transformers(smollm2_parts, re
         got, expected = model(ids).logits[0], reference[0](ids).logits[0]
     assert bool((got - expected).abs().max() <= 1e-3 * expected.abs().max())
     assert torch.equal(got.argmax(-1), expected.argmax(-1))
+
+
+def test_the_float_model_is_transformers_dequantized_model_bit_for_bit(smollm2_parts, reference):
+    config, _, quantized, floats = smollm2_parts
+    model, expected = float_model(config, quantized, floats), reference[0]
+    got, want = model.state_dict(), expected.state_dict()
+    assert got.keys() == want.keys()
+    assert [name for name in want if not torch.equal(got[name], want[name])] == []
+    buffers = dict(expected.named_buffers())
+    assert all(torch.equal(value, buffers[name]) for name, value in model.named_buffers())
+    assert model.lm_head.weight is model.get_input_embeddings().weight  # tied, as from_pretrained ties them
+    differ = {k for k in config.to_dict().keys() | expected.config.to_dict().keys()
+              if config.to_dict().get(k) != expected.config.to_dict().get(k)}  # fmt: skip
+    assert differ <= {"quantization_config", "_name_or_path", "_model_name_or_path"}, differ
+    with pytest.raises(AssemblyError, match=r"no weight for \['model\.norm\.weight'\]"):
+        float_model(config, quantized, {k: v for k, v in floats.items() if k != "model.norm.weight"})
 
 
 def test_the_folder_gives_back_the_same_model(smollm2_parts, tmp_path):

@@ -90,3 +90,30 @@ def test_alpaca_adapter_follows_the_template_and_stops(smol_engine):
     assert result.prompt_tokens > 30  # the Alpaca preamble was added
     assert result.finish_reason == "eos", result.text  # it learned to end its answer
     assert result.text.strip()
+
+
+def test_float32_weights_of_the_bundled_file_are_read_here_then_cached(tmp_path, monkeypatch, caplog):
+    import dataclasses
+    import logging
+
+    import torch
+
+    from playground.models.gguf_model import load_gguf_float
+    from playground.models.sources import load_base_model
+    from tests.models.gguf_files import smollm2_path
+
+    monkeypatch.setenv("PLAYGROUND_CACHE", str(tmp_path))
+    registry = project_registry()
+    spec = dataclasses.replace(registry.model("smollm2-135m-instruct"), dtype="float32", repo_id=None)
+    with caplog.at_level(logging.INFO, logger="playground.models.sources"):
+        first = load_base_model(spec, registry, device="cpu")
+    assert first.source.key == "from_bundled_now" and not first.int8
+    assert "is read by transformers" not in caplog.text  # the playground's own reader, in seconds
+    again = load_base_model(spec, registry, device="cpu")
+    assert again.source.key == "from_bundled_cache"
+    reference, tokenizer = load_gguf_float(smollm2_path())
+    ids = tokenizer(QUESTION, return_tensors="pt").input_ids
+    with torch.inference_mode():
+        expected = reference(ids).logits
+        assert torch.equal(first.model(ids).logits, expected) and torch.equal(again.model(ids).logits, expected)
+    assert again.tokenizer(QUESTION).input_ids == ids[0].tolist()
