@@ -359,6 +359,8 @@ _VLLM: dict[str, Any] = {}  # the session's vLLM server, launched once the tests
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Launch vLLM when a selected test will use it: its minute of start-up (mostly one core) overlaps earlier tests."""
+    if session.config.option.collectonly:
+        return
     if any("vllm_server" in getattr(item, "fixturenames", ()) for item in session.items):
         from playground.models.registry import load_registry
         from playground.serving.vllm_server import launch_server
